@@ -1,0 +1,69 @@
+//! Command-line front end: the subcommand table and the mapping of errors to
+//! exit codes (2 for bad requests, 1 for failures such as a verification
+//! mismatch or a tool that failed). Each subcommand lives in
+//! [`crate::commands`].
+
+use crate::commands;
+use crate::util::UsageError;
+use clap::{Parser, Subcommand};
+
+/// fpec: generate, verify and cost Compensated-DNN (FPEC) MAC hardware.
+#[derive(Parser, Debug)]
+#[command(name = "fpec", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate Verilog and manifest.json for a bit split (spec 6).
+    Gen(commands::gen::GenArgs),
+    /// Encode real values into FPEC/FxP words (spec 2).
+    Encode(commands::encode::EncodeArgs),
+    /// Diff hardware (generated or your own RTL) against the golden model.
+    Verify(commands::verify::VerifyArgs),
+    /// Synthesize a configuration with Yosys to generic gates.
+    Synth(commands::synth::SynthArgs),
+    /// Energy per MAC at 14 nm, against FxP 8/16-bit baselines.
+    Energy(commands::energy::EnergyArgs),
+    /// The main job: generate, lint, verify, synthesize and cost, with a report.
+    Flow(commands::flow::FlowArgs),
+    /// Bit-exact DNN inference and the FPEC-Opt precision search.
+    Dnn(commands::dnn::DnnArgs),
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // clap prints usage errors itself and exits 2; help/version exit 0.
+            e.exit();
+        }
+    };
+    let res = match cli.command {
+        Command::Gen(a) => commands::gen::run(a),
+        Command::Encode(a) => commands::encode::run(a),
+        Command::Verify(a) => commands::verify::run(a),
+        Command::Synth(a) => commands::synth::run(a),
+        Command::Energy(a) => commands::energy::run(a),
+        Command::Flow(a) => commands::flow::run(a),
+        Command::Dnn(a) => commands::dnn::run(a),
+    };
+    match res {
+        Ok(()) => 0,
+        Err(e) => {
+            if let Some(u) = e.downcast_ref::<UsageError>() {
+                eprintln!("error: {u}");
+                2
+            } else if let Some(f) = e.downcast_ref::<crate::format::FormatError>() {
+                eprintln!("error: {f}");
+                2
+            } else {
+                eprintln!("error: {e:#}");
+                1
+            }
+        }
+    }
+}

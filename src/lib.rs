@@ -1,0 +1,13 @@
+//! fpec: generate, verify and cost the hardware of Compensated-DNN (FPEC).
+//!
+//! The library does all the work; `src/main.rs` only parses the command line.
+//! Module map:
+//! - [`format`]: number formats and their validation (spec 1);
+//! - [`golden`]: the bit-exact software reference (spec 2-5);
+//! - [`util`]: atomic file output and the error kinds the CLI maps to exit codes.
+
+pub mod cli;
+pub mod commands;
+pub mod format;
+pub mod golden;
+pub mod util;

@@ -65,10 +65,11 @@ pub fn round_scaled(s: i128, k: i32, fmt: &Format) -> Rounded {
         kk = k;
     } else {
         let sh = (-k) as u32;
-        // s << sh, saturating analytically when it cannot fit.
+        // s << sh, saturating analytically when it does not fit in 2^120
+        // (so that |r| * 64 and |r| << (M+1) below cannot overflow u128).
         let y = if s == 0 {
             Some(0)
-        } else if sh >= 126 || (s.unsigned_abs() >> (126 - sh)) != 0 {
+        } else if sh >= 120 || (s.unsigned_abs() >> (120 - sh)) != 0 {
             None
         } else {
             Some(s << sh)
@@ -88,7 +89,8 @@ pub fn round_scaled(s: i128, k: i32, fmt: &Format) -> Rounded {
         }
         kk = 0;
     }
-    let edb = r > 0;
+    // FxP words carry no compensation fields (all 0, see `Word`).
+    let edb = split.comp.is_some() && r > 0;
     let mag = r.unsigned_abs();
     let emb = if m == 0 {
         0
@@ -113,7 +115,7 @@ pub fn round_scaled(s: i128, k: i32, fmt: &Format) -> Rounded {
 fn comp_fields_far(r: i128, fmt: &Format) -> Word {
     Word {
         q: 0,
-        edb: r > 0,
+        edb: fmt.split.comp.is_some() && r > 0,
         emb: 0,
         ezb: fmt.split.z() && (r == 0 || fmt.t > 0),
     }

@@ -536,3 +536,30 @@ fn naive_reference_self_check() {
     assert!(pow2(-3) * int(8) == int(1));
     let _ = int(0).is_zero();
 }
+
+/// Spec 9 bias: floor(b * 2^F_in + 1/2) exactly, for seeded random b and
+/// F_in where the result fits in i64 (the golden model clamps beyond).
+#[test]
+fn bias_random_vs_naive() {
+    use fpec::golden::bias_to_sum;
+    let mut rng = seed_rng("bias_random_vs_naive", 0x5eed_0004);
+    let half = BigRational::new(BigInt::one(), BigInt::from(2));
+    for i in 0..20_000 {
+        let f_in = rng.gen_range(-40..=60i32);
+        let b = match rng.gen_range(0..3) {
+            0 => rng.gen_range(-4.0..4.0),
+            // exact ties: (n + 1/2) * 2^-F_in
+            1 => (rng.gen_range(-1000i64..1000) as f64 + 0.5) * p2(-f_in),
+            _ => rng.gen_range(-1e-3..1e-3),
+        };
+        let v = (BigRational::from_float(b).unwrap() * pow2(f_in as i64) + &half)
+            .floor()
+            .to_integer();
+        let want = v.to_i64().expect("test range keeps the bias in i64");
+        assert_eq!(
+            bias_to_sum(b, f_in).unwrap(),
+            want,
+            "case {i}: b = {b:e}, F_in = {f_in}"
+        );
+    }
+}

@@ -247,12 +247,25 @@ impl Operand {
 /// `g` is G (0 for FxP, where every est is 0). The slices must have equal length.
 pub fn dot(g: u32, w: &[Operand], a: &[Operand]) -> i64 {
     debug_assert_eq!(w.len(), a.len());
-    let scale = 1i64 << g;
-    // sum_i qw*(qa*2^G + est_a) + qa*est_w: two multiplies per pair.
-    w.iter()
-        .zip(a)
-        .map(|(w, a)| w.q as i64 * (a.q as i64 * scale + a.est as i64) + a.q as i64 * w.est as i64)
-        .sum()
+    // sum_i qw*(qa*2^G + est_a) + qa*est_w: two multiplies per pair, exact in
+    // i64 (|term| < 2^35 for W <= 16, |est| <= 7, G <= 4). Four independent
+    // accumulators let the two multiplies of neighbouring pairs overlap.
+    #[inline(always)]
+    fn term(g: u32, w: &Operand, a: &Operand) -> i64 {
+        w.q as i64 * (((a.q as i64) << g) + a.est as i64) + a.q as i64 * w.est as i64
+    }
+    let n = w.len().min(a.len());
+    let (w, a) = (&w[..n], &a[..n]);
+    let (w4, a4) = (w.chunks_exact(4), a.chunks_exact(4));
+    let (wr, ar) = (w4.remainder(), a4.remainder());
+    let mut acc = [0i64; 4];
+    for (w4, a4) in w4.zip(a4) {
+        for j in 0..4 {
+            acc[j] += term(g, &w4[j], &a4[j]);
+        }
+    }
+    let tail: i64 = wr.iter().zip(ar).map(|(w, a)| term(g, w, a)).sum();
+    acc[0] + acc[1] + acc[2] + acc[3] + tail
 }
 
 /// Section 4 split into its parts: (acc, comp), with sum = acc * 2^G + comp.

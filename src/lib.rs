@@ -9,5 +9,7 @@
 pub mod cli;
 pub mod commands;
 pub mod format;
+pub mod gen;
 pub mod golden;
+pub mod requant_gen;
 pub mod util;

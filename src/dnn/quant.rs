@@ -454,7 +454,8 @@ impl QuantModel {
 
     /// Operand export for hardware in the loop: every dot product of stage
     /// `k` (0-based, counting conv2d/dense layers only) over `images`, with
-    /// packed (w, a) words and the expected `sum` before bias.
+    /// packed (w, a) words and the expected `sum` before bias. Ordered by
+    /// image, then output index (`[out_ch][y][x]`).
     pub fn layer_dot_products(&self, k: usize, images: &[Vec<f64>]) -> Result<Vec<DotRecord>> {
         if k >= self.stages.len() {
             bail!(
@@ -468,6 +469,7 @@ impl QuantModel {
             let mut st = vec![LayerStats::default(); self.stages.len()];
             self.run(img, &mut st, Some((k, i, &mut out)))?;
         }
+        out.sort_by_key(|r| (r.image, r.output));
         Ok(out)
     }
 

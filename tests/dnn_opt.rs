@@ -101,6 +101,10 @@ fn opt_sweep_with_test_double() {
     }
     let svg = std::fs::read_to_string(dir.path().join("dnn-report.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(
+        svg.contains("TEST DOUBLE"),
+        "the plot must say its energy model"
+    );
     assert!(std::fs::read_to_string(dir.path().join("dnn-report.md"))
         .unwrap()
         .contains("TEST DOUBLE"));

@@ -50,7 +50,9 @@ fn hand_worked_network() {
     //   out0: acc = 2*2 + (-1)*4 = 0;  comp = 2*1 + (-1)*0 + 2*0 + 4*0 = 2  -> sum 2
     //   out1: acc = 1*2 + 3*4 = 14;    comp = 1*1 + 3*0 + 2*1 + 4*0 = 3    -> sum 59
     // Sparse pairs (both ezb=1): pair 1 of out0 (62,18) and pair 1 of out1 (14,18).
-    let recs = qm.layer_dot_products(0, &[img.clone()]).unwrap();
+    let recs = qm
+        .layer_dot_products(0, std::slice::from_ref(&img))
+        .unwrap();
     assert_eq!(recs.len(), 2);
     assert_eq!(recs[0].pairs, vec![(10, 9), (62, 18)]);
     assert_eq!(recs[0].sum, 2);
@@ -63,7 +65,9 @@ fn hand_worked_network() {
     // Stage 1 weights at FB=2: 1.0->q4, 0.5->q2, -0.5->q-2, 0.25->q1, all exact
     //   (ezb=1, est 0, words 4<<2|2 = 18, 2<<2|2 = 10, (-2&15)<<2|2 = 58, 1<<2|2 = 6).
     //   out0: acc 0, comp = 4*1 + 2*1 = 6 -> 6;  out1: comp = -2*1 + 1*1 = -1 -> -1.
-    let recs = qm.layer_dot_products(1, &[img.clone()]).unwrap();
+    let recs = qm
+        .layer_dot_products(1, std::slice::from_ref(&img))
+        .unwrap();
     assert_eq!(recs[0].pairs, vec![(18, 1), (10, 1)]);
     assert_eq!(recs[0].sum, 6);
     assert_eq!(recs[1].pairs, vec![(58, 1), (6, 1)]);
@@ -162,7 +166,9 @@ fn conv_equals_naive_loop() {
         stages: vec![StageFormats { w: fw, a: fa }, StageFormats { w: fw, a: fa }],
     };
     let qm = QuantModel::new(&model, &cfg).unwrap();
-    let recs = qm.layer_dot_products(0, &[img.clone()]).unwrap();
+    let recs = qm
+        .layer_dot_products(0, std::slice::from_ref(&img))
+        .unwrap();
     assert_eq!(recs.len(), nd);
     // Naive loop straight from spec 2-4, padding positions are encoded zeros.
     let zero = encode(0.0, &fa).unwrap();

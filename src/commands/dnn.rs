@@ -175,7 +175,7 @@ pub fn run(args: DnnArgs) -> Result<()> {
     }
 }
 
-fn load_model(p: &PathBuf) -> Result<Model> {
+fn load_model(p: &std::path::Path) -> Result<Model> {
     Model::load(p).map_err(|e| usage(format!("{e:#}")))
 }
 

@@ -404,7 +404,7 @@ fn esc(s: &str) -> String {
 
 /// Accuracy vs energy (log x axis) as SVG, Pareto front joined by a line.
 pub fn report_svg(r: &OptReport, title: &str) -> String {
-    let (w, h, ml, mr, mt, mb) = (720.0, 480.0, 70.0, 20.0, 40.0, 60.0);
+    let (w, h, ml, mr, mt, mb) = (720.0, 480.0, 70.0, 20.0, 48.0, 60.0);
     let pts: Vec<&ConfigResult> = r
         .configs
         .iter()
@@ -435,12 +435,15 @@ pub fn report_svg(r: &OptReport, title: &str) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"11\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
          <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n\
+         <text x=\"{}\" y=\"36\" text-anchor=\"middle\" font-size=\"10\" fill=\"gray\">energy model: {}</text>\n\
          <line x1=\"{ml}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n\
          <line x1=\"{ml}\" y1=\"{mt}\" x2=\"{ml}\" y2=\"{}\" stroke=\"black\"/>\n\
          <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">energy per inference (fJ, log scale)</text>\n\
          <text x=\"16\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {})\">test accuracy (%)</text>\n",
         w / 2.0,
         esc(title),
+        w / 2.0,
+        esc(&r.energy_model),
         h - mb,
         w - mr,
         h - mb,

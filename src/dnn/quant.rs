@@ -59,7 +59,7 @@ pub fn calibrate(model: &Model, calib: &Dataset) -> Result<Ranges> {
 /// The FB rule of the module documentation.
 pub fn fb_for(max: f64, w: u32) -> i32 {
     let top = w as i32 - 1;
-    if !(max > 0.0) || !max.is_finite() {
+    if max.is_nan() || max <= 0.0 || !max.is_finite() {
         return top.clamp(FB_RANGE.0, FB_RANGE.1);
     }
     let qmax = (1i64 << (w - 1)) - 1;
@@ -367,8 +367,8 @@ impl QuantModel {
                 sum
             };
             if s.kernel == 0 {
-                for o in 0..s.out_ch {
-                    sums[o] = dot_one(o, &ops, &words, o);
+                for (o, v) in sums.iter_mut().enumerate() {
+                    *v = dot_one(o, &ops, &words, o);
                 }
             } else {
                 let pad_w = encode_full(0.0, &s.fmt.a).context("padding")?.word;

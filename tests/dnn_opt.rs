@@ -26,13 +26,13 @@ fn test_double_energy() {
     // 8+0: 64 + 0; 4+2 with half the pairs sparse: 16 + 0.5*2*4 = 20.
     let e = AnalyticTestDouble;
     assert_eq!(
-        e.energy_fj_per_mac(&Split::parse("8+0").unwrap(), &[(1, 1)])
+        e.energy_fj_per_mac(&Split::parse("8+0").unwrap(), &[vec![(1, 1)]])
             .unwrap(),
         64.0
     );
     // 4+2 words: ezb is bit 1. (2,2) both ezb; (2,0) not.
     let v = e
-        .energy_fj_per_mac(&Split::parse("4+2").unwrap(), &[(2, 2), (2, 0)])
+        .energy_fj_per_mac(&Split::parse("4+2").unwrap(), &[vec![(2, 2)], vec![(2, 0)]])
         .unwrap();
     assert_eq!(v, 20.0);
 }

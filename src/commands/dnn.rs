@@ -155,7 +155,7 @@ struct OptArgs {
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
     /// Test images whose operands feed the energy model's activity.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 8)]
     activity_images: usize,
     /// FOR TESTS ONLY: use the analytic test double instead of the real
     /// energy model; every output is stamped as not a result.

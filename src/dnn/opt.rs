@@ -11,7 +11,7 @@
 //! on the test split; "within budget" means test accuracy >= float test
 //! accuracy - budget. Energy per inference = sum over layers of
 //! MACs x energy per MAC, the latter from [`MacEnergy`] given that layer's
-//! packed operand pairs (from the first `activity_images` test images).
+//! packed operand pairs (the dot products of the first `activity_images` test images).
 
 use crate::dnn::data::Dataset;
 use crate::dnn::model::{float_accuracy, Model};
@@ -23,21 +23,25 @@ use serde::Serialize;
 
 /// Energy per MAC of a hardware split, the hook for the synthesis-based
 /// energy model (spec 8).
+///
+/// Called once per (configuration, layer), from rayon worker threads (hence
+/// `Sync`); an implementation that synthesizes or builds a simulator should
+/// cache per split. `layer_dots` are the layer's real dot products (each a
+/// list of packed (w, a) words, as `fpec::energy`'s stimulus takes them) for
+/// simulated switching activity; it is never empty.
 pub trait MacEnergy: Sync {
     /// Short description shown in reports (model name, technology, source).
     fn describe(&self) -> String;
-    /// Energy per MAC in femtojoules for `split`, given the packed (w, a)
-    /// words one layer really feeds the MAC (for simulated switching
-    /// activity). `layer_pairs` is never empty.
-    fn energy_fj_per_mac(&self, split: &Split, layer_pairs: &[(u32, u32)]) -> Result<f64>;
+    /// Energy per MAC in femtojoules for `split`, given that layer's dot
+    /// products.
+    fn energy_fj_per_mac(&self, split: &Split, layer_dots: &[Vec<(u32, u32)>]) -> Result<f64>;
 }
 
 /// **Test double only — not an energy model.** An analytic stand-in used by
 /// the test suite so FPEC-Opt can be exercised without synthesis:
 /// `E = W^2 + (1 - s) * C * W` (arbitrary units labelled fJ), with `s` the
-/// share of pairs in `layer_pairs` whose two words both have ezb = 1. It has
-/// no physical basis; numbers computed with it must never be reported as
-/// results.
+/// share of pairs whose two words both have ezb = 1. It has no physical
+/// basis; numbers computed with it must never be reported as results.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnalyticTestDouble;
 
@@ -45,14 +49,18 @@ impl MacEnergy for AnalyticTestDouble {
     fn describe(&self) -> String {
         "ANALYTIC TEST DOUBLE (W^2 + (1-sparsity)*C*W; no physical basis; NOT A RESULT)".into()
     }
-    fn energy_fj_per_mac(&self, split: &Split, pairs: &[(u32, u32)]) -> Result<f64> {
+    fn energy_fj_per_mac(&self, split: &Split, dots: &[Vec<(u32, u32)>]) -> Result<f64> {
         let w = split.w as f64;
         let c = split.c() as f64;
         let sparse = if split.z() {
             let m = split.m();
             let ezb = |x: u32| (x >> (m + 1)) & 1 == 1;
-            pairs.iter().filter(|(a, b)| ezb(*a) && ezb(*b)).count() as f64
-                / pairs.len().max(1) as f64
+            let n: usize = dots.iter().map(Vec::len).sum();
+            dots.iter()
+                .flatten()
+                .filter(|(a, b)| ezb(*a) && ezb(*b))
+                .count() as f64
+                / n.max(1) as f64
         } else {
             0.0
         };
@@ -258,10 +266,9 @@ pub fn run_opt(
             let mut energy_inf = 0.0;
             for (k, ((fmt, _), m)) in qm.stage_info().iter().zip(&macs).enumerate() {
                 let recs = qm.layer_dot_products(k, &activity.images)?;
-                let pairs: Vec<(u32, u32)> =
-                    recs.into_iter().flat_map(|r| r.pairs.into_iter()).collect();
+                let dots: Vec<Vec<(u32, u32)>> = recs.into_iter().map(|r| r.pairs).collect();
                 let e = energy
-                    .energy_fj_per_mac(split, &pairs)
+                    .energy_fj_per_mac(split, &dots)
                     .with_context(|| format!("energy of {split}, layer {k}"))?;
                 energy_inf += e * *m as f64;
                 layers.push(LayerChoice {

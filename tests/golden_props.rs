@@ -202,3 +202,47 @@ proptest! {
         if relu && s <= 0 { prop_assert_eq!(r.word.q, 0); }
     }
 }
+
+/// Deterministic companion of `encode_total`: every W 2..=16, every (M, Z),
+/// every FB -16..=32, T in {0, default, 32}, and every power of two 2^e
+/// (e -1074..=1023, both signs) plus 0, +-f64::MAX and the subnormal
+/// extremes: encode must not panic, q stays in range, and the saturation
+/// flag follows the sign of huge inputs.
+#[test]
+fn encode_total_grid() {
+    let mut xs = vec![
+        0.0,
+        -0.0,
+        f64::MAX,
+        -f64::MAX,
+        5e-324,
+        -5e-324,
+        f64::MIN_POSITIVE,
+    ];
+    for e in -1074..=1023 {
+        xs.push(p2(e));
+        xs.push(-p2(e));
+    }
+    let mut n = 0u64;
+    for w in 2..=16u32 {
+        for c in 0..7u32 {
+            let s = split_of(w, c);
+            let (qmin, qmax) = s.q_range();
+            for fb in -16..=32 {
+                for t in [Some(0), None, Some(32)] {
+                    let f = Format::new(s, fb, t).unwrap();
+                    for &x in &xs {
+                        let r = encode_full(x, &f).unwrap();
+                        let q = r.word.q as i64;
+                        assert!((qmin..=qmax).contains(&q), "x = {x:e}, {f:?}");
+                        if x.abs() >= 1e300 {
+                            assert!(r.saturated && q == if x > 0.0 { qmax } else { qmin });
+                        }
+                        n += 1;
+                    }
+                }
+            }
+        }
+    }
+    println!("encode_total_grid: {n} encodings");
+}

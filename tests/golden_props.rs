@@ -37,7 +37,7 @@ fn split_of(w: u32, c: u32) -> Split {
             w,
             Some(Comp {
                 m: (c - 1) / 2,
-                z: c % 2 == 0,
+                z: c.is_multiple_of(2),
             }),
         )
         .unwrap()

@@ -39,7 +39,10 @@ pub struct Rounded {
 
 /// Section 5 (and, through it, section 2): rounds the exact value
 /// `s / 2^k` (in LSBs of `fmt`) to the nearest q (half up), clamps, and
-/// derives edb/emb/ezb from the exact error. `k` may be any integer.
+/// derives edb/emb/ezb from the exact error. `k` may be any integer
+/// (-k must not overflow i32). Exact for |s| < 2^64, which covers every
+/// caller here (an i64 sum or a 53-bit f64 mantissa); larger |s| may
+/// overflow the i128/u128 intermediates.
 pub fn round_scaled(s: i128, k: i32, fmt: &Format) -> Rounded {
     let split = fmt.split;
     let (qmin, qmax) = split.q_range();

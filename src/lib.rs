@@ -11,3 +11,4 @@ pub mod commands;
 pub mod format;
 pub mod golden;
 pub mod util;
+pub mod verify;

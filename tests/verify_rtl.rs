@@ -15,6 +15,22 @@ const MAC: &str = concat!(
     "/testbenches/handwritten_fpec_mac.v"
 );
 
+const REQUANT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/testbenches/handwritten_fpec_requant.v"
+);
+
+/// The `requant` object for the hand-written requantizer: 4+3 output
+/// (M = 1, Z = 1, T = 4), ReLU, S = 20, k = `k`.
+fn requant(k: i32) -> serde_json::Value {
+    serde_json::json!({
+        "top": "handwritten_fpec_requant", "bits": "4+3", "W": 4, "M": 1, "Z": 1,
+        "C": 3, "N": 7, "T": 4, "fb_shift": k, "relu": true, "in_width": 20,
+        "out_width": 7, "files": ["rq.v"],
+        "params": {"S": 20, "K": k, "RELU": 1, "WO": 4, "MO": 1, "ZO": 1, "FXP": 0, "TO": 4}
+    })
+}
+
 fn cache() -> String {
     concat!(env!("CARGO_TARGET_TMPDIR"), "/verify-cache").to_string()
 }
@@ -182,12 +198,14 @@ fn manifest_described_rtl_and_generated_dir() {
     let gen = dir.path().join("gen");
     std::fs::create_dir_all(&gen).unwrap();
     std::fs::copy(MAC, gen.join("mac.v")).unwrap();
+    std::fs::copy(REQUANT, gen.join("rq.v")).unwrap();
     // A folder shaped like `fpec gen` output (4+3: M = 1, Z = 1).
     let manifest = serde_json::json!({
         "generator": "hand", "format": "fpec", "top": "handwritten_fpec_mac",
         "bits": "4+3", "W": 4, "M": 1, "Z": 1, "C": 3, "G": 3, "N": 7,
         "max_len": 100, "sum_width": 20, "latency": 1, "files": ["mac.v"],
-        "params": {"W": 4, "M": 1, "Z": 1, "S": 20}, "requant": null
+        "params": {"W": 4, "M": 1, "Z": 1, "S": 20},
+        "requant": requant(7)
     });
     std::fs::write(gen.join("manifest.json"), manifest.to_string()).unwrap();
     let out = dir.path().join("out").to_string_lossy().to_string();

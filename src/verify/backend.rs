@@ -101,7 +101,6 @@ impl<T: MacSim> Backend for SimBackend<T> {
 /// latency: used to test the checker itself (it is not a backend of the CLI).
 pub struct ModelMac {
     split: crate::format::Split,
-    latency: usize,
     acc: i64,
     /// Results in flight: (valid, sum), index 0 is what the next read shows.
     pipe: Vec<(bool, i64)>,
@@ -112,7 +111,6 @@ impl ModelMac {
     pub fn new(split: crate::format::Split, latency: u32) -> Self {
         ModelMac {
             split,
-            latency: latency.max(1) as usize,
             acc: 0,
             pipe: vec![(false, 0); latency.max(1) as usize],
         }
@@ -141,7 +139,6 @@ impl MacSim for ModelMac {
         self.pipe.remove(0);
         self.pipe.push(res);
         let (v, s) = self.pipe[0];
-        let _ = self.latency;
         MacOut {
             out_valid: v,
             out_sum: s,

@@ -98,6 +98,9 @@ pub struct RequantManifest {
     pub out_width: u32,
     /// Verilog files relative to the manifest folder.
     pub files: Vec<String>,
+    /// Verilog parameters of the requantizer top (hand-written RTL only).
+    #[serde(default)]
+    pub params: BTreeMap<String, i64>,
 }
 
 /// The MAC to verify, with everything the test benches need.
@@ -128,6 +131,8 @@ pub struct RequantDut {
     pub top: String,
     /// Verilog files.
     pub files: Vec<PathBuf>,
+    /// Verilog parameters to override.
+    pub params: BTreeMap<String, i64>,
     /// Output format, with FBo = 0 and F_in = k (only k matters).
     pub out: Format,
     /// k.
@@ -263,6 +268,7 @@ fn requant_dut(r: &RequantManifest, dir: &Path, s: u32) -> Result<RequantDut> {
     Ok(RequantDut {
         top: r.top.clone(),
         files: r.files.iter().map(|f| dir.join(f)).collect(),
+        params: r.params.clone(),
         out,
         k: r.fb_shift,
         relu: r.relu,

@@ -43,14 +43,7 @@ pub fn check(r: &RequantDut, seed: u64, cache: &Path) -> Result<RequantResult> {
     ctx.insert("in_mask", &format!("0x{:x}", mask(u64::MAX, s)));
     ctx.insert("out_mask", &format!("0x{:x}", (1u64 << r.out_width) - 1));
     let harness = render("verilator_requant.cpp.tera", HARNESS, &ctx)?;
-    let exe = build_exe(
-        cache,
-        &r.top,
-        &r.files,
-        &Default::default(),
-        &harness,
-        "Vrq",
-    )?;
+    let exe = build_exe(cache, &r.top, &r.files, &r.params, &harness, "Vrq")?;
     let exhaustive = s <= 20;
     let values: Vec<u64> = if exhaustive {
         (0..1u64 << s).collect()

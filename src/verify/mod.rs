@@ -55,12 +55,39 @@ pub struct Options {
 }
 
 /// The single hook for the rust-hdl simulator: returns the `rust-sim`
-/// backend of `dut`. Plug in by wrapping the `fpec_hdl` simulator in a
-/// [`backend::MacSim`] impl and returning
-/// `Box::new(backend::SimBackend::new("rust-sim", sim))`.
+/// backend of `dut`, the `fpec_hdl` model of the MAC that `fpec gen` emits
+/// for the manifest's (format, W, M, Z, Lmax), behind [`backend::MacSim`].
 pub fn rust_sim_backend(dut: &Dut) -> Result<Box<dyn Backend>> {
-    let _ = dut;
-    bail!("rust-sim: fpec_hdl provides no simulator yet (hook: fpec::verify::rust_sim_backend)")
+    let cfg = fpec_hdl::MacConfig {
+        w: dut.split.w,
+        m: dut.split.m(),
+        z: dut.split.z(),
+        fpec: !dut.split.is_fxp(),
+        max_len: dut.max_len,
+    };
+    let sim = fpec_hdl::mac_sim(&cfg).map_err(|e| anyhow::anyhow!("rust-sim: {e}"))?;
+    Ok(Box::new(backend::SimBackend::new("rust-sim", HdlSim(sim))))
+}
+
+/// Adapter from `fpec_hdl`'s simulator to [`backend::MacSim`] (same
+/// cycle semantics, same field names).
+struct HdlSim(Box<dyn fpec_hdl::MacSim>);
+
+impl backend::MacSim for HdlSim {
+    fn cycle(&mut self, i: &backend::MacIn) -> backend::MacOut {
+        let o = self.0.cycle(&fpec_hdl::MacIn {
+            rst: i.rst,
+            in_valid: i.in_valid,
+            in_first: i.in_first,
+            in_last: i.in_last,
+            w: i.w,
+            a: i.a,
+        });
+        backend::MacOut {
+            out_valid: o.out_valid,
+            out_sum: o.out_sum,
+        }
+    }
 }
 
 /// Per-backend outcome.

@@ -15,3 +15,4 @@ pub mod gen;
 pub mod golden;
 pub mod requant_gen;
 pub mod util;
+pub mod verify;

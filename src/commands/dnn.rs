@@ -361,7 +361,29 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
             .with_context(|| format!("writing {}", p.display()))?;
         eprintln!("wrote stimulus to {}", p.display());
     }
-    hil::verify_layer_rtl(split, a.layer, &recs)
+    let work = std::path::PathBuf::from("out/dnn-verify-layer");
+    let r = hil::verify_layer_rtl(split, &recs, &work)?;
+    println!(
+        "verify-layer {} layer {} on Verilator: {} dot products, {} pairs, {} mismatches",
+        split, a.layer, r.products, r.pairs, r.mismatches
+    );
+    for (i, want, got) in &r.first {
+        let rec = &recs[*i];
+        println!(
+            "  image {} output {}: golden sum {want}, hardware {}",
+            rec.image,
+            rec.output,
+            got.map_or("no out_valid".to_string(), |g| g.to_string())
+        );
+    }
+    if r.mismatches > 0 {
+        anyhow::bail!(
+            "{} of {} dot products differ from the golden inference",
+            r.mismatches,
+            r.products
+        );
+    }
+    Ok(())
 }
 
 fn run_opt(a: OptArgs) -> Result<()> {

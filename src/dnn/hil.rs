@@ -2,8 +2,10 @@
 //! the dot products of a layer, as the golden model computes them, are the
 //! stimulus; the RTL must return the same `sum` for each.
 //!
-//! [`layer_stimulus`] is complete. [`verify_layer_rtl`] is the hook for the
-//! Verilator verifier (`fpec::verify`), which is wired at integration.
+//! [`layer_stimulus`] collects the layer's real operand pairs;
+//! [`verify_layer_rtl`] generates the MAC for the split, runs those pairs
+//! through it under Verilator (`fpec::verify`) and compares every `sum` with
+//! the golden inference's.
 
 use crate::dnn::data::Dataset;
 use crate::dnn::model::Model;
@@ -29,13 +31,68 @@ pub fn layer_stimulus(
     Ok((cfg, recs))
 }
 
-/// Runs the stimulus through the generated MAC under Verilator and compares
-/// every `sum`. Not wired yet: returns an error saying so.
-pub fn verify_layer_rtl(split: Split, k: usize, records: &[DotRecord]) -> Result<()> {
-    anyhow::bail!(
-        "verify-layer: the Verilator back end is not wired yet (fpec::verify); \
-         {} dot products of layer {k} for {split} are ready (fpec::dnn::hil::layer_stimulus) \
-         but cannot be run on RTL in this build",
-        records.len()
-    )
+/// Outcome of a hardware-in-the-loop run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerCheck {
+    /// Dot products sent.
+    pub products: usize,
+    /// Pairs sent.
+    pub pairs: usize,
+    /// Products whose hardware sum differs from the golden inference.
+    pub mismatches: usize,
+    /// First mismatches: (record index, expected, got).
+    pub first: Vec<(usize, i64, Option<i64>)>,
+}
+
+/// Generates the MAC for `split` (Lmax = the next power of two covering the
+/// longest product, at least 4096), runs every record back to back under
+/// Verilator, and compares each `out_sum` with the record's golden `sum`.
+/// `work` holds the generated RTL and the Verilator build cache.
+pub fn verify_layer_rtl(
+    split: Split,
+    records: &[DotRecord],
+    work: &std::path::Path,
+) -> Result<LayerCheck> {
+    use crate::verify::backend::Backend;
+    use crate::verify::stimulus::{pair, Stimulus, RST};
+    let longest = records.iter().map(|r| r.pairs.len()).max().unwrap_or(1) as u64;
+    let max_len = longest.max(crate::gen::DEFAULT_MAX_LEN).next_power_of_two();
+    let rtl = work.join(format!("mac-{}+{}-{}", split.w, split.c(), max_len));
+    crate::gen::generate(&crate::gen::GenRequest::mac(split, max_len), &rtl)?;
+    let dut = crate::verify::manifest::load(&rtl.join("manifest.json"))?;
+    let mut be = crate::verify::verilator::VerilatorBackend::build(&dut, &work.join("cache"))?;
+    let mut cycles = vec![RST, RST];
+    for r in records {
+        anyhow::ensure!(!r.pairs.is_empty(), "empty dot product in layer stimulus");
+        let n = r.pairs.len();
+        for (i, (w, a)) in r.pairs.iter().enumerate() {
+            cycles.push(pair(*w, *a, i == 0, i + 1 == n));
+        }
+    }
+    cycles.extend(std::iter::repeat_n(0, dut.latency as usize + 2));
+    let stim = Stimulus::Cycles(cycles);
+    let mut got: Vec<Option<i64>> = Vec::with_capacity(records.len());
+    let s = dut.sum_width;
+    be.run(&stim, &mut |_, v| {
+        got.push(v.map(|x| crate::verify::check::sext(x, s)))
+    })?;
+    let mut out = LayerCheck {
+        products: records.len(),
+        pairs: records.iter().map(|r| r.pairs.len()).sum(),
+        mismatches: 0,
+        first: Vec::new(),
+    };
+    for (i, r) in records.iter().enumerate() {
+        let g = got.get(i).copied().flatten();
+        if g != Some(r.sum) {
+            out.mismatches += 1;
+            if out.first.len() < 10 {
+                out.first.push((i, r.sum, g));
+            }
+        }
+    }
+    if got.len() != records.len() {
+        out.mismatches += got.len().abs_diff(records.len());
+    }
+    Ok(out)
 }

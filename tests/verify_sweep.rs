@@ -1,0 +1,49 @@
+//! A sweep of generated configurations (small, large, FxP, every (M, Z),
+//! Lmax 1 and 65536) through `fpec gen` and `fpec verify --backend all`:
+//! Verilator, Icarus and rust-sim against the golden model on one seeded
+//! stimulus each.
+
+use std::process::Command;
+
+#[test]
+fn sweep_of_configurations_on_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/verify-cache");
+    let cases: &[&[&str]] = &[
+        &["--bits", "2+2"],
+        &["--bits", "2+0"],
+        &["--bits", "3+1"],
+        &["--bits", "5+3"],
+        &["--bits", "6+2", "--emb", "1", "--no-ezb"],
+        &["--bits", "7+3", "--emb", "2", "--no-ezb"],
+        &["--bits", "8+4", "--max-len", "65536"],
+        &["--bits", "12+1", "--max-len", "1"],
+        &["--bits", "16+4"],
+        &["--bits", "16+0", "--max-len", "100"],
+    ];
+    let seed = "1128";
+    println!("seed {seed}");
+    for (i, gen) in cases.iter().enumerate() {
+        let g = dir.path().join(format!("g{i}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+            .args(["gen", "--out"])
+            .arg(&g)
+            .args(*gen)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "gen {gen:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+            .arg("verify")
+            .arg(&g)
+            .args(["--backend", "all", "--vectors", "25", "--seed", seed, "--cache", cache, "--out"])
+            .arg(dir.path().join(format!("o{i}")))
+            .output()
+            .unwrap();
+        let t = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "verify {gen:?}: {t}{}", String::from_utf8_lossy(&o.stderr));
+        for b in ["verilator", "icarus", "rust-sim"] {
+            let line = t.lines().find(|l| l.starts_with(&format!("{b}: "))).unwrap_or("");
+            assert!(line.contains("25 dot products") && line.contains(" 0 mismatches"), "{gen:?} {b}: {t}");
+        }
+    }
+}

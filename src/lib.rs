@@ -8,6 +8,9 @@
 
 pub mod cli;
 pub mod commands;
+pub mod energy;
 pub mod format;
 pub mod golden;
+pub mod liberty;
+pub mod synth;
 pub mod util;

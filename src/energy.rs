@@ -207,7 +207,8 @@ pub enum Activity {
     Sim {
         /// Workload seed.
         seed: u64,
-        /// MACs to simulate (rounded up to whole dot products).
+        /// MACs to simulate (rounded up to whole dot products; an explicit
+        /// `Workload::Pairs` list is simulated whole instead).
         macs: usize,
     },
 }

@@ -9,6 +9,7 @@
 //! - flop (a cell with an `ff` group): per cycle with Q stable = the mean
 //!   rise + mean fall internal energy of the clock pin (both clock edges);
 //!   per Q toggle = the output pins' mean internal energy plus the load term.
+//!
 //! Units: internal power tables are read as capacitance unit x voltage^2
 //! (`capacitive_load_unit (1, ff)` with 1 V gives fJ); pF scales by 1000.
 //! Area comes from `stat -liberty` (see [`crate::synth`]).

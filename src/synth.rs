@@ -585,7 +585,7 @@ pub fn parse_instances(text: &str, top: &str) -> Result<BTreeMap<String, String>
             base_module_name(name) == top
                 || m.get("attributes")
                     .and_then(|a| a.get("top"))
-                    .is_some_and(|t| t.as_str().map_or(false, |s| s.ends_with('1')))
+                    .is_some_and(|t| t.as_str().is_some_and(|s| s.ends_with('1')))
         })
         .map(|(_, m)| m)
         .with_context(|| format!("hier.json has no module {top}"))?;
@@ -724,7 +724,7 @@ pub fn parse_netlist(
 /// `Chip area for module '...': 123.4` from `stat -liberty` text.
 pub fn parse_liberty_area(text: &str) -> Option<f64> {
     text.lines()
+        .rev()
         .filter(|l| l.contains("Chip area"))
-        .filter_map(|l| l.rsplit(':').next()?.trim().parse::<f64>().ok())
-        .last()
+        .find_map(|l| l.rsplit(':').next()?.trim().parse::<f64>().ok())
 }

@@ -130,3 +130,58 @@ fn yosys_failure_reports_log_and_tail() {
     assert!(e.contains("ERROR"), "{e}");
     assert!(out.path().join("synth/yosys.log").is_file());
 }
+
+/// The hand-written behavioural MAC through the same flow, with its
+/// parameters: flops counted from its RTL are acc (S = 28) + out_sum (28) +
+/// out_valid (1) = 57; it is one flat module, so every cell is `control`.
+#[test]
+fn handwritten_mac_same_flow() {
+    let out = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let params: Vec<String> = ["W=6", "M=0", "Z=1", "S=28"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let d = Design::from_rtl(
+        &[root.join("testbenches/handwritten_fpec_mac.v")],
+        "handwritten_fpec_mac",
+        &params,
+    )
+    .unwrap();
+    let r = synthesize(&d, out.path(), &SynthOptions::default()).unwrap();
+    assert_eq!(r.cells_by_type.get("$_DFF_P_"), Some(&57));
+    assert_eq!(r.cells_by_block.len(), 1);
+    let script = std::fs::read_to_string(out.path().join("synth/synth.ys")).unwrap();
+    assert!(
+        script.contains("chparam -set W 6 -set M 0 -set Z 1 -set S 28 handwritten_fpec_mac"),
+        "{script}"
+    );
+    // A different S changes the flop count: 2 * 30 + 1.
+    let params: Vec<String> = ["W=6", "M=0", "Z=1", "S=30"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let d = Design::from_rtl(
+        &[root.join("testbenches/handwritten_fpec_mac.v")],
+        "handwritten_fpec_mac",
+        &params,
+    )
+    .unwrap();
+    let r = synthesize(&d, out.path(), &SynthOptions::default()).unwrap();
+    assert_eq!(r.cells_by_type.get("$_DFF_P_"), Some(&61));
+}
+
+#[test]
+fn bad_param_is_a_usage_error() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+        .arg("synth")
+        .arg(out.path())
+        .arg("--rtl")
+        .arg(data("small/add4.v"))
+        .args(["--top", "add4", "--param", "W"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("NAME=VALUE"));
+}

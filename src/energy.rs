@@ -936,38 +936,11 @@ pub fn mac_energy(dir: &Path, activity: &Activity, workload: &Workload) -> Resul
 
 // ------------------------------------------------------------ baselines
 
-/// A behavioural FxP MAC used as the FxP 8/16 baseline until the generator
-/// (`fpec::gen::generate`) is merged. TODO(integration): replace
-/// [`baseline_folder`] with `fpec::gen::generate(&Split::fxp(w), max_len, dir)`.
-pub const FALLBACK_FXP_MAC: &str = include_str!("../testbenches/handwritten_fxp_mac.v");
-
-/// Writes an FxP W-bit MAC folder (manifest.json + Verilog) for `max_len`.
+/// Generates the FxP W-bit MAC (`fpec::gen`, same generator as the
+/// configuration) with `max_len` into `dir` and returns it as a design.
 pub fn baseline_folder(w: u32, max_len: u64, dir: &Path) -> Result<Design> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let lg = 64 - (max_len.max(1) - 1).leading_zeros();
-    let s = 2 * w + lg;
-    let top = format!("fxp_mac_w{w}");
-    let v = FALLBACK_FXP_MAC
-        .replace("module handwritten_fxp_mac", &format!("module {top}"))
-        .replace(
-            "parameter integer W = 8",
-            &format!("parameter integer W = {w}"),
-        )
-        .replace(
-            "parameter integer S = 28",
-            &format!("parameter integer S = {s}"),
-        );
-    write_atomic(&dir.join("fxp_mac.v"), v.as_bytes())?;
-    let manifest = serde_json::json!({
-        "generator": "fpec energy fallback (handwritten_fxp_mac.v)",
-        "format": "fxp", "top": top, "bits": format!("{w}+0"),
-        "W": w, "M": 0, "Z": 0, "C": 0, "G": 0, "N": w,
-        "max_len": max_len, "sum_width": s, "latency": 1,
-        "files": ["fxp_mac.v"], "requant": null
-    });
-    write_atomic(
-        &dir.join("manifest.json"),
-        serde_json::to_string_pretty(&manifest)?.as_bytes(),
-    )?;
+    let req = crate::gen::GenRequest::mac(Split::fxp(w)?, max_len);
+    crate::gen::generate(&req, dir)
+        .with_context(|| format!("generating the FxP {w}-bit baseline in {}", dir.display()))?;
     Design::from_dir(dir)
 }

@@ -4,13 +4,17 @@
 //! Module map:
 //! - [`format`]: number formats and their validation (spec 1);
 //! - [`golden`]: the bit-exact software reference (spec 2-5);
+//! - [`dnn`]: bit-exact DNN inference and FPEC-Opt (spec 9);
 //! - [`util`]: atomic file output and the error kinds the CLI maps to exit codes.
 
 pub mod cli;
 pub mod commands;
+pub mod dnn;
 pub mod energy;
 pub mod format;
+pub mod gen;
 pub mod golden;
 pub mod liberty;
+pub mod requant_gen;
 pub mod synth;
 pub mod util;

@@ -1,10 +1,411 @@
-//! `fpec dnn` (not yet built).
+//! `fpec dnn`: training, bit-exact evaluation, layer export for hardware in
+//! the loop, and FPEC-Opt. The work is in [`crate::dnn`].
+
+use crate::dnn::data::{load_cli, Dataset, Splits};
+use crate::dnn::hil;
+use crate::dnn::model::{float_accuracy, Layer, Model};
+use crate::dnn::opt::{self, OptOptions};
+use crate::dnn::quant::{calibrate, QuantConfig, QuantModel};
+use crate::dnn::train::{self, Arch, TrainOptions};
+use crate::format::Split;
+use crate::util::{usage, write_atomic};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use std::time::Instant;
 
 /// Arguments of `fpec dnn`.
-#[derive(clap::Args, Debug)]
-pub struct DnnArgs {}
+#[derive(Args, Debug)]
+pub struct DnnArgs {
+    #[command(subcommand)]
+    cmd: DnnCmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum DnnCmd {
+    /// Train a float model deterministically (single-threaded, seeded).
+    Train(TrainArgs),
+    /// Bit-exact quantized accuracy of a model (spec 9).
+    Eval(EvalArgs),
+    /// Run one layer's dot products on the RTL MAC (hardware in the loop).
+    VerifyLayer(VerifyLayerArgs),
+    /// FPEC-Opt: sweep FxP/FPEC configurations under an accuracy budget.
+    Opt(OptArgs),
+}
+
+/// Data-set selection shared by the subcommands.
+#[derive(Args, Debug, Clone)]
+struct DataArgs {
+    /// Digits CSV (64 pixels + label per line, optionally gzipped);
+    /// default: the repository's data/digits.csv.gz.
+    #[arg(long, value_name = "FILE")]
+    data: Option<PathBuf>,
+    /// MNIST-style IDX image file (magic 0x00000803), with --idx-labels.
+    #[arg(long, value_name = "FILE")]
+    idx_images: Option<PathBuf>,
+    /// MNIST-style IDX label file (magic 0x00000801), with --idx-images.
+    #[arg(long, value_name = "FILE")]
+    idx_labels: Option<PathBuf>,
+}
+
+impl DataArgs {
+    fn load(&self) -> Result<Splits> {
+        let d = load_cli(
+            self.data.as_deref(),
+            self.idx_images.as_deref(),
+            self.idx_labels.as_deref(),
+        )?;
+        let s = d.split();
+        for (name, part) in [
+            ("training", &s.train),
+            ("calibration", &s.calibration),
+            ("test", &s.test),
+        ] {
+            if part.is_empty() {
+                return Err(usage(format!(
+                    "the data set is too small: its {name} split is empty"
+                )));
+            }
+        }
+        Ok(s)
+    }
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// Architecture.
+    #[arg(long, value_enum, default_value = "mlp")]
+    arch: Arch,
+    /// RNG seed (weights initialization and shuffling).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Epochs (default: 60 for mlp, 40 for cnn).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Output model file (JSON, written atomically).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    /// Model file.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Bit split W+C (e.g. 6+2; 8+0 is FxP).
+    #[arg(long, value_name = "W+C")]
+    bits: String,
+    /// Error-magnitude bits M (0..=2), overriding the canonical set.
+    #[arg(long)]
+    emb: Option<u32>,
+    /// Drop the error-zero bit (Z = 0).
+    #[arg(long)]
+    no_ezb: bool,
+    /// Weight zero threshold T for every layer (default 8 >> M).
+    #[arg(long, value_name = "T")]
+    tw: Option<u32>,
+    /// Activation zero threshold T for every layer (default 8 >> M).
+    #[arg(long, value_name = "T")]
+    ta: Option<u32>,
+    /// Evaluate on the calibration split instead of the test split.
+    #[arg(long)]
+    calibration: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+struct VerifyLayerArgs {
+    /// Model file.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// MAC layer index (0-based, counting conv2d/dense layers only).
+    #[arg(long, value_name = "K")]
+    layer: usize,
+    /// Bit split W+C.
+    #[arg(long, value_name = "W+C")]
+    bits: String,
+    /// Test images to run.
+    #[arg(long, default_value_t = 8)]
+    images: usize,
+    /// Also write the stimulus (packed pairs and expected sums) as JSON.
+    #[arg(long, value_name = "FILE")]
+    dump: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+struct OptArgs {
+    /// Model file.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Accuracy budget in percentage points below float accuracy.
+    #[arg(long, default_value_t = 0.5)]
+    budget: f64,
+    /// Print the JSON report on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Folder for dnn-report.md, dnn-report.json, dnn-report.svg.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+    /// Test images whose operands feed the energy model's activity.
+    #[arg(long, default_value_t = 8)]
+    activity_images: usize,
+    /// FOR TESTS ONLY: use the analytic test double instead of the real
+    /// energy model; every output is stamped as not a result.
+    #[arg(long, hide = true)]
+    test_double_energy: bool,
+    #[command(flatten)]
+    data: DataArgs,
+}
 
 /// Runs `fpec dnn`.
-pub fn run(_args: DnnArgs) -> anyhow::Result<()> {
-    anyhow::bail!("fpec dnn is not built yet")
+pub fn run(args: DnnArgs) -> Result<()> {
+    match args.cmd {
+        DnnCmd::Train(a) => run_train(a),
+        DnnCmd::Eval(a) => run_eval(a),
+        DnnCmd::VerifyLayer(a) => run_verify_layer(a),
+        DnnCmd::Opt(a) => run_opt(a),
+    }
+}
+
+fn load_model(p: &std::path::Path) -> Result<Model> {
+    Model::load(p).map_err(|e| usage(format!("{e:#}")))
+}
+
+fn run_train(a: TrainArgs) -> Result<()> {
+    let s = a.data.load()?;
+    let mut opts = TrainOptions::new(a.arch, a.seed);
+    if let Some(e) = a.epochs {
+        opts.epochs = e;
+    }
+    eprintln!(
+        "training {:?} with seed {} ({} epochs, Adam lr {}, batch {}) on {} samples",
+        a.arch,
+        a.seed,
+        opts.epochs,
+        opts.lr,
+        opts.batch,
+        s.train.len()
+    );
+    let mut model = train::train(&s.train, &opts)?;
+    let cal = float_accuracy(&model, &s.calibration)?;
+    let test = float_accuracy(&model, &s.test)?;
+    model.meta = Some(serde_json::json!({
+        "arch": format!("{:?}", a.arch).to_lowercase(),
+        "seed": a.seed,
+        "epochs": opts.epochs,
+        "optimizer": format!("Adam lr {} batch {}", opts.lr, opts.batch),
+        "train_samples": s.train.len(),
+        "float_calibration_accuracy": cal,
+        "float_test_accuracy": test,
+    }));
+    write_atomic(&a.out, model.to_json()?.as_bytes())?;
+    println!(
+        "wrote {} (seed {}): float accuracy {:.2} % test, {:.2} % calibration",
+        a.out.display(),
+        a.seed,
+        test,
+        cal
+    );
+    Ok(())
+}
+
+fn layer_name(m: &Model, i: usize) -> &'static str {
+    match m.layers[i] {
+        Layer::Conv2d { .. } => "conv2d",
+        Layer::Dense { .. } => "dense",
+        _ => "?",
+    }
+}
+
+fn run_eval(a: EvalArgs) -> Result<()> {
+    let split = Split::parse_with(&a.bits, a.emb, a.no_ezb)?;
+    if split.is_fxp() && (a.tw.is_some() || a.ta.is_some()) {
+        return Err(usage("--tw/--ta need a compensated split (C >= 1)"));
+    }
+    let model = load_model(&a.model)?;
+    let s = a.data.load()?;
+    crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
+    let data: &Dataset = if a.calibration {
+        &s.calibration
+    } else {
+        &s.test
+    };
+    let ranges = calibrate(&model, &s.calibration)?;
+    let mut cfg = QuantConfig::from_ranges(split, &ranges, None)?;
+    if a.tw.is_some() || a.ta.is_some() {
+        for i in 0..cfg.stages.len() {
+            let tw = a.tw.unwrap_or(cfg.stages[i].w.t);
+            let ta = a.ta.unwrap_or(cfg.stages[i].a.t);
+            cfg.set_t(i, tw, ta)?;
+        }
+    }
+    let fl = float_accuracy(&model, data)?;
+    let t0 = Instant::now();
+    let qm = QuantModel::new(&model, &cfg)?;
+    let ev = qm.evaluate(data)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let stages = model.stages()?;
+    let macs = qm.macs();
+    let info = qm.stage_info();
+    let part = if a.calibration { "calibration" } else { "test" };
+    if a.json {
+        let layers: Vec<_> = stages
+            .iter()
+            .enumerate()
+            .map(|(k, st)| {
+                let (f, f_in) = info[k];
+                let l = &ev.layers[k];
+                serde_json::json!({
+                    "layer": k, "type": layer_name(&model, st.layer),
+                    "fb_w": f.w.fb, "fb_a": f.a.fb, "t_w": f.w.t, "t_a": f.a.t, "f_in": f_in,
+                    "macs_per_inference": macs[k], "pairs": l.pairs,
+                    "sparse_pairs": l.sparse_pairs, "sparsity": l.sparsity(),
+                    "weight_saturations": l.weight_saturations,
+                    "act_saturations": l.act_saturations, "activations": l.activations,
+                })
+            })
+            .collect();
+        let j = serde_json::json!({
+            "model": a.model.display().to_string(), "bits": split.to_string(),
+            "m": split.m(), "z": split.z(), "split": part, "samples": ev.samples,
+            "float_accuracy": fl, "quantized_accuracy": ev.accuracy,
+            "correct": ev.correct, "sparsity": ev.sparsity(),
+            "macs_per_inference": macs.iter().sum::<u64>(),
+            "seconds": secs, "layers": layers,
+        });
+        println!("{}", serde_json::to_string_pretty(&j)?);
+        return Ok(());
+    }
+    println!(
+        "{} on the {part} split ({} images), bits {} (M={}, Z={})",
+        a.model.display(),
+        ev.samples,
+        split,
+        split.m(),
+        split.z() as u8
+    );
+    println!("float accuracy:     {fl:.2} %");
+    println!(
+        "quantized accuracy: {:.2} % ({}/{})",
+        ev.accuracy, ev.correct, ev.samples
+    );
+    println!("compensation sparsity (both ezb=1): {:.4}", ev.sparsity());
+    println!(
+        "{:<3} {:<7} {:>5} {:>5} {:>4} {:>4} {:>4} {:>5} {:>9} {:>9} {:>6} {:>12}",
+        "L",
+        "type",
+        "FBw",
+        "FBa",
+        "Tw",
+        "Ta",
+        "Fin",
+        "len",
+        "MACs/inf",
+        "sparsity",
+        "w-sat",
+        "a-sat"
+    );
+    for (k, st) in stages.iter().enumerate() {
+        let (f, f_in) = info[k];
+        let l = &ev.layers[k];
+        println!(
+            "{:<3} {:<7} {:>5} {:>5} {:>4} {:>4} {:>4} {:>5} {:>9} {:>9.4} {:>6} {:>12}",
+            k,
+            layer_name(&model, st.layer),
+            f.w.fb,
+            f.a.fb,
+            f.w.t,
+            f.a.t,
+            f_in,
+            st.dot_len(&model),
+            macs[k],
+            l.sparsity(),
+            l.weight_saturations,
+            format!("{}/{}", l.act_saturations, l.activations)
+        );
+    }
+    println!("MACs per inference: {}", macs.iter().sum::<u64>());
+    println!("quantized inference time: {secs:.3} s");
+    Ok(())
+}
+
+fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
+    let split = Split::parse(&a.bits)?;
+    let model = load_model(&a.model)?;
+    let s = a.data.load()?;
+    crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
+    let (cfg, recs) =
+        hil::layer_stimulus(&model, split, a.layer, &s.calibration, &s.test, a.images)
+            .map_err(|e| usage(format!("{e:#}")))?;
+    eprintln!(
+        "layer {}: {} dot products from {} test images",
+        a.layer,
+        recs.len(),
+        a.images.min(s.test.len())
+    );
+    if let Some(p) = &a.dump {
+        let j = serde_json::json!({
+            "bits": split.to_string(), "layer": a.layer,
+            "formats": cfg.stages.get(a.layer),
+            "dot_products": recs,
+        });
+        write_atomic(p, (serde_json::to_string(&j)? + "\n").as_bytes())
+            .with_context(|| format!("writing {}", p.display()))?;
+        eprintln!("wrote stimulus to {}", p.display());
+    }
+    hil::verify_layer_rtl(split, a.layer, &recs)
+}
+
+fn run_opt(a: OptArgs) -> Result<()> {
+    if !a.budget.is_finite() || a.budget < 0.0 {
+        return Err(usage(format!(
+            "--budget {} must be a finite number >= 0 (percentage points)",
+            a.budget
+        )));
+    }
+    let energy: Box<dyn opt::MacEnergy> = if a.test_double_energy {
+        eprintln!("WARNING: analytic test-double energy model: the energy numbers are NOT results");
+        Box::new(opt::AnalyticTestDouble)
+    } else {
+        opt::real_mac_energy()?
+    };
+    let model = load_model(&a.model)?;
+    let s = a.data.load()?;
+    crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
+    let t0 = Instant::now();
+    let r = opt::run_opt(
+        &model,
+        &s.calibration,
+        &s.test,
+        energy.as_ref(),
+        &OptOptions {
+            budget: a.budget,
+            activity_images: a.activity_images,
+            progress: !a.json,
+        },
+    )?;
+    let name = a.model.file_name().map_or_else(
+        || a.model.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
+    opt::write_reports(&r, &name, &a.out)?;
+    if a.json {
+        print!("{}", opt::report_json(&r)?);
+    } else {
+        print!("{}", opt::report_md(&r, &name));
+        println!(
+            "\nwrote {}/dnn-report.{{md,json,svg}} in {:.1} s",
+            a.out.display(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }

@@ -1,0 +1,452 @@
+//! The leaf blocks of the MAC, each a small rust-hdl widget with explicit
+//! ports: the Baugh-Wooley multiplier, the sparse compensation adder with its
+//! accumulator, the product accumulator and a sign extender.
+//!
+//! Coding rule (TOOLCHAIN-NOTES): one operator per assignment where a cast
+//! or slice is involved, every intermediate in an explicitly sized `Local`,
+//! all arithmetic on `Bits` (two's complement, modular), constants as
+//! `Constant`s so the Verilog never names a Rust const generic.
+
+use rust_hdl::prelude::*;
+
+/// `Bits<N>` holding the two's-complement pattern of `v` (wrapped to N bits).
+pub fn bits_of<const N: usize>(v: i128) -> Bits<N> {
+    let mut b = Bits::<N>::default();
+    for i in 0..N {
+        if (v >> i.min(127)) & 1 == 1 {
+            b = b.replace_bit(i, true);
+        }
+    }
+    b
+}
+
+/// Signed W x W -> P (= 2W) multiplier, built structurally as a Baugh-Wooley
+/// partial-product array reduced in Horner order by a chain of P-bit adders:
+/// stage i (0..W) handles row j = W-1-i, `rows[i] = a_j ? b : 0`, with the
+/// Baugh-Wooley inversions `masks[i]` (row W-1: low W-1 bits; other rows: the
+/// top bit), `sums[i] = 2*sums[i-1] + rows[i] ^ masks[i]`, and finally
+/// `p = sums[W-1] + 2^W + 2^(2W-1)  (mod 2^2W)`.
+#[derive(LogicBlock)]
+pub struct BwMul<const W: usize, const P: usize> {
+    /// Multiplicand (two's complement).
+    pub a: Signal<In, Bits<W>>,
+    /// Multiplier (two's complement).
+    pub b: Signal<In, Bits<W>>,
+    /// Product (two's complement, exact).
+    pub p: Signal<Out, Bits<P>>,
+    bz: ZeroExt<W, P>,
+    rows: [Signal<Local, Bits<P>>; W],
+    rowx: [Signal<Local, Bits<P>>; W],
+    dbls: [Signal<Local, Bits<P>>; W],
+    sums: [Signal<Local, Bits<P>>; W],
+    masks: [Constant<Bits<P>>; W],
+    amask: [Constant<Bits<W>>; W],
+    zero_p: Constant<Bits<P>>,
+    one: Constant<Bits<8>>,
+    bias: Constant<Bits<P>>,
+}
+
+impl<const W: usize, const P: usize> Default for BwMul<W, P> {
+    fn default() -> Self {
+        const { assert!(P == 2 * W && W >= 2) };
+        Self {
+            a: Default::default(),
+            b: Default::default(),
+            p: Default::default(),
+            bz: Default::default(),
+            rows: std::array::from_fn(|_| Default::default()),
+            rowx: std::array::from_fn(|_| Default::default()),
+            dbls: std::array::from_fn(|_| Default::default()),
+            sums: std::array::from_fn(|_| Default::default()),
+            masks: std::array::from_fn(|i| {
+                Constant::new(bits_of(if i == 0 {
+                    (1i128 << (W - 1)) - 1
+                } else {
+                    1i128 << (W - 1)
+                }))
+            }),
+            amask: std::array::from_fn(|i| Constant::new(bits_of(1i128 << (W - 1 - i)))),
+            zero_p: Constant::new(Bits::default()),
+            one: Constant::new(bits_of(1)),
+            bias: Constant::new(bits_of((1i128 << W) + (1i128 << (2 * W - 1)))),
+        }
+    }
+}
+
+impl<const W: usize, const P: usize> Logic for BwMul<W, P> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.bz.x.next = self.b.val();
+        // Stage 0: row W-1.
+        self.dbls[0].next = self.zero_p.val();
+        self.rows[0].next = self.zero_p.val();
+        if (self.a.val() & self.amask[0].val()).any() {
+            self.rows[0].next = self.bz.y.val();
+        }
+        self.rowx[0].next = self.rows[0].val() ^ self.masks[0].val();
+        self.sums[0].next = self.dbls[0].val() + self.rowx[0].val();
+        // Stages 1..W: rows W-2 down to 0.
+        for i in 1..W {
+            self.dbls[i].next = self.sums[i - 1].val() << self.one.val();
+            self.rows[i].next = self.zero_p.val();
+            if (self.a.val() & self.amask[i].val()).any() {
+                self.rows[i].next = self.bz.y.val();
+            }
+            self.rowx[i].next = self.rows[i].val() ^ self.masks[i].val();
+            self.sums[i].next = self.dbls[i].val() + self.rowx[i].val();
+        }
+        for i in (W - 1)..W {
+            self.p.next = self.sums[i].val() + self.bias.val();
+        }
+    }
+}
+
+/// Sign extension of an X-bit two's-complement value to Y bits (Y >= X).
+/// A leaf written as `Verilog::Custom` (rust-hdl has no concatenation, and
+/// its `bit_cast` emits a width-mismatched mask); its Rust model below is
+/// cross-checked against the Verilog by every verification run.
+#[derive(LogicBlock, Default)]
+pub struct SignExt<const X: usize, const Y: usize> {
+    /// Input.
+    pub x: Signal<In, Bits<X>>,
+    /// Output.
+    pub y: Signal<Out, Bits<Y>>,
+}
+
+impl<const X: usize, const Y: usize> Logic for SignExt<X, Y> {
+    fn update(&mut self) {
+        let z: Bits<Y> = bit_cast::<Y, X>(self.x.val());
+        self.y.next = if self.x.val().get_bit(X - 1) {
+            z | bits_of::<Y>(((1i128 << Y) - 1) ^ ((1i128 << X) - 1))
+        } else {
+            z
+        };
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        const { assert!(Y >= X && X >= 1) };
+        Verilog::Custom(if Y == X {
+            "always @(*) y = x;\n".to_string()
+        } else {
+            format!("always @(*) y = {{{{{}{{x[{}]}}}}, x}};\n", Y - X, X - 1)
+        })
+    }
+}
+
+/// Zero extension of an X-bit value to Y bits (Y > X); `Verilog::Custom`
+/// leaf like [`SignExt`].
+#[derive(LogicBlock, Default)]
+pub struct ZeroExt<const X: usize, const Y: usize> {
+    /// Input.
+    pub x: Signal<In, Bits<X>>,
+    /// Output.
+    pub y: Signal<Out, Bits<Y>>,
+}
+
+impl<const X: usize, const Y: usize> Logic for ZeroExt<X, Y> {
+    fn update(&mut self) {
+        self.y.next = bit_cast::<Y, X>(self.x.val());
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        const { assert!(Y > X && X >= 1) };
+        Verilog::Custom(format!("always @(*) y = {{{{{}{{1'b0}}}}, x}};\n", Y - X))
+    }
+}
+
+/// Splits an N-bit packed word into q (`word[N-1:C]`) and the C
+/// compensation bits (`word[C-1:0]`); `Verilog::Custom` leaf like [`SignExt`].
+#[derive(LogicBlock, Default)]
+pub struct SplitWord<const N: usize, const W: usize, const C: usize> {
+    /// Packed word.
+    pub x: Signal<In, Bits<N>>,
+    /// q, the computation bits.
+    pub q: Signal<Out, Bits<W>>,
+    /// The compensation bits (ezb, edb, emb).
+    pub c: Signal<Out, Bits<C>>,
+}
+
+impl<const N: usize, const W: usize, const C: usize> Logic for SplitWord<N, W, C> {
+    fn update(&mut self) {
+        self.q.next = self.x.val().get_bits::<W>(C);
+        self.c.next = self.x.val().get_bits::<C>(0);
+    }
+    fn connect(&mut self) {
+        self.q.connect();
+        self.c.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        const { assert!(N == W + C && C >= 1) };
+        Verilog::Custom(format!(
+            "always @(*) begin\n    q = x[{}:{}];\n    c = x[{}:0];\nend\n",
+            N - 1,
+            C,
+            C - 1
+        ))
+    }
+}
+
+/// Product accumulator: on a valid pair, `q <= (first ? 0 : q) + sext(d)`;
+/// synchronous reset clears it. D-bit input, A-bit register.
+#[derive(LogicBlock)]
+pub struct Accumulator<const D: usize, const A: usize> {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub rst: Signal<In, Bit>,
+    /// Accumulate this cycle.
+    pub en: Signal<In, Bit>,
+    /// Start a new sum (with `en`).
+    pub first: Signal<In, Bit>,
+    /// Addend (two's complement).
+    pub d: Signal<In, Bits<D>>,
+    /// Accumulated value.
+    pub q: Signal<Out, Bits<A>>,
+    ext: SignExt<D, A>,
+    base: Signal<Local, Bits<A>>,
+    zero: Constant<Bits<A>>,
+    r: DFF<Bits<A>>,
+}
+
+impl<const D: usize, const A: usize> Default for Accumulator<D, A> {
+    fn default() -> Self {
+        Self {
+            clk: Default::default(),
+            rst: Default::default(),
+            en: Default::default(),
+            first: Default::default(),
+            d: Default::default(),
+            q: Default::default(),
+            ext: Default::default(),
+            base: Default::default(),
+            zero: Constant::new(Bits::default()),
+            r: Default::default(),
+        }
+    }
+}
+
+impl<const D: usize, const A: usize> Logic for Accumulator<D, A> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clk, r);
+        self.ext.x.next = self.d.val();
+        self.base.next = self.r.q.val();
+        if self.first.val() {
+            self.base.next = self.zero.val();
+        }
+        if self.en.val() {
+            self.r.d.next = self.base.val() + self.ext.y.val();
+        }
+        if self.rst.val() {
+            self.r.d.next = self.zero.val();
+        }
+        self.q.next = self.r.q.val();
+    }
+}
+
+/// One product of the compensation term: `q * est(word)` (spec 3), where
+/// `word` is the *other* operand's packed N-bit word. est = 0 when Z and ezb
+/// (then q is gated to zero at the input, so nothing downstream switches);
+/// otherwise `(edb ? +1 : -1) * (2*emb + 1)`, realised as
+/// `q + emb0*(q<<1) + emb1*(q<<2)` and a conditional two's-complement
+/// negation. Terms of absent emb bits are constant zero (M is fixed).
+#[derive(LogicBlock)]
+pub struct EstMul<const W: usize, const C: usize, const TW: usize> {
+    /// Own computation value q.
+    pub q: Signal<In, Bits<W>>,
+    /// The other operand's compensation bits.
+    pub word: Signal<In, Bits<C>>,
+    /// q * est(word), two's complement.
+    pub t: Signal<Out, Bits<TW>>,
+    ext: SignExt<W, TW>,
+    gated: Signal<Local, Bits<W>>,
+    sh1: Signal<Local, Bits<TW>>,
+    sh2: Signal<Local, Bits<TW>>,
+    t1: Signal<Local, Bits<TW>>,
+    t2: Signal<Local, Bits<TW>>,
+    s1: Signal<Local, Bits<TW>>,
+    odd: Signal<Local, Bits<TW>>,
+    inv: Signal<Local, Bits<TW>>,
+    zero_w: Constant<Bits<W>>,
+    zero_t: Constant<Bits<TW>>,
+    one: Constant<Bits<TW>>,
+    k1: Constant<Bits<8>>,
+    k2: Constant<Bits<8>>,
+    emb0_mask: Constant<Bits<C>>,
+    emb1_mask: Constant<Bits<C>>,
+    ezb_mask: Constant<Bits<C>>,
+    edb_mask: Constant<Bits<C>>,
+}
+
+impl<const W: usize, const C: usize, const TW: usize> EstMul<W, C, TW> {
+    /// With M = `m` emb bits and Z = `z`.
+    pub fn new(m: usize, z: bool) -> Self {
+        assert!(m <= 2 && C == 1 + m + z as usize && TW > W);
+        Self {
+            q: Default::default(),
+            word: Default::default(),
+            t: Default::default(),
+            ext: Default::default(),
+            gated: Default::default(),
+            sh1: Default::default(),
+            sh2: Default::default(),
+            t1: Default::default(),
+            t2: Default::default(),
+            s1: Default::default(),
+            odd: Default::default(),
+            inv: Default::default(),
+            zero_w: Constant::new(Bits::default()),
+            zero_t: Constant::new(Bits::default()),
+            one: Constant::new(bits_of(1)),
+            k1: Constant::new(bits_of(1)),
+            k2: Constant::new(bits_of(2)),
+            emb0_mask: Constant::new(bits_of(if m >= 1 { 1 } else { 0 })),
+            emb1_mask: Constant::new(bits_of(if m >= 2 { 2 } else { 0 })),
+            ezb_mask: Constant::new(bits_of(if z { 1i128 << (m + 1) } else { 0 })),
+            edb_mask: Constant::new(bits_of(1i128 << m)),
+        }
+    }
+}
+
+impl<const W: usize, const C: usize, const TW: usize> Logic for EstMul<W, C, TW> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.gated.next = self.q.val();
+        if (self.word.val() & self.ezb_mask.val()).any() {
+            self.gated.next = self.zero_w.val();
+        }
+        self.ext.x.next = self.gated.val();
+        self.sh1.next = self.ext.y.val() << self.k1.val();
+        self.sh2.next = self.ext.y.val() << self.k2.val();
+        self.t1.next = self.zero_t.val();
+        if (self.word.val() & self.emb0_mask.val()).any() {
+            self.t1.next = self.sh1.val();
+        }
+        self.t2.next = self.zero_t.val();
+        if (self.word.val() & self.emb1_mask.val()).any() {
+            self.t2.next = self.sh2.val();
+        }
+        self.s1.next = self.ext.y.val() + self.t1.val();
+        self.odd.next = self.s1.val() + self.t2.val();
+        self.inv.next = !self.odd.val();
+        self.t.next = self.odd.val();
+        if !(self.word.val() & self.edb_mask.val()).any() {
+            self.t.next = self.inv.val() + self.one.val();
+        }
+    }
+}
+
+/// The sparse compensation adder (spec 4): computes
+/// `t = qw*est(a) + qa*est(w)` and accumulates it in its own narrow CA-bit
+/// register. When both operands have ezb = 1 (Z = 1) the pair is skipped:
+/// the accumulator's enable is low and its value unchanged. A skipped pair
+/// that starts a product sets `stale` (the register holds the previous
+/// product's value), so the next enabled pair or the output treats it as 0.
+#[derive(LogicBlock)]
+pub struct CompAdder<const W: usize, const C: usize, const TW: usize, const CA: usize> {
+    /// Clock.
+    pub clk: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub rst: Signal<In, Bit>,
+    /// A pair is presented.
+    pub valid: Signal<In, Bit>,
+    /// The pair starts a new dot product.
+    pub first: Signal<In, Bit>,
+    /// Weight compensation bits.
+    pub w: Signal<In, Bits<C>>,
+    /// Activation compensation bits.
+    pub a: Signal<In, Bits<C>>,
+    /// Weight q.
+    pub qw: Signal<In, Bits<W>>,
+    /// Activation q.
+    pub qa: Signal<In, Bits<W>>,
+    /// Compensation sum so far (meaningful when `live`).
+    pub cacc: Signal<Out, Bits<CA>>,
+    /// The register holds this product's sum (else the sum is 0).
+    pub live: Signal<Out, Bit>,
+    est_a: EstMul<W, C, TW>,
+    est_w: EstMul<W, C, TW>,
+    ext: SignExt<TW, CA>,
+    term: Signal<Local, Bits<TW>>,
+    base: Signal<Local, Bits<CA>>,
+    wz: Signal<Local, Bit>,
+    az: Signal<Local, Bit>,
+    skip: Signal<Local, Bit>,
+    en_l: Signal<Local, Bit>,
+    zero: Constant<Bits<CA>>,
+    ezb_mask: Constant<Bits<C>>,
+    r: DFF<Bits<CA>>,
+    stale: DFF<Bit>,
+}
+
+impl<const W: usize, const C: usize, const TW: usize, const CA: usize> CompAdder<W, C, TW, CA> {
+    /// With M = `m` emb bits and Z = `z`.
+    pub fn new(m: usize, z: bool) -> Self {
+        Self {
+            clk: Default::default(),
+            rst: Default::default(),
+            valid: Default::default(),
+            first: Default::default(),
+            w: Default::default(),
+            a: Default::default(),
+            qw: Default::default(),
+            qa: Default::default(),
+            cacc: Default::default(),
+            live: Default::default(),
+            est_a: EstMul::new(m, z),
+            est_w: EstMul::new(m, z),
+            ext: Default::default(),
+            term: Default::default(),
+            base: Default::default(),
+            wz: Default::default(),
+            az: Default::default(),
+            skip: Default::default(),
+            en_l: Default::default(),
+            zero: Constant::new(Bits::default()),
+            ezb_mask: Constant::new(bits_of(if z { 1i128 << (m + 1) } else { 0 })),
+            r: Default::default(),
+            stale: Default::default(),
+        }
+    }
+}
+
+impl<const W: usize, const C: usize, const TW: usize, const CA: usize> Logic
+    for CompAdder<W, C, TW, CA>
+{
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clk, r, stale);
+        // qw * est(a) and qa * est(w).
+        self.est_a.q.next = self.qw.val();
+        self.est_a.word.next = self.a.val();
+        self.est_w.q.next = self.qa.val();
+        self.est_w.word.next = self.w.val();
+        self.term.next = self.est_a.t.val() + self.est_w.t.val();
+        self.ext.x.next = self.term.val();
+        // Sparse: both ezb set means no work.
+        self.wz.next = (self.w.val() & self.ezb_mask.val()).any();
+        self.az.next = (self.a.val() & self.ezb_mask.val()).any();
+        self.skip.next = self.wz.val() & self.az.val();
+        self.en_l.next = self.valid.val() & !self.skip.val();
+        self.base.next = self.r.q.val();
+        if self.first.val() | self.stale.q.val() {
+            self.base.next = self.zero.val();
+        }
+        if self.en_l.val() {
+            self.r.d.next = self.base.val() + self.ext.y.val();
+            self.stale.d.next = false;
+        } else if self.valid.val() & self.first.val() {
+            self.stale.d.next = true;
+        }
+        if self.rst.val() {
+            self.r.d.next = self.zero.val();
+            self.stale.d.next = false;
+        }
+        self.cacc.next = self.r.q.val();
+        self.live.next = !self.stale.q.val();
+    }
+}

@@ -1,0 +1,353 @@
+//! `fpec_requant` (spec 5 and 6.2): combinational conversion of an S-bit
+//! `sum` into an output word `FPEC(Wo, FBo, Mo, Zo, To)` or `FxP(Wo, FBo)`,
+//! with the shift k = F_in - FBo, ReLU, Mo, Zo and To fixed at generation.
+//!
+//! Datapath, all in X = max(S + 1, No) bits (S + 1 holds `s + 2^(k-1)`):
+//! `t = sext(relu(s)) + H` with `H = 2^(k'-1)` and `k' = min(k, S)` (for k > S
+//! every sum rounds to q = 0 and shifting by S gives the same q and
+//! residual); `q0 = t >>> k'` (k <= 0: `q0 = s << -k`); the residual
+//! `r = (t mod 2^k') - H`; edb = r > 0; |r| against constant thresholds for
+//! emb and ezb (computed from the true k); saturation by signed comparison
+//! of t with constant limits, which selects the clamped word.
+
+use crate::blocks::bits_of;
+use rust_hdl::prelude::*;
+
+/// Generation-time parameters of a requantizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequantParams {
+    /// Input width S.
+    pub s: usize,
+    /// k = F_in - FBo.
+    pub k: i32,
+    /// ReLU first.
+    pub relu: bool,
+    /// Wo.
+    pub wo: usize,
+    /// Mo (0..=2), ignored when `fxp`.
+    pub mo: usize,
+    /// Zo, ignored when `fxp`.
+    pub zo: bool,
+    /// To (0..=32).
+    pub to: u32,
+    /// FxP output (no compensation bits).
+    pub fxp: bool,
+}
+
+impl RequantParams {
+    /// Co.
+    pub fn co(&self) -> usize {
+        if self.fxp {
+            0
+        } else {
+            self.zo as usize + 1 + self.mo
+        }
+    }
+    /// No = Wo + Co.
+    pub fn no(&self) -> usize {
+        self.wo + self.co()
+    }
+}
+
+/// Truncates (Y < X) or sign-extends (Y > X) a two's-complement value; a
+/// `Verilog::Custom` leaf. Truncated bits are read by a `*unused*` wire
+/// (Verilator's idiom): by construction they are copies of the sign whenever
+/// the truncated value is selected.
+#[derive(LogicBlock, Default)]
+pub struct Resize<const X: usize, const Y: usize> {
+    /// Input.
+    pub x: Signal<In, Bits<X>>,
+    /// Output.
+    pub y: Signal<Out, Bits<Y>>,
+}
+
+impl<const X: usize, const Y: usize> Logic for Resize<X, Y> {
+    fn update(&mut self) {
+        let v = self.x.val().to_u64();
+        let neg = self.x.val().get_bit(X - 1);
+        let mut out = Bits::<Y>::default();
+        for i in 0..Y {
+            let b = if i < X { (v >> i) & 1 == 1 } else { neg };
+            out = out.replace_bit(i, b);
+        }
+        self.y.next = out;
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(if Y == X {
+            "always @(*) y = x;\n".to_string()
+        } else if Y < X {
+            format!(
+                "wire unused_high = ^x[{}:{}];\nalways @(*) y = x[{}:0];\n",
+                X - 1,
+                Y,
+                Y - 1
+            )
+        } else {
+            format!("always @(*) y = {{{{{}{{x[{}]}}}}, x}};\n", Y - X, X - 1)
+        })
+    }
+}
+
+/// `fpec_requant` with S-bit input, X = max(S + 1, NO) internal bits, NO-bit output.
+#[derive(LogicBlock)]
+pub struct Requant<const S: usize, const X: usize, const NO: usize> {
+    /// The dot-product sum (two's complement).
+    pub sum: Signal<In, Bits<S>>,
+    /// The output word.
+    pub word: Signal<Out, Bits<NO>>,
+    sx: crate::blocks::SignExt<S, X>,
+    fit: Resize<X, NO>,
+    neg_in: Signal<Local, Bit>,
+    s_relu: Signal<Local, Bits<S>>,
+    t: Signal<Local, Bits<X>>,
+    t_neg: Signal<Local, Bit>,
+    shr: Signal<Local, Bits<X>>,
+    q0: Signal<Local, Bits<X>>,
+    qsh: Signal<Local, Bits<X>>,
+    lo: Signal<Local, Bits<X>>,
+    ge_h: Signal<Local, Bit>,
+    r_pos: Signal<Local, Bits<X>>,
+    r_neg: Signal<Local, Bits<X>>,
+    absr: Signal<Local, Bits<X>>,
+    ge1: Signal<Local, Bit>,
+    ge2: Signal<Local, Bit>,
+    ge3: Signal<Local, Bit>,
+    c_edb: Signal<Local, Bits<X>>,
+    c_ezb: Signal<Local, Bits<X>>,
+    c_e0: Signal<Local, Bits<X>>,
+    c_e1: Signal<Local, Bits<X>>,
+    comp1: Signal<Local, Bits<X>>,
+    comp2: Signal<Local, Bits<X>>,
+    comp3: Signal<Local, Bits<X>>,
+    wide: Signal<Local, Bits<X>>,
+    tflip: Signal<Local, Bits<X>>,
+    sat_pos: Signal<Local, Bit>,
+    sat_neg: Signal<Local, Bit>,
+    chosen: Signal<Local, Bits<X>>,
+    // Generation-time constants.
+    relu: Constant<Bit>,
+    up: Constant<Bit>,
+    zero_s: Constant<Bits<S>>,
+    zero_x: Constant<Bits<X>>,
+    sign_s: Constant<Bits<S>>,
+    sign_x: Constant<Bits<X>>,
+    h: Constant<Bits<X>>,
+    ksh: Constant<Bits<8>>,
+    kup: Constant<Bits<8>>,
+    fill: Constant<Bits<X>>,
+    lowmask: Constant<Bits<X>>,
+    th1: Constant<Bits<X>>,
+    th2: Constant<Bits<X>>,
+    th3: Constant<Bits<X>>,
+    tz: Constant<Bits<X>>,
+    m_edb: Constant<Bits<X>>,
+    m_ezb: Constant<Bits<X>>,
+    m_e0: Constant<Bits<X>>,
+    m_e1: Constant<Bits<X>>,
+    hi_lim: Constant<Bits<X>>,
+    lo_lim: Constant<Bits<X>>,
+    sat_pos_word: Constant<Bits<X>>,
+    sat_neg_word: Constant<Bits<X>>,
+}
+
+impl<const S: usize, const X: usize, const NO: usize> Requant<S, X, NO> {
+    /// Builds the requantizer for `p` (p.s == S, p.no() == NO, X == max(S + 1, NO)).
+    pub fn new(p: &RequantParams) -> Self {
+        assert!(X == (S + 1).max(NO) && p.s == S && p.no() == NO && S <= 100);
+        let k = p.k as i128;
+        let s = S as i128;
+        let x_bits = X as u32;
+        let xmax = (1i128 << (x_bits - 1)) - 1;
+        let xmin = -(1i128 << (x_bits - 1));
+        let (qmin, qmax) = (-(1i128 << (p.wo - 1)), (1i128 << (p.wo - 1)) - 1);
+        let (mo, co) = (if p.fxp { 0 } else { p.mo as i128 }, p.co() as i128);
+        let up = k <= 0;
+        let keff = if up { 0 } else { k.min(s) };
+        let h = if up { 0 } else { 1i128 << (keff - 1) };
+        // Thresholds on |r| from the true k: |r| * 2^(Mo+1) >= j * 2^k and
+        // |r| * 64 <= To * 2^k. For k <= 0 the residual is 0.
+        let cap = (1i128 << x_bits) - 1;
+        let pow2k = |extra: i128| -> Option<i128> {
+            // 2^(k + extra) as an integer when it is one and fits below 2^100.
+            let e = k + extra;
+            if (0..100).contains(&e) {
+                Some(1i128 << e)
+            } else {
+                None
+            }
+        };
+        let th = |j: i128| -> i128 {
+            // ceil(j * 2^k / 2^(Mo+1)) capped to an unreachable value.
+            if up {
+                return cap;
+            }
+            let e = k - (mo + 1);
+            let v = if e >= 0 {
+                pow2k(-(mo + 1)).map_or(cap, |p| j * p)
+            } else {
+                (j + (1 << -e) - 1) >> -e
+            };
+            v.min(cap)
+        };
+        let tz = if up {
+            p.to as i128
+        } else {
+            // floor(To * 2^k / 64)
+            let e = k - 6;
+            let v = if e >= 0 {
+                pow2k(-6).map_or(cap, |pw| p.to as i128 * pw)
+            } else {
+                (p.to as i128) >> -e
+            };
+            v.min(cap)
+        };
+        // Saturation limits on t (signed, X bits).
+        let (hi_lim, lo_lim) = if up {
+            let sh = -k;
+            let hi = if sh >= 100 { 0 } else { qmax >> sh }; // floor
+            let lo = if sh >= 100 { 0 } else { -((-qmin) >> sh) }; // ceil of negative
+            (hi.min(xmax), lo.max(xmin))
+        } else {
+            (
+                (((qmax + 1) << keff) - 1).min(xmax),
+                (qmin << keff).max(xmin),
+            )
+        };
+        let flip = |v: i128| v ^ (1i128 << (x_bits - 1));
+        let emb_max = if mo > 0 { (1i128 << mo) - 1 } else { 0 };
+        let sat_pos_word = (qmax << co) | if p.fxp { 0 } else { (1 << mo) | emb_max };
+        let sat_neg_word = (qmin << co) | emb_max;
+        let ones_x = (1i128 << x_bits) - 1;
+        Self {
+            sum: Default::default(),
+            word: Default::default(),
+            sx: Default::default(),
+            fit: Default::default(),
+            neg_in: Default::default(),
+            s_relu: Default::default(),
+            t: Default::default(),
+            t_neg: Default::default(),
+            shr: Default::default(),
+            q0: Default::default(),
+            qsh: Default::default(),
+            lo: Default::default(),
+            ge_h: Default::default(),
+            r_pos: Default::default(),
+            r_neg: Default::default(),
+            absr: Default::default(),
+            ge1: Default::default(),
+            ge2: Default::default(),
+            ge3: Default::default(),
+            c_edb: Default::default(),
+            c_ezb: Default::default(),
+            c_e0: Default::default(),
+            c_e1: Default::default(),
+            comp1: Default::default(),
+            comp2: Default::default(),
+            comp3: Default::default(),
+            wide: Default::default(),
+            tflip: Default::default(),
+            sat_pos: Default::default(),
+            sat_neg: Default::default(),
+            chosen: Default::default(),
+            relu: Constant::new(p.relu),
+            up: Constant::new(up),
+            zero_s: Constant::new(Bits::default()),
+            zero_x: Constant::new(Bits::default()),
+            sign_s: Constant::new(bits_of(1i128 << (S - 1))),
+            sign_x: Constant::new(bits_of(1i128 << (X - 1))),
+            h: Constant::new(bits_of(h)),
+            ksh: Constant::new(bits_of(keff)),
+            kup: Constant::new(bits_of(if up { (co - k).min(255) } else { co })),
+            fill: Constant::new(bits_of(ones_x ^ (ones_x >> keff))),
+            lowmask: Constant::new(bits_of((1i128 << keff) - 1)),
+            th1: Constant::new(bits_of(if mo >= 1 { th(1) } else { cap })),
+            th2: Constant::new(bits_of(if mo >= 2 { th(2) } else { cap })),
+            th3: Constant::new(bits_of(if mo >= 2 { th(3) } else { cap })),
+            tz: Constant::new(bits_of(tz)),
+            m_edb: Constant::new(bits_of(if p.fxp { 0 } else { 1i128 << mo })),
+            m_ezb: Constant::new(bits_of(if !p.fxp && p.zo { 1i128 << (mo + 1) } else { 0 })),
+            m_e0: Constant::new(bits_of(if mo >= 1 { 1 } else { 0 })),
+            m_e1: Constant::new(bits_of(if mo >= 2 { 2 } else { 0 })),
+            hi_lim: Constant::new(bits_of(flip(hi_lim))),
+            lo_lim: Constant::new(bits_of(flip(lo_lim))),
+            sat_pos_word: Constant::new(bits_of(sat_pos_word)),
+            sat_neg_word: Constant::new(bits_of(sat_neg_word)),
+        }
+    }
+}
+
+impl<const S: usize, const X: usize, const NO: usize> Logic for Requant<S, X, NO> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        // ReLU.
+        self.neg_in.next = (self.sum.val() & self.sign_s.val()).any();
+        self.s_relu.next = self.sum.val();
+        if self.relu.val() & self.neg_in.val() {
+            self.s_relu.next = self.zero_s.val();
+        }
+        self.sx.x.next = self.s_relu.val();
+        // Round half up: t = s + H, q0 = t >>> k'.
+        self.t.next = self.sx.y.val() + self.h.val();
+        self.t_neg.next = (self.t.val() & self.sign_x.val()).any();
+        self.shr.next = self.t.val() >> self.ksh.val();
+        self.q0.next = self.shr.val();
+        if self.t_neg.val() {
+            self.q0.next = self.shr.val() | self.fill.val();
+        }
+        // Residual r = (t mod 2^k') - H and its magnitude.
+        self.lo.next = self.t.val() & self.lowmask.val();
+        self.ge_h.next = self.lo.val() >= self.h.val();
+        self.r_pos.next = self.lo.val() - self.h.val();
+        self.r_neg.next = self.h.val() - self.lo.val();
+        self.absr.next = self.r_neg.val();
+        if self.ge_h.val() {
+            self.absr.next = self.r_pos.val();
+        }
+        self.ge1.next = self.absr.val() >= self.th1.val();
+        self.ge2.next = self.absr.val() >= self.th2.val();
+        self.ge3.next = self.absr.val() >= self.th3.val();
+        // Compensation fields.
+        self.c_edb.next = self.zero_x.val();
+        if self.lo.val() > self.h.val() {
+            self.c_edb.next = self.m_edb.val();
+        }
+        self.c_ezb.next = self.zero_x.val();
+        if self.absr.val() <= self.tz.val() {
+            self.c_ezb.next = self.m_ezb.val();
+        }
+        self.c_e1.next = self.zero_x.val();
+        if self.ge2.val() {
+            self.c_e1.next = self.m_e1.val();
+        }
+        self.c_e0.next = self.zero_x.val();
+        if (self.ge1.val() & !self.ge2.val()) | self.ge3.val() {
+            self.c_e0.next = self.m_e0.val();
+        }
+        self.comp1.next = self.c_edb.val() | self.c_ezb.val();
+        self.comp2.next = self.comp1.val() | self.c_e1.val();
+        self.comp3.next = self.comp2.val() | self.c_e0.val();
+        // q into place: q0 << Co (k <= 0: s << (Co - k)).
+        self.qsh.next = self.q0.val() << self.kup.val();
+        if self.up.val() {
+            self.qsh.next = self.sx.y.val() << self.kup.val();
+        }
+        self.wide.next = self.qsh.val() | self.comp3.val();
+        // Saturation: signed compare of t with the limits (sign bit flipped).
+        self.tflip.next = self.t.val() ^ self.sign_x.val();
+        self.sat_pos.next = self.tflip.val() > self.hi_lim.val();
+        self.sat_neg.next = self.tflip.val() < self.lo_lim.val();
+        self.chosen.next = self.wide.val();
+        if self.sat_pos.val() {
+            self.chosen.next = self.sat_pos_word.val();
+        }
+        if self.sat_neg.val() {
+            self.chosen.next = self.sat_neg_word.val();
+        }
+        self.fit.x.next = self.chosen.val();
+        self.word.next = self.fit.y.val();
+    }
+}

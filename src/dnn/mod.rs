@@ -1,0 +1,17 @@
+//! Bit-exact DNN accuracy studies (spec section 9) and FPEC-Opt.
+//!
+//! - [`data`]: the digits data set, MNIST IDX files, the fixed split;
+//! - [`model`]: the versioned JSON model file, validation, float inference;
+//! - [`train`]: deterministic float training;
+//! - [`quant`]: bit-exact quantized inference and operand export;
+//! - [`opt`]: FPEC-Opt (configuration sweep, threshold tuning, reports) and
+//!   the [`opt::MacEnergy`] hook for the energy model;
+//! - [`hil`]: hardware-in-the-loop check of one layer (to be wired to the
+//!   Verilator verifier).
+
+pub mod data;
+pub mod hil;
+pub mod model;
+pub mod opt;
+pub mod quant;
+pub mod train;

@@ -1,0 +1,480 @@
+//! Bit-exact quantized inference (spec section 9). No floats inside a
+//! quantized layer: weights are encoded once (section 2), the first layer's
+//! inputs are encoded in its activation format, every output is a section-4
+//! dot product ([`golden::dot`]; a convolution output is the dot product over
+//! its receptive field in (c, ky, kx) order, zero-padding positions included
+//! as encoded zeros), the bias is added in `sum` units ([`golden::bias_to_sum`]),
+//! max-pooling takes the max of `sum` values, hidden layers apply ReLU and
+//! [`golden::requant`] into the next layer's activation format, and the class
+//! is the argmax of the last layer's sums (ties: lowest index).
+//!
+//! **FB rule** (per layer, per operand): with `max` the largest magnitude
+//! (weights: of the layer's float weights; activations: of the layer's float
+//! input over the calibration split), FB is the largest value in -16..=32 at
+//! which `max` does not saturate: start from FB = W - 1 - ceil(log2(max)) and
+//! lower it by one while round-half-up(max * 2^FB) > 2^(W-1) - 1. (`max` = 0
+//! gives FB = W - 1.)
+
+use crate::dnn::data::Dataset;
+use crate::dnn::model::{argmax, check_data, forward_float, maxpool, Layer, Model, Stage};
+use crate::format::{Format, Split, FB_RANGE};
+use crate::golden::{self, bias_to_sum, encode_full, requant, Operand, Word};
+use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Per-stage calibration ranges (largest magnitudes).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranges {
+    /// max |w| per stage.
+    pub w_max: Vec<f64>,
+    /// max |input activation| per stage over the calibration data.
+    pub a_max: Vec<f64>,
+}
+
+/// Measures [`Ranges`] with the float model on `calib`.
+pub fn calibrate(model: &Model, calib: &Dataset) -> Result<Ranges> {
+    let stages = model.stages()?;
+    check_data(model, calib)?;
+    let w_max = stages
+        .iter()
+        .map(|s| {
+            model
+                .params(s.layer)
+                .0
+                .iter()
+                .fold(0.0f64, |m, v| m.max(v.abs()))
+        })
+        .collect();
+    let mut a_max = vec![0.0f64; stages.len()];
+    for img in &calib.images {
+        let (_, inputs) = forward_float(model, &stages, img);
+        for (m, x) in a_max.iter_mut().zip(&inputs) {
+            *m = x.iter().fold(*m, |m, v| m.max(v.abs()));
+        }
+    }
+    Ok(Ranges { w_max, a_max })
+}
+
+/// The FB rule of the module documentation.
+pub fn fb_for(max: f64, w: u32) -> i32 {
+    let top = w as i32 - 1;
+    if max.is_nan() || max <= 0.0 || !max.is_finite() {
+        return top.clamp(FB_RANGE.0, FB_RANGE.1);
+    }
+    let qmax = (1i64 << (w - 1)) - 1;
+    let mut fb = (top - max.log2().ceil() as i32).clamp(FB_RANGE.0, FB_RANGE.1);
+    while fb > FB_RANGE.0 && (max * 2f64.powi(fb) + 0.5).floor() as i64 > qmax {
+        fb -= 1;
+    }
+    fb
+}
+
+/// Formats of one MAC stage.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StageFormats {
+    /// Weight format.
+    pub w: Format,
+    /// Format of the stage's input activations.
+    pub a: Format,
+}
+
+/// A complete quantization: one split (shared MAC array), per-stage formats.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuantConfig {
+    /// The hardware split.
+    pub split: Split,
+    /// Per stage.
+    pub stages: Vec<StageFormats>,
+}
+
+impl QuantConfig {
+    /// FB from `ranges`; T per operand from `t` (None: default 8 >> M).
+    pub fn from_ranges(split: Split, ranges: &Ranges, t: Option<(u32, u32)>) -> Result<Self> {
+        let stages = ranges
+            .w_max
+            .iter()
+            .zip(&ranges.a_max)
+            .map(|(&wm, &am)| {
+                Ok(StageFormats {
+                    w: Format::new(split, fb_for(wm, split.w), t.map(|t| t.0))?,
+                    a: Format::new(split, fb_for(am, split.w), t.map(|t| t.1))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(QuantConfig { split, stages })
+    }
+    /// Sets the zero thresholds of stage `s` (weights, activations).
+    pub fn set_t(&mut self, s: usize, tw: u32, ta: u32) -> Result<()> {
+        let st = &mut self.stages[s];
+        st.w = Format::new(st.w.split, st.w.fb, Some(tw))?;
+        st.a = Format::new(st.a.split, st.a.fb, Some(ta))?;
+        Ok(())
+    }
+}
+
+/// A stage ready to run: pre-encoded weights and biases.
+#[derive(Debug, Clone)]
+struct QStage {
+    st: Stage,
+    fmt: StageFormats,
+    /// F_in = FBw + FBa + G.
+    f_in: i32,
+    /// Encoded weights, `[out][dot_len]`.
+    w_words: Vec<Word>,
+    w_ops: Vec<Operand>,
+    bias: Vec<i64>,
+    len: usize,
+    out_ch: usize,
+    kernel: usize,
+    padding: usize,
+    w_sat: usize,
+}
+
+/// A model quantized under one [`QuantConfig`].
+#[derive(Debug, Clone)]
+pub struct QuantModel {
+    /// The configuration.
+    pub cfg: QuantConfig,
+    stages: Vec<QStage>,
+    classes: usize,
+}
+
+/// Per-stage statistics of a quantized run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LayerStats {
+    /// (w, a) pairs processed (= MACs).
+    pub pairs: u64,
+    /// Pairs whose two operands both have ezb = 1.
+    pub sparse_pairs: u64,
+    /// Input activations of this stage that saturated when encoded/requantized.
+    pub act_saturations: u64,
+    /// Input activations encoded/requantized.
+    pub activations: u64,
+    /// Weights that saturated when encoded (static).
+    pub weight_saturations: u64,
+}
+
+impl LayerStats {
+    fn add(&mut self, o: &LayerStats) {
+        self.pairs += o.pairs;
+        self.sparse_pairs += o.sparse_pairs;
+        self.act_saturations += o.act_saturations;
+        self.activations += o.activations;
+    }
+    /// Compensation sparsity: share of pairs with both ezb = 1.
+    pub fn sparsity(&self) -> f64 {
+        if self.pairs == 0 {
+            0.0
+        } else {
+            self.sparse_pairs as f64 / self.pairs as f64
+        }
+    }
+}
+
+/// Result of a quantized evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuantEval {
+    /// Accuracy in percent.
+    pub accuracy: f64,
+    /// Correctly classified samples.
+    pub correct: usize,
+    /// Samples.
+    pub samples: usize,
+    /// Per stage.
+    pub layers: Vec<LayerStats>,
+}
+
+impl QuantEval {
+    /// Sparsity over all stages (pair-weighted).
+    pub fn sparsity(&self) -> f64 {
+        let p: u64 = self.layers.iter().map(|l| l.pairs).sum();
+        let s: u64 = self.layers.iter().map(|l| l.sparse_pairs).sum();
+        if p == 0 {
+            0.0
+        } else {
+            s as f64 / p as f64
+        }
+    }
+}
+
+/// One dot product of a stage, for hardware in the loop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DotRecord {
+    /// Image index (within the images given).
+    pub image: usize,
+    /// Output index in the stage's MAC output, `[out_ch][y][x]` flattened.
+    pub output: usize,
+    /// Packed (w, a) words, in dot-product order.
+    pub pairs: Vec<(u32, u32)>,
+    /// Expected section-4 `sum`, before bias.
+    pub sum: i64,
+}
+
+impl QuantModel {
+    /// Encodes the weights and biases of `model` under `cfg`.
+    pub fn new(model: &Model, cfg: &QuantConfig) -> Result<Self> {
+        let stages = model.stages()?;
+        if stages.len() != cfg.stages.len() {
+            bail!(
+                "configuration has {} stages, the model {}",
+                cfg.stages.len(),
+                stages.len()
+            );
+        }
+        let g = cfg.split.g() as i32;
+        let mut qs = Vec::with_capacity(stages.len());
+        for (i, (st, fmt)) in stages.iter().zip(&cfg.stages).enumerate() {
+            if fmt.w.split != cfg.split || fmt.a.split != cfg.split {
+                bail!("stage {i}: formats must use the shared split {}", cfg.split);
+            }
+            let (w, b) = model.params(st.layer);
+            let mut w_sat = 0;
+            let mut w_words = Vec::with_capacity(w.len());
+            for (j, &x) in w.iter().enumerate() {
+                let r = encode_full(x, &fmt.w)
+                    .with_context(|| format!("layer {} weight {j}", st.layer))?;
+                w_sat += r.saturated as usize;
+                w_words.push(r.word);
+            }
+            let w_ops = w_words
+                .iter()
+                .map(|wd| Operand::of(&cfg.split, wd))
+                .collect();
+            let f_in = fmt.w.fb + fmt.a.fb + g;
+            let bias = b
+                .iter()
+                .map(|&x| bias_to_sum(x, f_in).with_context(|| format!("layer {} bias", st.layer)))
+                .collect::<Result<Vec<_>>>()?;
+            let (out_ch, kernel, padding) = match &model.layers[st.layer] {
+                Layer::Conv2d {
+                    out_ch,
+                    kernel,
+                    padding,
+                    ..
+                } => (*out_ch, *kernel, *padding),
+                Layer::Dense { out, .. } => (*out, 0, 0),
+                _ => (0, 0, 0),
+            };
+            qs.push(QStage {
+                len: st.dot_len(model),
+                st: st.clone(),
+                fmt: *fmt,
+                f_in,
+                w_words,
+                w_ops,
+                bias,
+                out_ch,
+                kernel,
+                padding,
+                w_sat,
+            });
+        }
+        Ok(QuantModel {
+            cfg: cfg.clone(),
+            stages: qs,
+            classes: model.classes(),
+        })
+    }
+
+    /// Static MACs per inference, per stage.
+    pub fn macs(&self) -> Vec<u64> {
+        self.stages
+            .iter()
+            .map(|s| (s.st.dots() * s.len) as u64)
+            .collect()
+    }
+
+    /// Number of stages.
+    pub fn num_stages(&self) -> usize {
+        self.stages.len()
+    }
+
+    /// Receptive-field gather for output position (y, x) of a conv stage.
+    fn gather<T: Copy>(s: &QStage, input: &[T], pad: T, y: usize, x: usize, out: &mut Vec<T>) {
+        out.clear();
+        let [c, h, w] = s.st.in_shape;
+        let (k, p) = (s.kernel, s.padding as isize);
+        for ch in 0..c {
+            for ky in 0..k {
+                let iy = y as isize + ky as isize - p;
+                for kx in 0..k {
+                    let ix = x as isize + kx as isize - p;
+                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                        out.push(pad);
+                    } else {
+                        out.push(input[(ch * h + iy as usize) * w + ix as usize]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one image. `stats` (one per stage) are accumulated; when
+    /// `export` is `Some((k, sink))`, every dot product of stage k is pushed.
+    fn run(
+        &self,
+        img: &[f64],
+        stats: &mut [LayerStats],
+        mut export: Option<(usize, usize, &mut Vec<DotRecord>)>,
+    ) -> Result<usize> {
+        let split = self.cfg.split;
+        let g = split.g();
+        let count_sparse = split.z();
+        // Encode the first layer's inputs.
+        let f0 = &self.stages[0].fmt.a;
+        let mut words = Vec::with_capacity(img.len());
+        for &x in img {
+            let r = encode_full(x, f0).context("input pixel")?;
+            stats[0].act_saturations += r.saturated as u64;
+            words.push(r.word);
+        }
+        stats[0].activations += img.len() as u64;
+        let mut rf_ops: Vec<Operand> = Vec::new();
+        let mut rf_words: Vec<Word> = Vec::new();
+        for (si, s) in self.stages.iter().enumerate() {
+            let ops: Vec<Operand> = words.iter().map(|w| Operand::of(&split, w)).collect();
+            let want_export = matches!(&export, Some((k, _, _)) if *k == si);
+            let ndots = s.st.dots();
+            let mut sums = vec![0i64; ndots];
+            let st = &mut stats[si];
+            let mut dot_one = |o: usize, a_ops: &[Operand], a_words: &[Word], out_idx: usize| {
+                let wrow = &s.w_ops[o * s.len..(o + 1) * s.len];
+                let sum = golden::dot(g, wrow, a_ops);
+                if count_sparse {
+                    st.sparse_pairs += wrow
+                        .iter()
+                        .zip(a_ops)
+                        .filter(|(w, a)| w.zero && a.zero)
+                        .count() as u64;
+                }
+                st.pairs += s.len as u64;
+                if want_export {
+                    if let Some((_, img_idx, sink)) = export.as_mut() {
+                        let wwords = &s.w_words[o * s.len..(o + 1) * s.len];
+                        sink.push(DotRecord {
+                            image: *img_idx,
+                            output: out_idx,
+                            pairs: wwords
+                                .iter()
+                                .zip(a_words)
+                                .map(|(w, a)| (golden::pack(&split, w), golden::pack(&split, a)))
+                                .collect(),
+                            sum,
+                        });
+                    }
+                }
+                sum
+            };
+            if s.kernel == 0 {
+                for (o, v) in sums.iter_mut().enumerate() {
+                    *v = dot_one(o, &ops, &words, o);
+                }
+            } else {
+                let pad_w = encode_full(0.0, &s.fmt.a).context("padding")?.word;
+                let pad_o = Operand::of(&split, &pad_w);
+                let [_, oh, ow] = s.st.mac_shape;
+                for y in 0..oh {
+                    for x in 0..ow {
+                        Self::gather(s, &ops, pad_o, y, x, &mut rf_ops);
+                        if want_export {
+                            Self::gather(s, &words, pad_w, y, x, &mut rf_words);
+                        }
+                        for o in 0..s.out_ch {
+                            let idx = (o * oh + y) * ow + x;
+                            sums[idx] = dot_one(o, &rf_ops, &rf_words, idx);
+                        }
+                    }
+                }
+            }
+            // Bias in sum units.
+            let per_ch = ndots / s.out_ch;
+            for (i, v) in sums.iter_mut().enumerate() {
+                *v = v.saturating_add(s.bias[i / per_ch]);
+            }
+            if let Some(p) = s.st.pool {
+                sums = maxpool(&sums, s.st.mac_shape, p).0;
+            }
+            if si + 1 == self.stages.len() {
+                return Ok(argmax(&sums[..self.classes.min(sums.len())]));
+            }
+            let next = &self.stages[si + 1].fmt.a;
+            let nst = &mut stats[si + 1];
+            nst.activations += sums.len() as u64;
+            words = sums
+                .iter()
+                .map(|&v| {
+                    let r = requant(v, s.f_in, next, s.st.relu);
+                    nst.act_saturations += r.saturated as u64;
+                    r.word
+                })
+                .collect();
+        }
+        bail!("model has no stages")
+    }
+
+    /// Quantized accuracy and statistics on a data set (parallel over images;
+    /// the result does not depend on the thread count).
+    pub fn evaluate(&self, data: &Dataset) -> Result<QuantEval> {
+        let n = self.stages.len();
+        let (correct, mut layers) = data
+            .images
+            .par_iter()
+            .zip(data.labels.par_iter())
+            .map(|(img, &lab)| {
+                let mut st = vec![LayerStats::default(); n];
+                let c = self.run(img, &mut st, None)?;
+                Ok::<_, anyhow::Error>(((c == lab as usize) as usize, st))
+            })
+            .try_reduce(
+                || (0usize, vec![LayerStats::default(); n]),
+                |(c1, mut s1), (c2, s2)| {
+                    for (a, b) in s1.iter_mut().zip(&s2) {
+                        a.add(b);
+                    }
+                    Ok((c1 + c2, s1))
+                },
+            )?;
+        for (l, s) in layers.iter_mut().zip(&self.stages) {
+            l.weight_saturations = s.w_sat as u64;
+        }
+        Ok(QuantEval {
+            accuracy: 100.0 * correct as f64 / data.len().max(1) as f64,
+            correct,
+            samples: data.len(),
+            layers,
+        })
+    }
+
+    /// Classifies one image (no statistics).
+    pub fn classify(&self, img: &[f64]) -> Result<usize> {
+        let mut st = vec![LayerStats::default(); self.stages.len()];
+        self.run(img, &mut st, None)
+    }
+
+    /// Operand export for hardware in the loop: every dot product of stage
+    /// `k` (0-based, counting conv2d/dense layers only) over `images`, with
+    /// packed (w, a) words and the expected `sum` before bias. Ordered by
+    /// image, then output index (`[out_ch][y][x]`).
+    pub fn layer_dot_products(&self, k: usize, images: &[Vec<f64>]) -> Result<Vec<DotRecord>> {
+        if k >= self.stages.len() {
+            bail!(
+                "layer {k} does not exist: the model has {} MAC layers (0..={})",
+                self.stages.len(),
+                self.stages.len() - 1
+            );
+        }
+        let mut out = Vec::new();
+        for (i, img) in images.iter().enumerate() {
+            let mut st = vec![LayerStats::default(); self.stages.len()];
+            self.run(img, &mut st, Some((k, i, &mut out)))?;
+        }
+        out.sort_by_key(|r| (r.image, r.output));
+        Ok(out)
+    }
+
+    /// Stage formats and F_in, for reports.
+    pub fn stage_info(&self) -> Vec<(StageFormats, i32)> {
+        self.stages.iter().map(|s| (s.fmt, s.f_in)).collect()
+    }
+}

@@ -1,0 +1,47 @@
+//! Generation of `fpec_requant` (spec 6.2) for a manifest: parameters from
+//! the requested output format, files from the hdl crate.
+
+use crate::gen::{RequantManifest, RequantRequest};
+use crate::util::usage;
+use anyhow::Result;
+
+/// The hdl crate's parameters for a request at sum width `s`.
+pub fn params(r: &RequantRequest, s: u32) -> fpec_hdl::RequantParams {
+    fpec_hdl::RequantParams {
+        s: s as usize,
+        k: r.shift,
+        relu: r.relu,
+        wo: r.out.split.w as usize,
+        mo: r.out.split.m() as usize,
+        zo: r.out.split.z(),
+        to: r.out.t,
+        fxp: r.out.split.is_fxp(),
+    }
+}
+
+/// Builds the requantizer files and manifest entry.
+pub fn build(
+    r: &RequantRequest,
+    s: u32,
+    header: &str,
+) -> Result<(RequantManifest, Vec<(String, String)>)> {
+    let p = params(r, s);
+    let files = fpec_hdl::generate_requant(&p, header).map_err(|e| usage(e.to_string()))?;
+    let split = r.out.split;
+    let m = RequantManifest {
+        top: "fpec_requant".to_string(),
+        bits: format!("{}+{}", split.w, split.c()),
+        w: split.w,
+        m: split.m(),
+        z: split.z() as u32,
+        c: split.c(),
+        n: split.n(),
+        t: r.out.t,
+        fb_shift: r.shift,
+        relu: r.relu,
+        in_width: s,
+        out_width: split.n(),
+        files: files.iter().map(|f| f.name.clone()).collect(),
+    };
+    Ok((m, files.into_iter().map(|f| (f.name, f.text)).collect()))
+}

@@ -1,0 +1,195 @@
+//! FPEC-Opt with the analytic test double, reports, and CLI errors.
+
+use fpec::dnn::data::{default_digits_path, load_digits};
+use fpec::dnn::model::Model;
+use fpec::dnn::opt::{
+    run_opt, sweep_splits, write_reports, AnalyticTestDouble, MacEnergy, OptOptions,
+};
+use fpec::format::Split;
+use std::process::Command;
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn sweep_has_every_config() {
+    let s = sweep_splits().unwrap();
+    assert_eq!(s.len(), 13 + 6 * 4);
+    assert!(s.contains(&Split::parse("8+0").unwrap()));
+    assert!(s.contains(&Split::parse("16+0").unwrap()));
+    assert!(s.contains(&Split::parse("3+4").unwrap()));
+}
+
+#[test]
+fn test_double_energy() {
+    // 8+0: 64 + 0; 4+2 with half the pairs sparse: 16 + 0.5*2*4 = 20.
+    let e = AnalyticTestDouble;
+    assert_eq!(
+        e.energy_fj_per_mac(&Split::parse("8+0").unwrap(), &[vec![(1, 1)]])
+            .unwrap(),
+        64.0
+    );
+    // 4+2 words: ezb is bit 1. (2,2) both ezb; (2,0) not.
+    let v = e
+        .energy_fj_per_mac(&Split::parse("4+2").unwrap(), &[vec![(2, 2)], vec![(2, 0)]])
+        .unwrap();
+    assert_eq!(v, 20.0);
+}
+
+#[test]
+fn opt_sweep_with_test_double() {
+    let d = load_digits(&default_digits_path()).unwrap().split();
+    let m = Model::load(&root().join("models/digits-mlp.json")).unwrap();
+    let (cal, test) = (d.calibration.take(60), d.test.take(60));
+    let r = run_opt(
+        &m,
+        &cal,
+        &test,
+        &AnalyticTestDouble,
+        &OptOptions {
+            budget: 2.0,
+            activity_images: 2,
+            progress: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(r.configs.len(), 37);
+    assert!(r.energy_model.contains("TEST DOUBLE"));
+    // FxP 16 costs 16^2 = 256 per MAC in the double; the MLP has 2368 MACs.
+    let f16 = r.fxp16.as_ref().unwrap();
+    assert_eq!(f16.energy_fj_per_inference, 256.0 * 2368.0);
+    // Thresholds only move for Z = 1 configs; FxP has none.
+    for c in &r.configs {
+        if c.fxp || c.bits.ends_with("+1") {
+            assert!(
+                c.layers.iter().all(|l| l.t_w == 0 && l.t_a == 0),
+                "{}",
+                c.bits
+            );
+            assert_eq!(c.sparsity, 0.0);
+        }
+        assert!(
+            c.calibration_accuracy >= r.float_calibration_accuracy - 2.0
+                || c.layers.iter().all(|l| l.t_w == 0 && l.t_a == 0)
+        );
+    }
+    let best = r.best_fpec.as_ref().unwrap();
+    let ratio = r.ratio_vs_fxp16.unwrap();
+    assert!((ratio - best.energy_fj_per_inference / f16.energy_fj_per_inference).abs() < 1e-12);
+    assert!(r.configs.iter().any(|c| c.pareto));
+    let dir = tempfile::tempdir().unwrap();
+    write_reports(&r, "digits-mlp.json", dir.path()).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("dnn-report.json")).unwrap())
+            .unwrap();
+    for k in [
+        "float_accuracy",
+        "budget",
+        "configs",
+        "best_fpec",
+        "best_fxp",
+        "fxp8",
+        "fxp16",
+        "ratio_vs_fxp8",
+        "ratio_vs_fxp16",
+    ] {
+        assert!(j.get(k).is_some(), "missing key {k}");
+    }
+    for k in ["bits", "accuracy", "energy_fj_per_inference", "sparsity"] {
+        assert!(j["configs"][0].get(k).is_some(), "missing config key {k}");
+    }
+    let svg = std::fs::read_to_string(dir.path().join("dnn-report.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(
+        svg.contains("TEST DOUBLE"),
+        "the plot must say its energy model"
+    );
+    assert!(std::fs::read_to_string(dir.path().join("dnn-report.md"))
+        .unwrap()
+        .contains("TEST DOUBLE"));
+}
+
+#[test]
+fn cli_opt_refuses_without_real_energy_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fpec"))
+        .args(["dnn", "opt", "--model"])
+        .arg(root().join("models/digits-mlp.json"))
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no synthesis-based energy model"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no report may be written"
+    );
+}
+
+#[test]
+fn cli_verify_layer_not_wired_and_eval_json() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fpec"))
+        .args([
+            "dnn",
+            "verify-layer",
+            "--layer",
+            "1",
+            "--bits",
+            "6+2",
+            "--images",
+            "1",
+            "--model",
+        ])
+        .arg(root().join("models/digits-mlp.json"))
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not wired"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_fpec"))
+        .args([
+            "dnn",
+            "verify-layer",
+            "--layer",
+            "5",
+            "--bits",
+            "6+2",
+            "--model",
+        ])
+        .arg(root().join("models/digits-mlp.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("layer 5 does not exist"));
+    let out = Command::new(env!("CARGO_BIN_EXE_fpec"))
+        .args(["dnn", "eval", "--bits", "16+0", "--json", "--model"])
+        .arg(root().join("models/digits-mlp.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["samples"], 355);
+    assert_eq!(j["macs_per_inference"], 64 * 32 + 32 * 10);
+    let out = Command::new(env!("CARGO_BIN_EXE_fpec"))
+        .args([
+            "dnn",
+            "eval",
+            "--bits",
+            "6+2",
+            "--model",
+            "/nonexistent.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.json"));
+}

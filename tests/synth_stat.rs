@@ -185,3 +185,27 @@ fn bad_param_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("NAME=VALUE"));
 }
+
+/// A generated configuration (`fpec::gen`): its hierarchy gives the
+/// multiplier, compensation and accumulator blocks their own cells, and an
+/// FxP configuration has no compensation block at all.
+#[test]
+fn generated_config_blocks() {
+    let out = tempfile::tempdir().unwrap();
+    for (bits, comp) in [("4+2", true), ("4+0", false)] {
+        let dir = out.path().join(bits);
+        let split = fpec::format::Split::parse(bits).unwrap();
+        fpec::gen::generate(&fpec::gen::GenRequest::mac(split, 16), &dir).unwrap();
+        let d = Design::from_dir(&dir).unwrap();
+        let r = synthesize(&d, &dir, &SynthOptions::default()).unwrap();
+        let n = |b: &str| r.cells_by_block.get(b).copied().unwrap_or(0);
+        assert!(n("multiplier") > 0, "{bits}: {:?}", r.cells_by_block);
+        assert!(n("accumulator") > 0, "{bits}: {:?}", r.cells_by_block);
+        assert_eq!(
+            n("compensation") > 0,
+            comp,
+            "{bits}: {:?}",
+            r.cells_by_block
+        );
+    }
+}

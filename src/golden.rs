@@ -39,7 +39,10 @@ pub struct Rounded {
 
 /// Section 5 (and, through it, section 2): rounds the exact value
 /// `s / 2^k` (in LSBs of `fmt`) to the nearest q (half up), clamps, and
-/// derives edb/emb/ezb from the exact error. `k` may be any integer.
+/// derives edb/emb/ezb from the exact error. `k` may be any integer
+/// (-k must not overflow i32). Exact for |s| < 2^64, which covers every
+/// caller here (an i64 sum or a 53-bit f64 mantissa); larger |s| may
+/// overflow the i128/u128 intermediates.
 pub fn round_scaled(s: i128, k: i32, fmt: &Format) -> Rounded {
     let split = fmt.split;
     let (qmin, qmax) = split.q_range();
@@ -65,10 +68,11 @@ pub fn round_scaled(s: i128, k: i32, fmt: &Format) -> Rounded {
         kk = k;
     } else {
         let sh = (-k) as u32;
-        // s << sh, saturating analytically when it cannot fit.
+        // s << sh, saturating analytically when it does not fit in 2^120
+        // (so that |r| * 64 and |r| << (M+1) below cannot overflow u128).
         let y = if s == 0 {
             Some(0)
-        } else if sh >= 126 || (s.unsigned_abs() >> (126 - sh)) != 0 {
+        } else if sh >= 120 || (s.unsigned_abs() >> (120 - sh)) != 0 {
             None
         } else {
             Some(s << sh)
@@ -88,7 +92,8 @@ pub fn round_scaled(s: i128, k: i32, fmt: &Format) -> Rounded {
         }
         kk = 0;
     }
-    let edb = r > 0;
+    // FxP words carry no compensation fields (all 0, see `Word`).
+    let edb = split.comp.is_some() && r > 0;
     let mag = r.unsigned_abs();
     let emb = if m == 0 {
         0
@@ -113,7 +118,7 @@ pub fn round_scaled(s: i128, k: i32, fmt: &Format) -> Rounded {
 fn comp_fields_far(r: i128, fmt: &Format) -> Word {
     Word {
         q: 0,
-        edb: r > 0,
+        edb: fmt.split.comp.is_some() && r > 0,
         emb: 0,
         ezb: fmt.split.z() && (r == 0 || fmt.t > 0),
     }
@@ -245,12 +250,25 @@ impl Operand {
 /// `g` is G (0 for FxP, where every est is 0). The slices must have equal length.
 pub fn dot(g: u32, w: &[Operand], a: &[Operand]) -> i64 {
     debug_assert_eq!(w.len(), a.len());
-    let scale = 1i64 << g;
-    // sum_i qw*(qa*2^G + est_a) + qa*est_w: two multiplies per pair.
-    w.iter()
-        .zip(a)
-        .map(|(w, a)| w.q as i64 * (a.q as i64 * scale + a.est as i64) + a.q as i64 * w.est as i64)
-        .sum()
+    // sum_i qw*(qa*2^G + est_a) + qa*est_w: two multiplies per pair, exact in
+    // i64 (|term| < 2^35 for W <= 16, |est| <= 7, G <= 4). Four independent
+    // accumulators let the two multiplies of neighbouring pairs overlap.
+    #[inline(always)]
+    fn term(g: u32, w: &Operand, a: &Operand) -> i64 {
+        w.q as i64 * (((a.q as i64) << g) + a.est as i64) + a.q as i64 * w.est as i64
+    }
+    let n = w.len().min(a.len());
+    let (w, a) = (&w[..n], &a[..n]);
+    let (w4, a4) = (w.chunks_exact(4), a.chunks_exact(4));
+    let (wr, ar) = (w4.remainder(), a4.remainder());
+    let mut acc = [0i64; 4];
+    for (w4, a4) in w4.zip(a4) {
+        for j in 0..4 {
+            acc[j] += term(g, &w4[j], &a4[j]);
+        }
+    }
+    let tail: i64 = wr.iter().zip(ar).map(|(w, a)| term(g, w, a)).sum();
+    acc[0] + acc[1] + acc[2] + acc[3] + tail
 }
 
 /// Section 4 split into its parts: (acc, comp), with sum = acc * 2^G + comp.

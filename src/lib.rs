@@ -18,3 +18,4 @@ pub mod liberty;
 pub mod requant_gen;
 pub mod synth;
 pub mod util;
+pub mod verify;

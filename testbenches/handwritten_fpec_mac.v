@@ -1,10 +1,12 @@
 // A plain behavioural FPEC MAC, written the way an engineer would by hand
-// from FPEC-SPEC.md section 4 and 6.1: one '*', one wide accumulator.
-// It is the quality-of-results baseline for the generated MAC and a sample of
-// "someone else's RTL" for `fpec verify --rtl`. Latency 1.
+// from FPEC-SPEC.md section 4 and 6.1: one product expression, one wide
+// accumulator. It is the quality-of-results baseline for the generated MAC and
+// a sample of "someone else's RTL" for `fpec verify --rtl`. Latency 1.
 //
-// Parameters: W computation bits, M emb bits (0..2), Z ezb present (0/1),
-// S sum width (accumulator), C = Z + 1 + M, N = W + C, G = M + 2.
+// Parameters: W computation bits (2..16), M emb bits (0..2), Z ezb present
+// (0/1), S sum width (accumulator; must exceed 2W+M+2 and cover Lmax).
+// Derived: C = Z + 1 + M, N = W + C, G = M + 2.
+// Lint-clean under `verilator --lint-only -Wall` for every W, M, Z above.
 `default_nettype none
 module handwritten_fpec_mac #(
     parameter integer W = 6,
@@ -24,46 +26,71 @@ module handwritten_fpec_mac #(
 );
     localparam integer C = Z + 1 + M;
     localparam integer G = M + 2;
+    // Width of one pair's term: qw*qa*2^G needs 2W+G bits, plus the
+    // compensation terms: one more bit.
+    localparam integer TW = 2 * W + G + 1;
 
     wire signed [W-1:0] qw = w[W+C-1:C];
     wire signed [W-1:0] qa = a[W+C-1:C];
 
-    // est = 0 if (Z and ezb) else (edb ? +1 : -1) * (2*emb + 1)
-    function signed [M+2:0] est_of(input [W+C-1:0] word);
-        reg [2:0] mag;
-        begin
-            mag = (M == 0) ? 3'd1 : {word[(M > 0 ? M-1 : 0):0], 1'b1};
-            if (Z == 1 && word[C-1])
-                est_of = 0;
-            else if (word[M])
-                est_of = $signed({1'b0, mag});
-            else
-                est_of = -$signed({1'b0, mag});
+    // est = 0 if (Z and ezb) else (edb ? +1 : -1) * (2*emb + 1),
+    // a signed (M+2)-bit value.
+    wire [M:0] mag_w;
+    wire [M:0] mag_a;
+    wire       zero_w;
+    wire       zero_a;
+    generate
+        if (M == 0) begin : g_mag1
+            assign mag_w = 1'b1;
+            assign mag_a = 1'b1;
+        end else begin : g_magm
+            assign mag_w = {w[M-1:0], 1'b1};
+            assign mag_a = {a[M-1:0], 1'b1};
         end
-    endfunction
+        if (Z == 1) begin : g_ezb
+            assign zero_w = w[C-1];
+            assign zero_a = a[C-1];
+        end else begin : g_noezb
+            assign zero_w = 1'b0;
+            assign zero_a = 1'b0;
+        end
+    endgenerate
 
-    wire signed [M+2:0] ew = est_of(w);
-    wire signed [M+2:0] ea = est_of(a);
+    wire signed [M+1:0] pos_w = $signed({1'b0, mag_w});
+    wire signed [M+1:0] pos_a = $signed({1'b0, mag_a});
+    wire signed [M+1:0] ew = zero_w ? {(M+2){1'b0}} : (w[M] ? pos_w : -pos_w);
+    wire signed [M+1:0] ea = zero_a ? {(M+2){1'b0}} : (a[M] ? pos_a : -pos_a);
 
-    wire signed [S-1:0] term = ($signed(qw) * $signed(qa)) * (2 ** G)
-                             + $signed(qw) * ea + $signed(qa) * ew;
+    // term = qw*qa*2^G + qw*est(a) + qa*est(w), all in TW signed bits.
+    wire signed [TW-1:0] qw_x = {{(TW-W){qw[W-1]}}, qw};
+    wire signed [TW-1:0] qa_x = {{(TW-W){qa[W-1]}}, qa};
+    wire signed [TW-1:0] ew_x = {{(TW-M-2){ew[M+1]}}, ew};
+    wire signed [TW-1:0] ea_x = {{(TW-M-2){ea[M+1]}}, ea};
+    wire signed [TW-1:0] term = ((qw_x * qa_x) <<< G) + qw_x * ea_x + qa_x * ew_x;
+
+    // The term sign-extended to the accumulator width S.
+    wire signed [S-1:0] term_s;
+    generate
+        if (S > TW) begin : g_ext
+            assign term_s = {{(S-TW){term[TW-1]}}, term};
+        end else begin : g_same
+            assign term_s = term[S-1:0];
+        end
+    endgenerate
+
     reg signed [S-1:0] acc;
+    wire signed [S-1:0] acc_next = in_first ? term_s : acc + term_s;
 
     always @(posedge clk) begin
         if (rst) begin
-            acc <= 0;
+            acc <= {S{1'b0}};
             out_valid <= 1'b0;
-            out_sum <= 0;
+            out_sum <= {S{1'b0}};
         end else begin
             out_valid <= in_valid && in_last;
             if (in_valid) begin
-                if (in_first) begin
-                    acc <= term;
-                    if (in_last) out_sum <= term;
-                end else begin
-                    acc <= acc + term;
-                    if (in_last) out_sum <= acc + term;
-                end
+                acc <= acc_next;
+                if (in_last) out_sum <= acc_next;
             end
         end
     end

@@ -127,6 +127,7 @@ pub struct Requant<const S: usize, const X: usize, const NO: usize> {
     sat_pos: Signal<Local, Bit>,
     sat_neg: Signal<Local, Bit>,
     chosen: Signal<Local, Bits<X>>,
+    half: Signal<Local, Bit>,
     // Generation-time constants.
     relu: Constant<Bit>,
     up: Constant<Bit>,
@@ -143,6 +144,11 @@ pub struct Requant<const S: usize, const X: usize, const NO: usize> {
     th2: Constant<Bits<X>>,
     th3: Constant<Bits<X>>,
     tz: Constant<Bits<X>>,
+    ezb_all: Constant<Bit>,
+    half_ok: Constant<Bit>,
+    half_lim: Constant<Bits<X>>,
+    can_pos: Constant<Bit>,
+    can_neg: Constant<Bit>,
     m_edb: Constant<Bits<X>>,
     m_ezb: Constant<Bits<X>>,
     m_e0: Constant<Bits<X>>,
@@ -217,6 +223,20 @@ impl<const S: usize, const X: usize, const NO: usize> Requant<S, X, NO> {
             )
         };
         let flip = |v: i128| v ^ (1i128 << (x_bits - 1));
+        // Comparisons whose result is fixed at generation are replaced by a
+        // constant flag (a constant comparison is a lint error in Verilator).
+        let can_pos = hi_lim < xmax;
+        // Positive saturation at exactly y = qmax + 1/2 has |e| = 1/2, which is
+        // "zero" for To = 32 (|e| * 64 <= To): then ezb is set.
+        let half_ok = can_pos && !up && !p.fxp && p.zo && p.to >= 32;
+        let half_lim = if half_ok { hi_lim + 1 } else { 0 };
+        let can_neg = lo_lim > xmin;
+        let (hi_lim, lo_lim) = (
+            if can_pos { hi_lim } else { 0 },
+            if can_neg { lo_lim } else { 0 },
+        );
+        let ezb_all = tz >= cap;
+        let tz = if ezb_all { 0 } else { tz };
         let emb_max = if mo > 0 { (1i128 << mo) - 1 } else { 0 };
         let sat_pos_word = (qmax << co) | if p.fxp { 0 } else { (1 << mo) | emb_max };
         let sat_neg_word = (qmin << co) | emb_max;
@@ -253,6 +273,7 @@ impl<const S: usize, const X: usize, const NO: usize> Requant<S, X, NO> {
             sat_pos: Default::default(),
             sat_neg: Default::default(),
             chosen: Default::default(),
+            half: Default::default(),
             relu: Constant::new(p.relu),
             up: Constant::new(up),
             zero_s: Constant::new(Bits::default()),
@@ -268,6 +289,11 @@ impl<const S: usize, const X: usize, const NO: usize> Requant<S, X, NO> {
             th2: Constant::new(bits_of(if mo >= 2 { th(2) } else { cap })),
             th3: Constant::new(bits_of(if mo >= 2 { th(3) } else { cap })),
             tz: Constant::new(bits_of(tz)),
+            ezb_all: Constant::new(ezb_all),
+            half_ok: Constant::new(half_ok),
+            half_lim: Constant::new(bits_of(flip(half_lim))),
+            can_pos: Constant::new(can_pos),
+            can_neg: Constant::new(can_neg),
             m_edb: Constant::new(bits_of(if p.fxp { 0 } else { 1i128 << mo })),
             m_ezb: Constant::new(bits_of(if !p.fxp && p.zo { 1i128 << (mo + 1) } else { 0 })),
             m_e0: Constant::new(bits_of(if mo >= 1 { 1 } else { 0 })),
@@ -300,8 +326,9 @@ impl<const S: usize, const X: usize, const NO: usize> Logic for Requant<S, X, NO
         }
         // Residual r = (t mod 2^k') - H and its magnitude.
         self.lo.next = self.t.val() & self.lowmask.val();
-        self.ge_h.next = self.lo.val() >= self.h.val();
+        // r = lo - H lies in (-2^k', 2^k') and k' < X, so its sign bit is exact.
         self.r_pos.next = self.lo.val() - self.h.val();
+        self.ge_h.next = !(self.r_pos.val() & self.sign_x.val()).any();
         self.r_neg.next = self.h.val() - self.lo.val();
         self.absr.next = self.r_neg.val();
         if self.ge_h.val() {
@@ -312,11 +339,11 @@ impl<const S: usize, const X: usize, const NO: usize> Logic for Requant<S, X, NO
         self.ge3.next = self.absr.val() >= self.th3.val();
         // Compensation fields.
         self.c_edb.next = self.zero_x.val();
-        if self.lo.val() > self.h.val() {
+        if self.ge_h.val() & self.r_pos.val().any() {
             self.c_edb.next = self.m_edb.val();
         }
         self.c_ezb.next = self.zero_x.val();
-        if self.absr.val() <= self.tz.val() {
+        if (self.absr.val() <= self.tz.val()) | self.ezb_all.val() {
             self.c_ezb.next = self.m_ezb.val();
         }
         self.c_e1.next = self.zero_x.val();
@@ -338,11 +365,15 @@ impl<const S: usize, const X: usize, const NO: usize> Logic for Requant<S, X, NO
         self.wide.next = self.qsh.val() | self.comp3.val();
         // Saturation: signed compare of t with the limits (sign bit flipped).
         self.tflip.next = self.t.val() ^ self.sign_x.val();
-        self.sat_pos.next = self.tflip.val() > self.hi_lim.val();
-        self.sat_neg.next = self.tflip.val() < self.lo_lim.val();
+        self.sat_pos.next = (self.tflip.val() > self.hi_lim.val()) & self.can_pos.val();
+        self.sat_neg.next = (self.tflip.val() < self.lo_lim.val()) & self.can_neg.val();
         self.chosen.next = self.wide.val();
+        self.half.next = (self.tflip.val() == self.half_lim.val()) & self.half_ok.val();
         if self.sat_pos.val() {
             self.chosen.next = self.sat_pos_word.val();
+            if self.half.val() {
+                self.chosen.next = self.sat_pos_word.val() | self.m_ezb.val();
+            }
         }
         if self.sat_neg.val() {
             self.chosen.next = self.sat_neg_word.val();

@@ -1,10 +1,240 @@
-//! `fpec verify` (not yet built).
+//! `fpec verify`: thin CLI over [`crate::verify`].
+
+use crate::format::Split;
+use crate::util::usage;
+use crate::verify::{self, manifest, Options, BACKENDS};
+use anyhow::{bail, Result};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// Arguments of `fpec verify`.
 #[derive(clap::Args, Debug)]
-pub struct VerifyArgs {}
+pub struct VerifyArgs {
+    /// Folder holding manifest.json and the Verilog written by `fpec gen`.
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Simulator(s): verilator, icarus, rust-sim or all.
+    #[arg(long, default_value = "all")]
+    pub backend: String,
+    /// Number of dot products (1..=10000000).
+    #[arg(long, default_value_t = 1000)]
+    pub vectors: u64,
+    /// Seed of the stimulus (printed; default: random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Every (w, a) word pair as a one-pair dot product (W <= 8).
+    #[arg(long)]
+    pub exhaustive: bool,
+    /// Someone else's RTL (spec 6.1 ports), in compile order.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub rtl: Vec<PathBuf>,
+    /// Top module of --rtl.
+    #[arg(long)]
+    pub top: Option<String>,
+    /// Manifest describing --rtl (instead of --bits and friends).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Bit split W+C of --rtl.
+    #[arg(long, value_name = "W+C")]
+    pub bits: Option<String>,
+    /// Error-magnitude bits M (0..=2), overriding the canonical set.
+    #[arg(long)]
+    pub emb: Option<u32>,
+    /// No error-zero bit (Z = 0).
+    #[arg(long)]
+    pub no_ezb: bool,
+    /// Lmax of --rtl (default 4096).
+    #[arg(long)]
+    pub max_len: Option<u64>,
+    /// Latency of --rtl in cycles.
+    #[arg(long)]
+    pub latency: Option<u32>,
+    /// Width S of out_sum of --rtl.
+    #[arg(long)]
+    pub sum_width: Option<u32>,
+    /// Verilog parameter of the --rtl top (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Output folder for reports and VCDs (default out/verify/<top>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Build cache folder (default $FPEC_VERIFY_CACHE or out/verify/cache).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Measure pairs/s: Verilator checking path vs raw loop, and Icarus.
+    #[arg(long)]
+    pub bench: bool,
+}
+
+fn parse_param(s: &str) -> Result<(String, i64)> {
+    let bad = || {
+        usage(format!(
+            "--param '{s}' is not NAME=VALUE with an integer VALUE"
+        ))
+    };
+    let (k, v) = s.split_once('=').ok_or_else(bad)?;
+    let k = k.trim();
+    if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(bad());
+    }
+    let v: i64 = v.trim().parse().map_err(|_| bad())?;
+    Ok((k.to_string(), v))
+}
+
+/// The device under test from the arguments.
+fn dut_of(a: &VerifyArgs) -> Result<manifest::Dut> {
+    match (&a.dir, a.rtl.is_empty()) {
+        (Some(_), false) => Err(usage("give either DIR or --rtl FILE..., not both")),
+        (None, true) => Err(usage(
+            "give DIR (with manifest.json) or --rtl FILE... --top NAME",
+        )),
+        (Some(dir), true) => manifest::load(&dir.join("manifest.json")),
+        (None, false) => {
+            let top = a
+                .top
+                .clone()
+                .ok_or_else(|| usage("--rtl needs --top NAME"))?;
+            let mut params = BTreeMap::new();
+            for p in &a.params {
+                let (k, v) = parse_param(p)?;
+                params.insert(k, v);
+            }
+            if let Some(m) = &a.manifest {
+                let mut d = manifest::load(m)?;
+                d.top = top;
+                d.files = a.rtl.clone();
+                d.params.extend(params);
+                return Ok(d);
+            }
+            let bits = a
+                .bits
+                .as_deref()
+                .ok_or_else(|| usage("--rtl needs --manifest FILE or --bits W+C"))?;
+            let split = Split::parse_with(bits, a.emb, a.no_ezb)?;
+            let latency = a
+                .latency
+                .ok_or_else(|| usage("--rtl needs --latency K (1..=64)"))?;
+            let sum_width = a
+                .sum_width
+                .ok_or_else(|| usage("--rtl needs --sum-width S (2..=64)"))?;
+            let max_len = a.max_len.unwrap_or(4096);
+            manifest::check_ranges(max_len, sum_width, latency)?;
+            Ok(manifest::Dut {
+                top,
+                files: a.rtl.clone(),
+                params,
+                split,
+                max_len,
+                sum_width,
+                latency,
+                requant: None,
+            })
+        }
+    }
+}
+
+/// The command line that reproduces this run: the original arguments with
+/// `--seed S` and `--backend {backend}` substituted.
+fn repro_command(seed: u64) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    let start = args.iter().position(|a| a == "verify").map_or(1, |i| i + 1);
+    let mut out = vec!["fpec".to_string(), "verify".to_string()];
+    let mut i = start;
+    while i < args.len() {
+        let a = &args[i];
+        if a == "--seed" || a == "--backend" {
+            i += 2;
+            continue;
+        }
+        if a.starts_with("--seed=") || a.starts_with("--backend=") || a == "--bench" {
+            i += 1;
+            continue;
+        }
+        out.push(if a.contains(' ') {
+            format!("'{a}'")
+        } else {
+            a.clone()
+        });
+        i += 1;
+    }
+    out.push(format!("--seed {seed} --backend {{backend}}"));
+    out.join(" ")
+}
 
 /// Runs `fpec verify`.
-pub fn run(_args: VerifyArgs) -> anyhow::Result<()> {
-    anyhow::bail!("fpec verify is not built yet")
+pub fn run(a: VerifyArgs) -> Result<()> {
+    if !BACKENDS.contains(&a.backend.as_str()) {
+        return Err(usage(format!(
+            "--backend {} is not allowed (allowed: {})",
+            a.backend,
+            BACKENDS.join(", ")
+        )));
+    }
+    if !(1..=10_000_000).contains(&a.vectors) {
+        return Err(usage(format!(
+            "--vectors {} is out of range (allowed 1..=10000000)",
+            a.vectors
+        )));
+    }
+    let dut = dut_of(&a)?;
+    if a.exhaustive && dut.split.w > 8 {
+        return Err(usage(format!(
+            "--exhaustive needs W <= 8 (W = {} here; allowed 2..=8)",
+            dut.split.w
+        )));
+    }
+    if dut.n() > 20 {
+        return Err(usage(format!(
+            "N = {} is out of range (allowed 2..=20)",
+            dut.n()
+        )));
+    }
+    if !a.rtl.is_empty() && a.backend == "rust-sim" {
+        return Err(usage("--backend rust-sim needs a generated DIR, not --rtl"));
+    }
+    let backends: Vec<String> = if a.backend == "all" {
+        let mut v = vec!["verilator".to_string(), "icarus".to_string()];
+        if a.rtl.is_empty() {
+            v.push("rust-sim".to_string());
+        }
+        v
+    } else {
+        vec![a.backend.clone()]
+    };
+    let seed = a.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("out/verify").join(format!(
+            "{}-{}",
+            dut.top,
+            dut.split.to_string().replace(['(', ')', ',', '='], "_")
+        ))
+    });
+    let cache = a.cache.clone().unwrap_or_else(|| {
+        std::env::var_os("FPEC_VERIFY_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("out/verify/cache"))
+    });
+    let opts = Options {
+        backends,
+        vectors: a.vectors,
+        seed,
+        exhaustive: a.exhaustive,
+        out,
+        cache,
+        repro: repro_command(seed),
+        rust_sim_required: a.backend == "rust-sim",
+    };
+    if a.bench {
+        return verify::bench(&dut, &opts);
+    }
+    let outs = verify::run(&dut, &opts)?;
+    let bad: u64 = outs.iter().map(|o| o.result.n_mismatch).sum();
+    if bad > 0 {
+        bail!(
+            "verification failed: {bad} mismatches (seed {}; reports in {})",
+            opts.seed,
+            opts.out.display()
+        );
+    }
+    Ok(())
 }

@@ -1,0 +1,161 @@
+//! Icarus Verilog backend: `iverilog -g2005` with the test bench rendered
+//! from `testbenches/icarus_tb.v.tera`; the stimulus goes through a text
+//! file read with `$fscanf`, outputs come back through `$fwrite`. Also
+//! replays one dot product into a VCD for mismatch reports.
+
+use super::backend::Backend;
+use super::check::Got;
+use super::manifest::Dut;
+use super::stimulus::Stimulus;
+use super::tools::{absolute, cached_dir, mkdir, render, run_cmd, tool_version, Hasher};
+use anyhow::{bail, Context, Result};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TB: &str = include_str!("../../testbenches/icarus_tb.v.tera");
+
+/// A compiled Icarus simulation of one design.
+pub struct IcarusBackend {
+    vvp: PathBuf,
+    scratch: PathBuf,
+}
+
+#[derive(serde::Serialize)]
+struct Param {
+    name: String,
+    value: i64,
+}
+
+impl IcarusBackend {
+    /// Compiles (or reuses from `cache`) the test bench of `dut`; run files
+    /// go to `scratch`.
+    pub fn build(dut: &Dut, cache: &Path, scratch: &Path) -> Result<Self> {
+        let version = tool_version("iverilog", "-V")?;
+        let mut ctx = tera::Context::new();
+        ctx.insert("n", &dut.n());
+        ctx.insert("s", &dut.sum_width);
+        ctx.insert("top", &dut.top);
+        let params: Vec<Param> = dut
+            .params
+            .iter()
+            .map(|(k, v)| Param {
+                name: k.clone(),
+                value: *v,
+            })
+            .collect();
+        ctx.insert("params", &params);
+        let tb = render("icarus_tb.v.tera", TB, &ctx)?;
+        let mut h = Hasher::default();
+        h.feed(version.as_bytes()).feed(tb.as_bytes());
+        let mut files = Vec::new();
+        for f in &dut.files {
+            h.feed_file(f)?;
+            files.push(absolute(f)?);
+        }
+        let cache = absolute(&mkdir(cache)?)?;
+        let dir = cache.join(format!("ivl-{}-{}", dut.top, &h.hex()[..20]));
+        let dir = cached_dir(&dir, |tmp| {
+            let tbf = tmp.join("tb.v");
+            std::fs::write(&tbf, &tb).with_context(|| format!("cannot write {}", tbf.display()))?;
+            run_cmd(
+                Command::new("iverilog")
+                    .arg("-g2005")
+                    .arg("-s")
+                    .arg("fpec_verify_tb")
+                    .arg("-o")
+                    .arg(tmp.join("sim.vvp"))
+                    .arg(&tbf)
+                    .args(&files),
+                "iverilog",
+            )?;
+            Ok(())
+        })?;
+        Ok(IcarusBackend {
+            vvp: dir.join("sim.vvp"),
+            scratch: absolute(&mkdir(scratch)?)?,
+        })
+    }
+
+    /// Runs cycles `recs` and returns the output lines parsed; with `vcd`,
+    /// dumps every signal there.
+    fn sim(
+        &self,
+        recs: &mut dyn Iterator<Item = u64>,
+        tag: &str,
+        vcd: Option<&Path>,
+    ) -> Result<(Vec<(u64, Got)>, u64)> {
+        let stim = self.scratch.join(format!("icarus-{tag}-stim.hex"));
+        let out = self.scratch.join(format!("icarus-{tag}-out.txt"));
+        {
+            let f = std::fs::File::create(&stim)
+                .with_context(|| format!("cannot create {}", stim.display()))?;
+            let mut w = BufWriter::new(f);
+            for r in recs {
+                writeln!(w, "{r:011x}")
+                    .with_context(|| format!("cannot write {}", stim.display()))?;
+            }
+            w.flush()
+                .with_context(|| format!("cannot write {}", stim.display()))?;
+        }
+        let mut cmd = Command::new("vvp");
+        cmd.arg("-n")
+            .arg(&self.vvp)
+            .arg(format!("+stim={}", stim.display()))
+            .arg(format!("+out={}", out.display()));
+        if let Some(v) = vcd {
+            cmd.arg(format!("+vcd={}", absolute(v)?.display()));
+        }
+        run_cmd(&mut cmd, "vvp (Icarus)")?;
+        let f =
+            std::fs::File::open(&out).with_context(|| format!("cannot read {}", out.display()))?;
+        let mut res = Vec::new();
+        let mut end = None;
+        for line in std::io::BufReader::new(f).lines() {
+            let line = line.with_context(|| format!("cannot read {}", out.display()))?;
+            let mut it = line.split_whitespace();
+            let (Some(c), Some(v)) = (it.next(), it.next()) else {
+                continue;
+            };
+            if c == "end" {
+                end = v.parse().ok();
+                continue;
+            }
+            let c: u64 = c
+                .parse()
+                .with_context(|| format!("bad line '{line}' in {}", out.display()))?;
+            let got = u64::from_str_radix(v, 16).ok();
+            res.push((c, got));
+        }
+        let _ = std::fs::remove_file(&stim);
+        let Some(end) = end else {
+            bail!(
+                "Icarus stopped before the end of the stimulus ({})",
+                out.display()
+            );
+        };
+        Ok((res, end))
+    }
+
+    /// Replays `recs` with a VCD dump into `vcd`.
+    pub fn replay_vcd(&self, recs: &[u64], vcd: &Path) -> Result<()> {
+        self.sim(&mut recs.iter().copied(), "replay", Some(vcd))
+            .map(|_| ())
+    }
+}
+
+impl Backend for IcarusBackend {
+    fn name(&self) -> &str {
+        "icarus"
+    }
+    fn run(&mut self, stim: &Stimulus, sink: &mut dyn FnMut(u64, Got)) -> Result<()> {
+        let (res, end) = self.sim(&mut stim.iter(), "run", None)?;
+        if end != stim.len() {
+            bail!("Icarus ran {end} cycles, expected {}", stim.len());
+        }
+        for (c, g) in res {
+            sink(c, g);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,255 @@
+//! `fpec verify`: diff hardware (generated, or someone else's RTL following
+//! spec 6.1) against the golden model, cycle by cycle (spec 7).
+//!
+//! - [`stimulus`]: seeded stimulus, one record per cycle, same on every backend;
+//! - [`check`]: expected results from the golden model and the comparison;
+//! - [`backend`]: the [`backend::Backend`] trait and the cycle-simulator
+//!   adapter ([`backend::MacSim`], same semantics as `fpec_hdl::MacSim`);
+//! - [`verilator`], [`icarus`]: the tool backends (harnesses rendered from
+//!   `testbenches/*.tera`, builds cached by content hash);
+//! - [`requant`]: the requantizer check;
+//! - [`report`]: the mismatch report (spec 7) and its VCD.
+
+pub mod backend;
+pub mod check;
+pub mod icarus;
+pub mod manifest;
+pub mod report;
+pub mod requant;
+pub mod stimulus;
+pub mod tools;
+pub mod verilator;
+
+use anyhow::{bail, Result};
+use backend::Backend;
+use check::{CheckResult, Checker};
+use manifest::Dut;
+use std::path::PathBuf;
+use std::time::Instant;
+use stimulus::Stimulus;
+
+/// Backend names accepted by `--backend`.
+pub const BACKENDS: &[&str] = &["verilator", "icarus", "rust-sim", "all"];
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Backends, in order (no "all").
+    pub backends: Vec<String>,
+    /// Number of dot products (random mode).
+    pub vectors: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Every word pair instead of random products.
+    pub exhaustive: bool,
+    /// Reports, VCDs and run files go here.
+    pub out: PathBuf,
+    /// Build cache.
+    pub cache: PathBuf,
+    /// The command that reproduces this run, with `{backend}` to fill in
+    /// (the seed is already in it).
+    pub repro: String,
+    /// Whether rust-sim was asked for explicitly (an error when missing) or
+    /// through `all` (skipped with a note).
+    pub rust_sim_required: bool,
+}
+
+/// The single hook for the rust-hdl simulator: returns the `rust-sim`
+/// backend of `dut`, the `fpec_hdl` model of the MAC that `fpec gen` emits
+/// for the manifest's (format, W, M, Z, Lmax), behind [`backend::MacSim`].
+pub fn rust_sim_backend(dut: &Dut) -> Result<Box<dyn Backend>> {
+    let cfg = fpec_hdl::MacConfig {
+        w: dut.split.w,
+        m: dut.split.m(),
+        z: dut.split.z(),
+        fpec: !dut.split.is_fxp(),
+        max_len: dut.max_len,
+    };
+    let sim = fpec_hdl::mac_sim(&cfg).map_err(|e| anyhow::anyhow!("rust-sim: {e}"))?;
+    Ok(Box::new(backend::SimBackend::new("rust-sim", HdlSim(sim))))
+}
+
+/// Adapter from `fpec_hdl`'s simulator to [`backend::MacSim`] (same
+/// cycle semantics, same field names).
+struct HdlSim(Box<dyn fpec_hdl::MacSim>);
+
+impl backend::MacSim for HdlSim {
+    fn cycle(&mut self, i: &backend::MacIn) -> backend::MacOut {
+        let o = self.0.cycle(&fpec_hdl::MacIn {
+            rst: i.rst,
+            in_valid: i.in_valid,
+            in_first: i.in_first,
+            in_last: i.in_last,
+            w: i.w,
+            a: i.a,
+        });
+        backend::MacOut {
+            out_valid: o.out_valid,
+            out_sum: o.out_sum,
+        }
+    }
+}
+
+/// Per-backend outcome.
+#[derive(Debug, Clone)]
+pub struct BackendOutcome {
+    /// Backend name.
+    pub name: String,
+    /// Comparison result.
+    pub result: CheckResult,
+    /// Seconds for the run (stimulus through check, build excluded).
+    pub secs: f64,
+    /// Path of the mismatch report, when written.
+    pub report: Option<PathBuf>,
+}
+
+/// Builds the backend `name` for `dut`.
+pub fn make_backend(name: &str, dut: &Dut, opts: &Options) -> Result<Box<dyn Backend>> {
+    match name {
+        "verilator" => Ok(Box::new(verilator::VerilatorBackend::build(
+            dut,
+            &opts.cache,
+        )?)),
+        "icarus" => Ok(Box::new(icarus::IcarusBackend::build(
+            dut,
+            &opts.cache,
+            &opts.out,
+        )?)),
+        "rust-sim" => rust_sim_backend(dut),
+        other => bail!("unknown backend {other}"),
+    }
+}
+
+/// Runs one backend over `stim` and checks it.
+pub fn run_backend(be: &mut dyn Backend, stim: &Stimulus, dut: &Dut) -> Result<(CheckResult, f64)> {
+    let t0 = Instant::now();
+    let mut chk = Checker::new(stim, dut);
+    be.run(stim, &mut |c, v| chk.got(c, v))?;
+    let res = chk.finish();
+    Ok((res, t0.elapsed().as_secs_f64()))
+}
+
+/// The stimulus for `opts`.
+pub fn make_stimulus(dut: &Dut, opts: &Options) -> Stimulus {
+    if opts.exhaustive {
+        stimulus::exhaustive(dut)
+    } else {
+        stimulus::random(dut, opts.vectors, opts.seed).0
+    }
+}
+
+/// Runs every backend of `opts` on `dut`; prints the seed and one summary
+/// line per backend; writes a report for each failing backend. Returns the
+/// outcomes (the caller decides the exit code).
+pub fn run(dut: &Dut, opts: &Options) -> Result<Vec<BackendOutcome>> {
+    println!("seed {}", opts.seed);
+    tools::mkdir(&opts.out)?;
+    let stim = make_stimulus(dut, opts);
+    let mut outs = Vec::new();
+    for name in &opts.backends {
+        let mut be = match make_backend(name, dut, opts) {
+            Ok(b) => b,
+            Err(e) if name == "rust-sim" && !opts.rust_sim_required => {
+                println!("rust-sim: skipped ({e})");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let (result, secs) = run_backend(be.as_mut(), &stim, dut)?;
+        println!(
+            "{}: {} dot products, {} pairs, {} mismatches ({:.2} s)",
+            name, result.products, result.pairs, result.n_mismatch, secs
+        );
+        let report = if result.n_mismatch > 0 {
+            Some(report::write(dut, opts, name, &stim, &result)?)
+        } else {
+            None
+        };
+        outs.push(BackendOutcome {
+            name: name.clone(),
+            result,
+            secs,
+            report,
+        });
+    }
+    if let Some(r) = &dut.requant {
+        if opts.backends.iter().any(|b| b == "verilator") {
+            let rr = requant::check(r, opts.seed, &opts.cache)?;
+            println!(
+                "requant {}: {} values ({}), {} mismatches",
+                r.top,
+                rr.values,
+                if rr.exhaustive {
+                    "every S-bit sum"
+                } else {
+                    "seeded random"
+                },
+                rr.n_mismatch
+            );
+            for (sum, e, g) in &rr.first {
+                println!(
+                    "  requant mismatch: sum = {sum}: expected word 0x{e:x}, got 0x{g:x} (seed {}, {})",
+                    opts.seed,
+                    opts.repro.replace("{backend}", "verilator")
+                );
+            }
+            outs.push(BackendOutcome {
+                name: format!("requant-{}", r.top),
+                result: CheckResult {
+                    products: rr.values,
+                    pairs: 0,
+                    n_mismatch: rr.n_mismatch,
+                    mismatches: Vec::new(),
+                },
+                secs: 0.0,
+                report: None,
+            });
+        }
+    }
+    Ok(outs)
+}
+
+/// Benchmark: Verilator checking path vs the raw harness loop on the same
+/// stimulus, and Icarus; prints pairs per second.
+pub fn bench(dut: &Dut, opts: &Options) -> Result<()> {
+    println!("seed {}", opts.seed);
+    tools::mkdir(&opts.out)?;
+    let stim = make_stimulus(dut, opts);
+    let pairs = stim.iter().filter(|r| r & stimulus::VALID != 0).count() as f64;
+    let cycles = stim.len() as f64;
+    let mut vb = verilator::VerilatorBackend::build(dut, &opts.cache)?;
+    // Warm-up, then best of three for both paths.
+    let mut best_chk = f64::MAX;
+    let mut best_raw = f64::MAX;
+    for _ in 0..3 {
+        let (res, secs) = run_backend(&mut vb, &stim, dut)?;
+        if res.n_mismatch > 0 {
+            bail!("bench: {} mismatches under verilator", res.n_mismatch);
+        }
+        best_chk = best_chk.min(secs);
+        let (_, raw) = vb.raw(&stim, 1, &opts.out)?;
+        best_raw = best_raw.min(raw);
+    }
+    println!(
+        "verilator check: {cycles} cycles, {pairs} pairs, {:.3} s, {:.3e} pairs/s",
+        best_chk,
+        pairs / best_chk
+    );
+    println!(
+        "verilator raw:   {cycles} cycles, {pairs} pairs, {:.3} s, {:.3e} pairs/s",
+        best_raw,
+        pairs / best_raw
+    );
+    println!("check / raw = {:.1} %", 100.0 * best_raw / best_chk);
+    if opts.backends.iter().any(|b| b == "icarus") {
+        let mut ib = icarus::IcarusBackend::build(dut, &opts.cache, &opts.out)?;
+        let (res, secs) = run_backend(&mut ib, &stim, dut)?;
+        println!(
+            "icarus check:    {cycles} cycles, {pairs} pairs, {:.3} s, {:.3e} pairs/s ({} mismatches)",
+            secs,
+            pairs / secs,
+            res.n_mismatch
+        );
+    }
+    Ok(())
+}

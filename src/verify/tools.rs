@@ -1,0 +1,118 @@
+//! Shared plumbing of the tool backends: content hashing for build caches,
+//! running external commands with useful errors, template rendering.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// 128-bit FNV-1a-style content hash (two independent 64-bit lanes), hex.
+/// Only used to name cache folders, so collisions are merely unlikely.
+#[derive(Clone)]
+pub struct Hasher {
+    a: u64,
+    b: u64,
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Hasher {
+            a: 0xcbf2_9ce4_8422_2325,
+            b: 0x6c62_272e_07bb_0142,
+        }
+    }
+}
+
+impl Hasher {
+    /// Feeds bytes, then a separator so that fields cannot run together.
+    pub fn feed(&mut self, bytes: &[u8]) -> &mut Self {
+        for &x in bytes.iter().chain(&[0xff, 0x00, 0xfe]) {
+            self.a = (self.a ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3);
+            self.b = (self.b ^ x as u64)
+                .wrapping_mul(0x0000_0100_0000_0193)
+                .rotate_left(5);
+        }
+        self
+    }
+    /// Feeds a file's name and contents.
+    pub fn feed_file(&mut self, p: &Path) -> Result<&mut Self> {
+        let data = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+        self.feed(p.to_string_lossy().as_bytes());
+        Ok(self.feed(&data))
+    }
+    /// The hash as 32 hex digits.
+    pub fn hex(&self) -> String {
+        format!("{:016x}{:016x}", self.a, self.b)
+    }
+}
+
+/// Runs `cmd`, failing with its stderr (last lines) when it fails.
+pub fn run_cmd(cmd: &mut Command, what: &str) -> Result<String> {
+    let out = cmd.output().with_context(|| {
+        format!(
+            "{what}: cannot start {:?} (is it installed?)",
+            cmd.get_program()
+        )
+    })?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let so = String::from_utf8_lossy(&out.stdout);
+        let tail: Vec<&str> = err.lines().chain(so.lines()).collect();
+        let start = tail.len().saturating_sub(30);
+        bail!(
+            "{what} failed ({}):\n{}",
+            out.status,
+            tail[start..].join("\n")
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// First line of `prog --version` (part of the cache key).
+pub fn tool_version(prog: &str, arg: &str) -> Result<String> {
+    let out = run_cmd(Command::new(prog).arg(arg), &format!("{prog} {arg}"))?;
+    Ok(out.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// Renders a tera template given as text.
+pub fn render(name: &str, template: &str, ctx: &tera::Context) -> Result<String> {
+    tera::Tera::one_off(template, ctx, false)
+        .with_context(|| format!("cannot render template {name}"))
+}
+
+/// Creates `dir` (and parents).
+pub fn mkdir(dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir.to_path_buf())
+}
+
+/// Absolute form of `p` (for tools started in another folder).
+pub fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).with_context(|| format!("bad path {}", p.display()))
+}
+
+/// Builds `final_dir` by running `build` in a fresh temporary sibling folder
+/// and renaming it into place, so that concurrent or interrupted builds never
+/// leave a half-built cache entry. Returns immediately when it exists.
+pub fn cached_dir(final_dir: &Path, build: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
+    if final_dir.join(".done").exists() {
+        return Ok(final_dir.to_path_buf());
+    }
+    let parent = final_dir.parent().unwrap_or(Path::new("."));
+    mkdir(parent)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".build-")
+        .tempdir_in(parent)
+        .with_context(|| format!("cannot create a build folder in {}", parent.display()))?;
+    build(tmp.path())?;
+    std::fs::write(tmp.path().join(".done"), b"ok")
+        .with_context(|| format!("cannot write in {}", tmp.path().display()))?;
+    let tmp_path = tmp.keep();
+    if std::fs::rename(&tmp_path, final_dir).is_err() {
+        // Another build won the race: use it, drop ours.
+        let _ = std::fs::remove_dir_all(&tmp_path);
+        if !final_dir.join(".done").exists() {
+            bail!("cannot move the build into {}", final_dir.display());
+        }
+    }
+    Ok(final_dir.to_path_buf())
+}

@@ -1,0 +1,113 @@
+//! Every configuration the generator accepts, through the real tools:
+//! `verilator --lint-only -Wall` (no warning at all), Icarus Verilog
+//! (`iverilog -g2005`) and Yosys (`read_verilog; hierarchy; proc; check`).
+
+use fpec::format::{Comp, Split};
+use fpec::gen::{generate, GenRequest, RequantRequest};
+use std::path::Path;
+use std::process::Command;
+
+fn tools(dir: &Path, top: &str, files: &[String]) {
+    let o = Command::new("verilator")
+        .args(["--lint-only", "-Wall", "--top-module", top])
+        .args(files)
+        .current_dir(dir)
+        .output()
+        .expect("verilator must be installed (scripts/bootstrap.sh)");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && err.trim().is_empty(),
+        "{}: lint: {err}",
+        dir.display()
+    );
+    let o = Command::new("iverilog")
+        .args(["-g2005", "-Wall", "-o", "/dev/null", "-s", top])
+        .args(files)
+        .current_dir(dir)
+        .output()
+        .expect("iverilog must be installed");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && err.trim().is_empty(),
+        "{}: iverilog: {err}",
+        dir.display()
+    );
+    let script = format!(
+        "read_verilog {}; hierarchy -check -top {top}; proc; check -assert",
+        files.join(" ")
+    );
+    let o = Command::new("yosys")
+        .args(["-q", "-p", &script])
+        .current_dir(dir)
+        .output()
+        .expect("yosys must be installed");
+    assert!(
+        o.status.success(),
+        "{}: yosys: {}{}",
+        dir.display(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn every_split_generates_lint_clean_verilog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for w in 2..=16u32 {
+        let mut splits = vec![Split::fxp(w).unwrap()];
+        for m in 0..=2 {
+            for z in [false, true] {
+                splits.push(Split::new(w, Some(Comp { m, z })).unwrap());
+            }
+        }
+        for split in splits {
+            let dir = tmp.path().join(format!("c{n}"));
+            n += 1;
+            let m = generate(&GenRequest::mac(split, 4096), &dir).unwrap();
+            tools(&dir, &m.top, &m.files);
+        }
+    }
+    // Other Lmax values, including the extremes.
+    for (bits, l) in [
+        ("6+2", 1u64),
+        ("8+4", 65536),
+        ("16+0", 65536),
+        ("3+1", 1000),
+        ("16+4", 65536),
+    ] {
+        let dir = tmp.path().join(format!("l{l}-{bits}"));
+        let m = generate(&GenRequest::mac(Split::parse(bits).unwrap(), l), &dir).unwrap();
+        tools(&dir, &m.top, &m.files);
+    }
+}
+
+#[test]
+fn requantizers_are_lint_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for (mac, out, shifts) in [
+        ("6+2", "6+2", vec![-3, 0, 1, 5, 12, 26, 40]),
+        ("8+0", "8+0", vec![0, 7, 28]),
+        ("4+4", "4+4", vec![2, 9]),
+        ("16+0", "16+0", vec![-5, 10]),
+        ("2+2", "16+4", vec![1, 3]),
+    ] {
+        for shift in shifts {
+            for relu in [false, true] {
+                let mut req = GenRequest::mac(Split::parse(mac).unwrap(), 4096);
+                let f = fpec::format::Format::new(Split::parse(out).unwrap(), 0, None).unwrap();
+                req.requant = Some(RequantRequest {
+                    out: f,
+                    shift,
+                    relu,
+                });
+                let dir = tmp.path().join(format!("r{n}"));
+                n += 1;
+                let m = generate(&req, &dir).unwrap();
+                let r = m.requant.unwrap();
+                tools(&dir, &r.top, &r.files);
+            }
+        }
+    }
+}

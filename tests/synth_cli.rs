@@ -93,3 +93,42 @@ fn mac_energy_on_explicit_pairs() {
     let sum: f64 = r.energy_by_block_fj.values().sum();
     assert!((sum - r.energy_fj_per_mac).abs() < 1e-9);
 }
+
+/// The minimal `fpec flow`: generate, lint, verify, synthesize and cost a
+/// small configuration next to FxP 8/16 and the hand-written MAC.
+#[test]
+fn flow_small_config_static() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("flow");
+    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+        .args([
+            "flow",
+            "--bits",
+            "4+2",
+            "--max-len",
+            "16",
+            "--activity",
+            "static",
+            "--vectors",
+            "20",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Energy per MAC") && md.contains("hand-written"),
+        "{md}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(v["verify_mismatches"], 0);
+    assert_eq!(v["lint_clean"], true);
+    let e = v["energy"]["generated 4+2"]["energy_fj_per_mac"]
+        .as_f64()
+        .unwrap();
+    let e8 = v["energy"]["FxP 8"]["energy_fj_per_mac"].as_f64().unwrap();
+    assert!((v["ratio_vs_fxp8"].as_f64().unwrap() - e8 / e).abs() < 1e-9);
+}

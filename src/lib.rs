@@ -10,9 +10,12 @@
 pub mod cli;
 pub mod commands;
 pub mod dnn;
+pub mod energy;
 pub mod format;
 pub mod gen;
 pub mod golden;
+pub mod liberty;
 pub mod requant_gen;
+pub mod synth;
 pub mod util;
 pub mod verify;

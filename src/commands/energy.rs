@@ -1,10 +1,218 @@
-//! `fpec energy` (not yet built).
+//! `fpec energy`: energy per MAC at 14 nm of a configuration and, from the
+//! same flow in the same run, of FxP 8-bit and 16-bit MACs with the same
+//! max_len; prints the ratios (baseline / configuration).
+
+use crate::commands::synth::design_of;
+use crate::energy::{
+    baseline_folder, evaluate, Activity, EnergyOptions, EnergyReport, EnergyTable, Workload,
+};
+use crate::format::Split;
+use crate::synth::SynthOptions;
+use crate::util::{usage, write_atomic};
+use std::path::PathBuf;
 
 /// Arguments of `fpec energy`.
 #[derive(clap::Args, Debug)]
-pub struct EnergyArgs {}
+pub struct EnergyArgs {
+    /// Generated folder (with manifest.json); with --rtl, the output folder.
+    pub dir: PathBuf,
+    /// Activity model: `static` (toggle rate per cell) or `sim` (Verilator
+    /// toggle counts on the synthesized netlist).
+    #[arg(long, default_value = "static", value_parser = ["static", "sim"])]
+    pub activity: String,
+    /// Toggle probability per cycle of the static model.
+    #[arg(long, value_name = "R")]
+    pub toggle_rate: Option<f64>,
+    /// Workload of the sim model: `uniform` words or `dnn` (Gaussian weights,
+    /// ReLU activations, encoded by the golden model).
+    #[arg(long, default_value = "uniform", value_parser = ["uniform", "dnn"])]
+    pub workload: String,
+    /// Dot-product length of the workload.
+    #[arg(long, default_value_t = 64)]
+    pub len: usize,
+    /// MACs to simulate.
+    #[arg(long, default_value_t = 4096)]
+    pub macs: usize,
+    /// Workload seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Energy table replacing data/energy-14nm.toml.
+    #[arg(long, value_name = "FILE")]
+    pub energy_table: Option<PathBuf>,
+    /// Map to this liberty file; energy and area from its own tables.
+    #[arg(long, value_name = "FILE")]
+    pub liberty: Option<PathBuf>,
+    /// Your own Verilog instead of a generated folder (spec 6.1 ports).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub rtl: Vec<PathBuf>,
+    /// Top module of --rtl.
+    #[arg(long)]
+    pub top: Option<String>,
+    /// Parameter override of the --rtl top, NAME=VALUE (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Word format of --rtl's ports, W+C (needed by --activity sim).
+    #[arg(long)]
+    pub bits: Option<String>,
+    /// max_len of the FxP baselines with --rtl (a generated folder's manifest gives it).
+    #[arg(long)]
+    pub max_len: Option<u64>,
+    /// Skip the FxP 8/16 baselines.
+    #[arg(long)]
+    pub no_baselines: bool,
+}
 
 /// Runs `fpec energy`.
-pub fn run(_args: EnergyArgs) -> anyhow::Result<()> {
-    anyhow::bail!("fpec energy is not built yet")
+pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
+    let mut design = design_of(&args.dir, &args.rtl, args.top.as_deref(), &args.params)?;
+    if let Some(b) = &args.bits {
+        if args.rtl.is_empty() {
+            return Err(usage(
+                "--bits goes with --rtl (a generated folder has a manifest)",
+            ));
+        }
+        let split = Split::parse(b)?;
+        design.split = Some(split);
+        design.label = format!("{} ({})", split, design.top);
+    }
+    if let Some(m) = args.max_len {
+        if m == 0 {
+            return Err(usage("--max-len must be >= 1"));
+        }
+        design.max_len = Some(m);
+    }
+    let table = match &args.energy_table {
+        Some(p) => EnergyTable::load(p)?,
+        None => EnergyTable::builtin()?,
+    };
+    let table = match &args.liberty {
+        Some(l) => crate::liberty::energy_table(l)?,
+        None => table,
+    };
+    let activity = match args.activity.as_str() {
+        "sim" => {
+            if args.toggle_rate.is_some() {
+                return Err(usage("--toggle-rate goes with --activity static"));
+            }
+            if args.macs == 0 {
+                return Err(usage("--macs must be >= 1"));
+            }
+            Activity::Sim {
+                seed: args.seed,
+                macs: args.macs,
+            }
+        }
+        _ => Activity::Static {
+            toggle_rate: args
+                .toggle_rate
+                .or(table.meta.default_toggle_rate)
+                .unwrap_or(0.5),
+        },
+    };
+    if args.liberty.is_some() && matches!(activity, Activity::Sim { .. }) {
+        return Err(usage(
+            "--liberty supports --activity static only (the toggle simulator knows generic gates)",
+        ));
+    }
+    if args.len == 0 {
+        return Err(usage("--len must be >= 1"));
+    }
+    let workload = match args.workload.as_str() {
+        "dnn" => Workload::Dnn { len: args.len },
+        _ => Workload::Uniform { len: args.len },
+    };
+    let opts = EnergyOptions {
+        activity,
+        workload,
+        table,
+        synth: SynthOptions {
+            liberty: args.liberty.clone(),
+            blocks: None,
+        },
+    };
+    let main = evaluate(&design, &args.dir, &opts)?;
+    let mut baselines: Vec<(String, EnergyReport)> = Vec::new();
+    if !args.no_baselines {
+        let max_len = design.max_len.unwrap_or(4096);
+        for w in [8u32, 16] {
+            let bdir = args.dir.join("energy").join(format!("fxp{w}"));
+            let bd = baseline_folder(w, max_len, &bdir)?;
+            baselines.push((format!("fxp{w}"), evaluate(&bd, &bdir, &opts)?));
+        }
+    }
+    let ratio = |k: &str| {
+        baselines
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, r)| r.energy_fj_per_mac / main.energy_fj_per_mac)
+    };
+    let base_map: serde_json::Map<String, serde_json::Value> = baselines
+        .iter()
+        .map(|(n, r)| (n.clone(), serde_json::json!(r.energy_fj_per_mac)))
+        .collect();
+    let json = serde_json::json!({
+        "config": main.config,
+        "top": main.top,
+        "activity": main.activity,
+        "workload": main.workload,
+        "yosys_version": main.yosys_version,
+        "energy_table": main.energy_table,
+        "cells_by_type": main.cells_by_type,
+        "cells_by_block": main.cells_by_block,
+        "energy_fj_per_mac": main.energy_fj_per_mac,
+        "energy_by_block_fj": main.energy_by_block_fj,
+        "comp_path_fj_per_mac": main.comp_path_fj_per_mac,
+        "pairs_skipped_share": main.pairs_skipped_share,
+        "macs_simulated": main.macs_simulated,
+        "toggles_per_mac": main.toggles_per_mac,
+        "area_um2": main.area_um2,
+        "baselines": base_map,
+        "baseline_max_len": design.max_len.unwrap_or(4096),
+        "ratio_vs_fxp8": ratio("fxp8"),
+        "ratio_vs_fxp16": ratio("fxp16"),
+    });
+    let text = serde_json::to_string_pretty(&json)?;
+    std::fs::create_dir_all(args.dir.join("energy"))?;
+    write_atomic(
+        &args.dir.join("energy").join("energy.json"),
+        text.as_bytes(),
+    )?;
+    if args.json {
+        println!("{text}");
+        return Ok(());
+    }
+    println!("energy per MAC, {} (top {})", main.config, main.top);
+    println!("  activity: {}", main.activity);
+    println!("  workload: {}", main.workload);
+    println!("  {}; table: {}", main.yosys_version, main.energy_table);
+    let total: u64 = main.cells_by_type.values().sum();
+    println!("  cells: {total}");
+    for (b, n) in &main.cells_by_block {
+        let e = main.energy_by_block_fj.get(b).copied().unwrap_or(0.0);
+        println!("    {b:<13} {n:>6} cells {e:>10.2} fJ/MAC");
+    }
+    println!("  energy: {:.2} fJ/MAC", main.energy_fj_per_mac);
+    println!(
+        "  compensation path: {:.2} fJ/MAC",
+        main.comp_path_fj_per_mac
+    );
+    if let Some(s) = main.pairs_skipped_share {
+        println!("  pairs skipped (both ezb = 1): {:.1} %", 100.0 * s);
+    }
+    if let Some(a) = main.area_um2 {
+        println!("  area: {a:.3} um^2");
+    }
+    for (n, r) in &baselines {
+        println!(
+            "  baseline {n} (same flow, max_len {}): {:.2} fJ/MAC, ratio {n} / {} = {:.3}",
+            design.max_len.unwrap_or(4096),
+            r.energy_fj_per_mac,
+            main.config,
+            r.energy_fj_per_mac / main.energy_fj_per_mac
+        );
+    }
+    Ok(())
 }

@@ -1,10 +1,77 @@
-//! `fpec synth` (not yet built).
+//! `fpec synth`: Yosys synthesis of a generated folder (or of user RTL) to
+//! the generic gate set; writes `DIR/synth/` (see [`crate::synth`]).
+
+use crate::synth::{synthesize, Design, SynthOptions};
+use crate::util::usage;
+use std::path::PathBuf;
 
 /// Arguments of `fpec synth`.
 #[derive(clap::Args, Debug)]
-pub struct SynthArgs {}
+pub struct SynthArgs {
+    /// Generated folder (with manifest.json); with --rtl, the output folder.
+    pub dir: PathBuf,
+    /// Synthesize your own Verilog files instead of a generated folder.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub rtl: Vec<PathBuf>,
+    /// Top module of --rtl.
+    #[arg(long)]
+    pub top: Option<String>,
+    /// Parameter override of the --rtl top, NAME=VALUE (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Map to this liberty file (dfflibmap + abc -liberty) instead of generic gates.
+    #[arg(long, value_name = "FILE")]
+    pub liberty: Option<PathBuf>,
+    /// Block classification rules replacing data/blocks.toml.
+    #[arg(long, value_name = "FILE")]
+    pub blocks: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Builds the design to synthesize from the common `DIR [--rtl ... --top ... --param ...]` flags.
+pub fn design_of(
+    dir: &std::path::Path,
+    rtl: &[PathBuf],
+    top: Option<&str>,
+    params: &[String],
+) -> anyhow::Result<Design> {
+    if rtl.is_empty() {
+        if top.is_some() || !params.is_empty() {
+            return Err(usage("--top and --param go with --rtl"));
+        }
+        Design::from_dir(dir)
+    } else {
+        let top = top.ok_or_else(|| usage("--rtl needs --top NAME"))?;
+        Design::from_rtl(rtl, top, params)
+    }
+}
 
 /// Runs `fpec synth`.
-pub fn run(_args: SynthArgs) -> anyhow::Result<()> {
-    anyhow::bail!("fpec synth is not built yet")
+pub fn run(args: SynthArgs) -> anyhow::Result<()> {
+    let design = design_of(&args.dir, &args.rtl, args.top.as_deref(), &args.params)?;
+    let opts = SynthOptions {
+        liberty: args.liberty.clone(),
+        blocks: args.blocks.clone(),
+    };
+    let r = synthesize(&design, &args.dir, &opts)?;
+    if args.json {
+        let text = std::fs::read_to_string(r.dir.join("report.json"))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!(
+        "{} ({}) synthesized by {}",
+        design.label, r.top, r.yosys_version
+    );
+    print!("{}", crate::synth::gate_table(&r));
+    if let Some(a) = r.liberty_area {
+        println!("liberty area: {a:.3} um^2");
+    }
+    println!(
+        "outputs: {} (stat.json, netlist.v, netlist.json, gates.txt, report.json, yosys.log)",
+        r.dir.display()
+    );
+    Ok(())
 }

@@ -12,8 +12,26 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(pairs));
     g.sample_size(10);
     for (name, cfg) in [
-        ("fpec 8+2", MacConfig { w: 8, m: 0, z: true, fpec: true, max_len: 4096 }),
-        ("fxp 8+0", MacConfig { w: 8, m: 0, z: false, fpec: false, max_len: 4096 }),
+        (
+            "fpec 8+2",
+            MacConfig {
+                w: 8,
+                m: 0,
+                z: true,
+                fpec: true,
+                max_len: 4096,
+            },
+        ),
+        (
+            "fxp 8+0",
+            MacConfig {
+                w: 8,
+                m: 0,
+                z: false,
+                fpec: false,
+                max_len: 4096,
+            },
+        ),
     ] {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let n = if cfg.fpec { 10 } else { 8 };

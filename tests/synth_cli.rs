@@ -94,21 +94,20 @@ fn mac_energy_on_explicit_pairs() {
     assert!((sum - r.energy_fj_per_mac).abs() < 1e-9);
 }
 
-/// The minimal `fpec flow`: generate, lint, verify, synthesize and cost a
-/// small configuration next to FxP 8/16 and the hand-written MAC.
+/// `fpec flow` as a sweep of two small configurations: per-configuration
+/// reports with both activity models next to FxP 8/16 and the hand-written
+/// MAC, a summary table and the SVG plot.
 #[test]
-fn flow_small_config_static() {
+fn flow_sweep_reports() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("flow");
     let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
         .args([
             "flow",
             "--bits",
-            "4+2",
+            "3..4+2",
             "--max-len",
             "16",
-            "--activity",
-            "static",
             "--vectors",
             "20",
             "--out",
@@ -116,19 +115,44 @@ fn flow_small_config_static() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
-        md.contains("## Energy per MAC") && md.contains("hand-written"),
-        "{md}"
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
     );
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    assert_eq!(v["verify_mismatches"], 0);
-    assert_eq!(v["lint_clean"], true);
-    let e = v["energy"]["generated 4+2"]["energy_fj_per_mac"]
-        .as_f64()
+    for bits in ["3+2", "4+2"] {
+        let md = std::fs::read_to_string(out.join(bits).join("report.md")).unwrap();
+        assert!(
+            md.contains("## Energy per MAC") && md.contains("hand-written"),
+            "{md}"
+        );
+        assert!(
+            md.contains("static fJ/MAC") && md.contains("sim fJ/MAC"),
+            "{md}"
+        );
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(bits).join("report.json")).unwrap(),
+        )
         .unwrap();
-    let e8 = v["energy"]["FxP 8"]["energy_fj_per_mac"].as_f64().unwrap();
-    assert!((v["ratio_vs_fxp8"].as_f64().unwrap() - e8 / e).abs() < 1e-9);
+        assert_eq!(v["verify"]["mismatches"], 0);
+        assert_eq!(v["lint_clean"], true);
+        let rows = v["energy"].as_array().unwrap();
+        let get = |name: &str, act: &str| {
+            rows.iter()
+                .find(|r| r["design"].as_str().unwrap().starts_with(name))
+                .unwrap()[act]["energy_fj_per_mac"]
+                .as_f64()
+                .unwrap()
+        };
+        let (e, e8) = (get("generated", "sim"), get("FxP 8", "sim"));
+        assert!((v["ratio_vs_fxp8"]["sim"].as_f64().unwrap() - e8 / e).abs() < 1e-9);
+    }
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("| 3+2 |") && summary.contains("| 4+2 |"),
+        "{summary}"
+    );
+    let svg = std::fs::read_to_string(out.join("energy.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("FPEC +2"), "{svg}");
 }

@@ -31,19 +31,43 @@ fn sweep_of_configurations_on_every_backend() {
             .args(*gen)
             .output()
             .unwrap();
-        assert!(o.status.success(), "gen {gen:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "gen {gen:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
             .arg("verify")
             .arg(&g)
-            .args(["--backend", "all", "--vectors", "25", "--seed", seed, "--cache", cache, "--out"])
+            .args([
+                "--backend",
+                "all",
+                "--vectors",
+                "25",
+                "--seed",
+                seed,
+                "--cache",
+                cache,
+                "--out",
+            ])
             .arg(dir.path().join(format!("o{i}")))
             .output()
             .unwrap();
         let t = String::from_utf8_lossy(&o.stdout);
-        assert!(o.status.success(), "verify {gen:?}: {t}{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "verify {gen:?}: {t}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         for b in ["verilator", "icarus", "rust-sim"] {
-            let line = t.lines().find(|l| l.starts_with(&format!("{b}: "))).unwrap_or("");
-            assert!(line.contains("25 dot products") && line.contains(" 0 mismatches"), "{gen:?} {b}: {t}");
+            let line = t
+                .lines()
+                .find(|l| l.starts_with(&format!("{b}: ")))
+                .unwrap_or("");
+            assert!(
+                line.contains("25 dot products") && line.contains(" 0 mismatches"),
+                "{gen:?} {b}: {t}"
+            );
         }
     }
 }

@@ -397,7 +397,7 @@ fn run_opt(a: OptArgs) -> Result<()> {
         eprintln!("WARNING: analytic test-double energy model: the energy numbers are NOT results");
         Box::new(opt::AnalyticTestDouble)
     } else {
-        opt::real_mac_energy()?
+        opt::real_mac_energy(&a.out.join("energy-work"))?
     };
     let model = load_model(&a.model)?;
     let s = a.data.load()?;

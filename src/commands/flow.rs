@@ -1,14 +1,23 @@
-//! `fpec flow` (minimal): generate, lint, verify, synthesize and cost one
-//! configuration, next to the FxP 8/16 baselines and the hand-written MAC,
-//! with a Markdown + JSON report in `OUT/report.md` / `OUT/report.json`.
+//! `fpec flow`, the main job: for each requested bit split, generate, lint,
+//! verify on every backend, synthesize and cost it under both activity
+//! models, next to the FxP 8/16-bit baselines (same flow, same Lmax) and,
+//! for FPEC, the hand-written behavioural MAC. Each configuration gets
+//! `OUT/<bits>/report.md` and `report.json`; a sweep also gets
+//! `OUT/summary.md`, `summary.json` and `OUT/energy.svg` (energy per MAC
+//! against W for FxP and each FPEC variant). Configurations run in parallel
+//! (rayon) with a progress bar.
 
-use crate::energy::{baseline_folder, evaluate, Activity, EnergyOptions, EnergyTable, Workload};
-use crate::format::Split;
+use crate::energy::{
+    baseline_folder, evaluate, Activity, EnergyOptions, EnergyReport, EnergyTable, Workload,
+};
+use crate::format::{parse_bits, Split};
 use crate::synth::{Design, SynthOptions};
 use crate::util::{usage, write_atomic};
 use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
+use serde::Serialize;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The hand-written behavioural MAC (quality-of-results baseline).
@@ -17,78 +26,242 @@ const HANDWRITTEN: &str = include_str!("../../testbenches/handwritten_fpec_mac.v
 /// Arguments of `fpec flow`.
 #[derive(clap::Args, Debug)]
 pub struct FlowArgs {
-    /// Bit split W+C of the configuration.
-    #[arg(long)]
-    pub bits: String,
-    /// Maximum dot-product length.
+    /// Bit split(s) W+C; repeat for a sweep, or give a range `3..8+2`.
+    #[arg(long, value_name = "W+C", default_values_t = vec!["6+2".to_string()])]
+    pub bits: Vec<String>,
+    /// Maximum dot-product length (1..=65536).
     #[arg(long, default_value_t = 4096)]
     pub max_len: u64,
     /// Output folder.
-    #[arg(long)]
+    #[arg(long, default_value = "out/flow")]
     pub out: PathBuf,
-    /// Activity model of the energy step: static or sim.
-    #[arg(long, default_value = "sim", value_parser = ["static", "sim"])]
-    pub activity: String,
-    /// Workload of the sim activity: uniform or dnn.
+    /// Workload of the simulated activity: uniform or dnn.
     #[arg(long, default_value = "dnn", value_parser = ["uniform", "dnn"])]
     pub workload: String,
     /// Dot products verified per backend.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 300)]
     pub vectors: u64,
     /// Seed of verification and workload.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
 
+/// Expands `--bits` values: `W+C` or `A..B+C` (inclusive range of W).
+pub fn expand_bits(specs: &[String]) -> Result<Vec<Split>> {
+    let mut v = Vec::new();
+    for s in specs {
+        if let Some((range, c)) = s.split_once("..").map(|(a, rest)| (a, rest)) {
+            let (b, c) = c
+                .split_once('+')
+                .ok_or_else(|| usage(format!("--bits '{s}' is not of the form A..B+C")))?;
+            let a: u32 = range
+                .trim()
+                .parse()
+                .map_err(|_| usage(format!("--bits '{s}' is not of the form A..B+C")))?;
+            let b: u32 = b
+                .trim()
+                .parse()
+                .map_err(|_| usage(format!("--bits '{s}' is not of the form A..B+C")))?;
+            if a > b {
+                return Err(usage(format!("--bits '{s}': empty range {a}..{b}")));
+            }
+            for w in a..=b {
+                v.push(Split::parse(&format!("{w}+{c}"))?);
+            }
+        } else {
+            parse_bits(s)?;
+            v.push(Split::parse(s)?);
+        }
+    }
+    v.dedup();
+    Ok(v)
+}
+
+/// One design costed under both activity models.
+#[derive(Debug, Clone, Serialize)]
+struct Costed {
+    name: String,
+    static_: EnergyReport,
+    sim: EnergyReport,
+}
+
+/// Result of one configuration.
+#[derive(Debug, Clone, Serialize)]
+struct ConfigResult {
+    bits: String,
+    w: u32,
+    fpec: bool,
+    latency: u32,
+    sum_width: u32,
+    lint_clean: bool,
+    verify_mismatches: u64,
+    verify: Vec<(String, u64, u64, u64)>,
+    cells: u64,
+    energy_static_fj: f64,
+    energy_sim_fj: f64,
+    comp_path_sim_fj: f64,
+    pairs_skipped_share: Option<f64>,
+    handwritten_sim_fj: Option<f64>,
+    handwritten_static_fj: Option<f64>,
+}
+
+fn energy_opts(activity: Activity, workload: &Workload) -> Result<EnergyOptions> {
+    Ok(EnergyOptions {
+        activity,
+        workload: workload.clone(),
+        table: EnergyTable::builtin()?,
+        synth: SynthOptions::default(),
+    })
+}
+
+fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64) -> Result<Costed> {
+    let st = evaluate(
+        design,
+        dir,
+        &energy_opts(Activity::Static { toggle_rate: 0.5 }, workload)?,
+    )?;
+    let sim = evaluate(
+        design,
+        dir,
+        &energy_opts(Activity::Sim { seed, macs: 4096 }, workload)?,
+    )?;
+    Ok(Costed {
+        name: name.to_string(),
+        static_: st,
+        sim,
+    })
+}
+
+fn lint(dir: &Path, top: &str, files: &[String]) -> Result<(bool, String)> {
+    let lo = Command::new("verilator")
+        .current_dir(dir)
+        .args(["--lint-only", "-Wall", "--top-module", top])
+        .args(files)
+        .output()
+        .map_err(|e| crate::synth::missing_program("verilator", "Verilator", e))?;
+    let text = String::from_utf8_lossy(&lo.stderr).into_owned();
+    Ok((lo.status.success() && text.trim().is_empty(), text))
+}
+
 /// Runs `fpec flow`.
 pub fn run(args: FlowArgs) -> Result<()> {
-    let split = Split::parse(&args.bits)?;
-    if args.max_len == 0 {
-        return Err(usage("--max-len must be >= 1"));
+    let splits = expand_bits(&args.bits)?;
+    let (lo, hi) = fpec_hdl::MAX_LEN_RANGE;
+    if !(lo..=hi).contains(&args.max_len) {
+        return Err(usage(format!(
+            "--max-len {} is out of range (allowed {lo}..={hi})",
+            args.max_len
+        )));
     }
     let out = args.out.clone();
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut md = format!("# fpec flow report: {split}, max_len {}\n\n", args.max_len);
+    std::fs::create_dir_all(&out)
+        .map_err(|e| usage(format!("--out {}: cannot create: {e}", out.display())))?;
+    let workload = if args.workload == "uniform" {
+        Workload::Uniform { len: 64 }
+    } else {
+        Workload::Dnn { len: 64 }
+    };
+    let t0 = std::time::Instant::now();
+    let pb = indicatif::ProgressBar::new(splits.len() as u64 + 2);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    // Baselines once per run: FxP 8 and 16 with the same Lmax.
+    let baselines: Vec<Costed> = [8u32, 16]
+        .par_iter()
+        .map(|&w| {
+            let d = out.join(format!("baseline-fxp{w}"));
+            let bd = baseline_folder(w, args.max_len, &d)?;
+            let c = cost(&format!("FxP {w}"), &bd, &d, &workload, args.seed);
+            pb.inc(1);
+            c
+        })
+        .collect::<Result<_>>()?;
+    pb.set_message("configurations");
+    let results: Vec<ConfigResult> = splits
+        .par_iter()
+        .map(|split| {
+            let r = run_one(
+                *split,
+                &args,
+                &out.join(bits_dir(split)),
+                &workload,
+                &baselines,
+            );
+            pb.inc(1);
+            r
+        })
+        .collect::<Result<_>>()?;
+    pb.finish_and_clear();
+    if results.len() > 1 {
+        write_summary(&out, &results, &baselines, &workload)?;
+        println!("summary: {}", out.join("summary.md").display());
+    }
+    println!(
+        "flow: {} configuration(s) in {:.1} s",
+        results.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let bad: u64 = results.iter().map(|r| r.verify_mismatches).sum();
+    let unclean = results.iter().filter(|r| !r.lint_clean).count();
+    if bad > 0 || unclean > 0 {
+        bail!("flow: {bad} verification mismatches, {unclean} configuration(s) not lint-clean");
+    }
+    Ok(())
+}
 
+fn bits_dir(split: &Split) -> String {
+    format!("{}+{}", split.w, split.c())
+}
+
+fn run_one(
+    split: Split,
+    args: &FlowArgs,
+    out: &Path,
+    workload: &Workload,
+    baselines: &[Costed],
+) -> Result<ConfigResult> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut md = format!("# fpec flow report: {split}, Lmax {}\n\n", args.max_len);
     // 1. Generate.
     let mac_dir = out.join("mac");
     let m = crate::gen::generate(&crate::gen::GenRequest::mac(split, args.max_len), &mac_dir)?;
-    println!("gen: {} in {}", m.top, mac_dir.display());
     let _ = writeln!(
         md,
-        "## Generate\n\n`{}` in `{}`, S = {}, latency {}.\n",
+        "## Configuration\n\n`{}` {} (W={}, M={}, Z={}, N={}), generated in `{}` by {}.\n\n\
+         | latency | S (sum) | product | acc | comp term | comp acc |\n|---|---|---|---|---|---|\n\
+         | {} | {} | {} | {} | {} | {} |\n",
         m.top,
+        m.bits,
+        m.w,
+        m.m,
+        m.z,
+        m.n,
         mac_dir.display(),
+        m.generator,
+        m.latency,
         m.sum_width,
-        m.latency
+        m.widths.product,
+        m.widths.acc,
+        m.widths.comp_term,
+        m.widths.comp_acc
     );
-
     // 2. Lint.
-    let mut lint = Command::new("verilator");
-    lint.current_dir(&mac_dir)
-        .args(["--lint-only", "-Wall", "--top-module", &m.top]);
-    for f in &m.files {
-        lint.arg(f);
-    }
-    let lo = lint
-        .output()
-        .map_err(|e| crate::synth::missing_program("verilator", "Verilator", e))?;
-    let lint_ok = lo.status.success() && lo.stderr.is_empty();
-    println!("lint: {}", if lint_ok { "clean" } else { "WARNINGS" });
+    let (lint_ok, lint_text) = lint(&mac_dir, &m.top, &m.files)?;
     let _ = writeln!(
         md,
         "## Lint\n\n`verilator --lint-only -Wall`: {}.\n",
         if lint_ok {
-            "clean"
+            "clean, no warning"
         } else {
-            "warnings (see below)"
+            "WARNINGS"
         }
     );
     if !lint_ok {
-        let _ = writeln!(md, "```\n{}\n```\n", String::from_utf8_lossy(&lo.stderr));
+        let _ = writeln!(md, "```\n{lint_text}\n```\n");
     }
-
-    // 3. Verify.
+    // 3. Verify on every backend.
     let dut = crate::verify::manifest::load(&mac_dir.join("manifest.json"))?;
     let vopts = crate::verify::Options {
         backends: vec!["verilator".into(), "icarus".into(), "rust-sim".into()],
@@ -96,55 +269,55 @@ pub fn run(args: FlowArgs) -> Result<()> {
         seed: args.seed,
         exhaustive: false,
         out: out.join("verify"),
-        cache: out.join("cache"),
+        cache: args.out.join("cache"),
         repro: format!(
             "fpec verify {} --backend {{backend}} --vectors {} --seed {}",
             mac_dir.display(),
             args.vectors,
             args.seed
         ),
-        rust_sim_required: false,
+        rust_sim_required: true,
     };
     let outs = crate::verify::run(&dut, &vopts)?;
-    let _ = writeln!(md, "## Verify (seed {}, {} dot products)\n\n| backend | products | pairs | mismatches |\n|---|---|---|---|", args.seed, args.vectors);
+    let _ = writeln!(
+        md,
+        "## Verification (seed {}, {} dot products per backend)\n\n\
+         Reproduce: `fpec verify {} --backend all --vectors {} --seed {}`\n\n\
+         | backend | products | pairs | mismatches | seconds |\n|---|---|---|---|---|",
+        args.seed,
+        args.vectors,
+        mac_dir.display(),
+        args.vectors,
+        args.seed
+    );
     let mut bad = 0;
+    let mut vsum = Vec::new();
     for o in &outs {
         bad += o.result.n_mismatch;
+        vsum.push((
+            o.name.clone(),
+            o.result.products,
+            o.result.pairs,
+            o.result.n_mismatch,
+        ));
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} |",
-            o.name, o.result.products, o.result.pairs, o.result.n_mismatch
+            "| {} | {} | {} | {} | {:.2} |",
+            o.name, o.result.products, o.result.pairs, o.result.n_mismatch, o.secs
         );
     }
     md.push('\n');
-
-    // 4. Synthesize and cost: configuration, FxP 8/16, hand-written MAC.
-    let activity = if args.activity == "sim" {
-        Activity::Sim {
-            seed: args.seed,
-            macs: 4096,
-        }
-    } else {
-        Activity::Static { toggle_rate: 0.5 }
-    };
-    let workload = if args.workload == "uniform" {
-        Workload::Uniform { len: 64 }
-    } else {
-        Workload::Dnn { len: 64 }
-    };
-    let opts = EnergyOptions {
-        activity,
+    // 4. Synthesize and cost, both activity models.
+    let main = cost(
+        &format!("generated {}", m.bits),
+        &Design::from_dir(&mac_dir)?,
+        &mac_dir,
         workload,
-        table: EnergyTable::builtin()?,
-        synth: SynthOptions::default(),
-    };
-    let main = evaluate(&Design::from_dir(&mac_dir)?, &mac_dir, &opts)?;
-    let mut rows = vec![("generated ".to_string() + &main.config, main.clone())];
-    for w in [8u32, 16] {
-        let d = out.join(format!("fxp{w}"));
-        let bd = baseline_folder(w, args.max_len, &d)?;
-        rows.push((format!("FxP {w}"), evaluate(&bd, &d, &opts)?));
-    }
+        args.seed,
+    )?;
+    let mut rows: Vec<Costed> = vec![main.clone()];
+    rows.extend(baselines.iter().cloned());
+    let mut hand = None;
     if let Some(c) = split.comp {
         let hdir = out.join("handwritten");
         std::fs::create_dir_all(&hdir)?;
@@ -159,57 +332,273 @@ pub fn run(args: FlowArgs) -> Result<()> {
         let mut hd = Design::from_rtl(&[hv], "handwritten_fpec_mac", &params)?;
         hd.split = Some(split);
         hd.sum_width = Some(m.sum_width);
+        hd.max_len = Some(args.max_len);
         hd.latency = Some(1);
         hd.label = format!("{split} (hand-written)");
-        rows.push(("hand-written".to_string(), evaluate(&hd, &hdir, &opts)?));
+        let h = cost(
+            "hand-written (testbenches/)",
+            &hd,
+            &hdir,
+            workload,
+            args.seed,
+        )?;
+        hand = Some(h.clone());
+        rows.push(h);
     }
+    let e8 = (
+        baselines[0].static_.energy_fj_per_mac,
+        baselines[0].sim.energy_fj_per_mac,
+    );
+    let e16 = (
+        baselines[1].static_.energy_fj_per_mac,
+        baselines[1].sim.energy_fj_per_mac,
+    );
     let _ = writeln!(
         md,
-        "## Energy per MAC\n\n{}; activity: {}; workload: {}; table: {}.\n\n| design | cells | fJ/MAC | comp path fJ/MAC | FxP8 / it | FxP16 / it |\n|---|---|---|---|---|---|",
-        main.yosys_version, main.activity, main.workload, main.energy_table
+        "## Energy per MAC (14 nm)\n\n{}; table: {}.\n\
+         Activity models: **static** = every cell output toggles with probability 0.5 per cycle; \
+         **sim** = {}; workload {}.\n\n\
+         | design | cells | static fJ/MAC | sim fJ/MAC | sim comp path fJ/MAC | FxP8 / it (static, sim) | FxP16 / it (static, sim) |\n\
+         |---|---|---|---|---|---|---|",
+        main.sim.yosys_version, main.sim.energy_table, main.sim.activity, main.sim.workload
     );
-    let e8 = rows[1].1.energy_fj_per_mac;
-    let e16 = rows[2].1.energy_fj_per_mac;
-    for (name, r) in &rows {
-        let cells: u64 = r.cells_by_type.values().sum();
+    for r in &rows {
+        let cells: u64 = r.sim.cells_by_type.values().sum();
+        let (es, em) = (r.static_.energy_fj_per_mac, r.sim.energy_fj_per_mac);
         let _ = writeln!(
             md,
-            "| {name} | {cells} | {:.1} | {:.1} | {:.3} | {:.3} |",
-            r.energy_fj_per_mac,
-            r.comp_path_fj_per_mac,
-            e8 / r.energy_fj_per_mac,
-            e16 / r.energy_fj_per_mac
+            "| {} | {cells} | {es:.1} | {em:.1} | {:.1} | {:.3}, {:.3} | {:.3}, {:.3} |",
+            r.name,
+            r.sim.comp_path_fj_per_mac,
+            e8.0 / es,
+            e8.1 / em,
+            e16.0 / es,
+            e16.1 / em
         );
     }
-    if let Some(s) = main.pairs_skipped_share {
-        let _ = writeln!(md, "\nPairs skipped (both ezb = 1): {:.1} %.", 100.0 * s);
+    if let Some(s) = main.sim.pairs_skipped_share {
+        let _ = writeln!(
+            md,
+            "\nPairs skipped by the sparse compensation adder (both ezb = 1): {:.1} %.",
+            100.0 * s
+        );
     }
     let _ = writeln!(
         md,
-        "\nCells by block (generated): {:?}",
-        main.cells_by_block
+        "\n### Gate counts of the generated MAC\n\n| block | cells | sim fJ/MAC |\n|---|---|---|"
     );
+    for (b, n) in &main.sim.cells_by_block {
+        let e = main.sim.energy_by_block_fj.get(b).copied().unwrap_or(0.0);
+        let _ = writeln!(md, "| {b} | {n} | {e:.1} |");
+    }
+    let _ = writeln!(md, "\n| cell type | count |\n|---|---|");
+    for (t, n) in &main.sim.cells_by_type {
+        let _ = writeln!(md, "| {t} | {n} |");
+    }
+    let result = ConfigResult {
+        bits: m.bits.clone(),
+        w: m.w,
+        fpec: !split.is_fxp(),
+        latency: m.latency,
+        sum_width: m.sum_width,
+        lint_clean: lint_ok,
+        verify_mismatches: bad,
+        verify: vsum,
+        cells: main.sim.cells_by_type.values().sum(),
+        energy_static_fj: main.static_.energy_fj_per_mac,
+        energy_sim_fj: main.sim.energy_fj_per_mac,
+        comp_path_sim_fj: main.sim.comp_path_fj_per_mac,
+        pairs_skipped_share: main.sim.pairs_skipped_share,
+        handwritten_sim_fj: hand.as_ref().map(|h| h.sim.energy_fj_per_mac),
+        handwritten_static_fj: hand.as_ref().map(|h| h.static_.energy_fj_per_mac),
+    };
     let json = serde_json::json!({
-        "config": main.config,
+        "config": m.bits,
+        "manifest": m,
         "lint_clean": lint_ok,
-        "verify_mismatches": bad,
-        "energy": rows.iter().map(|(n, r)| (n.clone(), serde_json::to_value(r).unwrap_or_default())).collect::<serde_json::Map<_, _>>(),
-        "ratio_vs_fxp8": e8 / main.energy_fj_per_mac,
-        "ratio_vs_fxp16": e16 / main.energy_fj_per_mac,
+        "verify": { "seed": args.seed, "vectors": args.vectors, "mismatches": bad,
+                    "backends": result.verify },
+        "yosys_version": main.sim.yosys_version,
+        "energy": rows.iter().map(|r| serde_json::json!({
+            "design": r.name, "static": r.static_, "sim": r.sim })).collect::<Vec<_>>(),
+        "ratio_vs_fxp8": { "static": e8.0 / result.energy_static_fj, "sim": e8.1 / result.energy_sim_fj },
+        "ratio_vs_fxp16": { "static": e16.0 / result.energy_static_fj, "sim": e16.1 / result.energy_sim_fj },
     });
     write_atomic(&out.join("report.md"), md.as_bytes())?;
     write_atomic(
         &out.join("report.json"),
-        serde_json::to_string_pretty(&json)?.as_bytes(),
+        (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
     )?;
-    print!("{md}");
-    println!("report: {}", out.join("report.md").display());
-    if bad > 0 || !lint_ok {
-        bail!(
-            "flow: {} verification mismatches, lint {}",
-            bad,
-            if lint_ok { "clean" } else { "not clean" }
+    println!(
+        "{}: lint {}, {} mismatches, {:.1} fJ/MAC static, {:.1} fJ/MAC sim (FxP8/it {:.3}, FxP16/it {:.3}); report {}",
+        m.bits,
+        if lint_ok { "clean" } else { "NOT clean" },
+        bad,
+        result.energy_static_fj,
+        result.energy_sim_fj,
+        e8.1 / result.energy_sim_fj,
+        e16.1 / result.energy_sim_fj,
+        out.join("report.md").display()
+    );
+    Ok(result)
+}
+
+fn write_summary(
+    out: &Path,
+    results: &[ConfigResult],
+    baselines: &[Costed],
+    workload: &Workload,
+) -> Result<()> {
+    let (b8, b16) = (&baselines[0], &baselines[1]);
+    let mut md = format!(
+        "# fpec flow summary\n\nWorkload of the sim activity: {}. Baselines: FxP 8 {:.1} / {:.1} fJ/MAC, \
+         FxP 16 {:.1} / {:.1} fJ/MAC (static / sim).\n\n\
+         | bits | cells | static fJ/MAC | sim fJ/MAC | FxP8/it (sim) | FxP16/it (sim) | skipped | hand-written sim fJ/MAC | mismatches |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+        workload.name(),
+        b8.static_.energy_fj_per_mac,
+        b8.sim.energy_fj_per_mac,
+        b16.static_.energy_fj_per_mac,
+        b16.sim.energy_fj_per_mac
+    );
+    for r in results {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.1} | {:.1} | {:.3} | {:.3} | {} | {} | {} |",
+            r.bits,
+            r.cells,
+            r.energy_static_fj,
+            r.energy_sim_fj,
+            b8.sim.energy_fj_per_mac / r.energy_sim_fj,
+            b16.sim.energy_fj_per_mac / r.energy_sim_fj,
+            r.pairs_skipped_share
+                .map_or("-".to_string(), |s| format!("{:.1} %", 100.0 * s)),
+            r.handwritten_sim_fj
+                .map_or("-".to_string(), |e| format!("{e:.1}")),
+            r.verify_mismatches
         );
     }
+    md.push_str("\nPlot: `energy.svg` (sim activity).\n");
+    write_atomic(&out.join("summary.md"), md.as_bytes())?;
+    let json = serde_json::json!({ "configs": results,
+        "baselines": { "fxp8": { "static": b8.static_.energy_fj_per_mac, "sim": b8.sim.energy_fj_per_mac },
+                       "fxp16": { "static": b16.static_.energy_fj_per_mac, "sim": b16.sim.energy_fj_per_mac } } });
+    write_atomic(
+        &out.join("summary.json"),
+        (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
+    )?;
+    write_atomic(
+        &out.join("energy.svg"),
+        energy_svg(results, baselines).as_bytes(),
+    )?;
     Ok(())
+}
+
+/// Energy per MAC (sim activity) against W: one polyline per family (FxP,
+/// FPEC with C = 1..4), the FxP 8/16 baselines as points.
+fn energy_svg(results: &[ConfigResult], baselines: &[Costed]) -> String {
+    let (w0, h0, ml, mb, mt, mr) = (640.0, 420.0, 70.0, 50.0, 30.0, 150.0);
+    let mut pts: Vec<(String, u32, f64)> = results
+        .iter()
+        .map(|r| {
+            let fam = if r.fpec {
+                format!("FPEC +{}", r.bits.split('+').nth(1).unwrap_or("?"))
+            } else {
+                "FxP".to_string()
+            };
+            (fam, r.w, r.energy_sim_fj)
+        })
+        .collect();
+    pts.push((
+        "FxP baselines".into(),
+        8,
+        baselines[0].sim.energy_fj_per_mac,
+    ));
+    pts.push((
+        "FxP baselines".into(),
+        16,
+        baselines[1].sim.energy_fj_per_mac,
+    ));
+    let wmax = pts.iter().map(|p| p.1).max().unwrap_or(16).max(2) as f64;
+    let emax = pts.iter().map(|p| p.2).fold(1.0, f64::max) * 1.1;
+    let x = |w: f64| ml + (w - 1.0) / (wmax) * (w0 - ml - mr);
+    let y = |e: f64| h0 - mb - e / emax * (h0 - mb - mt);
+    let colors = [
+        "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+    ];
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w0}\" height=\"{h0}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{}\" y=\"18\" text-anchor=\"middle\">Energy per MAC (14 nm, simulated activity) vs W</text>\n\
+         <line x1=\"{ml}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n<line x1=\"{ml}\" y1=\"{mt}\" x2=\"{ml}\" y2=\"{}\" stroke=\"black\"/>\n",
+        (w0 - mr + ml) / 2.0,
+        h0 - mb,
+        w0 - mr,
+        h0 - mb,
+        h0 - mb
+    );
+    for w in 2..=(wmax as u32) {
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{w}</text>",
+            x(w as f64),
+            h0 - mb + 16.0
+        );
+    }
+    for i in 0..=5 {
+        let e = emax * i as f64 / 5.0;
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{e:.0}</text>",
+            ml - 6.0,
+            y(e) + 4.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">W (computation bits)</text>",
+        (w0 - mr + ml) / 2.0,
+        h0 - 10.0
+    );
+    let _ = writeln!(s, "<text x=\"16\" y=\"{}\" transform=\"rotate(-90 16 {})\" text-anchor=\"middle\">fJ per MAC</text>", h0 / 2.0, h0 / 2.0);
+    let mut fams: Vec<String> = pts.iter().map(|p| p.0.clone()).collect();
+    fams.sort();
+    fams.dedup();
+    for (i, f) in fams.iter().enumerate() {
+        let c = colors[i % colors.len()];
+        let mut fp: Vec<&(String, u32, f64)> = pts.iter().filter(|p| &p.0 == f).collect();
+        fp.sort_by_key(|p| p.1);
+        if f != "FxP baselines" && fp.len() > 1 {
+            let path: Vec<String> = fp
+                .iter()
+                .map(|p| format!("{:.1},{:.1}", x(p.1 as f64), y(p.2)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>",
+                path.join(" ")
+            );
+        }
+        for p in &fp {
+            let _ = writeln!(s, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{c}\"><title>{} W={} {:.1} fJ</title></circle>", x(p.1 as f64), y(p.2), p.0, p.1, p.2);
+        }
+        let ly = mt + 10.0 + 18.0 * i as f64;
+        let _ = writeln!(s, "<circle cx=\"{}\" cy=\"{ly}\" r=\"4\" fill=\"{c}\"/><text x=\"{}\" y=\"{}\">{f}</text>", w0 - mr + 14.0, w0 - mr + 24.0, ly + 4.0);
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_ranges_expand() {
+        let v = expand_bits(&["3..5+2".to_string(), "8+0".to_string()]).unwrap();
+        let names: Vec<String> = v.iter().map(|s| format!("{}+{}", s.w, s.c())).collect();
+        assert_eq!(names, ["3+2", "4+2", "5+2", "8+0"]);
+        assert!(expand_bits(&["5..3+2".to_string()]).is_err());
+        assert!(expand_bits(&["3..17+2".to_string()]).is_err());
+    }
 }

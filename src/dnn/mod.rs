@@ -10,6 +10,7 @@
 //!   Verilator verifier).
 
 pub mod data;
+pub mod energy_model;
 pub mod hil;
 pub mod model;
 pub mod opt;

@@ -68,15 +68,12 @@ impl MacEnergy for AnalyticTestDouble {
     }
 }
 
-/// The real energy model, when one is wired in. The synthesis-based model
-/// (`fpec::energy`, spec 8) is plugged in here at integration; until then
-/// this is an error so no made-up number is ever reported.
-pub fn real_mac_energy() -> Result<Box<dyn MacEnergy>> {
-    anyhow::bail!(
-        "no synthesis-based energy model is wired into `fpec dnn opt` yet: implement \
-         fpec::dnn::opt::MacEnergy for the spec-8 energy model (fpec::energy) and return it \
-         from fpec::dnn::opt::real_mac_energy()"
-    )
+/// The real energy model: synthesis-based (spec 8, `fpec::energy`), with
+/// activity simulated on each layer's own operands; work files under `work`.
+pub fn real_mac_energy(work: &std::path::Path) -> Result<Box<dyn MacEnergy>> {
+    Ok(Box::new(crate::dnn::energy_model::SynthMacEnergy::new(
+        work,
+    )?))
 }
 
 /// The configurations FPEC-Opt sweeps: FxP W = 4..=16, FPEC W = 3..=8 with

@@ -241,6 +241,16 @@ pub fn bench(dut: &Dut, opts: &Options) -> Result<()> {
         pairs / best_raw
     );
     println!("check / raw = {:.1} %", 100.0 * best_raw / best_chk);
+    if opts.backends.iter().any(|b| b == "rust-sim") {
+        let mut rb = rust_sim_backend(dut)?;
+        let (res, secs) = run_backend(rb.as_mut(), &stim, dut)?;
+        println!(
+            "rust-sim check:  {cycles} cycles, {pairs} pairs, {:.3} s, {:.3e} pairs/s ({} mismatches)",
+            secs,
+            pairs / secs,
+            res.n_mismatch
+        );
+    }
     if opts.backends.iter().any(|b| b == "icarus") {
         let mut ib = icarus::IcarusBackend::build(dut, &opts.cache, &opts.out)?;
         let (res, secs) = run_backend(&mut ib, &stim, dut)?;

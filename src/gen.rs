@@ -204,6 +204,17 @@ impl GenRequest {
     }
 }
 
+/// Checks `--max-len` against the generator's range.
+pub fn check_max_len(max_len: u64) -> Result<()> {
+    let (lo, hi) = fpec_hdl::MAX_LEN_RANGE;
+    if !(lo..=hi).contains(&max_len) {
+        return Err(usage(format!(
+            "--max-len {max_len} is out of range (allowed {lo}..={hi})"
+        )));
+    }
+    Ok(())
+}
+
 fn hw_config(split: &Split, max_len: u64) -> fpec_hdl::MacConfig {
     fpec_hdl::MacConfig {
         w: split.w,

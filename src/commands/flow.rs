@@ -146,13 +146,7 @@ fn lint(dir: &Path, top: &str, files: &[String]) -> Result<(bool, String)> {
 /// Runs `fpec flow`.
 pub fn run(args: FlowArgs) -> Result<()> {
     let splits = expand_bits(&args.bits)?;
-    let (lo, hi) = fpec_hdl::MAX_LEN_RANGE;
-    if !(lo..=hi).contains(&args.max_len) {
-        return Err(usage(format!(
-            "--max-len {} is out of range (allowed {lo}..={hi})",
-            args.max_len
-        )));
-    }
+    crate::gen::check_max_len(args.max_len)?;
     let out = args.out.clone();
     std::fs::create_dir_all(&out)
         .map_err(|e| usage(format!("--out {}: cannot create: {e}", out.display())))?;

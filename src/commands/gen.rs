@@ -50,13 +50,7 @@ pub struct GenArgs {
 /// Turns arguments into a checked request.
 pub fn request(a: &GenArgs) -> Result<GenRequest> {
     let split = Split::parse_with(&a.bits, a.emb, a.no_ezb)?;
-    let (lo, hi) = fpec_hdl::MAX_LEN_RANGE;
-    if !(lo..=hi).contains(&a.max_len) {
-        return Err(usage(format!(
-            "--max-len {} is out of range (allowed {lo}..={hi})",
-            a.max_len
-        )));
-    }
+    crate::gen::check_max_len(a.max_len)?;
     if split.is_fxp() && a.ezb_threshold.is_some() {
         return Err(usage("--ezb-threshold needs a compensated split (C >= 1)"));
     }

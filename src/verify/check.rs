@@ -172,11 +172,7 @@ pub fn mask(v: u64, s: u32) -> u64 {
 
 /// Sign-extends the low `s` bits of `v`.
 pub fn sext(v: u64, s: u32) -> i64 {
-    if s >= 64 {
-        v as i64
-    } else {
-        ((v << (64 - s)) as i64) >> (64 - s)
-    }
+    fpec_hdl::sim::sext(v, s as usize)
 }
 
 /// Compares a backend's stream of (cycle, out_sum) reads with out_valid high

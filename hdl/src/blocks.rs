@@ -9,6 +9,50 @@
 
 use rust_hdl::prelude::*;
 
+/// Upper bound of the local settling loop of [`settled_block!`] (far above
+/// the deepest block: the multiplier settles in about 3W + 3 passes).
+pub const SETTLE_MAX: usize = 256;
+
+/// Implements `Block` exactly as `#[derive(LogicBlock)]` does (same
+/// `connect_all` and `accept`, so the same Verilog), except that
+/// `update_all` settles a purely combinational block locally: it repeats
+/// `update()` and the commit of its fields until nothing changes, and
+/// reports whether anything changed on the way. A chain of k dependent
+/// signals inside the block then costs one pass of the whole design instead
+/// of k. This is the `rust-sim` speed lever; the result is the same fixed
+/// point, because the block has no state and its inputs are fixed while it
+/// settles.
+macro_rules! settled_block {
+    ($name:ident <$($g:ident),*>, $flag:ident, [$($f:ident),* $(,)?]) => {
+        impl<$(const $g: usize),*> Block for $name<$($g),*> {
+            fn connect_all(&mut self) {
+                self.connect();
+                $(self.$f.connect_all();)*
+            }
+            fn update_all(&mut self) {
+                let mut any = false;
+                for _ in 0..SETTLE_MAX {
+                    self.update();
+                    $(self.$f.update_all();)*
+                    if !($(self.$f.has_changed())||*) {
+                        break;
+                    }
+                    any = true;
+                }
+                self.$flag = any;
+            }
+            fn has_changed(&self) -> bool {
+                self.$flag
+            }
+            fn accept(&self, name: &str, probe: &mut dyn Probe) {
+                probe.visit_start_scope(name, self);
+                $(self.$f.accept(stringify!($f), probe);)*
+                probe.visit_end_scope(name, self);
+            }
+        }
+    };
+}
+
 /// `Bits<N>` holding the two's-complement pattern of `v` (wrapped to N bits).
 pub fn bits_of<const N: usize>(v: i128) -> Bits<N> {
     let mut b = Bits::<N>::default();
@@ -26,7 +70,6 @@ pub fn bits_of<const N: usize>(v: i128) -> Bits<N> {
 /// Baugh-Wooley inversions `masks[i]` (row W-1: low W-1 bits; other rows: the
 /// top bit), `sums[i] = 2*sums[i-1] + rows[i] ^ masks[i]`, and finally
 /// `p = sums[W-1] + 2^W + 2^(2W-1)  (mod 2^2W)`.
-#[derive(LogicBlock)]
 pub struct BwMul<const W: usize, const P: usize> {
     /// Multiplicand (two's complement).
     pub a: Signal<In, Bits<W>>,
@@ -44,7 +87,10 @@ pub struct BwMul<const W: usize, const P: usize> {
     zero_p: Constant<Bits<P>>,
     one: Constant<Bits<8>>,
     bias: Constant<Bits<P>>,
+    settle_changed: bool,
 }
+
+settled_block!(BwMul<W, P>, settle_changed, [a, b, p, bz, rows, rowx, dbls, sums, masks, amask, zero_p, one, bias]);
 
 impl<const W: usize, const P: usize> Default for BwMul<W, P> {
     fn default() -> Self {
@@ -69,6 +115,7 @@ impl<const W: usize, const P: usize> Default for BwMul<W, P> {
             zero_p: Constant::new(Bits::default()),
             one: Constant::new(bits_of(1)),
             bias: Constant::new(bits_of((1i128 << W) + (1i128 << (2 * W - 1)))),
+            settle_changed: false,
         }
     }
 }
@@ -105,13 +152,16 @@ impl<const W: usize, const P: usize> Logic for BwMul<W, P> {
 /// A leaf written as `Verilog::Custom` (rust-hdl has no concatenation, and
 /// its `bit_cast` emits a width-mismatched mask); its Rust model below is
 /// cross-checked against the Verilog by every verification run.
-#[derive(LogicBlock, Default)]
+#[derive(Default)]
 pub struct SignExt<const X: usize, const Y: usize> {
     /// Input.
     pub x: Signal<In, Bits<X>>,
     /// Output.
     pub y: Signal<Out, Bits<Y>>,
+    settle_changed: bool,
 }
+
+settled_block!(SignExt<X, Y>, settle_changed, [x, y]);
 
 impl<const X: usize, const Y: usize> Logic for SignExt<X, Y> {
     fn update(&mut self) {
@@ -137,13 +187,16 @@ impl<const X: usize, const Y: usize> Logic for SignExt<X, Y> {
 
 /// Zero extension of an X-bit value to Y bits (Y > X); `Verilog::Custom`
 /// leaf like [`SignExt`].
-#[derive(LogicBlock, Default)]
+#[derive(Default)]
 pub struct ZeroExt<const X: usize, const Y: usize> {
     /// Input.
     pub x: Signal<In, Bits<X>>,
     /// Output.
     pub y: Signal<Out, Bits<Y>>,
+    settle_changed: bool,
 }
+
+settled_block!(ZeroExt<X, Y>, settle_changed, [x, y]);
 
 impl<const X: usize, const Y: usize> Logic for ZeroExt<X, Y> {
     fn update(&mut self) {
@@ -160,7 +213,7 @@ impl<const X: usize, const Y: usize> Logic for ZeroExt<X, Y> {
 
 /// Splits an N-bit packed word into q (`word[N-1:C]`) and the C
 /// compensation bits (`word[C-1:0]`); `Verilog::Custom` leaf like [`SignExt`].
-#[derive(LogicBlock, Default)]
+#[derive(Default)]
 pub struct SplitWord<const N: usize, const W: usize, const C: usize> {
     /// Packed word.
     pub x: Signal<In, Bits<N>>,
@@ -168,7 +221,10 @@ pub struct SplitWord<const N: usize, const W: usize, const C: usize> {
     pub q: Signal<Out, Bits<W>>,
     /// The compensation bits (ezb, edb, emb).
     pub c: Signal<Out, Bits<C>>,
+    settle_changed: bool,
 }
+
+settled_block!(SplitWord<N, W, C>, settle_changed, [x, q, c]);
 
 impl<const N: usize, const W: usize, const C: usize> Logic for SplitWord<N, W, C> {
     fn update(&mut self) {
@@ -254,7 +310,6 @@ impl<const D: usize, const A: usize> Logic for Accumulator<D, A> {
 /// otherwise `(edb ? +1 : -1) * (2*emb + 1)`, realised as
 /// `q + emb0*(q<<1) + emb1*(q<<2)` and a conditional two's-complement
 /// negation. Terms of absent emb bits are constant zero (M is fixed).
-#[derive(LogicBlock)]
 pub struct EstMul<const W: usize, const C: usize, const TW: usize> {
     /// Own computation value q.
     pub q: Signal<In, Bits<W>>,
@@ -280,7 +335,14 @@ pub struct EstMul<const W: usize, const C: usize, const TW: usize> {
     emb1_mask: Constant<Bits<C>>,
     ezb_mask: Constant<Bits<C>>,
     edb_mask: Constant<Bits<C>>,
+    settle_changed: bool,
 }
+
+settled_block!(
+    EstMul<W, C, TW>,
+    settle_changed,
+    [q, word, t, ext, gated, sh1, sh2, t1, t2, s1, odd, inv, zero_w, zero_t, one, k1, k2, emb0_mask, emb1_mask, ezb_mask, edb_mask]
+);
 
 impl<const W: usize, const C: usize, const TW: usize> EstMul<W, C, TW> {
     /// With M = `m` emb bits and Z = `z`.
@@ -308,6 +370,7 @@ impl<const W: usize, const C: usize, const TW: usize> EstMul<W, C, TW> {
             emb1_mask: Constant::new(bits_of(if m >= 2 { 2 } else { 0 })),
             ezb_mask: Constant::new(bits_of(if z { 1i128 << (m + 1) } else { 0 })),
             edb_mask: Constant::new(bits_of(1i128 << m)),
+            settle_changed: false,
         }
     }
 }

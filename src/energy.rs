@@ -873,9 +873,27 @@ pub struct EnergyOptions {
     pub synth: SynthOptions,
 }
 
-/// Synthesizes `design` into `out/synth` and evaluates its energy per MAC.
+/// Synthesizes `design` into `out/synth` and evaluates its energy per MAC;
+/// also writes the report to `out/synth/energy.json`.
 pub fn evaluate(design: &Design, out: &Path, opts: &EnergyOptions) -> Result<EnergyReport> {
     let sr: SynthResult = synth::synthesize(design, out, &opts.synth)?;
+    let rep = evaluate_synthesized(design, &sr, opts)?;
+    write_atomic(
+        &sr.dir.join("energy.json"),
+        serde_json::to_string_pretty(&rep)?.as_bytes(),
+    )?;
+    Ok(rep)
+}
+
+/// Energy per MAC of an already synthesized design (`sr`, from
+/// [`synth::synthesize`] with the same `opts.synth`), so that several
+/// activity models share one Yosys run. Writes nothing but the simulator
+/// folder `sr.dir/sim` for the `sim` activity.
+pub fn evaluate_synthesized(
+    design: &Design,
+    sr: &SynthResult,
+    opts: &EnergyOptions,
+) -> Result<EnergyReport> {
     let net = &sr.netlist;
     let (total, by_block, skipped, macs, tpm, workload) = match &opts.activity {
         Activity::Static { toggle_rate } => {
@@ -914,10 +932,6 @@ pub fn evaluate(design: &Design, out: &Path, opts: &EnergyOptions) -> Result<Ene
         toggles_per_mac: tpm,
         area_um2: sr.liberty_area,
     };
-    write_atomic(
-        &sr.dir.join("energy.json"),
-        serde_json::to_string_pretty(&rep)?.as_bytes(),
-    )?;
     Ok(rep)
 }
 

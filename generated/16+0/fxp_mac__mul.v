@@ -43,7 +43,6 @@ module fxp_mac__mul(a,b,p);
     localparam  amask__14 = 16'h2;
     localparam  amask__15 = 16'h1;
     localparam  zero_p = 32'h0;
-    localparam  one = 8'h1;
     localparam  bias = 32'h80010000;
 
     // Stub signals
@@ -132,105 +131,105 @@ module fxp_mac__mul(a,b,p);
         end
         rowx__0 = rows__0 ^ masks__0;
         sums__0 = dbls__0 + rowx__0;
-        dbls__1 = sums__0 << one;
+        dbls__1 = sums__0 + sums__0;
         rows__1 = zero_p;
         if (|(a & amask__1)) begin
             rows__1 = bz__y;
         end
         rowx__1 = rows__1 ^ masks__1;
         sums__1 = dbls__1 + rowx__1;
-        dbls__2 = sums__1 << one;
+        dbls__2 = sums__1 + sums__1;
         rows__2 = zero_p;
         if (|(a & amask__2)) begin
             rows__2 = bz__y;
         end
         rowx__2 = rows__2 ^ masks__2;
         sums__2 = dbls__2 + rowx__2;
-        dbls__3 = sums__2 << one;
+        dbls__3 = sums__2 + sums__2;
         rows__3 = zero_p;
         if (|(a & amask__3)) begin
             rows__3 = bz__y;
         end
         rowx__3 = rows__3 ^ masks__3;
         sums__3 = dbls__3 + rowx__3;
-        dbls__4 = sums__3 << one;
+        dbls__4 = sums__3 + sums__3;
         rows__4 = zero_p;
         if (|(a & amask__4)) begin
             rows__4 = bz__y;
         end
         rowx__4 = rows__4 ^ masks__4;
         sums__4 = dbls__4 + rowx__4;
-        dbls__5 = sums__4 << one;
+        dbls__5 = sums__4 + sums__4;
         rows__5 = zero_p;
         if (|(a & amask__5)) begin
             rows__5 = bz__y;
         end
         rowx__5 = rows__5 ^ masks__5;
         sums__5 = dbls__5 + rowx__5;
-        dbls__6 = sums__5 << one;
+        dbls__6 = sums__5 + sums__5;
         rows__6 = zero_p;
         if (|(a & amask__6)) begin
             rows__6 = bz__y;
         end
         rowx__6 = rows__6 ^ masks__6;
         sums__6 = dbls__6 + rowx__6;
-        dbls__7 = sums__6 << one;
+        dbls__7 = sums__6 + sums__6;
         rows__7 = zero_p;
         if (|(a & amask__7)) begin
             rows__7 = bz__y;
         end
         rowx__7 = rows__7 ^ masks__7;
         sums__7 = dbls__7 + rowx__7;
-        dbls__8 = sums__7 << one;
+        dbls__8 = sums__7 + sums__7;
         rows__8 = zero_p;
         if (|(a & amask__8)) begin
             rows__8 = bz__y;
         end
         rowx__8 = rows__8 ^ masks__8;
         sums__8 = dbls__8 + rowx__8;
-        dbls__9 = sums__8 << one;
+        dbls__9 = sums__8 + sums__8;
         rows__9 = zero_p;
         if (|(a & amask__9)) begin
             rows__9 = bz__y;
         end
         rowx__9 = rows__9 ^ masks__9;
         sums__9 = dbls__9 + rowx__9;
-        dbls__10 = sums__9 << one;
+        dbls__10 = sums__9 + sums__9;
         rows__10 = zero_p;
         if (|(a & amask__10)) begin
             rows__10 = bz__y;
         end
         rowx__10 = rows__10 ^ masks__10;
         sums__10 = dbls__10 + rowx__10;
-        dbls__11 = sums__10 << one;
+        dbls__11 = sums__10 + sums__10;
         rows__11 = zero_p;
         if (|(a & amask__11)) begin
             rows__11 = bz__y;
         end
         rowx__11 = rows__11 ^ masks__11;
         sums__11 = dbls__11 + rowx__11;
-        dbls__12 = sums__11 << one;
+        dbls__12 = sums__11 + sums__11;
         rows__12 = zero_p;
         if (|(a & amask__12)) begin
             rows__12 = bz__y;
         end
         rowx__12 = rows__12 ^ masks__12;
         sums__12 = dbls__12 + rowx__12;
-        dbls__13 = sums__12 << one;
+        dbls__13 = sums__12 + sums__12;
         rows__13 = zero_p;
         if (|(a & amask__13)) begin
             rows__13 = bz__y;
         end
         rowx__13 = rows__13 ^ masks__13;
         sums__13 = dbls__13 + rowx__13;
-        dbls__14 = sums__13 << one;
+        dbls__14 = sums__13 + sums__13;
         rows__14 = zero_p;
         if (|(a & amask__14)) begin
             rows__14 = bz__y;
         end
         rowx__14 = rows__14 ^ masks__14;
         sums__14 = dbls__14 + rowx__14;
-        dbls__15 = sums__14 << one;
+        dbls__15 = sums__14 + sums__14;
         rows__15 = zero_p;
         if (|(a & amask__15)) begin
             rows__15 = bz__y;

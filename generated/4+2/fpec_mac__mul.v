@@ -19,7 +19,6 @@ module fpec_mac__mul(a,b,p);
     localparam  amask__2 = 4'h2;
     localparam  amask__3 = 4'h1;
     localparam  zero_p = 8'h0;
-    localparam  one = 8'h1;
     localparam  bias = 8'h90;
 
     // Stub signals
@@ -60,21 +59,21 @@ module fpec_mac__mul(a,b,p);
         end
         rowx__0 = rows__0 ^ masks__0;
         sums__0 = dbls__0 + rowx__0;
-        dbls__1 = sums__0 << one;
+        dbls__1 = sums__0 + sums__0;
         rows__1 = zero_p;
         if (|(a & amask__1)) begin
             rows__1 = bz__y;
         end
         rowx__1 = rows__1 ^ masks__1;
         sums__1 = dbls__1 + rowx__1;
-        dbls__2 = sums__1 << one;
+        dbls__2 = sums__1 + sums__1;
         rows__2 = zero_p;
         if (|(a & amask__2)) begin
             rows__2 = bz__y;
         end
         rowx__2 = rows__2 ^ masks__2;
         sums__2 = dbls__2 + rowx__2;
-        dbls__3 = sums__2 << one;
+        dbls__3 = sums__2 + sums__2;
         rows__3 = zero_p;
         if (|(a & amask__3)) begin
             rows__3 = bz__y;

@@ -13,8 +13,6 @@ module fpec_mac__comp__est_w(q,word,t);
     localparam  zero_w = 6'b0;
     localparam  zero_t = 8'h0;
     localparam  one = 8'h1;
-    localparam  k1 = 8'h1;
-    localparam  k2 = 8'h2;
     localparam  emb0_mask = 2'b0;
     localparam  emb1_mask = 2'b0;
     localparam  ezb_mask = 2'b10;
@@ -47,8 +45,8 @@ module fpec_mac__comp__est_w(q,word,t);
             gated = zero_w;
         end
         ext__x = gated;
-        sh1 = ext__y << k1;
-        sh2 = ext__y << k2;
+        sh1 = ext__y + ext__y;
+        sh2 = sh1 + sh1;
         t1 = zero_t;
         if (|(word & emb0_mask)) begin
             t1 = sh1;

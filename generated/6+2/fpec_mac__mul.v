@@ -23,7 +23,6 @@ module fpec_mac__mul(a,b,p);
     localparam  amask__4 = 6'b10;
     localparam  amask__5 = 6'b1;
     localparam  zero_p = 12'h0;
-    localparam  one = 8'h1;
     localparam  bias = 12'h840;
 
     // Stub signals
@@ -72,35 +71,35 @@ module fpec_mac__mul(a,b,p);
         end
         rowx__0 = rows__0 ^ masks__0;
         sums__0 = dbls__0 + rowx__0;
-        dbls__1 = sums__0 << one;
+        dbls__1 = sums__0 + sums__0;
         rows__1 = zero_p;
         if (|(a & amask__1)) begin
             rows__1 = bz__y;
         end
         rowx__1 = rows__1 ^ masks__1;
         sums__1 = dbls__1 + rowx__1;
-        dbls__2 = sums__1 << one;
+        dbls__2 = sums__1 + sums__1;
         rows__2 = zero_p;
         if (|(a & amask__2)) begin
             rows__2 = bz__y;
         end
         rowx__2 = rows__2 ^ masks__2;
         sums__2 = dbls__2 + rowx__2;
-        dbls__3 = sums__2 << one;
+        dbls__3 = sums__2 + sums__2;
         rows__3 = zero_p;
         if (|(a & amask__3)) begin
             rows__3 = bz__y;
         end
         rowx__3 = rows__3 ^ masks__3;
         sums__3 = dbls__3 + rowx__3;
-        dbls__4 = sums__3 << one;
+        dbls__4 = sums__3 + sums__3;
         rows__4 = zero_p;
         if (|(a & amask__4)) begin
             rows__4 = bz__y;
         end
         rowx__4 = rows__4 ^ masks__4;
         sums__4 = dbls__4 + rowx__4;
-        dbls__5 = sums__4 << one;
+        dbls__5 = sums__4 + sums__4;
         rows__5 = zero_p;
         if (|(a & amask__5)) begin
             rows__5 = bz__y;

@@ -27,7 +27,6 @@ module fxp_mac__mul(a,b,p);
     localparam  amask__6 = 8'h2;
     localparam  amask__7 = 8'h1;
     localparam  zero_p = 16'h0;
-    localparam  one = 8'h1;
     localparam  bias = 16'h8100;
 
     // Stub signals
@@ -84,49 +83,49 @@ module fxp_mac__mul(a,b,p);
         end
         rowx__0 = rows__0 ^ masks__0;
         sums__0 = dbls__0 + rowx__0;
-        dbls__1 = sums__0 << one;
+        dbls__1 = sums__0 + sums__0;
         rows__1 = zero_p;
         if (|(a & amask__1)) begin
             rows__1 = bz__y;
         end
         rowx__1 = rows__1 ^ masks__1;
         sums__1 = dbls__1 + rowx__1;
-        dbls__2 = sums__1 << one;
+        dbls__2 = sums__1 + sums__1;
         rows__2 = zero_p;
         if (|(a & amask__2)) begin
             rows__2 = bz__y;
         end
         rowx__2 = rows__2 ^ masks__2;
         sums__2 = dbls__2 + rowx__2;
-        dbls__3 = sums__2 << one;
+        dbls__3 = sums__2 + sums__2;
         rows__3 = zero_p;
         if (|(a & amask__3)) begin
             rows__3 = bz__y;
         end
         rowx__3 = rows__3 ^ masks__3;
         sums__3 = dbls__3 + rowx__3;
-        dbls__4 = sums__3 << one;
+        dbls__4 = sums__3 + sums__3;
         rows__4 = zero_p;
         if (|(a & amask__4)) begin
             rows__4 = bz__y;
         end
         rowx__4 = rows__4 ^ masks__4;
         sums__4 = dbls__4 + rowx__4;
-        dbls__5 = sums__4 << one;
+        dbls__5 = sums__4 + sums__4;
         rows__5 = zero_p;
         if (|(a & amask__5)) begin
             rows__5 = bz__y;
         end
         rowx__5 = rows__5 ^ masks__5;
         sums__5 = dbls__5 + rowx__5;
-        dbls__6 = sums__5 << one;
+        dbls__6 = sums__5 + sums__5;
         rows__6 = zero_p;
         if (|(a & amask__6)) begin
             rows__6 = bz__y;
         end
         rowx__6 = rows__6 ^ masks__6;
         sums__6 = dbls__6 + rowx__6;
-        dbls__7 = sums__6 << one;
+        dbls__7 = sums__6 + sums__6;
         rows__7 = zero_p;
         if (|(a & amask__7)) begin
             rows__7 = bz__y;

@@ -53,6 +53,15 @@ macro_rules! settled_block {
     };
 }
 
+/// All-ones mask of the low `n` bits (n <= 64).
+const fn low_mask(n: usize) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}
+
 /// `Bits<N>` holding the two's-complement pattern of `v` (wrapped to N bits).
 pub fn bits_of<const N: usize>(v: i128) -> Bits<N> {
     let mut b = Bits::<N>::default();
@@ -69,7 +78,9 @@ pub fn bits_of<const N: usize>(v: i128) -> Bits<N> {
 /// stage i (0..W) handles row j = W-1-i, `rows[i] = a_j ? b : 0`, with the
 /// Baugh-Wooley inversions `masks[i]` (row W-1: low W-1 bits; other rows: the
 /// top bit), `sums[i] = 2*sums[i-1] + rows[i] ^ masks[i]`, and finally
-/// `p = sums[W-1] + 2^W + 2^(2W-1)  (mod 2^2W)`.
+/// `p = sums[W-1] + 2^W + 2^(2W-1)  (mod 2^2W)`. The doubling is written
+/// `x + x`, which synthesis reduces to wiring like `x << 1`, because
+/// rust-hdl 0.46 simulates every shift through a heap-allocated BigUint.
 pub struct BwMul<const W: usize, const P: usize> {
     /// Multiplicand (two's complement).
     pub a: Signal<In, Bits<W>>,
@@ -85,12 +96,11 @@ pub struct BwMul<const W: usize, const P: usize> {
     masks: [Constant<Bits<P>>; W],
     amask: [Constant<Bits<W>>; W],
     zero_p: Constant<Bits<P>>,
-    one: Constant<Bits<8>>,
     bias: Constant<Bits<P>>,
     settle_changed: bool,
 }
 
-settled_block!(BwMul<W, P>, settle_changed, [a, b, p, bz, rows, rowx, dbls, sums, masks, amask, zero_p, one, bias]);
+settled_block!(BwMul<W, P>, settle_changed, [a, b, p, bz, rows, rowx, dbls, sums, masks, amask, zero_p, bias]);
 
 impl<const W: usize, const P: usize> Default for BwMul<W, P> {
     fn default() -> Self {
@@ -113,7 +123,6 @@ impl<const W: usize, const P: usize> Default for BwMul<W, P> {
             }),
             amask: std::array::from_fn(|i| Constant::new(bits_of(1i128 << (W - 1 - i)))),
             zero_p: Constant::new(Bits::default()),
-            one: Constant::new(bits_of(1)),
             bias: Constant::new(bits_of((1i128 << W) + (1i128 << (2 * W - 1)))),
             settle_changed: false,
         }
@@ -134,7 +143,7 @@ impl<const W: usize, const P: usize> Logic for BwMul<W, P> {
         self.sums[0].next = self.dbls[0].val() + self.rowx[0].val();
         // Stages 1..W: rows W-2 down to 0.
         for i in 1..W {
-            self.dbls[i].next = self.sums[i - 1].val() << self.one.val();
+            self.dbls[i].next = self.sums[i - 1].val() + self.sums[i - 1].val();
             self.rows[i].next = self.zero_p.val();
             if (self.a.val() & self.amask[i].val()).any() {
                 self.rows[i].next = self.bz.y.val();
@@ -165,6 +174,13 @@ settled_block!(SignExt<X, Y>, settle_changed, [x, y]);
 
 impl<const X: usize, const Y: usize> Logic for SignExt<X, Y> {
     fn update(&mut self) {
+        if Y <= 64 {
+            // Fast path on u64 (the general one below builds masks bit by bit).
+            let v = self.x.val().to_u64();
+            let s = (((v << (64 - X)) as i64) >> (64 - X)) as u64;
+            self.y.next = Bits::from(s & low_mask(Y));
+            return;
+        }
         let z: Bits<Y> = bit_cast::<Y, X>(self.x.val());
         self.y.next = if self.x.val().get_bit(X - 1) {
             z | bits_of::<Y>(((1i128 << Y) - 1) ^ ((1i128 << X) - 1))
@@ -228,8 +244,9 @@ settled_block!(SplitWord<N, W, C>, settle_changed, [x, q, c]);
 
 impl<const N: usize, const W: usize, const C: usize> Logic for SplitWord<N, W, C> {
     fn update(&mut self) {
-        self.q.next = self.x.val().get_bits::<W>(C);
-        self.c.next = self.x.val().get_bits::<C>(0);
+        let v = self.x.val().to_u64();
+        self.q.next = Bits::from((v >> C) & low_mask(W));
+        self.c.next = Bits::from(v & low_mask(C));
     }
     fn connect(&mut self) {
         self.q.connect();
@@ -329,8 +346,6 @@ pub struct EstMul<const W: usize, const C: usize, const TW: usize> {
     zero_w: Constant<Bits<W>>,
     zero_t: Constant<Bits<TW>>,
     one: Constant<Bits<TW>>,
-    k1: Constant<Bits<8>>,
-    k2: Constant<Bits<8>>,
     emb0_mask: Constant<Bits<C>>,
     emb1_mask: Constant<Bits<C>>,
     ezb_mask: Constant<Bits<C>>,
@@ -341,7 +356,7 @@ pub struct EstMul<const W: usize, const C: usize, const TW: usize> {
 settled_block!(
     EstMul<W, C, TW>,
     settle_changed,
-    [q, word, t, ext, gated, sh1, sh2, t1, t2, s1, odd, inv, zero_w, zero_t, one, k1, k2, emb0_mask, emb1_mask, ezb_mask, edb_mask]
+    [q, word, t, ext, gated, sh1, sh2, t1, t2, s1, odd, inv, zero_w, zero_t, one, emb0_mask, emb1_mask, ezb_mask, edb_mask]
 );
 
 impl<const W: usize, const C: usize, const TW: usize> EstMul<W, C, TW> {
@@ -364,8 +379,6 @@ impl<const W: usize, const C: usize, const TW: usize> EstMul<W, C, TW> {
             zero_w: Constant::new(Bits::default()),
             zero_t: Constant::new(Bits::default()),
             one: Constant::new(bits_of(1)),
-            k1: Constant::new(bits_of(1)),
-            k2: Constant::new(bits_of(2)),
             emb0_mask: Constant::new(bits_of(if m >= 1 { 1 } else { 0 })),
             emb1_mask: Constant::new(bits_of(if m >= 2 { 2 } else { 0 })),
             ezb_mask: Constant::new(bits_of(if z { 1i128 << (m + 1) } else { 0 })),
@@ -383,8 +396,9 @@ impl<const W: usize, const C: usize, const TW: usize> Logic for EstMul<W, C, TW>
             self.gated.next = self.zero_w.val();
         }
         self.ext.x.next = self.gated.val();
-        self.sh1.next = self.ext.y.val() << self.k1.val();
-        self.sh2.next = self.ext.y.val() << self.k2.val();
+        // 2q and 4q as sums (see `BwMul` on shifts).
+        self.sh1.next = self.ext.y.val() + self.ext.y.val();
+        self.sh2.next = self.sh1.val() + self.sh1.val();
         self.t1.next = self.zero_t.val();
         if (self.word.val() & self.emb0_mask.val()).any() {
             self.t1.next = self.sh1.val();

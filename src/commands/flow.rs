@@ -8,7 +8,8 @@
 //! (rayon) with a progress bar.
 
 use crate::energy::{
-    baseline_folder, evaluate, Activity, EnergyOptions, EnergyReport, EnergyTable, Workload,
+    baseline_folder, evaluate_synthesized, Activity, EnergyOptions, EnergyReport, EnergyTable,
+    Workload,
 };
 use crate::format::{parse_bits, Split};
 use crate::synth::{Design, SynthOptions};
@@ -114,17 +115,26 @@ fn energy_opts(activity: Activity, workload: &Workload) -> Result<EnergyOptions>
     })
 }
 
+/// Synthesizes `design` once (into `dir/synth`) and costs it under both
+/// activity models; writes `energy-static.json` and `energy-sim.json` there.
 fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64) -> Result<Costed> {
-    let st = evaluate(
+    let sr = crate::synth::synthesize(design, dir, &SynthOptions::default())?;
+    let st = evaluate_synthesized(
         design,
-        dir,
+        &sr,
         &energy_opts(Activity::Static { toggle_rate: 0.5 }, workload)?,
     )?;
-    let sim = evaluate(
+    let sim = evaluate_synthesized(
         design,
-        dir,
+        &sr,
         &energy_opts(Activity::Sim { seed, macs: 4096 }, workload)?,
     )?;
+    for (r, f) in [(&st, "energy-static.json"), (&sim, "energy-sim.json")] {
+        write_atomic(
+            &sr.dir.join(f),
+            (serde_json::to_string_pretty(r)? + "\n").as_bytes(),
+        )?;
+    }
     Ok(Costed {
         name: name.to_string(),
         static_: st,
@@ -161,31 +171,38 @@ pub fn run(args: FlowArgs) -> Result<()> {
         indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    // Baselines once per run: FxP 8 and 16 with the same Lmax.
-    let baselines: Vec<Costed> = [8u32, 16]
-        .par_iter()
-        .map(|&w| {
-            let d = out.join(format!("baseline-fxp{w}"));
-            let bd = baseline_folder(w, args.max_len, &d)?;
-            let c = cost(&format!("FxP {w}"), &bd, &d, &workload, args.seed);
-            pb.inc(1);
-            c
-        })
-        .collect::<Result<_>>()?;
-    pb.set_message("configurations");
-    let results: Vec<ConfigResult> = splits
-        .par_iter()
-        .map(|split| {
-            let r = run_one(
-                *split,
-                &args,
-                &out.join(bits_dir(split)),
-                &workload,
-                &baselines,
-            );
-            pb.inc(1);
-            r
-        })
+    // Everything that does not need the baselines runs concurrently with
+    // them: FxP 8 and 16 (same Lmax, once per run) and, per configuration,
+    // generation, lint, the three backends and the synthesis of the
+    // generated and the hand-written MAC. Reports are written at the end.
+    let (baselines, computed) = rayon::join(
+        || -> Result<Vec<Costed>> {
+            [8u32, 16]
+                .par_iter()
+                .map(|&w| {
+                    let d = out.join(format!("baseline-fxp{w}"));
+                    let bd = baseline_folder(w, args.max_len, &d)?;
+                    let c = cost(&format!("FxP {w}"), &bd, &d, &workload, args.seed);
+                    pb.inc(1);
+                    c
+                })
+                .collect()
+        },
+        || -> Result<Vec<Computed>> {
+            splits
+                .par_iter()
+                .map(|split| {
+                    let r = compute(*split, &args, &out.join(bits_dir(split)), &workload);
+                    pb.inc(1);
+                    r
+                })
+                .collect()
+        },
+    );
+    let baselines = baselines?;
+    let results: Vec<ConfigResult> = computed?
+        .into_iter()
+        .map(|c| write_report(c, &args, &baselines))
         .collect::<Result<_>>()?;
     pb.finish_and_clear();
     if results.len() > 1 {
@@ -209,18 +226,118 @@ fn bits_dir(split: &Split) -> String {
     format!("{}+{}", split.w, split.c())
 }
 
-fn run_one(
+/// What a configuration produces before the baselines are known.
+struct Computed {
     split: Split,
-    args: &FlowArgs,
-    out: &Path,
-    workload: &Workload,
-    baselines: &[Costed],
-) -> Result<ConfigResult> {
+    out: PathBuf,
+    mac_dir: PathBuf,
+    m: crate::gen::Manifest,
+    lint_ok: bool,
+    lint_text: String,
+    outs: Vec<crate::verify::BackendOutcome>,
+    main: Costed,
+    hand: Option<Costed>,
+}
+
+/// Generates, lints, verifies and costs one configuration. After the lint,
+/// the three backends, the generated MAC's synthesis and the hand-written
+/// MAC's synthesis are independent and run concurrently.
+fn compute(split: Split, args: &FlowArgs, out: &Path, workload: &Workload) -> Result<Computed> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut md = format!("# fpec flow report: {split}, Lmax {}\n\n", args.max_len);
     // 1. Generate.
     let mac_dir = out.join("mac");
     let m = crate::gen::generate(&crate::gen::GenRequest::mac(split, args.max_len), &mac_dir)?;
+    // 2. Lint.
+    let (lint_ok, lint_text) = lint(&mac_dir, &m.top, &m.files)?;
+    // 3. Verify on every backend, 4. synthesize and cost: concurrently.
+    let dut = crate::verify::manifest::load(&mac_dir.join("manifest.json"))?;
+    let vopts = crate::verify::Options {
+        backends: vec!["verilator".into(), "icarus".into(), "rust-sim".into()],
+        vectors: args.vectors,
+        seed: args.seed,
+        exhaustive: false,
+        out: out.join("verify"),
+        cache: args.out.join("cache"),
+        repro: format!(
+            "fpec verify {} --backend {{backend}} --vectors {} --seed {}",
+            mac_dir.display(),
+            args.vectors,
+            args.seed
+        ),
+        rust_sim_required: true,
+        parallel: true,
+    };
+    let cost_main = || {
+        cost(
+            &format!("generated {}", m.bits),
+            &Design::from_dir(&mac_dir)?,
+            &mac_dir,
+            workload,
+            args.seed,
+        )
+    };
+    let cost_hand = || -> Result<Option<Costed>> {
+        let Some(c) = split.comp else {
+            return Ok(None);
+        };
+        let hdir = out.join("handwritten");
+        std::fs::create_dir_all(&hdir)
+            .with_context(|| format!("cannot create {}", hdir.display()))?;
+        let hv = hdir.join("handwritten_fpec_mac.v");
+        write_atomic(&hv, HANDWRITTEN.as_bytes())?;
+        let params = vec![
+            format!("W={}", split.w),
+            format!("M={}", c.m),
+            format!("Z={}", c.z as u32),
+            format!("S={}", m.sum_width),
+        ];
+        let mut hd = Design::from_rtl(&[hv], "handwritten_fpec_mac", &params)?;
+        hd.split = Some(split);
+        hd.sum_width = Some(m.sum_width);
+        hd.max_len = Some(args.max_len);
+        hd.latency = Some(1);
+        hd.label = format!("{split} (hand-written)");
+        cost(
+            "hand-written (testbenches/)",
+            &hd,
+            &hdir,
+            workload,
+            args.seed,
+        )
+        .map(Some)
+    };
+    let (outs, (main, hand)) = rayon::join(
+        || crate::verify::run(&dut, &vopts),
+        || rayon::join(cost_main, cost_hand),
+    );
+    Ok(Computed {
+        split,
+        out: out.to_path_buf(),
+        mac_dir,
+        m,
+        lint_ok,
+        lint_text,
+        outs: outs?,
+        main: main?,
+        hand: hand?,
+    })
+}
+
+/// Writes `report.md` and `report.json` of one configuration.
+fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<ConfigResult> {
+    let Computed {
+        split,
+        out,
+        mac_dir,
+        m,
+        lint_ok,
+        lint_text,
+        outs,
+        main,
+        hand,
+    } = c;
+    let out = out.as_path();
+    let mut md = format!("# fpec flow report: {split}, Lmax {}\n\n", args.max_len);
     let _ = writeln!(
         md,
         "## Configuration\n\n`{}` {} (W={}, M={}, Z={}, N={}), generated in `{}` by {}.\n\n\
@@ -241,8 +358,6 @@ fn run_one(
         m.widths.comp_term,
         m.widths.comp_acc
     );
-    // 2. Lint.
-    let (lint_ok, lint_text) = lint(&mac_dir, &m.top, &m.files)?;
     let _ = writeln!(
         md,
         "## Lint\n\n`verilator --lint-only -Wall`: {}.\n",
@@ -255,28 +370,12 @@ fn run_one(
     if !lint_ok {
         let _ = writeln!(md, "```\n{lint_text}\n```\n");
     }
-    // 3. Verify on every backend.
-    let dut = crate::verify::manifest::load(&mac_dir.join("manifest.json"))?;
-    let vopts = crate::verify::Options {
-        backends: vec!["verilator".into(), "icarus".into(), "rust-sim".into()],
-        vectors: args.vectors,
-        seed: args.seed,
-        exhaustive: false,
-        out: out.join("verify"),
-        cache: args.out.join("cache"),
-        repro: format!(
-            "fpec verify {} --backend {{backend}} --vectors {} --seed {}",
-            mac_dir.display(),
-            args.vectors,
-            args.seed
-        ),
-        rust_sim_required: true,
-    };
-    let outs = crate::verify::run(&dut, &vopts)?;
     let _ = writeln!(
         md,
         "## Verification (seed {}, {} dot products per backend)\n\n\
          Reproduce: `fpec verify {} --backend all --vectors {} --seed {}`\n\n\
+         The backends ran concurrently with each other and with synthesis, so \
+         their times are wall times under contention.\n\n\
          | backend | products | pairs | mismatches | seconds |\n|---|---|---|---|---|",
         args.seed,
         args.vectors,
@@ -301,43 +400,10 @@ fn run_one(
         );
     }
     md.push('\n');
-    // 4. Synthesize and cost, both activity models.
-    let main = cost(
-        &format!("generated {}", m.bits),
-        &Design::from_dir(&mac_dir)?,
-        &mac_dir,
-        workload,
-        args.seed,
-    )?;
     let mut rows: Vec<Costed> = vec![main.clone()];
     rows.extend(baselines.iter().cloned());
-    let mut hand = None;
-    if let Some(c) = split.comp {
-        let hdir = out.join("handwritten");
-        std::fs::create_dir_all(&hdir)?;
-        let hv = hdir.join("handwritten_fpec_mac.v");
-        write_atomic(&hv, HANDWRITTEN.as_bytes())?;
-        let params = vec![
-            format!("W={}", split.w),
-            format!("M={}", c.m),
-            format!("Z={}", c.z as u32),
-            format!("S={}", m.sum_width),
-        ];
-        let mut hd = Design::from_rtl(&[hv], "handwritten_fpec_mac", &params)?;
-        hd.split = Some(split);
-        hd.sum_width = Some(m.sum_width);
-        hd.max_len = Some(args.max_len);
-        hd.latency = Some(1);
-        hd.label = format!("{split} (hand-written)");
-        let h = cost(
-            "hand-written (testbenches/)",
-            &hd,
-            &hdir,
-            workload,
-            args.seed,
-        )?;
-        hand = Some(h.clone());
-        rows.push(h);
+    if let Some(h) = &hand {
+        rows.push(h.clone());
     }
     let e8 = (
         baselines[0].static_.energy_fj_per_mac,

@@ -223,6 +223,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
         cache,
         repro: repro_command(seed),
         rust_sim_required: a.backend == "rust-sim",
+        parallel: false,
     };
     if a.bench {
         return verify::bench(&dut, &opts);

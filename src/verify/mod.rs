@@ -52,6 +52,9 @@ pub struct Options {
     /// Whether rust-sim was asked for explicitly (an error when missing) or
     /// through `all` (skipped with a note).
     pub rust_sim_required: bool,
+    /// Run the backends concurrently (rayon); each backend's time is then
+    /// measured under contention.
+    pub parallel: bool,
 }
 
 /// The single hook for the rust-hdl simulator: returns the `rust-sim`
@@ -145,17 +148,29 @@ pub fn run(dut: &Dut, opts: &Options) -> Result<Vec<BackendOutcome>> {
     println!("seed {}", opts.seed);
     tools::mkdir(&opts.out)?;
     let stim = make_stimulus(dut, opts);
-    let mut outs = Vec::new();
-    for name in &opts.backends {
+    // Build and run one backend; `None` when rust-sim is skipped.
+    let one = |name: &String| -> Result<Option<(CheckResult, f64)>> {
         let mut be = match make_backend(name, dut, opts) {
             Ok(b) => b,
             Err(e) if name == "rust-sim" && !opts.rust_sim_required => {
                 println!("rust-sim: skipped ({e})");
-                continue;
+                return Ok(None);
             }
             Err(e) => return Err(e),
         };
-        let (result, secs) = run_backend(be.as_mut(), &stim, dut)?;
+        run_backend(be.as_mut(), &stim, dut).map(Some)
+    };
+    let runs: Vec<Result<Option<(CheckResult, f64)>>> = if opts.parallel {
+        use rayon::prelude::*;
+        opts.backends.par_iter().map(one).collect()
+    } else {
+        opts.backends.iter().map(one).collect()
+    };
+    let mut outs = Vec::new();
+    for (name, run) in opts.backends.iter().zip(runs) {
+        let Some((result, secs)) = run? else {
+            continue;
+        };
         println!(
             "{}: {} dot products, {} pairs, {} mismatches ({:.2} s)",
             name, result.products, result.pairs, result.n_mismatch, secs

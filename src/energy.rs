@@ -36,6 +36,8 @@ use std::process::Command;
 pub const DEFAULT_TABLE: &str = include_str!("../data/energy-14nm.toml");
 /// The toggle harness template.
 pub const HARNESS_TEMPLATE: &str = include_str!("../testbenches/toggle_harness.cpp.tera");
+/// The Icarus harness of the unit-delay (glitch-counting) simulation.
+pub const GLITCH_TEMPLATE: &str = include_str!("../testbenches/glitch_harness.v.tera");
 
 // ---------------------------------------------------------------- table
 
@@ -211,6 +213,14 @@ pub enum Activity {
         /// `Workload::Pairs` list is simulated whole instead).
         macs: usize,
     },
+    /// Toggles counted by simulating the gate-level netlist under Icarus
+    /// with a unit delay on every gate: glitches included.
+    Glitch {
+        /// Workload seed.
+        seed: u64,
+        /// MACs to simulate (as for `Sim`).
+        macs: usize,
+    },
 }
 
 impl Activity {
@@ -221,13 +231,17 @@ impl Activity {
             Activity::Sim { seed, macs } => format!(
                 "sim (Verilator, zero-delay toggles of the synthesized netlist, seed {seed}, {macs} MACs)"
             ),
+            Activity::Glitch { seed, macs } => format!(
+                "glitch (Icarus, unit-delay toggles of the synthesized netlist, glitches included, seed {seed}, {macs} MACs)"
+            ),
         }
     }
-    /// Short name: `static` or `sim`.
+    /// Short name: `static`, `sim` or `glitch`.
     pub fn kind(&self) -> &'static str {
         match self {
             Activity::Static { .. } => "static",
             Activity::Sim { .. } => "sim",
+            Activity::Glitch { .. } => "glitch",
         }
     }
 }
@@ -498,6 +512,13 @@ fn pin(c: &synth::Cell, p: &str) -> Result<String> {
 /// Rewrites the netlist as Verilog with one net per wire and an output port
 /// `cell_y` (bit i = output of cell i). Ports keep their names and widths.
 pub fn instrumented_verilog(net: &Netlist, module: &str) -> Result<String> {
+    instrumented_verilog_with(net, module, false)
+}
+
+/// [`instrumented_verilog`], optionally with a unit delay (`#1`) on every
+/// combinational cell (for the Icarus glitch simulation).
+pub fn instrumented_verilog_with(net: &Netlist, module: &str, unit_delay: bool) -> Result<String> {
+    let delay = if unit_delay { "#1 " } else { "" };
     let ncp = net.cells.len().max(65);
     let mut nets = std::collections::BTreeSet::new();
     let mut flop_q = std::collections::BTreeSet::new();
@@ -524,7 +545,9 @@ pub fn instrumented_verilog(net: &Netlist, module: &str) -> Result<String> {
     )?;
     writeln!(v, "/* verilator lint_off UNOPTFLAT */")?;
     let mut plist: Vec<String> = net.ports.iter().map(|p| p.name.clone()).collect();
-    plist.push("cell_y".to_string());
+    if !unit_delay {
+        plist.push("cell_y".to_string());
+    }
     writeln!(v, "module {module}({});", plist.join(", "))?;
     for p in &net.ports {
         let dir = match p.dir.as_str() {
@@ -541,7 +564,9 @@ pub fn instrumented_verilog(net: &Netlist, module: &str) -> Result<String> {
             writeln!(v, "  {dir} wire [{}:0] {};", p.bits.len() - 1, p.name)?;
         }
     }
-    writeln!(v, "  output wire [{}:0] cell_y;", ncp - 1)?;
+    if !unit_delay {
+        writeln!(v, "  output wire [{}:0] cell_y;", ncp - 1)?;
+    }
     let mut body = String::new();
     let mut ys = Vec::with_capacity(ncp);
     for c in &net.cells {
@@ -581,7 +606,7 @@ pub fn instrumented_verilog(net: &Netlist, module: &str) -> Result<String> {
         };
         if let Some(e) = expr {
             let yn = y()?;
-            writeln!(body, "  assign {yn} = {e};")?;
+            writeln!(body, "  assign {delay}{yn} = {e};")?;
             ys.push(yn);
             continue;
         }
@@ -640,6 +665,19 @@ pub fn instrumented_verilog(net: &Netlist, module: &str) -> Result<String> {
         }
     }
     v.push_str(&body);
+    if unit_delay {
+        // Icarus: one counter per cell output, each woken by that net only
+        // (a wide `cell_y` would wake every counter on every event).
+        writeln!(v, "  reg counting = 1'b0;")?;
+        writeln!(v, "  integer cnt [0:{}];", ys.len().max(1) - 1)?;
+        for (i, y) in ys.iter().enumerate() {
+            if y.starts_with('n') {
+                writeln!(v, "  always @({y}) if (counting) cnt[{i}] = cnt[{i}] + 1;")?;
+            }
+        }
+        writeln!(v, "endmodule")?;
+        return Ok(v);
+    }
     while ys.len() < ncp {
         ys.push("1'b0".to_string());
     }
@@ -652,6 +690,12 @@ pub fn instrumented_verilog(net: &Netlist, module: &str) -> Result<String> {
 /// Builds the Verilator toggle simulator of a netlist in `dir`; returns the
 /// executable.
 pub fn build_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
+    check_mac_ports(net)?;
+    build_verilator_simulator(net, dir)
+}
+
+/// The toggle simulators drive the MAC ports of spec 6.1.
+fn check_mac_ports(net: &Netlist) -> Result<()> {
     for p in [
         "clk",
         "rst",
@@ -670,6 +714,10 @@ pub fn build_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
             )));
         }
     }
+    Ok(())
+}
+
+fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let module = "fpec_toggle_top";
     let v = instrumented_verilog(net, module)?;
@@ -780,7 +828,11 @@ pub fn run_simulator(exe: &Path, stim: &str, ncells: usize) -> Result<Toggles> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let text = String::from_utf8_lossy(&out.stdout);
+    parse_toggles(&String::from_utf8_lossy(&out.stdout), ncells)
+}
+
+/// Parses a toggle simulator's output (`cycles`, `macs`, `cell i n`, `sum HEX`).
+fn parse_toggles(text: &str, ncells: usize) -> Result<Toggles> {
     let mut t = Toggles {
         cycles: 0,
         macs: 0,
@@ -803,6 +855,71 @@ pub fn run_simulator(exe: &Path, stim: &str, ncells: usize) -> Result<Toggles> {
         }
     }
     Ok(t)
+}
+
+/// Writes the unit-delay netlist and the Icarus harness into `dir`, compiles
+/// them with `iverilog` and runs `vvp` on `stim`.
+pub fn run_glitch_simulation(net: &Netlist, dir: &Path, stim: &str) -> Result<Toggles> {
+    check_mac_ports(net)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let module = "fpec_toggle_top";
+    let ncells = net.cells.len();
+    let v = instrumented_verilog_with(net, module, true)?;
+    write_atomic(&dir.join("netlist_glitch.v"), v.as_bytes())?;
+    let mut cells_txt = String::new();
+    for (i, c) in net.cells.iter().enumerate() {
+        writeln!(cells_txt, "{i} {} {} {}", c.ty, c.block, c.name)?;
+    }
+    write_atomic(&dir.join("cells.txt"), cells_txt.as_bytes())?;
+    let width = |p: &str| net.port(p).map_or(1, |x| x.bits.len());
+    let mut ctx = tera::Context::new();
+    ctx.insert("top", module);
+    ctx.insert("ncells", &ncells.max(1));
+    ctx.insert("ncp", &ncells.max(65));
+    ctx.insert("nw", &width("w"));
+    ctx.insert("ns", &width("out_sum"));
+    // Longer than any combinational path (at most one unit per cell).
+    ctx.insert("half", &(ncells + 16));
+    let tb = tera::Tera::one_off(GLITCH_TEMPLATE, &ctx, false)
+        .context("rendering testbenches/glitch_harness.v.tera")?;
+    write_atomic(&dir.join("glitch_tb.v"), tb.as_bytes())?;
+    write_atomic(&dir.join("stimulus.txt"), stim.as_bytes())?;
+    let out = Command::new("iverilog")
+        .current_dir(dir)
+        .args([
+            "-g2005",
+            "-o",
+            "glitch.vvp",
+            "-s",
+            "glitch_tb",
+            "netlist_glitch.v",
+            "glitch_tb.v",
+        ])
+        .output()
+        .map_err(|e| synth::missing_program("iverilog", "Icarus Verilog", e))?;
+    if !out.status.success() {
+        bail!(
+            "iverilog failed on {}: {}",
+            dir.join("netlist_glitch.v").display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = Command::new("vvp")
+        .current_dir(dir)
+        .args(["-n", "glitch.vvp", "+stim=stimulus.txt"])
+        .output()
+        .map_err(|e| synth::missing_program("vvp", "Icarus Verilog", e))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || text.starts_with("error:") {
+        bail!(
+            "vvp failed in {} ({}): {}{}",
+            dir.display(),
+            out.status,
+            text.lines().next().unwrap_or(""),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    parse_toggles(&text, ncells)
 }
 
 /// Checks the simulated sums against the golden model (when S <= 64).
@@ -844,14 +961,32 @@ pub fn simulate_toggles(
     seed: u64,
     macs: usize,
 ) -> Result<(Toggles, Option<f64>)> {
+    simulate_toggles_with(design, net, work_dir, workload, seed, macs, false)
+}
+
+/// [`simulate_toggles`] under Verilator (zero delay, `glitch` false) or
+/// under Icarus with unit gate delays (`glitch` true).
+pub fn simulate_toggles_with(
+    design: &Design,
+    net: &Netlist,
+    work_dir: &Path,
+    workload: &Workload,
+    seed: u64,
+    macs: usize,
+    glitch: bool,
+) -> Result<(Toggles, Option<f64>)> {
     let split = design.split.ok_or_else(|| {
-        usage("--activity sim needs the word format of the design (--bits W+C for --rtl)")
+        usage("--activity sim/glitch needs the word format of the design (--bits W+C for --rtl)")
     })?;
     let dots = workload.dot_products(&split, seed, macs)?;
-    let exe = build_simulator(net, work_dir)?;
     let stim = stimulus(&dots, design.latency.unwrap_or(1) + 2);
-    write_atomic(&work_dir.join("stimulus.txt"), stim.as_bytes())?;
-    let t = run_simulator(&exe, &stim, net.cells.len())?;
+    let t = if glitch {
+        run_glitch_simulation(net, work_dir, &stim)?
+    } else {
+        let exe = build_simulator(net, work_dir)?;
+        write_atomic(&work_dir.join("stimulus.txt"), stim.as_bytes())?;
+        run_simulator(&exe, &stim, net.cells.len())?
+    };
     let s = match design.sum_width {
         Some(s) => s,
         None => net.port("out_sum").map_or(64, |p| p.bits.len() as u32),
@@ -900,9 +1035,11 @@ pub fn evaluate_synthesized(
             let (t, b) = static_energy(net, &opts.table, *toggle_rate)?;
             (t, b, None, None, None, "none (static activity)".to_string())
         }
-        Activity::Sim { seed, macs } => {
-            let dir = sr.dir.join("sim");
-            let (t, skipped) = simulate_toggles(design, net, &dir, &opts.workload, *seed, *macs)?;
+        Activity::Sim { seed, macs } | Activity::Glitch { seed, macs } => {
+            let glitch = matches!(opts.activity, Activity::Glitch { .. });
+            let dir = sr.dir.join(if glitch { "glitch" } else { "sim" });
+            let (t, skipped) =
+                simulate_toggles_with(design, net, &dir, &opts.workload, *seed, *macs, glitch)?;
             let (e, b) = sim_energy(net, &opts.table, &t)?;
             let tot: u64 = t.per_cell.iter().sum();
             (

@@ -95,7 +95,7 @@ fn mac_energy_on_explicit_pairs() {
 }
 
 /// `fpec flow` as a sweep of two small configurations: per-configuration
-/// reports with both activity models next to FxP 8/16 and the hand-written
+/// reports with the three activity models next to FxP 8/16 and the hand-written
 /// MAC, a summary table and the SVG plot.
 #[test]
 fn flow_sweep_reports() {
@@ -147,6 +147,14 @@ fn flow_sweep_reports() {
         };
         let (e, e8) = (get("generated", "sim"), get("FxP 8", "sim"));
         assert!((v["ratio_vs_fxp8"]["sim"].as_f64().unwrap() - e8 / e).abs() < 1e-9);
+        // Unit-delay activity sees every zero-delay toggle plus glitches.
+        for name in ["generated", "FxP 8", "FxP 16", "hand-written"] {
+            let (z, g) = (get(name, "sim"), get(name, "glitch"));
+            assert!(g > z, "{name}: glitch {g} <= sim {z}");
+        }
+        let (g, g16) = (get("generated", "glitch"), get("FxP 16", "glitch"));
+        assert!((v["ratio_vs_fxp16"]["glitch"].as_f64().unwrap() - g16 / g).abs() < 1e-9);
+        assert!(md.contains("glitch fJ/MAC"), "{md}");
     }
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(

@@ -2,7 +2,8 @@
 //! and the toggle simulation (real Yosys and Verilator).
 
 use fpec::energy::{
-    build_simulator, run_simulator, sim_energy, static_energy, stimulus, EnergyTable,
+    build_simulator, run_glitch_simulation, run_simulator, sim_energy, static_energy, stimulus,
+    EnergyTable,
 };
 use fpec::synth::{synthesize, Design, SynthOptions};
 use std::path::{Path, PathBuf};
@@ -194,6 +195,48 @@ fn sparse_workload_lowers_comp_path_energy() {
     let (dense, sparse) = (comp[0], comp[1]);
     assert!(dense > 0.0);
     assert!(sparse < 0.5 * dense, "sparse {sparse} dense {dense}");
+}
+
+/// The same netlist and stimulus under the zero-delay Verilator harness and
+/// the unit-delay Icarus harness (two simulators, same counting windows):
+/// per cell the glitch count is at least the zero-delay count and differs
+/// from it by an even number (extra transitions between the same settled
+/// values come in pairs); the results are the same; the ripple adders of
+/// the MAC do glitch.
+#[test]
+fn glitch_counts_bound_zero_delay_counts() {
+    let out = tempfile::tempdir().unwrap();
+    let d = Design::from_dir(&data("tiny_fpec")).unwrap();
+    let r = synthesize(&d, out.path(), &SynthOptions::default()).unwrap();
+    let exe = build_simulator(&r.netlist, &out.path().join("sim")).unwrap();
+    let mut x: u32 = 987;
+    let dots: Vec<Vec<(u32, u32)>> = (0..24)
+        .map(|_| {
+            (0..12)
+                .map(|_| {
+                    x = x.wrapping_mul(1103515245).wrapping_add(12345);
+                    ((x >> 8) & 31, (x >> 16) & 31)
+                })
+                .collect()
+        })
+        .collect();
+    let stim = stimulus(&dots, 3);
+    let n = r.netlist.cells.len();
+    let zd = run_simulator(&exe, &stim, n).unwrap();
+    let ud = run_glitch_simulation(&r.netlist, &out.path().join("glitch"), &stim).unwrap();
+    assert_eq!((zd.cycles, zd.macs), (ud.cycles, ud.macs));
+    assert_eq!(zd.macs, 24 * 12);
+    assert_eq!(zd.sums, ud.sums);
+    assert_eq!(zd.sums.len(), 24);
+    for (i, (a, b)) in zd.per_cell.iter().zip(&ud.per_cell).enumerate() {
+        assert!(
+            b >= a && (b - a) % 2 == 0,
+            "cell {i} ({}): zero-delay {a}, unit-delay {b}",
+            r.netlist.cells[i].ty
+        );
+    }
+    let (tz, tu): (u64, u64) = (zd.per_cell.iter().sum(), ud.per_cell.iter().sum());
+    assert!(tz > 0 && tu > tz, "zero-delay {tz}, unit-delay {tu}");
 }
 
 /// A liberty with round numbers: energies and area come from its tables.

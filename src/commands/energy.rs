@@ -16,9 +16,10 @@ use std::path::PathBuf;
 pub struct EnergyArgs {
     /// Generated folder (with manifest.json); with --rtl, the output folder.
     pub dir: PathBuf,
-    /// Activity model: `static` (toggle rate per cell) or `sim` (Verilator
-    /// toggle counts on the synthesized netlist).
-    #[arg(long, default_value = "static", value_parser = ["static", "sim"])]
+    /// Activity model: `static` (toggle rate per cell), `sim` (Verilator,
+    /// zero-delay toggle counts on the synthesized netlist) or `glitch`
+    /// (Icarus, unit gate delays: glitches counted too).
+    #[arg(long, default_value = "static", value_parser = ["static", "sim", "glitch"])]
     pub activity: String,
     /// Toggle probability per cycle of the static model.
     #[arg(long, value_name = "R")]
@@ -93,16 +94,23 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
         None => table,
     };
     let activity = match args.activity.as_str() {
-        "sim" => {
+        "sim" | "glitch" => {
             if args.toggle_rate.is_some() {
                 return Err(usage("--toggle-rate goes with --activity static"));
             }
             if args.macs == 0 {
                 return Err(usage("--macs must be >= 1"));
             }
-            Activity::Sim {
-                seed: args.seed,
-                macs: args.macs,
+            if args.activity == "glitch" {
+                Activity::Glitch {
+                    seed: args.seed,
+                    macs: args.macs,
+                }
+            } else {
+                Activity::Sim {
+                    seed: args.seed,
+                    macs: args.macs,
+                }
             }
         }
         _ => Activity::Static {
@@ -112,7 +120,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
                 .unwrap_or(0.5),
         },
     };
-    if args.liberty.is_some() && matches!(activity, Activity::Sim { .. }) {
+    if args.liberty.is_some() && !matches!(activity, Activity::Static { .. }) {
         return Err(usage(
             "--liberty supports --activity static only (the toggle simulator knows generic gates)",
         ));

@@ -1,6 +1,6 @@
 //! `fpec flow`, the main job: for each requested bit split, generate, lint,
-//! verify on every backend, synthesize and cost it under both activity
-//! models, next to the FxP 8/16-bit baselines (same flow, same Lmax) and,
+//! verify on every backend, synthesize and cost it under the three activity
+//! models (static, sim, glitch), next to the FxP 8/16-bit baselines (same flow, same Lmax) and,
 //! for FPEC, the hand-written behavioural MAC. Each configuration gets
 //! `OUT/<bits>/report.md` and `report.json`; a sweep also gets
 //! `OUT/summary.md`, `summary.json` and `OUT/energy.svg` (energy per MAC
@@ -84,7 +84,12 @@ struct Costed {
     name: String,
     static_: EnergyReport,
     sim: EnergyReport,
+    glitch: EnergyReport,
 }
+
+/// MACs of the unit-delay (glitch) simulation in the flow: Icarus is slower
+/// than Verilator, and 1024 MACs (16 dot products of 64) average well.
+const GLITCH_MACS: usize = 1024;
 
 /// Result of one configuration.
 #[derive(Debug, Clone, Serialize)]
@@ -100,6 +105,7 @@ struct ConfigResult {
     cells: u64,
     energy_static_fj: f64,
     energy_sim_fj: f64,
+    energy_glitch_fj: f64,
     comp_path_sim_fj: f64,
     pairs_skipped_share: Option<f64>,
     handwritten_sim_fj: Option<f64>,
@@ -115,8 +121,8 @@ fn energy_opts(activity: Activity, workload: &Workload) -> Result<EnergyOptions>
     })
 }
 
-/// Synthesizes `design` once (into `dir/synth`) and costs it under both
-/// activity models; writes `energy-static.json` and `energy-sim.json` there.
+/// Synthesizes `design` once (into `dir/synth`) and costs it under the
+/// three activity models; writes `energy-{static,sim,glitch}.json` there.
 fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64) -> Result<Costed> {
     let sr = crate::synth::synthesize(design, dir, &SynthOptions::default())?;
     let st = evaluate_synthesized(
@@ -129,7 +135,22 @@ fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64)
         &sr,
         &energy_opts(Activity::Sim { seed, macs: 4096 }, workload)?,
     )?;
-    for (r, f) in [(&st, "energy-static.json"), (&sim, "energy-sim.json")] {
+    let glitch = evaluate_synthesized(
+        design,
+        &sr,
+        &energy_opts(
+            Activity::Glitch {
+                seed,
+                macs: GLITCH_MACS,
+            },
+            workload,
+        )?,
+    )?;
+    for (r, f) in [
+        (&st, "energy-static.json"),
+        (&sim, "energy-sim.json"),
+        (&glitch, "energy-glitch.json"),
+    ] {
         write_atomic(
             &sr.dir.join(f),
             (serde_json::to_string_pretty(r)? + "\n").as_bytes(),
@@ -139,6 +160,7 @@ fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64)
         name: name.to_string(),
         static_: st,
         sim,
+        glitch,
     })
 }
 
@@ -413,27 +435,41 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
         baselines[1].static_.energy_fj_per_mac,
         baselines[1].sim.energy_fj_per_mac,
     );
+    let (g8, g16) = (
+        baselines[0].glitch.energy_fj_per_mac,
+        baselines[1].glitch.energy_fj_per_mac,
+    );
     let _ = writeln!(
         md,
         "## Energy per MAC (14 nm)\n\n{}; table: {}.\n\
          Activity models: **static** = every cell output toggles with probability 0.5 per cycle; \
-         **sim** = {}; workload {}.\n\n\
-         | design | cells | static fJ/MAC | sim fJ/MAC | sim comp path fJ/MAC | FxP8 / it (static, sim) | FxP16 / it (static, sim) |\n\
-         |---|---|---|---|---|---|---|",
-        main.sim.yosys_version, main.sim.energy_table, main.sim.activity, main.sim.workload
+         **sim** = {}; **glitch** = {}; workload {}.\n\n\
+         | design | cells | static fJ/MAC | sim fJ/MAC | glitch fJ/MAC | sim comp path fJ/MAC | FxP8 / it (static, sim, glitch) | FxP16 / it (static, sim, glitch) |\n\
+         |---|---|---|---|---|---|---|---|",
+        main.sim.yosys_version,
+        main.sim.energy_table,
+        main.sim.activity,
+        main.glitch.activity,
+        main.sim.workload
     );
     for r in &rows {
         let cells: u64 = r.sim.cells_by_type.values().sum();
-        let (es, em) = (r.static_.energy_fj_per_mac, r.sim.energy_fj_per_mac);
+        let (es, em, eg) = (
+            r.static_.energy_fj_per_mac,
+            r.sim.energy_fj_per_mac,
+            r.glitch.energy_fj_per_mac,
+        );
         let _ = writeln!(
             md,
-            "| {} | {cells} | {es:.1} | {em:.1} | {:.1} | {:.3}, {:.3} | {:.3}, {:.3} |",
+            "| {} | {cells} | {es:.1} | {em:.1} | {eg:.1} | {:.1} | {:.3}, {:.3}, {:.3} | {:.3}, {:.3}, {:.3} |",
             r.name,
             r.sim.comp_path_fj_per_mac,
             e8.0 / es,
             e8.1 / em,
+            g8 / eg,
             e16.0 / es,
-            e16.1 / em
+            e16.1 / em,
+            g16 / eg
         );
     }
     if let Some(s) = main.sim.pairs_skipped_share {
@@ -445,11 +481,17 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
     }
     let _ = writeln!(
         md,
-        "\n### Gate counts of the generated MAC\n\n| block | cells | sim fJ/MAC |\n|---|---|---|"
+        "\n### Gate counts of the generated MAC\n\n| block | cells | sim fJ/MAC | glitch fJ/MAC |\n|---|---|---|---|"
     );
     for (b, n) in &main.sim.cells_by_block {
         let e = main.sim.energy_by_block_fj.get(b).copied().unwrap_or(0.0);
-        let _ = writeln!(md, "| {b} | {n} | {e:.1} |");
+        let g = main
+            .glitch
+            .energy_by_block_fj
+            .get(b)
+            .copied()
+            .unwrap_or(0.0);
+        let _ = writeln!(md, "| {b} | {n} | {e:.1} | {g:.1} |");
     }
     let _ = writeln!(md, "\n| cell type | count |\n|---|---|");
     for (t, n) in &main.sim.cells_by_type {
@@ -467,6 +509,7 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
         cells: main.sim.cells_by_type.values().sum(),
         energy_static_fj: main.static_.energy_fj_per_mac,
         energy_sim_fj: main.sim.energy_fj_per_mac,
+        energy_glitch_fj: main.glitch.energy_fj_per_mac,
         comp_path_sim_fj: main.sim.comp_path_fj_per_mac,
         pairs_skipped_share: main.sim.pairs_skipped_share,
         handwritten_sim_fj: hand.as_ref().map(|h| h.sim.energy_fj_per_mac),
@@ -480,9 +523,11 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
                     "backends": result.verify },
         "yosys_version": main.sim.yosys_version,
         "energy": rows.iter().map(|r| serde_json::json!({
-            "design": r.name, "static": r.static_, "sim": r.sim })).collect::<Vec<_>>(),
-        "ratio_vs_fxp8": { "static": e8.0 / result.energy_static_fj, "sim": e8.1 / result.energy_sim_fj },
-        "ratio_vs_fxp16": { "static": e16.0 / result.energy_static_fj, "sim": e16.1 / result.energy_sim_fj },
+            "design": r.name, "static": r.static_, "sim": r.sim, "glitch": r.glitch })).collect::<Vec<_>>(),
+        "ratio_vs_fxp8": { "static": e8.0 / result.energy_static_fj, "sim": e8.1 / result.energy_sim_fj,
+                           "glitch": g8 / result.energy_glitch_fj },
+        "ratio_vs_fxp16": { "static": e16.0 / result.energy_static_fj, "sim": e16.1 / result.energy_sim_fj,
+                            "glitch": g16 / result.energy_glitch_fj },
     });
     write_atomic(&out.join("report.md"), md.as_bytes())?;
     write_atomic(
@@ -490,7 +535,7 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
         (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
     )?;
     println!(
-        "{}: lint {}, {} mismatches, {:.1} fJ/MAC static, {:.1} fJ/MAC sim (FxP8/it {:.3}, FxP16/it {:.3}); report {}",
+        "{}: lint {}, {} mismatches, fJ/MAC static {:.1}, sim {:.1} (FxP8/it {:.3}, FxP16/it {:.3}), glitch {:.1} (FxP8/it {:.3}, FxP16/it {:.3}); report {}",
         m.bits,
         if lint_ok { "clean" } else { "NOT clean" },
         bad,
@@ -498,6 +543,9 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
         result.energy_sim_fj,
         e8.1 / result.energy_sim_fj,
         e16.1 / result.energy_sim_fj,
+        result.energy_glitch_fj,
+        g8 / result.energy_glitch_fj,
+        g16 / result.energy_glitch_fj,
         out.join("report.md").display()
     );
     Ok(result)
@@ -511,26 +559,31 @@ fn write_summary(
 ) -> Result<()> {
     let (b8, b16) = (&baselines[0], &baselines[1]);
     let mut md = format!(
-        "# fpec flow summary\n\nWorkload of the sim activity: {}. Baselines: FxP 8 {:.1} / {:.1} fJ/MAC, \
-         FxP 16 {:.1} / {:.1} fJ/MAC (static / sim).\n\n\
-         | bits | cells | static fJ/MAC | sim fJ/MAC | FxP8/it (sim) | FxP16/it (sim) | skipped | hand-written sim fJ/MAC | mismatches |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "# fpec flow summary\n\nWorkload of the sim and glitch activity: {}. Baselines: FxP 8 {:.1} / {:.1} / {:.1} fJ/MAC, \
+         FxP 16 {:.1} / {:.1} / {:.1} fJ/MAC (static / sim / glitch).\n\n\
+         | bits | cells | static fJ/MAC | sim fJ/MAC | FxP8/it (sim) | FxP16/it (sim) | glitch fJ/MAC | FxP8/it (glitch) | FxP16/it (glitch) | skipped | hand-written sim fJ/MAC | mismatches |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
         workload.name(),
         b8.static_.energy_fj_per_mac,
         b8.sim.energy_fj_per_mac,
+        b8.glitch.energy_fj_per_mac,
         b16.static_.energy_fj_per_mac,
-        b16.sim.energy_fj_per_mac
+        b16.sim.energy_fj_per_mac,
+        b16.glitch.energy_fj_per_mac
     );
     for r in results {
         let _ = writeln!(
             md,
-            "| {} | {} | {:.1} | {:.1} | {:.3} | {:.3} | {} | {} | {} |",
+            "| {} | {} | {:.1} | {:.1} | {:.3} | {:.3} | {:.1} | {:.3} | {:.3} | {} | {} | {} |",
             r.bits,
             r.cells,
             r.energy_static_fj,
             r.energy_sim_fj,
             b8.sim.energy_fj_per_mac / r.energy_sim_fj,
             b16.sim.energy_fj_per_mac / r.energy_sim_fj,
+            r.energy_glitch_fj,
+            b8.glitch.energy_fj_per_mac / r.energy_glitch_fj,
+            b16.glitch.energy_fj_per_mac / r.energy_glitch_fj,
             r.pairs_skipped_share
                 .map_or("-".to_string(), |s| format!("{:.1} %", 100.0 * s)),
             r.handwritten_sim_fj
@@ -541,8 +594,10 @@ fn write_summary(
     md.push_str("\nPlot: `energy.svg` (sim activity).\n");
     write_atomic(&out.join("summary.md"), md.as_bytes())?;
     let json = serde_json::json!({ "configs": results,
-        "baselines": { "fxp8": { "static": b8.static_.energy_fj_per_mac, "sim": b8.sim.energy_fj_per_mac },
-                       "fxp16": { "static": b16.static_.energy_fj_per_mac, "sim": b16.sim.energy_fj_per_mac } } });
+        "baselines": { "fxp8": { "static": b8.static_.energy_fj_per_mac, "sim": b8.sim.energy_fj_per_mac,
+                                 "glitch": b8.glitch.energy_fj_per_mac },
+                       "fxp16": { "static": b16.static_.energy_fj_per_mac, "sim": b16.sim.energy_fj_per_mac,
+                                  "glitch": b16.glitch.energy_fj_per_mac } } });
     write_atomic(
         &out.join("summary.json"),
         (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),

@@ -10,38 +10,38 @@ module fxp_mac__mul(a,b,p);
     output reg  [31:0] p;
 
     // Constant declarations
-    localparam  masks__0 = 32'h7fff;
-    localparam  masks__1 = 32'h8000;
-    localparam  masks__2 = 32'h8000;
-    localparam  masks__3 = 32'h8000;
-    localparam  masks__4 = 32'h8000;
-    localparam  masks__5 = 32'h8000;
-    localparam  masks__6 = 32'h8000;
-    localparam  masks__7 = 32'h8000;
-    localparam  masks__8 = 32'h8000;
-    localparam  masks__9 = 32'h8000;
-    localparam  masks__10 = 32'h8000;
-    localparam  masks__11 = 32'h8000;
-    localparam  masks__12 = 32'h8000;
-    localparam  masks__13 = 32'h8000;
-    localparam  masks__14 = 32'h8000;
-    localparam  masks__15 = 32'h8000;
-    localparam  amask__0 = 16'h8000;
-    localparam  amask__1 = 16'h4000;
-    localparam  amask__2 = 16'h2000;
-    localparam  amask__3 = 16'h1000;
-    localparam  amask__4 = 16'h800;
-    localparam  amask__5 = 16'h400;
-    localparam  amask__6 = 16'h200;
-    localparam  amask__7 = 16'h100;
-    localparam  amask__8 = 16'h80;
-    localparam  amask__9 = 16'h40;
-    localparam  amask__10 = 16'h20;
-    localparam  amask__11 = 16'h10;
-    localparam  amask__12 = 16'h8;
-    localparam  amask__13 = 16'h4;
-    localparam  amask__14 = 16'h2;
-    localparam  amask__15 = 16'h1;
+    localparam  masks__0 = 32'h8000;
+    localparam  masks__1 = 32'h10000;
+    localparam  masks__2 = 32'h20000;
+    localparam  masks__3 = 32'h40000;
+    localparam  masks__4 = 32'h80000;
+    localparam  masks__5 = 32'h100000;
+    localparam  masks__6 = 32'h200000;
+    localparam  masks__7 = 32'h400000;
+    localparam  masks__8 = 32'h800000;
+    localparam  masks__9 = 32'h1000000;
+    localparam  masks__10 = 32'h2000000;
+    localparam  masks__11 = 32'h4000000;
+    localparam  masks__12 = 32'h8000000;
+    localparam  masks__13 = 32'h10000000;
+    localparam  masks__14 = 32'h20000000;
+    localparam  masks__15 = 32'h3fff8000;
+    localparam  amask__0 = 16'h1;
+    localparam  amask__1 = 16'h2;
+    localparam  amask__2 = 16'h4;
+    localparam  amask__3 = 16'h8;
+    localparam  amask__4 = 16'h10;
+    localparam  amask__5 = 16'h20;
+    localparam  amask__6 = 16'h40;
+    localparam  amask__7 = 16'h80;
+    localparam  amask__8 = 16'h100;
+    localparam  amask__9 = 16'h200;
+    localparam  amask__10 = 16'h400;
+    localparam  amask__11 = 16'h800;
+    localparam  amask__12 = 16'h1000;
+    localparam  amask__13 = 16'h2000;
+    localparam  amask__14 = 16'h4000;
+    localparam  amask__15 = 16'h8000;
     localparam  zero_p = 32'h0;
     localparam  bias = 32'h80010000;
 
@@ -50,6 +50,22 @@ module fxp_mac__mul(a,b,p);
     wire  [31:0] bz__y;
 
     // Local signals
+    reg  [31:0] bsh__0;
+    reg  [31:0] bsh__1;
+    reg  [31:0] bsh__2;
+    reg  [31:0] bsh__3;
+    reg  [31:0] bsh__4;
+    reg  [31:0] bsh__5;
+    reg  [31:0] bsh__6;
+    reg  [31:0] bsh__7;
+    reg  [31:0] bsh__8;
+    reg  [31:0] bsh__9;
+    reg  [31:0] bsh__10;
+    reg  [31:0] bsh__11;
+    reg  [31:0] bsh__12;
+    reg  [31:0] bsh__13;
+    reg  [31:0] bsh__14;
+    reg  [31:0] bsh__15;
     reg  [31:0] rows__0;
     reg  [31:0] rows__1;
     reg  [31:0] rows__2;
@@ -82,38 +98,54 @@ module fxp_mac__mul(a,b,p);
     reg  [31:0] rowx__13;
     reg  [31:0] rowx__14;
     reg  [31:0] rowx__15;
-    reg  [31:0] dbls__0;
-    reg  [31:0] dbls__1;
-    reg  [31:0] dbls__2;
-    reg  [31:0] dbls__3;
-    reg  [31:0] dbls__4;
-    reg  [31:0] dbls__5;
-    reg  [31:0] dbls__6;
-    reg  [31:0] dbls__7;
-    reg  [31:0] dbls__8;
-    reg  [31:0] dbls__9;
-    reg  [31:0] dbls__10;
-    reg  [31:0] dbls__11;
-    reg  [31:0] dbls__12;
-    reg  [31:0] dbls__13;
-    reg  [31:0] dbls__14;
-    reg  [31:0] dbls__15;
-    reg  [31:0] sums__0;
-    reg  [31:0] sums__1;
-    reg  [31:0] sums__2;
-    reg  [31:0] sums__3;
-    reg  [31:0] sums__4;
-    reg  [31:0] sums__5;
-    reg  [31:0] sums__6;
-    reg  [31:0] sums__7;
-    reg  [31:0] sums__8;
-    reg  [31:0] sums__9;
-    reg  [31:0] sums__10;
-    reg  [31:0] sums__11;
-    reg  [31:0] sums__12;
-    reg  [31:0] sums__13;
-    reg  [31:0] sums__14;
-    reg  [31:0] sums__15;
+    reg  [31:0] s__0;
+    reg  [31:0] s__1;
+    reg  [31:0] s__2;
+    reg  [31:0] s__3;
+    reg  [31:0] s__4;
+    reg  [31:0] s__5;
+    reg  [31:0] s__6;
+    reg  [31:0] s__7;
+    reg  [31:0] s__8;
+    reg  [31:0] s__9;
+    reg  [31:0] s__10;
+    reg  [31:0] s__11;
+    reg  [31:0] s__12;
+    reg  [31:0] s__13;
+    reg  [31:0] s__14;
+    reg  [31:0] s__15;
+    reg  [31:0] c__0;
+    reg  [31:0] c__1;
+    reg  [31:0] c__2;
+    reg  [31:0] c__3;
+    reg  [31:0] c__4;
+    reg  [31:0] c__5;
+    reg  [31:0] c__6;
+    reg  [31:0] c__7;
+    reg  [31:0] c__8;
+    reg  [31:0] c__9;
+    reg  [31:0] c__10;
+    reg  [31:0] c__11;
+    reg  [31:0] c__12;
+    reg  [31:0] c__13;
+    reg  [31:0] c__14;
+    reg  [31:0] c__15;
+    reg  [31:0] maj__0;
+    reg  [31:0] maj__1;
+    reg  [31:0] maj__2;
+    reg  [31:0] maj__3;
+    reg  [31:0] maj__4;
+    reg  [31:0] maj__5;
+    reg  [31:0] maj__6;
+    reg  [31:0] maj__7;
+    reg  [31:0] maj__8;
+    reg  [31:0] maj__9;
+    reg  [31:0] maj__10;
+    reg  [31:0] maj__11;
+    reg  [31:0] maj__12;
+    reg  [31:0] maj__13;
+    reg  [31:0] maj__14;
+    reg  [31:0] maj__15;
 
     // Sub module instances
     fxp_mac__mul__bz bz(
@@ -124,119 +156,151 @@ module fxp_mac__mul(a,b,p);
     // Update code
     always @(*) begin
         bz__x = b;
-        dbls__0 = zero_p;
+        bsh__0 = bz__y;
+        bsh__1 = bsh__0 + bsh__0;
+        bsh__2 = bsh__1 + bsh__1;
+        bsh__3 = bsh__2 + bsh__2;
+        bsh__4 = bsh__3 + bsh__3;
+        bsh__5 = bsh__4 + bsh__4;
+        bsh__6 = bsh__5 + bsh__5;
+        bsh__7 = bsh__6 + bsh__6;
+        bsh__8 = bsh__7 + bsh__7;
+        bsh__9 = bsh__8 + bsh__8;
+        bsh__10 = bsh__9 + bsh__9;
+        bsh__11 = bsh__10 + bsh__10;
+        bsh__12 = bsh__11 + bsh__11;
+        bsh__13 = bsh__12 + bsh__12;
+        bsh__14 = bsh__13 + bsh__13;
+        bsh__15 = bsh__14 + bsh__14;
         rows__0 = zero_p;
         if (|(a & amask__0)) begin
-            rows__0 = bz__y;
+            rows__0 = bsh__0;
         end
         rowx__0 = rows__0 ^ masks__0;
-        sums__0 = dbls__0 + rowx__0;
-        dbls__1 = sums__0 + sums__0;
         rows__1 = zero_p;
         if (|(a & amask__1)) begin
-            rows__1 = bz__y;
+            rows__1 = bsh__1;
         end
         rowx__1 = rows__1 ^ masks__1;
-        sums__1 = dbls__1 + rowx__1;
-        dbls__2 = sums__1 + sums__1;
         rows__2 = zero_p;
         if (|(a & amask__2)) begin
-            rows__2 = bz__y;
+            rows__2 = bsh__2;
         end
         rowx__2 = rows__2 ^ masks__2;
-        sums__2 = dbls__2 + rowx__2;
-        dbls__3 = sums__2 + sums__2;
         rows__3 = zero_p;
         if (|(a & amask__3)) begin
-            rows__3 = bz__y;
+            rows__3 = bsh__3;
         end
         rowx__3 = rows__3 ^ masks__3;
-        sums__3 = dbls__3 + rowx__3;
-        dbls__4 = sums__3 + sums__3;
         rows__4 = zero_p;
         if (|(a & amask__4)) begin
-            rows__4 = bz__y;
+            rows__4 = bsh__4;
         end
         rowx__4 = rows__4 ^ masks__4;
-        sums__4 = dbls__4 + rowx__4;
-        dbls__5 = sums__4 + sums__4;
         rows__5 = zero_p;
         if (|(a & amask__5)) begin
-            rows__5 = bz__y;
+            rows__5 = bsh__5;
         end
         rowx__5 = rows__5 ^ masks__5;
-        sums__5 = dbls__5 + rowx__5;
-        dbls__6 = sums__5 + sums__5;
         rows__6 = zero_p;
         if (|(a & amask__6)) begin
-            rows__6 = bz__y;
+            rows__6 = bsh__6;
         end
         rowx__6 = rows__6 ^ masks__6;
-        sums__6 = dbls__6 + rowx__6;
-        dbls__7 = sums__6 + sums__6;
         rows__7 = zero_p;
         if (|(a & amask__7)) begin
-            rows__7 = bz__y;
+            rows__7 = bsh__7;
         end
         rowx__7 = rows__7 ^ masks__7;
-        sums__7 = dbls__7 + rowx__7;
-        dbls__8 = sums__7 + sums__7;
         rows__8 = zero_p;
         if (|(a & amask__8)) begin
-            rows__8 = bz__y;
+            rows__8 = bsh__8;
         end
         rowx__8 = rows__8 ^ masks__8;
-        sums__8 = dbls__8 + rowx__8;
-        dbls__9 = sums__8 + sums__8;
         rows__9 = zero_p;
         if (|(a & amask__9)) begin
-            rows__9 = bz__y;
+            rows__9 = bsh__9;
         end
         rowx__9 = rows__9 ^ masks__9;
-        sums__9 = dbls__9 + rowx__9;
-        dbls__10 = sums__9 + sums__9;
         rows__10 = zero_p;
         if (|(a & amask__10)) begin
-            rows__10 = bz__y;
+            rows__10 = bsh__10;
         end
         rowx__10 = rows__10 ^ masks__10;
-        sums__10 = dbls__10 + rowx__10;
-        dbls__11 = sums__10 + sums__10;
         rows__11 = zero_p;
         if (|(a & amask__11)) begin
-            rows__11 = bz__y;
+            rows__11 = bsh__11;
         end
         rowx__11 = rows__11 ^ masks__11;
-        sums__11 = dbls__11 + rowx__11;
-        dbls__12 = sums__11 + sums__11;
         rows__12 = zero_p;
         if (|(a & amask__12)) begin
-            rows__12 = bz__y;
+            rows__12 = bsh__12;
         end
         rowx__12 = rows__12 ^ masks__12;
-        sums__12 = dbls__12 + rowx__12;
-        dbls__13 = sums__12 + sums__12;
         rows__13 = zero_p;
         if (|(a & amask__13)) begin
-            rows__13 = bz__y;
+            rows__13 = bsh__13;
         end
         rowx__13 = rows__13 ^ masks__13;
-        sums__13 = dbls__13 + rowx__13;
-        dbls__14 = sums__13 + sums__13;
         rows__14 = zero_p;
         if (|(a & amask__14)) begin
-            rows__14 = bz__y;
+            rows__14 = bsh__14;
         end
         rowx__14 = rows__14 ^ masks__14;
-        sums__14 = dbls__14 + rowx__14;
-        dbls__15 = sums__14 + sums__14;
         rows__15 = zero_p;
         if (|(a & amask__15)) begin
-            rows__15 = bz__y;
+            rows__15 = bsh__15;
         end
         rowx__15 = rows__15 ^ masks__15;
-        sums__15 = dbls__15 + rowx__15;
-        p = sums__15 + bias;
+        s__0 = rowx__0 ^ bias;
+        maj__0 = rowx__0 & bias;
+        c__0 = maj__0 + maj__0;
+        s__1 = s__0 ^ c__0 ^ rowx__1;
+        maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
+        c__1 = maj__1 + maj__1;
+        s__2 = s__1 ^ c__1 ^ rowx__2;
+        maj__2 = (s__1 & c__1) | (s__1 & rowx__2) | (c__1 & rowx__2);
+        c__2 = maj__2 + maj__2;
+        s__3 = s__2 ^ c__2 ^ rowx__3;
+        maj__3 = (s__2 & c__2) | (s__2 & rowx__3) | (c__2 & rowx__3);
+        c__3 = maj__3 + maj__3;
+        s__4 = s__3 ^ c__3 ^ rowx__4;
+        maj__4 = (s__3 & c__3) | (s__3 & rowx__4) | (c__3 & rowx__4);
+        c__4 = maj__4 + maj__4;
+        s__5 = s__4 ^ c__4 ^ rowx__5;
+        maj__5 = (s__4 & c__4) | (s__4 & rowx__5) | (c__4 & rowx__5);
+        c__5 = maj__5 + maj__5;
+        s__6 = s__5 ^ c__5 ^ rowx__6;
+        maj__6 = (s__5 & c__5) | (s__5 & rowx__6) | (c__5 & rowx__6);
+        c__6 = maj__6 + maj__6;
+        s__7 = s__6 ^ c__6 ^ rowx__7;
+        maj__7 = (s__6 & c__6) | (s__6 & rowx__7) | (c__6 & rowx__7);
+        c__7 = maj__7 + maj__7;
+        s__8 = s__7 ^ c__7 ^ rowx__8;
+        maj__8 = (s__7 & c__7) | (s__7 & rowx__8) | (c__7 & rowx__8);
+        c__8 = maj__8 + maj__8;
+        s__9 = s__8 ^ c__8 ^ rowx__9;
+        maj__9 = (s__8 & c__8) | (s__8 & rowx__9) | (c__8 & rowx__9);
+        c__9 = maj__9 + maj__9;
+        s__10 = s__9 ^ c__9 ^ rowx__10;
+        maj__10 = (s__9 & c__9) | (s__9 & rowx__10) | (c__9 & rowx__10);
+        c__10 = maj__10 + maj__10;
+        s__11 = s__10 ^ c__10 ^ rowx__11;
+        maj__11 = (s__10 & c__10) | (s__10 & rowx__11) | (c__10 & rowx__11);
+        c__11 = maj__11 + maj__11;
+        s__12 = s__11 ^ c__11 ^ rowx__12;
+        maj__12 = (s__11 & c__11) | (s__11 & rowx__12) | (c__11 & rowx__12);
+        c__12 = maj__12 + maj__12;
+        s__13 = s__12 ^ c__12 ^ rowx__13;
+        maj__13 = (s__12 & c__12) | (s__12 & rowx__13) | (c__12 & rowx__13);
+        c__13 = maj__13 + maj__13;
+        s__14 = s__13 ^ c__13 ^ rowx__14;
+        maj__14 = (s__13 & c__13) | (s__13 & rowx__14) | (c__13 & rowx__14);
+        c__14 = maj__14 + maj__14;
+        s__15 = s__14 ^ c__14 ^ rowx__15;
+        maj__15 = (s__14 & c__14) | (s__14 & rowx__15) | (c__14 & rowx__15);
+        c__15 = maj__15 + maj__15;
+        p = s__15 + c__15;
     end
 
 endmodule

@@ -10,14 +10,14 @@ module fpec_mac__mul(a,b,p);
     output reg  [7:0] p;
 
     // Constant declarations
-    localparam  masks__0 = 8'h7;
-    localparam  masks__1 = 8'h8;
-    localparam  masks__2 = 8'h8;
-    localparam  masks__3 = 8'h8;
-    localparam  amask__0 = 4'h8;
-    localparam  amask__1 = 4'h4;
-    localparam  amask__2 = 4'h2;
-    localparam  amask__3 = 4'h1;
+    localparam  masks__0 = 8'h8;
+    localparam  masks__1 = 8'h10;
+    localparam  masks__2 = 8'h20;
+    localparam  masks__3 = 8'h38;
+    localparam  amask__0 = 4'h1;
+    localparam  amask__1 = 4'h2;
+    localparam  amask__2 = 4'h4;
+    localparam  amask__3 = 4'h8;
     localparam  zero_p = 8'h0;
     localparam  bias = 8'h90;
 
@@ -26,6 +26,10 @@ module fpec_mac__mul(a,b,p);
     wire  [7:0] bz__y;
 
     // Local signals
+    reg  [7:0] bsh__0;
+    reg  [7:0] bsh__1;
+    reg  [7:0] bsh__2;
+    reg  [7:0] bsh__3;
     reg  [7:0] rows__0;
     reg  [7:0] rows__1;
     reg  [7:0] rows__2;
@@ -34,14 +38,18 @@ module fpec_mac__mul(a,b,p);
     reg  [7:0] rowx__1;
     reg  [7:0] rowx__2;
     reg  [7:0] rowx__3;
-    reg  [7:0] dbls__0;
-    reg  [7:0] dbls__1;
-    reg  [7:0] dbls__2;
-    reg  [7:0] dbls__3;
-    reg  [7:0] sums__0;
-    reg  [7:0] sums__1;
-    reg  [7:0] sums__2;
-    reg  [7:0] sums__3;
+    reg  [7:0] s__0;
+    reg  [7:0] s__1;
+    reg  [7:0] s__2;
+    reg  [7:0] s__3;
+    reg  [7:0] c__0;
+    reg  [7:0] c__1;
+    reg  [7:0] c__2;
+    reg  [7:0] c__3;
+    reg  [7:0] maj__0;
+    reg  [7:0] maj__1;
+    reg  [7:0] maj__2;
+    reg  [7:0] maj__3;
 
     // Sub module instances
     fpec_mac__mul__bz bz(
@@ -52,35 +60,43 @@ module fpec_mac__mul(a,b,p);
     // Update code
     always @(*) begin
         bz__x = b;
-        dbls__0 = zero_p;
+        bsh__0 = bz__y;
+        bsh__1 = bsh__0 + bsh__0;
+        bsh__2 = bsh__1 + bsh__1;
+        bsh__3 = bsh__2 + bsh__2;
         rows__0 = zero_p;
         if (|(a & amask__0)) begin
-            rows__0 = bz__y;
+            rows__0 = bsh__0;
         end
         rowx__0 = rows__0 ^ masks__0;
-        sums__0 = dbls__0 + rowx__0;
-        dbls__1 = sums__0 + sums__0;
         rows__1 = zero_p;
         if (|(a & amask__1)) begin
-            rows__1 = bz__y;
+            rows__1 = bsh__1;
         end
         rowx__1 = rows__1 ^ masks__1;
-        sums__1 = dbls__1 + rowx__1;
-        dbls__2 = sums__1 + sums__1;
         rows__2 = zero_p;
         if (|(a & amask__2)) begin
-            rows__2 = bz__y;
+            rows__2 = bsh__2;
         end
         rowx__2 = rows__2 ^ masks__2;
-        sums__2 = dbls__2 + rowx__2;
-        dbls__3 = sums__2 + sums__2;
         rows__3 = zero_p;
         if (|(a & amask__3)) begin
-            rows__3 = bz__y;
+            rows__3 = bsh__3;
         end
         rowx__3 = rows__3 ^ masks__3;
-        sums__3 = dbls__3 + rowx__3;
-        p = sums__3 + bias;
+        s__0 = rowx__0 ^ bias;
+        maj__0 = rowx__0 & bias;
+        c__0 = maj__0 + maj__0;
+        s__1 = s__0 ^ c__0 ^ rowx__1;
+        maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
+        c__1 = maj__1 + maj__1;
+        s__2 = s__1 ^ c__1 ^ rowx__2;
+        maj__2 = (s__1 & c__1) | (s__1 & rowx__2) | (c__1 & rowx__2);
+        c__2 = maj__2 + maj__2;
+        s__3 = s__2 ^ c__2 ^ rowx__3;
+        maj__3 = (s__2 & c__2) | (s__2 & rowx__3) | (c__2 & rowx__3);
+        c__3 = maj__3 + maj__3;
+        p = s__3 + c__3;
     end
 
 endmodule

@@ -10,18 +10,18 @@ module fpec_mac__mul(a,b,p);
     output reg  [11:0] p;
 
     // Constant declarations
-    localparam  masks__0 = 12'h1f;
-    localparam  masks__1 = 12'h20;
-    localparam  masks__2 = 12'h20;
-    localparam  masks__3 = 12'h20;
-    localparam  masks__4 = 12'h20;
-    localparam  masks__5 = 12'h20;
-    localparam  amask__0 = 6'b100000;
-    localparam  amask__1 = 6'b10000;
-    localparam  amask__2 = 6'b1000;
-    localparam  amask__3 = 6'b100;
-    localparam  amask__4 = 6'b10;
-    localparam  amask__5 = 6'b1;
+    localparam  masks__0 = 12'h20;
+    localparam  masks__1 = 12'h40;
+    localparam  masks__2 = 12'h80;
+    localparam  masks__3 = 12'h100;
+    localparam  masks__4 = 12'h200;
+    localparam  masks__5 = 12'h3e0;
+    localparam  amask__0 = 6'b1;
+    localparam  amask__1 = 6'b10;
+    localparam  amask__2 = 6'b100;
+    localparam  amask__3 = 6'b1000;
+    localparam  amask__4 = 6'b10000;
+    localparam  amask__5 = 6'b100000;
     localparam  zero_p = 12'h0;
     localparam  bias = 12'h840;
 
@@ -30,6 +30,12 @@ module fpec_mac__mul(a,b,p);
     wire  [11:0] bz__y;
 
     // Local signals
+    reg  [11:0] bsh__0;
+    reg  [11:0] bsh__1;
+    reg  [11:0] bsh__2;
+    reg  [11:0] bsh__3;
+    reg  [11:0] bsh__4;
+    reg  [11:0] bsh__5;
     reg  [11:0] rows__0;
     reg  [11:0] rows__1;
     reg  [11:0] rows__2;
@@ -42,18 +48,24 @@ module fpec_mac__mul(a,b,p);
     reg  [11:0] rowx__3;
     reg  [11:0] rowx__4;
     reg  [11:0] rowx__5;
-    reg  [11:0] dbls__0;
-    reg  [11:0] dbls__1;
-    reg  [11:0] dbls__2;
-    reg  [11:0] dbls__3;
-    reg  [11:0] dbls__4;
-    reg  [11:0] dbls__5;
-    reg  [11:0] sums__0;
-    reg  [11:0] sums__1;
-    reg  [11:0] sums__2;
-    reg  [11:0] sums__3;
-    reg  [11:0] sums__4;
-    reg  [11:0] sums__5;
+    reg  [11:0] s__0;
+    reg  [11:0] s__1;
+    reg  [11:0] s__2;
+    reg  [11:0] s__3;
+    reg  [11:0] s__4;
+    reg  [11:0] s__5;
+    reg  [11:0] c__0;
+    reg  [11:0] c__1;
+    reg  [11:0] c__2;
+    reg  [11:0] c__3;
+    reg  [11:0] c__4;
+    reg  [11:0] c__5;
+    reg  [11:0] maj__0;
+    reg  [11:0] maj__1;
+    reg  [11:0] maj__2;
+    reg  [11:0] maj__3;
+    reg  [11:0] maj__4;
+    reg  [11:0] maj__5;
 
     // Sub module instances
     fpec_mac__mul__bz bz(
@@ -64,49 +76,61 @@ module fpec_mac__mul(a,b,p);
     // Update code
     always @(*) begin
         bz__x = b;
-        dbls__0 = zero_p;
+        bsh__0 = bz__y;
+        bsh__1 = bsh__0 + bsh__0;
+        bsh__2 = bsh__1 + bsh__1;
+        bsh__3 = bsh__2 + bsh__2;
+        bsh__4 = bsh__3 + bsh__3;
+        bsh__5 = bsh__4 + bsh__4;
         rows__0 = zero_p;
         if (|(a & amask__0)) begin
-            rows__0 = bz__y;
+            rows__0 = bsh__0;
         end
         rowx__0 = rows__0 ^ masks__0;
-        sums__0 = dbls__0 + rowx__0;
-        dbls__1 = sums__0 + sums__0;
         rows__1 = zero_p;
         if (|(a & amask__1)) begin
-            rows__1 = bz__y;
+            rows__1 = bsh__1;
         end
         rowx__1 = rows__1 ^ masks__1;
-        sums__1 = dbls__1 + rowx__1;
-        dbls__2 = sums__1 + sums__1;
         rows__2 = zero_p;
         if (|(a & amask__2)) begin
-            rows__2 = bz__y;
+            rows__2 = bsh__2;
         end
         rowx__2 = rows__2 ^ masks__2;
-        sums__2 = dbls__2 + rowx__2;
-        dbls__3 = sums__2 + sums__2;
         rows__3 = zero_p;
         if (|(a & amask__3)) begin
-            rows__3 = bz__y;
+            rows__3 = bsh__3;
         end
         rowx__3 = rows__3 ^ masks__3;
-        sums__3 = dbls__3 + rowx__3;
-        dbls__4 = sums__3 + sums__3;
         rows__4 = zero_p;
         if (|(a & amask__4)) begin
-            rows__4 = bz__y;
+            rows__4 = bsh__4;
         end
         rowx__4 = rows__4 ^ masks__4;
-        sums__4 = dbls__4 + rowx__4;
-        dbls__5 = sums__4 + sums__4;
         rows__5 = zero_p;
         if (|(a & amask__5)) begin
-            rows__5 = bz__y;
+            rows__5 = bsh__5;
         end
         rowx__5 = rows__5 ^ masks__5;
-        sums__5 = dbls__5 + rowx__5;
-        p = sums__5 + bias;
+        s__0 = rowx__0 ^ bias;
+        maj__0 = rowx__0 & bias;
+        c__0 = maj__0 + maj__0;
+        s__1 = s__0 ^ c__0 ^ rowx__1;
+        maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
+        c__1 = maj__1 + maj__1;
+        s__2 = s__1 ^ c__1 ^ rowx__2;
+        maj__2 = (s__1 & c__1) | (s__1 & rowx__2) | (c__1 & rowx__2);
+        c__2 = maj__2 + maj__2;
+        s__3 = s__2 ^ c__2 ^ rowx__3;
+        maj__3 = (s__2 & c__2) | (s__2 & rowx__3) | (c__2 & rowx__3);
+        c__3 = maj__3 + maj__3;
+        s__4 = s__3 ^ c__3 ^ rowx__4;
+        maj__4 = (s__3 & c__3) | (s__3 & rowx__4) | (c__3 & rowx__4);
+        c__4 = maj__4 + maj__4;
+        s__5 = s__4 ^ c__4 ^ rowx__5;
+        maj__5 = (s__4 & c__4) | (s__4 & rowx__5) | (c__4 & rowx__5);
+        c__5 = maj__5 + maj__5;
+        p = s__5 + c__5;
     end
 
 endmodule

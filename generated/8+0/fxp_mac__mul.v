@@ -10,22 +10,22 @@ module fxp_mac__mul(a,b,p);
     output reg  [15:0] p;
 
     // Constant declarations
-    localparam  masks__0 = 16'h7f;
-    localparam  masks__1 = 16'h80;
-    localparam  masks__2 = 16'h80;
-    localparam  masks__3 = 16'h80;
-    localparam  masks__4 = 16'h80;
-    localparam  masks__5 = 16'h80;
-    localparam  masks__6 = 16'h80;
-    localparam  masks__7 = 16'h80;
-    localparam  amask__0 = 8'h80;
-    localparam  amask__1 = 8'h40;
-    localparam  amask__2 = 8'h20;
-    localparam  amask__3 = 8'h10;
-    localparam  amask__4 = 8'h8;
-    localparam  amask__5 = 8'h4;
-    localparam  amask__6 = 8'h2;
-    localparam  amask__7 = 8'h1;
+    localparam  masks__0 = 16'h80;
+    localparam  masks__1 = 16'h100;
+    localparam  masks__2 = 16'h200;
+    localparam  masks__3 = 16'h400;
+    localparam  masks__4 = 16'h800;
+    localparam  masks__5 = 16'h1000;
+    localparam  masks__6 = 16'h2000;
+    localparam  masks__7 = 16'h3f80;
+    localparam  amask__0 = 8'h1;
+    localparam  amask__1 = 8'h2;
+    localparam  amask__2 = 8'h4;
+    localparam  amask__3 = 8'h8;
+    localparam  amask__4 = 8'h10;
+    localparam  amask__5 = 8'h20;
+    localparam  amask__6 = 8'h40;
+    localparam  amask__7 = 8'h80;
     localparam  zero_p = 16'h0;
     localparam  bias = 16'h8100;
 
@@ -34,6 +34,14 @@ module fxp_mac__mul(a,b,p);
     wire  [15:0] bz__y;
 
     // Local signals
+    reg  [15:0] bsh__0;
+    reg  [15:0] bsh__1;
+    reg  [15:0] bsh__2;
+    reg  [15:0] bsh__3;
+    reg  [15:0] bsh__4;
+    reg  [15:0] bsh__5;
+    reg  [15:0] bsh__6;
+    reg  [15:0] bsh__7;
     reg  [15:0] rows__0;
     reg  [15:0] rows__1;
     reg  [15:0] rows__2;
@@ -50,22 +58,30 @@ module fxp_mac__mul(a,b,p);
     reg  [15:0] rowx__5;
     reg  [15:0] rowx__6;
     reg  [15:0] rowx__7;
-    reg  [15:0] dbls__0;
-    reg  [15:0] dbls__1;
-    reg  [15:0] dbls__2;
-    reg  [15:0] dbls__3;
-    reg  [15:0] dbls__4;
-    reg  [15:0] dbls__5;
-    reg  [15:0] dbls__6;
-    reg  [15:0] dbls__7;
-    reg  [15:0] sums__0;
-    reg  [15:0] sums__1;
-    reg  [15:0] sums__2;
-    reg  [15:0] sums__3;
-    reg  [15:0] sums__4;
-    reg  [15:0] sums__5;
-    reg  [15:0] sums__6;
-    reg  [15:0] sums__7;
+    reg  [15:0] s__0;
+    reg  [15:0] s__1;
+    reg  [15:0] s__2;
+    reg  [15:0] s__3;
+    reg  [15:0] s__4;
+    reg  [15:0] s__5;
+    reg  [15:0] s__6;
+    reg  [15:0] s__7;
+    reg  [15:0] c__0;
+    reg  [15:0] c__1;
+    reg  [15:0] c__2;
+    reg  [15:0] c__3;
+    reg  [15:0] c__4;
+    reg  [15:0] c__5;
+    reg  [15:0] c__6;
+    reg  [15:0] c__7;
+    reg  [15:0] maj__0;
+    reg  [15:0] maj__1;
+    reg  [15:0] maj__2;
+    reg  [15:0] maj__3;
+    reg  [15:0] maj__4;
+    reg  [15:0] maj__5;
+    reg  [15:0] maj__6;
+    reg  [15:0] maj__7;
 
     // Sub module instances
     fxp_mac__mul__bz bz(
@@ -76,63 +92,79 @@ module fxp_mac__mul(a,b,p);
     // Update code
     always @(*) begin
         bz__x = b;
-        dbls__0 = zero_p;
+        bsh__0 = bz__y;
+        bsh__1 = bsh__0 + bsh__0;
+        bsh__2 = bsh__1 + bsh__1;
+        bsh__3 = bsh__2 + bsh__2;
+        bsh__4 = bsh__3 + bsh__3;
+        bsh__5 = bsh__4 + bsh__4;
+        bsh__6 = bsh__5 + bsh__5;
+        bsh__7 = bsh__6 + bsh__6;
         rows__0 = zero_p;
         if (|(a & amask__0)) begin
-            rows__0 = bz__y;
+            rows__0 = bsh__0;
         end
         rowx__0 = rows__0 ^ masks__0;
-        sums__0 = dbls__0 + rowx__0;
-        dbls__1 = sums__0 + sums__0;
         rows__1 = zero_p;
         if (|(a & amask__1)) begin
-            rows__1 = bz__y;
+            rows__1 = bsh__1;
         end
         rowx__1 = rows__1 ^ masks__1;
-        sums__1 = dbls__1 + rowx__1;
-        dbls__2 = sums__1 + sums__1;
         rows__2 = zero_p;
         if (|(a & amask__2)) begin
-            rows__2 = bz__y;
+            rows__2 = bsh__2;
         end
         rowx__2 = rows__2 ^ masks__2;
-        sums__2 = dbls__2 + rowx__2;
-        dbls__3 = sums__2 + sums__2;
         rows__3 = zero_p;
         if (|(a & amask__3)) begin
-            rows__3 = bz__y;
+            rows__3 = bsh__3;
         end
         rowx__3 = rows__3 ^ masks__3;
-        sums__3 = dbls__3 + rowx__3;
-        dbls__4 = sums__3 + sums__3;
         rows__4 = zero_p;
         if (|(a & amask__4)) begin
-            rows__4 = bz__y;
+            rows__4 = bsh__4;
         end
         rowx__4 = rows__4 ^ masks__4;
-        sums__4 = dbls__4 + rowx__4;
-        dbls__5 = sums__4 + sums__4;
         rows__5 = zero_p;
         if (|(a & amask__5)) begin
-            rows__5 = bz__y;
+            rows__5 = bsh__5;
         end
         rowx__5 = rows__5 ^ masks__5;
-        sums__5 = dbls__5 + rowx__5;
-        dbls__6 = sums__5 + sums__5;
         rows__6 = zero_p;
         if (|(a & amask__6)) begin
-            rows__6 = bz__y;
+            rows__6 = bsh__6;
         end
         rowx__6 = rows__6 ^ masks__6;
-        sums__6 = dbls__6 + rowx__6;
-        dbls__7 = sums__6 + sums__6;
         rows__7 = zero_p;
         if (|(a & amask__7)) begin
-            rows__7 = bz__y;
+            rows__7 = bsh__7;
         end
         rowx__7 = rows__7 ^ masks__7;
-        sums__7 = dbls__7 + rowx__7;
-        p = sums__7 + bias;
+        s__0 = rowx__0 ^ bias;
+        maj__0 = rowx__0 & bias;
+        c__0 = maj__0 + maj__0;
+        s__1 = s__0 ^ c__0 ^ rowx__1;
+        maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
+        c__1 = maj__1 + maj__1;
+        s__2 = s__1 ^ c__1 ^ rowx__2;
+        maj__2 = (s__1 & c__1) | (s__1 & rowx__2) | (c__1 & rowx__2);
+        c__2 = maj__2 + maj__2;
+        s__3 = s__2 ^ c__2 ^ rowx__3;
+        maj__3 = (s__2 & c__2) | (s__2 & rowx__3) | (c__2 & rowx__3);
+        c__3 = maj__3 + maj__3;
+        s__4 = s__3 ^ c__3 ^ rowx__4;
+        maj__4 = (s__3 & c__3) | (s__3 & rowx__4) | (c__3 & rowx__4);
+        c__4 = maj__4 + maj__4;
+        s__5 = s__4 ^ c__4 ^ rowx__5;
+        maj__5 = (s__4 & c__4) | (s__4 & rowx__5) | (c__4 & rowx__5);
+        c__5 = maj__5 + maj__5;
+        s__6 = s__5 ^ c__5 ^ rowx__6;
+        maj__6 = (s__5 & c__5) | (s__5 & rowx__6) | (c__5 & rowx__6);
+        c__6 = maj__6 + maj__6;
+        s__7 = s__6 ^ c__6 ^ rowx__7;
+        maj__7 = (s__6 & c__6) | (s__6 & rowx__7) | (c__6 & rowx__7);
+        c__7 = maj__7 + maj__7;
+        p = s__7 + c__7;
     end
 
 endmodule

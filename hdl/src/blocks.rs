@@ -74,13 +74,16 @@ pub fn bits_of<const N: usize>(v: i128) -> Bits<N> {
 }
 
 /// Signed W x W -> P (= 2W) multiplier, built structurally as a Baugh-Wooley
-/// partial-product array reduced in Horner order by a chain of P-bit adders:
-/// stage i (0..W) handles row j = W-1-i, `rows[i] = a_j ? b : 0`, with the
-/// Baugh-Wooley inversions `masks[i]` (row W-1: low W-1 bits; other rows: the
-/// top bit), `sums[i] = 2*sums[i-1] + rows[i] ^ masks[i]`, and finally
-/// `p = sums[W-1] + 2^W + 2^(2W-1)  (mod 2^2W)`. The doubling is written
-/// `x + x`, which synthesis reduces to wiring like `x << 1`, because
-/// rust-hdl 0.46 simulates every shift through a heap-allocated BigUint.
+/// partial-product array reduced by a carry-save adder array: row j is
+/// `rows[j] = (a_j ? b << j : 0) ^ masks[j]` with the Baugh-Wooley
+/// inversions (row W-1: its low W-1 bits; other rows: their top bit); a
+/// chain of 3:2 compressors (`s`, `c`, bitwise, no carry propagation) adds
+/// the rows and the constant `2^W + 2^(2W-1)`, and a single P-bit adder
+/// resolves `p = s + c (mod 2^2W)`. Only one carry-propagate adder, so the
+/// array glitches far less than a chain of ripple adders would (see the
+/// `glitch` activity model). Doublings (`b << j`, the carries' `<< 1`) are
+/// written `x + x`, which synthesis reduces to wiring, because rust-hdl 0.46
+/// simulates every shift through a heap-allocated BigUint.
 pub struct BwMul<const W: usize, const P: usize> {
     /// Multiplicand (two's complement).
     pub a: Signal<In, Bits<W>>,
@@ -89,10 +92,12 @@ pub struct BwMul<const W: usize, const P: usize> {
     /// Product (two's complement, exact).
     pub p: Signal<Out, Bits<P>>,
     bz: ZeroExt<W, P>,
+    bsh: [Signal<Local, Bits<P>>; W],
     rows: [Signal<Local, Bits<P>>; W],
     rowx: [Signal<Local, Bits<P>>; W],
-    dbls: [Signal<Local, Bits<P>>; W],
-    sums: [Signal<Local, Bits<P>>; W],
+    s: [Signal<Local, Bits<P>>; W],
+    c: [Signal<Local, Bits<P>>; W],
+    maj: [Signal<Local, Bits<P>>; W],
     masks: [Constant<Bits<P>>; W],
     amask: [Constant<Bits<W>>; W],
     zero_p: Constant<Bits<P>>,
@@ -100,7 +105,7 @@ pub struct BwMul<const W: usize, const P: usize> {
     settle_changed: bool,
 }
 
-settled_block!(BwMul<W, P>, settle_changed, [a, b, p, bz, rows, rowx, dbls, sums, masks, amask, zero_p, bias]);
+settled_block!(BwMul<W, P>, settle_changed, [a, b, p, bz, bsh, rows, rowx, s, c, maj, masks, amask, zero_p, bias]);
 
 impl<const W: usize, const P: usize> Default for BwMul<W, P> {
     fn default() -> Self {
@@ -110,18 +115,22 @@ impl<const W: usize, const P: usize> Default for BwMul<W, P> {
             b: Default::default(),
             p: Default::default(),
             bz: Default::default(),
+            bsh: std::array::from_fn(|_| Default::default()),
             rows: std::array::from_fn(|_| Default::default()),
             rowx: std::array::from_fn(|_| Default::default()),
-            dbls: std::array::from_fn(|_| Default::default()),
-            sums: std::array::from_fn(|_| Default::default()),
-            masks: std::array::from_fn(|i| {
-                Constant::new(bits_of(if i == 0 {
-                    (1i128 << (W - 1)) - 1
-                } else {
-                    1i128 << (W - 1)
-                }))
+            s: std::array::from_fn(|_| Default::default()),
+            c: std::array::from_fn(|_| Default::default()),
+            maj: std::array::from_fn(|_| Default::default()),
+            masks: std::array::from_fn(|j| {
+                Constant::new(bits_of(
+                    if j == W - 1 {
+                        (1i128 << (W - 1)) - 1
+                    } else {
+                        1i128 << (W - 1)
+                    } << j,
+                ))
             }),
-            amask: std::array::from_fn(|i| Constant::new(bits_of(1i128 << (W - 1 - i)))),
+            amask: std::array::from_fn(|j| Constant::new(bits_of(1i128 << j))),
             zero_p: Constant::new(Bits::default()),
             bias: Constant::new(bits_of((1i128 << W) + (1i128 << (2 * W - 1)))),
             settle_changed: false,
@@ -133,26 +142,33 @@ impl<const W: usize, const P: usize> Logic for BwMul<W, P> {
     #[hdl_gen]
     fn update(&mut self) {
         self.bz.x.next = self.b.val();
-        // Stage 0: row W-1.
-        self.dbls[0].next = self.zero_p.val();
-        self.rows[0].next = self.zero_p.val();
-        if (self.a.val() & self.amask[0].val()).any() {
-            self.rows[0].next = self.bz.y.val();
+        // Partial-product rows, row j weighted 2^j.
+        self.bsh[0].next = self.bz.y.val();
+        for j in 1..W {
+            self.bsh[j].next = self.bsh[j - 1].val() + self.bsh[j - 1].val();
         }
-        self.rowx[0].next = self.rows[0].val() ^ self.masks[0].val();
-        self.sums[0].next = self.dbls[0].val() + self.rowx[0].val();
-        // Stages 1..W: rows W-2 down to 0.
-        for i in 1..W {
-            self.dbls[i].next = self.sums[i - 1].val() + self.sums[i - 1].val();
-            self.rows[i].next = self.zero_p.val();
-            if (self.a.val() & self.amask[i].val()).any() {
-                self.rows[i].next = self.bz.y.val();
+        for j in 0..W {
+            self.rows[j].next = self.zero_p.val();
+            if (self.a.val() & self.amask[j].val()).any() {
+                self.rows[j].next = self.bsh[j].val();
             }
-            self.rowx[i].next = self.rows[i].val() ^ self.masks[i].val();
-            self.sums[i].next = self.dbls[i].val() + self.rowx[i].val();
+            self.rowx[j].next = self.rows[j].val() ^ self.masks[j].val();
         }
-        for i in (W - 1)..W {
-            self.p.next = self.sums[i].val() + self.bias.val();
+        // Carry-save array: (s, c) += rows[j]; stage 0 holds row 0 and the
+        // Baugh-Wooley constant.
+        self.s[0].next = self.rowx[0].val() ^ self.bias.val();
+        self.maj[0].next = self.rowx[0].val() & self.bias.val();
+        self.c[0].next = self.maj[0].val() + self.maj[0].val();
+        for j in 1..W {
+            self.s[j].next = self.s[j - 1].val() ^ self.c[j - 1].val() ^ self.rowx[j].val();
+            self.maj[j].next = (self.s[j - 1].val() & self.c[j - 1].val())
+                | (self.s[j - 1].val() & self.rowx[j].val())
+                | (self.c[j - 1].val() & self.rowx[j].val());
+            self.c[j].next = self.maj[j].val() + self.maj[j].val();
+        }
+        // The one carry-propagate adder.
+        for j in (W - 1)..W {
+            self.p.next = self.s[j].val() + self.c[j].val();
         }
     }
 }

@@ -952,21 +952,10 @@ fn check_sums(split: &Split, s: u32, dots: &[Vec<(u32, u32)>], sums: &[u64]) -> 
     Ok(())
 }
 
-/// Simulates `net` (the synthesized design of `design`) on a workload.
+/// Simulates `net` (the synthesized design of `design`) on a workload and
+/// counts toggles per cell: under Verilator with zero delay (`glitch`
+/// false) or under Icarus with unit gate delays (`glitch` true).
 pub fn simulate_toggles(
-    design: &Design,
-    net: &Netlist,
-    work_dir: &Path,
-    workload: &Workload,
-    seed: u64,
-    macs: usize,
-) -> Result<(Toggles, Option<f64>)> {
-    simulate_toggles_with(design, net, work_dir, workload, seed, macs, false)
-}
-
-/// [`simulate_toggles`] under Verilator (zero delay, `glitch` false) or
-/// under Icarus with unit gate delays (`glitch` true).
-pub fn simulate_toggles_with(
     design: &Design,
     net: &Netlist,
     work_dir: &Path,
@@ -1039,7 +1028,7 @@ pub fn evaluate_synthesized(
             let glitch = matches!(opts.activity, Activity::Glitch { .. });
             let dir = sr.dir.join(if glitch { "glitch" } else { "sim" });
             let (t, skipped) =
-                simulate_toggles_with(design, net, &dir, &opts.workload, *seed, *macs, glitch)?;
+                simulate_toggles(design, net, &dir, &opts.workload, *seed, *macs, glitch)?;
             let (e, b) = sim_energy(net, &opts.table, &t)?;
             let tot: u64 = t.per_cell.iter().sum();
             (

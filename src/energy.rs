@@ -694,6 +694,16 @@ pub fn build_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
     build_verilator_simulator(net, dir)
 }
 
+/// `dir/cells.txt`: one line `i type block name` per cell, the index the
+/// simulators' `cell i n` lines refer to.
+fn write_cells_txt(net: &Netlist, dir: &Path) -> Result<()> {
+    let mut cells_txt = String::new();
+    for (i, c) in net.cells.iter().enumerate() {
+        writeln!(cells_txt, "{i} {} {} {}", c.ty, c.block, c.name)?;
+    }
+    write_atomic(&dir.join("cells.txt"), cells_txt.as_bytes())
+}
+
 /// The toggle simulators drive the MAC ports of spec 6.1.
 fn check_mac_ports(net: &Netlist) -> Result<()> {
     for p in [
@@ -722,11 +732,7 @@ fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
     let module = "fpec_toggle_top";
     let v = instrumented_verilog(net, module)?;
     write_atomic(&dir.join("netlist_sim.v"), v.as_bytes())?;
-    let mut cells_txt = String::new();
-    for (i, c) in net.cells.iter().enumerate() {
-        writeln!(cells_txt, "{i} {} {} {}", c.ty, c.block, c.name)?;
-    }
-    write_atomic(&dir.join("cells.txt"), cells_txt.as_bytes())?;
+    write_cells_txt(net, dir)?;
     let mut ctx = tera::Context::new();
     ctx.insert("top", module);
     ctx.insert("ncells", &net.cells.len());
@@ -866,16 +872,11 @@ pub fn run_glitch_simulation(net: &Netlist, dir: &Path, stim: &str) -> Result<To
     let ncells = net.cells.len();
     let v = instrumented_verilog_with(net, module, true)?;
     write_atomic(&dir.join("netlist_glitch.v"), v.as_bytes())?;
-    let mut cells_txt = String::new();
-    for (i, c) in net.cells.iter().enumerate() {
-        writeln!(cells_txt, "{i} {} {} {}", c.ty, c.block, c.name)?;
-    }
-    write_atomic(&dir.join("cells.txt"), cells_txt.as_bytes())?;
+    write_cells_txt(net, dir)?;
     let width = |p: &str| net.port(p).map_or(1, |x| x.bits.len());
     let mut ctx = tera::Context::new();
     ctx.insert("top", module);
     ctx.insert("ncells", &ncells.max(1));
-    ctx.insert("ncp", &ncells.max(65));
     ctx.insert("nw", &width("w"));
     ctx.insert("ns", &width("out_sum"));
     // Longer than any combinational path (at most one unit per cell).
@@ -1012,7 +1013,7 @@ pub fn evaluate(design: &Design, out: &Path, opts: &EnergyOptions) -> Result<Ene
 /// Energy per MAC of an already synthesized design (`sr`, from
 /// [`synth::synthesize`] with the same `opts.synth`), so that several
 /// activity models share one Yosys run. Writes nothing but the simulator
-/// folder `sr.dir/sim` for the `sim` activity.
+/// folder (`sr.dir/sim` or `sr.dir/glitch`) of the simulated activities.
 pub fn evaluate_synthesized(
     design: &Design,
     sr: &SynthResult,

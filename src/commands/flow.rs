@@ -112,53 +112,39 @@ struct ConfigResult {
     handwritten_static_fj: Option<f64>,
 }
 
-fn energy_opts(activity: Activity, workload: &Workload) -> Result<EnergyOptions> {
-    Ok(EnergyOptions {
-        activity,
-        workload: workload.clone(),
-        table: EnergyTable::builtin()?,
-        synth: SynthOptions::default(),
-    })
-}
-
 /// Synthesizes `design` once (into `dir/synth`) and costs it under the
 /// three activity models; writes `energy-{static,sim,glitch}.json` there.
 fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64) -> Result<Costed> {
-    let sr = crate::synth::synthesize(design, dir, &SynthOptions::default())?;
-    let st = evaluate_synthesized(
-        design,
-        &sr,
-        &energy_opts(Activity::Static { toggle_rate: 0.5 }, workload)?,
-    )?;
-    let sim = evaluate_synthesized(
-        design,
-        &sr,
-        &energy_opts(Activity::Sim { seed, macs: 4096 }, workload)?,
-    )?;
-    let glitch = evaluate_synthesized(
-        design,
-        &sr,
-        &energy_opts(
-            Activity::Glitch {
-                seed,
-                macs: GLITCH_MACS,
-            },
-            workload,
-        )?,
-    )?;
-    for (r, f) in [
-        (&st, "energy-static.json"),
-        (&sim, "energy-sim.json"),
-        (&glitch, "energy-glitch.json"),
+    let mut opts = EnergyOptions {
+        activity: Activity::Static { toggle_rate: 0.5 },
+        workload: workload.clone(),
+        table: EnergyTable::builtin()?,
+        synth: SynthOptions::default(),
+    };
+    let sr = crate::synth::synthesize(design, dir, &opts.synth)?;
+    let mut reports = Vec::with_capacity(3);
+    for activity in [
+        Activity::Static { toggle_rate: 0.5 },
+        Activity::Sim { seed, macs: 4096 },
+        Activity::Glitch {
+            seed,
+            macs: GLITCH_MACS,
+        },
     ] {
+        opts.activity = activity;
+        let r = evaluate_synthesized(design, &sr, &opts)?;
         write_atomic(
-            &sr.dir.join(f),
-            (serde_json::to_string_pretty(r)? + "\n").as_bytes(),
+            &sr.dir.join(format!("energy-{}.json", opts.activity.kind())),
+            (serde_json::to_string_pretty(&r)? + "\n").as_bytes(),
         )?;
+        reports.push(r);
     }
+    let [static_, sim, glitch]: [EnergyReport; 3] = reports
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("three activity models, three reports"))?;
     Ok(Costed {
         name: name.to_string(),
-        static_: st,
+        static_,
         sim,
         glitch,
     })

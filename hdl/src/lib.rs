@@ -1,24 +1,29 @@
 //! fpec-hdl: the hardware of fpec described in rust-hdl.
 //!
-//! - [`blocks`]: leaf widgets (Baugh-Wooley multiplier, sparse compensation
-//!   adder, accumulators, extenders);
-//! - [`mac`]: the `fpec_mac` and `fxp_mac` tops of spec 6.1;
-//! - [`sim`]: the cycle-by-cycle `rust-sim` backend;
+//! - [`mul`]: the multiplier array every MAC shares and the fused
+//!   compensation rows;
+//! - [`acc`]: the accumulator with the MAC control, and the blocks of the
+//!   `split` arch;
+//! - [`requant`]: the requantizer core (spec 5);
+//! - [`blocks`]: leaf widgets (extenders, `EstMul`);
+//! - `dispatch`: run-time widths to rust-hdl types, per block;
+//! - [`top`]: the tops of spec 6.1/6.2 composed from the blocks (Verilog
+//!   and rust-sim from one wiring);
+//! - [`sim`]: the cycle interface of the `rust-sim` backend;
 //! - [`emit`]: Verilog files as shipped (renaming, one module per file);
 //! - widths (this module): exact datapath widths from W, M, Z and Lmax.
-//!
-//! rust-hdl widths are const generics, so run-time configurations are mapped
-//! to types by a table that `build.rs` writes for every width tuple a user
-//! can request.
 
+pub mod acc;
 pub mod blocks;
+mod dispatch;
 pub mod emit;
-pub mod mac;
+pub mod mul;
 pub mod requant;
 pub mod sim;
+pub mod top;
 
-use rust_hdl::prelude::*;
 pub use sim::{MacIn, MacOut, MacSim};
+pub use top::Arch;
 
 include!("widths.rs");
 
@@ -39,6 +44,8 @@ pub struct MacConfig {
     pub fpec: bool,
     /// Lmax, the longest dot product (MAX_LEN_RANGE).
     pub max_len: u64,
+    /// Microarchitecture (spec 6.4); ignored for FxP.
+    pub arch: Arch,
 }
 
 /// Errors of the hardware generator.
@@ -92,111 +99,15 @@ impl MacConfig {
     }
 }
 
-/// A MAC configuration bound to its rust-hdl types.
-pub(crate) trait MacModel {
-    /// rust-hdl's Verilog for the design (after rust-hdl's own checks).
-    fn verilog(&self) -> Result<String, HdlError>;
-    /// A fresh simulator.
-    fn sim(&self) -> Box<dyn MacSim>;
-}
-
-fn checked_verilog<B: Block>(mut uut: B) -> Result<String, HdlError> {
-    uut.connect_all();
-    check_all(&uut).map_err(|e| HdlError(format!("rust-hdl check failed: {e:?}")))?;
-    Ok(generate_verilog_unchecked(&uut))
-}
-
-struct FpecModel<
-    const W: usize,
-    const C: usize,
-    const N: usize,
-    const P: usize,
-    const TW: usize,
-    const A: usize,
-    const CA: usize,
-    const S: usize,
-> {
-    m: usize,
-    z: bool,
-}
-
-impl<
-        const W: usize,
-        const C: usize,
-        const N: usize,
-        const P: usize,
-        const TW: usize,
-        const A: usize,
-        const CA: usize,
-        const S: usize,
-    > MacModel for FpecModel<W, C, N, P, TW, A, CA, S>
-{
-    fn verilog(&self) -> Result<String, HdlError> {
-        checked_verilog(mac::FpecMac::<W, C, N, P, TW, A, CA, S>::new(
-            self.m, self.z,
-        ))
-    }
-    fn sim(&self) -> Box<dyn MacSim> {
-        Box::new(sim::RustSim::new(
-            mac::FpecMac::<W, C, N, P, TW, A, CA, S>::new(self.m, self.z),
-        ))
-    }
-}
-
-struct FxpModel<const W: usize, const P: usize, const A: usize>;
-
-impl<const W: usize, const P: usize, const A: usize> MacModel for FxpModel<W, P, A> {
-    fn verilog(&self) -> Result<String, HdlError> {
-        checked_verilog(mac::FxpMac::<W, P, A>::default())
-    }
-    fn sim(&self) -> Box<dyn MacSim> {
-        Box::new(sim::RustSim::new(mac::FxpMac::<W, P, A>::default()))
-    }
-}
-
-/// A requantizer bound to its rust-hdl types.
-pub(crate) trait RequantModel {
-    fn verilog(&self) -> Result<String, HdlError>;
-    fn eval(&self, sums: &[i64]) -> Vec<u32>;
-}
-
-struct RequantInst<const S: usize, const X: usize, const NO: usize>(RequantParams);
-
-impl<const S: usize, const X: usize, const NO: usize> RequantModel for RequantInst<S, X, NO> {
-    fn verilog(&self) -> Result<String, HdlError> {
-        checked_verilog(requant::Requant::<S, X, NO>::new(&self.0))
-    }
-    fn eval(&self, sums: &[i64]) -> Vec<u32> {
-        let mut uut = requant::Requant::<S, X, NO>::new(&self.0);
-        uut.connect_all();
-        sums.iter()
-            .map(|&s| {
-                let mask = if S >= 64 { u64::MAX } else { (1u64 << S) - 1 };
-                uut.sum.next = ((s as u64) & mask).into();
-                simulate(&mut uut, 100);
-                uut.word.val().to_u64() as u32
-            })
-            .collect()
-    }
-}
-
 pub use requant::RequantParams;
 
-include!(concat!(env!("OUT_DIR"), "/dispatch.rs"));
-
-fn requant_of(p: &RequantParams) -> Result<Box<dyn RequantModel>, HdlError> {
+fn check_requant(p: &RequantParams) -> Result<(), HdlError> {
     if !(2..=16).contains(&p.wo) || p.mo > 2 || p.to > 32 || !(-64..=127).contains(&p.k) {
         return Err(HdlError(format!(
             "requantizer parameters out of range: {p:?}"
         )));
     }
-    requant_model(p).ok_or_else(|| {
-        HdlError(format!(
-            "no requantizer instance for sum width {} and output width {}",
-            p.s,
-            p.no()
-        ))
-    })
+    Ok(())
 }
 
 /// Generates `fpec_requant` files (leaves first).
@@ -204,33 +115,35 @@ pub fn generate_requant(
     p: &RequantParams,
     header: &str,
 ) -> Result<Vec<emit::VerilogFile>, HdlError> {
-    let raw = requant_of(p)?.verilog()?;
-    Ok(emit::split_modules(&raw, "fpec_requant", header))
+    check_requant(p)?;
+    top::RequantTop::new(p)?.files("fpec_requant", header)
 }
 
 /// Evaluates the rust-hdl requantizer model on `sums` (rust-hdl simulator).
 pub fn requant_sim(p: &RequantParams, sums: &[i64]) -> Result<Vec<u32>, HdlError> {
-    Ok(requant_of(p)?.eval(sums))
-}
-
-fn model(cfg: &MacConfig) -> Result<Box<dyn MacModel>, HdlError> {
-    let x = cfg.widths()?;
-    let m = if cfg.fpec {
-        fpec_model(&x)
-    } else {
-        fxp_model(&x)
-    };
-    m.ok_or_else(|| HdlError(format!("no hardware instance for widths {x:?}")))
+    check_requant(p)?;
+    let mut r = top::RequantTop::new(p)?;
+    Ok(sums.iter().map(|&s| r.eval(s)).collect())
 }
 
 /// Generates the Verilog files of a MAC (leaves first, top last); `header`
 /// is prepended to every file.
 pub fn generate_mac(cfg: &MacConfig, header: &str) -> Result<Vec<emit::VerilogFile>, HdlError> {
-    let raw = model(cfg)?.verilog()?;
-    Ok(emit::split_modules(&raw, cfg.top(), header))
+    top::Mac::new(cfg)?.files(cfg.top(), header)
 }
 
 /// A `rust-sim` simulator of the MAC.
 pub fn mac_sim(cfg: &MacConfig) -> Result<Box<dyn MacSim>, HdlError> {
-    Ok(model(cfg)?.sim())
+    Ok(Box::new(top::Mac::new(cfg)?))
+}
+
+/// Checks that every block of `cfg` has an instance (without generating).
+pub fn dispatches(cfg: &MacConfig) -> Result<(), HdlError> {
+    top::Mac::new(cfg).map(|_| ())
+}
+
+/// Checks that the requantizer `p` has an instance.
+pub fn requant_dispatches(p: &RequantParams) -> Result<(), HdlError> {
+    check_requant(p)?;
+    top::RequantTop::new(p).map(|_| ())
 }

@@ -2,7 +2,7 @@
 //! `sum` into an output word `FPEC(Wo, FBo, Mo, Zo, To)` or `FxP(Wo, FBo)`,
 //! with the shift k = F_in - FBo, ReLU, Mo, Zo and To fixed at generation.
 //!
-//! Datapath, all in X = max(S + 1, No) bits (S + 1 holds `s + 2^(k-1)`):
+//! Datapath (the core [`Requant`]), all in X = max(S + 1, No) bits (S + 1 holds `s + 2^(k-1)`):
 //! `t = sext(relu(s)) + H` with `H = 2^(k'-1)` and `k' = min(k, S)` (for k > S
 //! every sum rounds to q = 0 and shifting by S gives the same q and
 //! residual); `q0 = t >>> k'` (k <= 0: `q0 = s << -k`); the residual
@@ -49,59 +49,18 @@ impl RequantParams {
     }
 }
 
-/// Truncates (Y < X) or sign-extends (Y > X) a two's-complement value; a
-/// `Verilog::Custom` leaf. Truncated bits are read by a `*unused*` wire
-/// (Verilator's idiom): by construction they are copies of the sign whenever
-/// the truncated value is selected.
-#[derive(LogicBlock, Default)]
-pub struct Resize<const X: usize, const Y: usize> {
-    /// Input.
-    pub x: Signal<In, Bits<X>>,
-    /// Output.
-    pub y: Signal<Out, Bits<Y>>,
-}
-
-impl<const X: usize, const Y: usize> Logic for Resize<X, Y> {
-    fn update(&mut self) {
-        let v = self.x.val().to_u64();
-        let neg = self.x.val().get_bit(X - 1);
-        let mut out = Bits::<Y>::default();
-        for i in 0..Y {
-            let b = if i < X { (v >> i) & 1 == 1 } else { neg };
-            out = out.replace_bit(i, b);
-        }
-        self.y.next = out;
-    }
-    fn connect(&mut self) {
-        self.y.connect();
-    }
-    fn hdl(&self) -> Verilog {
-        Verilog::Custom(if Y == X {
-            "always @(*) y = x;\n".to_string()
-        } else if Y < X {
-            format!(
-                "wire unused_high = ^x[{}:{}];\nalways @(*) y = x[{}:0];\n",
-                X - 1,
-                Y,
-                Y - 1
-            )
-        } else {
-            format!("always @(*) y = {{{{{}{{x[{}]}}}}, x}};\n", Y - X, X - 1)
-        })
-    }
-}
-
-/// `fpec_requant` with S-bit input, X = max(S + 1, NO) internal bits, NO-bit output.
+/// The core of `fpec_requant`, in X = max(S + 1, NO) bits: the top level
+/// wires the S-bit sum in sign-extended and takes the output word from the
+/// low NO bits of `y` (the rest are copies of the sign or zero whenever
+/// selected), so one core serves every (S, NO) with the same X.
 #[derive(LogicBlock)]
-pub struct Requant<const S: usize, const X: usize, const NO: usize> {
-    /// The dot-product sum (two's complement).
-    pub sum: Signal<In, Bits<S>>,
-    /// The output word.
-    pub word: Signal<Out, Bits<NO>>,
-    sx: crate::blocks::SignExt<S, X>,
-    fit: Resize<X, NO>,
+pub struct Requant<const X: usize> {
+    /// The dot-product sum, sign-extended to X bits.
+    pub x: Signal<In, Bits<X>>,
+    /// The output word in the low NO bits.
+    pub y: Signal<Out, Bits<X>>,
     neg_in: Signal<Local, Bit>,
-    s_relu: Signal<Local, Bits<S>>,
+    s_relu: Signal<Local, Bits<X>>,
     t: Signal<Local, Bits<X>>,
     t_neg: Signal<Local, Bit>,
     shr: Signal<Local, Bits<X>>,
@@ -131,9 +90,7 @@ pub struct Requant<const S: usize, const X: usize, const NO: usize> {
     // Generation-time constants.
     relu: Constant<Bit>,
     up: Constant<Bit>,
-    zero_s: Constant<Bits<S>>,
     zero_x: Constant<Bits<X>>,
-    sign_s: Constant<Bits<S>>,
     sign_x: Constant<Bits<X>>,
     h: Constant<Bits<X>>,
     ksh: Constant<Bits<8>>,
@@ -159,12 +116,12 @@ pub struct Requant<const S: usize, const X: usize, const NO: usize> {
     sat_neg_word: Constant<Bits<X>>,
 }
 
-impl<const S: usize, const X: usize, const NO: usize> Requant<S, X, NO> {
-    /// Builds the requantizer for `p` (p.s == S, p.no() == NO, X == max(S + 1, NO)).
+impl<const X: usize> Requant<X> {
+    /// Builds the requantizer for `p` (X == max(p.s + 1, p.no())).
     pub fn new(p: &RequantParams) -> Self {
-        assert!(X == (S + 1).max(NO) && p.s == S && p.no() == NO && S <= 100);
+        assert!(X == (p.s + 1).max(p.no()) && X <= 64);
         let k = p.k as i128;
-        let s = S as i128;
+        let s = p.s as i128;
         let x_bits = X as u32;
         let xmax = (1i128 << (x_bits - 1)) - 1;
         let xmin = -(1i128 << (x_bits - 1));
@@ -242,10 +199,8 @@ impl<const S: usize, const X: usize, const NO: usize> Requant<S, X, NO> {
         let sat_neg_word = (qmin << co) | emb_max;
         let ones_x = (1i128 << x_bits) - 1;
         Self {
-            sum: Default::default(),
-            word: Default::default(),
-            sx: Default::default(),
-            fit: Default::default(),
+            x: Default::default(),
+            y: Default::default(),
             neg_in: Default::default(),
             s_relu: Default::default(),
             t: Default::default(),
@@ -276,9 +231,7 @@ impl<const S: usize, const X: usize, const NO: usize> Requant<S, X, NO> {
             half: Default::default(),
             relu: Constant::new(p.relu),
             up: Constant::new(up),
-            zero_s: Constant::new(Bits::default()),
             zero_x: Constant::new(Bits::default()),
-            sign_s: Constant::new(bits_of(1i128 << (S - 1))),
             sign_x: Constant::new(bits_of(1i128 << (X - 1))),
             h: Constant::new(bits_of(h)),
             ksh: Constant::new(bits_of(keff)),
@@ -306,18 +259,17 @@ impl<const S: usize, const X: usize, const NO: usize> Requant<S, X, NO> {
     }
 }
 
-impl<const S: usize, const X: usize, const NO: usize> Logic for Requant<S, X, NO> {
+impl<const X: usize> Logic for Requant<X> {
     #[hdl_gen]
     fn update(&mut self) {
         // ReLU.
-        self.neg_in.next = (self.sum.val() & self.sign_s.val()).any();
-        self.s_relu.next = self.sum.val();
+        self.neg_in.next = (self.x.val() & self.sign_x.val()).any();
+        self.s_relu.next = self.x.val();
         if self.relu.val() & self.neg_in.val() {
-            self.s_relu.next = self.zero_s.val();
+            self.s_relu.next = self.zero_x.val();
         }
-        self.sx.x.next = self.s_relu.val();
         // Round half up: t = s + H, q0 = t >>> k'.
-        self.t.next = self.sx.y.val() + self.h.val();
+        self.t.next = self.s_relu.val() + self.h.val();
         self.t_neg.next = (self.t.val() & self.sign_x.val()).any();
         self.shr.next = self.t.val() >> self.ksh.val();
         self.q0.next = self.shr.val();
@@ -360,7 +312,7 @@ impl<const S: usize, const X: usize, const NO: usize> Logic for Requant<S, X, NO
         // q into place: q0 << Co (k <= 0: s << (Co - k)).
         self.qsh.next = self.q0.val() << self.kup.val();
         if self.up.val() {
-            self.qsh.next = self.sx.y.val() << self.kup.val();
+            self.qsh.next = self.s_relu.val() << self.kup.val();
         }
         self.wide.next = self.qsh.val() | self.comp3.val();
         // Saturation: signed compare of t with the limits (sign bit flipped).
@@ -378,7 +330,6 @@ impl<const S: usize, const X: usize, const NO: usize> Logic for Requant<S, X, NO
         if self.sat_neg.val() {
             self.chosen.next = self.sat_neg_word.val();
         }
-        self.fit.x.next = self.chosen.val();
-        self.word.next = self.fit.y.val();
+        self.y.next = self.chosen.val();
     }
 }

@@ -44,6 +44,9 @@ pub struct Widths {
     pub p: u32,
     /// A product-accumulator width.
     pub a: u32,
+    /// T, width of one fused term `(qw*qa << G) + qw*est(a) + qa*est(w)`
+    /// (= P for FxP).
+    pub t: u32,
     /// TW compensation-term width (qw*est(a) + qa*est(w)).
     pub tw: u32,
     /// CA compensation-accumulator width.
@@ -61,7 +64,7 @@ pub const fn widths(w: u32, m: u32, z: bool, fpec: bool, max_len: u64) -> Widths
     let p = signed_bits(plo, phi);
     let a = signed_bits(l * plo, l * phi);
     if !fpec {
-        return Widths { w, m: 0, z: false, fpec, c: 0, n: w, g: 0, p, a, tw: 0, ca: 0, s: a };
+        return Widths { w, m: 0, z: false, fpec, c: 0, n: w, g: 0, p, a, t: p, tw: 0, ca: 0, s: a };
     }
     let c = z as u32 + 1 + m;
     let g = m + 2;
@@ -70,6 +73,7 @@ pub const fn widths(w: u32, m: u32, z: bool, fpec: bool, max_len: u64) -> Widths
     let (tlo, thi) = (2 * qmin * emax, -2 * qmin * emax);
     let tw = signed_bits(tlo, thi);
     let ca = signed_bits(l * tlo, l * thi);
+    let t = signed_bits(plo * (1 << g) + tlo, phi * (1 << g) + thi);
     let s = signed_bits(l * plo * (1 << g) + l * tlo, l * phi * (1 << g) + l * thi);
-    Widths { w, m, z, fpec, c, n: w + c, g, p, a, tw, ca, s }
+    Widths { w, m, z, fpec, c, n: w + c, g, p, a, t, tw, ca, s }
 }

@@ -24,6 +24,9 @@ pub struct GenArgs {
     /// Longest dot product Lmax (1..=65536); sizes the accumulators.
     #[arg(long, default_value_t = DEFAULT_MAX_LEN)]
     pub max_len: u64,
+    /// Microarchitecture of an FPEC MAC (spec 6.4): fused (default) or split.
+    #[arg(long, default_value = "fused")]
+    pub arch: String,
     /// Output folder (written atomically).
     #[arg(long)]
     pub out: PathBuf,
@@ -51,6 +54,7 @@ pub struct GenArgs {
 pub fn request(a: &GenArgs) -> Result<GenRequest> {
     let split = Split::parse_with(&a.bits, a.emb, a.no_ezb)?;
     crate::gen::check_max_len(a.max_len)?;
+    let arch = crate::gen::parse_arch(&a.arch, &split)?;
     if split.is_fxp() && a.ezb_threshold.is_some() {
         return Err(usage("--ezb-threshold needs a compensated split (C >= 1)"));
     }
@@ -86,6 +90,7 @@ pub fn request(a: &GenArgs) -> Result<GenRequest> {
         split,
         t: fmt.t,
         max_len: a.max_len,
+        arch,
         requant,
     })
 }
@@ -95,9 +100,10 @@ pub fn run(a: GenArgs) -> Result<()> {
     let req = request(&a)?;
     let m = generate(&req, &a.out)?;
     println!(
-        "generated {} {} (W={}, M={}, Z={}, N={}, S={}, Lmax={}, latency={}) in {}: {}",
+        "generated {} {} (arch {}, W={}, M={}, Z={}, N={}, S={}, Lmax={}, latency={}) in {}: {}",
         m.top,
         m.bits,
+        m.arch,
         m.w,
         m.m,
         m.z,

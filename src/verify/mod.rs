@@ -61,13 +61,7 @@ pub struct Options {
 /// backend of `dut`, the `fpec_hdl` model of the MAC that `fpec gen` emits
 /// for the manifest's (format, W, M, Z, Lmax), behind [`backend::MacSim`].
 pub fn rust_sim_backend(dut: &Dut) -> Result<Box<dyn Backend>> {
-    let cfg = fpec_hdl::MacConfig {
-        w: dut.split.w,
-        m: dut.split.m(),
-        z: dut.split.z(),
-        fpec: !dut.split.is_fxp(),
-        max_len: dut.max_len,
-    };
+    let cfg = dut.rust_sim.clone().map_err(|why| anyhow::anyhow!("rust-sim: {why}"))?;
     let sim = fpec_hdl::mac_sim(&cfg).map_err(|e| anyhow::anyhow!("rust-sim: {e}"))?;
     Ok(Box::new(backend::SimBackend::new("rust-sim", HdlSim(sim))))
 }

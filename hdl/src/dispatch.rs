@@ -1,0 +1,235 @@
+//! Run-time widths to rust-hdl types, one block at a time.
+//!
+//! rust-hdl widths are const generics, so every block is instantiated for
+//! each width set a request can produce. The tables (written by `build.rs`)
+//! are keyed per *block*, not per MAC: a multiplier array per (W, T, R), an
+//! accumulator per S, a requantizer core per X... and the tops in `top`
+//! compose them at run time. Compile cost is the sum of the blocks, not the
+//! product of the widths. Each instance sits behind a small object-safe
+//! trait that gives its Verilog and simulates it cycle by cycle.
+
+use crate::acc::{AccCtl, CompAcc, EstTerms, OutAdd};
+use crate::mul::{CompRows, CsaMul};
+use crate::requant::{Requant, RequantParams};
+use crate::HdlError;
+use rust_hdl::prelude::*;
+
+/// rust-hdl's Verilog for a block (after rust-hdl's own checks).
+fn checked_verilog<B: Block>(uut: &B) -> Result<String, HdlError> {
+    check_all(uut).map_err(|e| HdlError(format!("rust-hdl check failed: {e:?}")))?;
+    Ok(generate_verilog_unchecked(uut))
+}
+
+/// A connected block instance.
+pub(crate) struct Inst<B>(B);
+
+impl<B: Block> Inst<B> {
+    fn new(mut b: B) -> Self {
+        b.connect_all();
+        simulate(&mut b, 100);
+        Inst(b)
+    }
+}
+
+/// Passes between two clock levels and reads after the rising edge.
+fn clock<B: Block>(b: &mut B, clk: impl Fn(&mut B, bool)) {
+    clk(b, false);
+    simulate(b, 100);
+    clk(b, true);
+    simulate(b, 100);
+}
+
+/// Common to every block instance.
+pub(crate) trait BlockDyn: Send {
+    /// rust-hdl's Verilog (one text, all modules, top named `top`).
+    fn verilog(&self) -> Result<String, HdlError>;
+}
+
+/// [`CsaMul`]: `t = (a*b << G) + sum(x) + extra`.
+pub(crate) trait MulDyn: BlockDyn {
+    fn eval(&mut self, a: u64, b: u64, x: &[u64]) -> u64;
+}
+
+/// [`CompRows`]: rows of `qw*est(a) + qa*est(w)`.
+pub(crate) trait RowsDyn: BlockDyn {
+    fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64, x: &mut [u64]);
+}
+
+/// [`AccCtl`]: one cycle; returns (out_valid, out_sum) after the edge.
+pub(crate) trait AccDyn: BlockDyn {
+    fn cycle(&mut self, rst: bool, valid: bool, first: bool, last: bool, d: u64) -> (bool, u64);
+}
+
+/// [`EstTerms`]: (term, skip).
+pub(crate) trait EstDyn: BlockDyn {
+    fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64) -> (u64, bool);
+}
+
+/// [`CompAcc`]: one cycle; returns (cacc, live) after the edge.
+pub(crate) trait CompAccDyn: BlockDyn {
+    fn cycle(&mut self, rst: bool, valid: bool, first: bool, skip: bool, d: u64) -> (u64, bool);
+}
+
+/// [`OutAdd`]: the sum.
+pub(crate) trait OutAddDyn: BlockDyn {
+    fn eval(&mut self, acc: u64, comp: u64, valid: bool, live: bool) -> u64;
+}
+
+/// [`Requant`]: the core's X-bit output for an X-bit (sign-extended) input.
+pub(crate) trait RequantDyn: BlockDyn {
+    fn eval(&mut self, x: u64) -> u64;
+}
+
+macro_rules! block_dyn {
+    ($ty:ident <$($g:ident),*>) => {
+        impl<$(const $g: usize),*> BlockDyn for Inst<$ty<$($g),*>> {
+            fn verilog(&self) -> Result<String, HdlError> {
+                checked_verilog(&self.0)
+            }
+        }
+    };
+}
+
+block_dyn!(CsaMul<W, T, R, R1>);
+block_dyn!(CompRows<W, C, T, K, R>);
+block_dyn!(AccCtl<S>);
+block_dyn!(EstTerms<W, C, TW>);
+block_dyn!(CompAcc<CA>);
+block_dyn!(OutAdd<S>);
+block_dyn!(Requant<X>);
+
+impl<const W: usize, const T: usize, const R: usize, const R1: usize> MulDyn for Inst<CsaMul<W, T, R, R1>> {
+    fn eval(&mut self, a: u64, b: u64, x: &[u64]) -> u64 {
+        let u = &mut self.0;
+        u.a.next = a.into();
+        u.b.next = b.into();
+        for (s, &v) in u.x.iter_mut().zip(x) {
+            s.next = v.into();
+        }
+        simulate(u, 100);
+        u.t.val().to_u64()
+    }
+}
+
+impl<const W: usize, const C: usize, const T: usize, const K: usize, const R: usize> RowsDyn
+    for Inst<CompRows<W, C, T, K, R>>
+{
+    fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64, x: &mut [u64]) {
+        let u = &mut self.0;
+        u.qw.next = qw.into();
+        u.qa.next = qa.into();
+        u.cw.next = cw.into();
+        u.ca.next = ca.into();
+        simulate(u, 100);
+        x[0] = u.cin_a.val().to_u64();
+        x[1] = u.cin_w.val().to_u64();
+        for k in 0..K {
+            x[2 + k] = u.ra[k].val().to_u64();
+            x[2 + K + k] = u.rw[k].val().to_u64();
+        }
+    }
+}
+
+impl<const S: usize> AccDyn for Inst<AccCtl<S>> {
+    fn cycle(&mut self, rst: bool, valid: bool, first: bool, last: bool, d: u64) -> (bool, u64) {
+        let u = &mut self.0;
+        u.rst.next = rst;
+        u.valid.next = valid;
+        u.first.next = first;
+        u.last.next = last;
+        u.d.next = d.into();
+        clock(u, |u, l| u.clk.next = Clock::from(l));
+        (u.out_valid.val(), u.out_sum.val().to_u64())
+    }
+}
+
+impl<const W: usize, const C: usize, const TW: usize> EstDyn for Inst<EstTerms<W, C, TW>> {
+    fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64) -> (u64, bool) {
+        let u = &mut self.0;
+        u.qw.next = qw.into();
+        u.qa.next = qa.into();
+        u.cw.next = cw.into();
+        u.ca.next = ca.into();
+        simulate(u, 100);
+        (u.term.val().to_u64(), u.skip.val())
+    }
+}
+
+impl<const CA: usize> CompAccDyn for Inst<CompAcc<CA>> {
+    fn cycle(&mut self, rst: bool, valid: bool, first: bool, skip: bool, d: u64) -> (u64, bool) {
+        let u = &mut self.0;
+        u.rst.next = rst;
+        u.valid.next = valid;
+        u.first.next = first;
+        u.skip.next = skip;
+        u.d.next = d.into();
+        clock(u, |u, l| u.clk.next = Clock::from(l));
+        (u.cacc.val().to_u64(), u.live.val())
+    }
+}
+
+impl<const S: usize> OutAddDyn for Inst<OutAdd<S>> {
+    fn eval(&mut self, acc: u64, comp: u64, valid: bool, live: bool) -> u64 {
+        let u = &mut self.0;
+        u.acc.next = acc.into();
+        u.comp.next = comp.into();
+        u.valid.next = valid;
+        u.live.next = live;
+        simulate(u, 100);
+        u.sum.val().to_u64()
+    }
+}
+
+impl<const X: usize> RequantDyn for Inst<Requant<X>> {
+    fn eval(&mut self, x: u64) -> u64 {
+        let u = &mut self.0;
+        u.x.next = x.into();
+        simulate(u, 100);
+        u.y.val().to_u64()
+    }
+}
+
+fn none(what: &str, key: String) -> HdlError {
+    HdlError(format!("no hardware instance of {what} for widths {key}"))
+}
+
+/// The multiplier array with R extra rows.
+pub(crate) fn mul(w: u32, t: u32, r: u32, g: u32, extra: i128) -> Result<Box<dyn MulDyn>, HdlError> {
+    gen::mul(w, t, r, g as usize, extra).ok_or_else(|| none("the multiplier array", format!("(W {w}, T {t}, R {r})")))
+}
+
+/// The fused compensation rows.
+pub(crate) fn rows(w: u32, c: u32, t: u32, k: u32, z: bool) -> Result<Box<dyn RowsDyn>, HdlError> {
+    gen::rows(w, c, t, k, z).ok_or_else(|| none("the compensation rows", format!("(W {w}, C {c}, T {t}, K {k})")))
+}
+
+/// The accumulator and control.
+pub(crate) fn acc(s: u32) -> Result<Box<dyn AccDyn>, HdlError> {
+    gen::acc(s).ok_or_else(|| none("the accumulator", format!("(S {s})")))
+}
+
+/// The split compensation term.
+pub(crate) fn est(w: u32, c: u32, tw: u32, m: u32, z: bool) -> Result<Box<dyn EstDyn>, HdlError> {
+    gen::est(w, c, tw, m as usize, z).ok_or_else(|| none("the compensation term", format!("(W {w}, C {c}, TW {tw})")))
+}
+
+/// The split compensation accumulator.
+pub(crate) fn comp_acc(ca: u32) -> Result<Box<dyn CompAccDyn>, HdlError> {
+    gen::comp_acc(ca).ok_or_else(|| none("the compensation accumulator", format!("(CA {ca})")))
+}
+
+/// The split output adder.
+pub(crate) fn out_add(s: u32, g: u32) -> Result<Box<dyn OutAddDyn>, HdlError> {
+    gen::out_add(s, g as usize).ok_or_else(|| none("the output adder", format!("(S {s})")))
+}
+
+/// The requantizer core.
+pub(crate) fn requant(x: u32, p: &RequantParams) -> Result<Box<dyn RequantDyn>, HdlError> {
+    gen::requant(x, p).ok_or_else(|| none("the requantizer", format!("(X {x})")))
+}
+
+#[allow(clippy::too_many_lines)]
+mod gen {
+    use super::*;
+    include!(concat!(env!("OUT_DIR"), "/dispatch.rs"));
+}

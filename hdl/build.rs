@@ -31,7 +31,7 @@ fn main() {
                     let x = w::widths(wb, m, z, true, l);
                     let k = m + 1;
                     // fused
-                    mul.insert((x.w, x.t, 2 * k + 2));
+                    mul.insert((x.w, x.t, 1));
                     rows.insert((x.w, x.c, x.t, k));
                     acc.insert(x.s);
                     // split
@@ -53,7 +53,7 @@ fn main() {
     o.push_str("        _ => return None,\n    })\n}\n\n");
     o.push_str("pub(super) fn rows(w: u32, c: u32, t: u32, k: u32, z: bool) -> Option<Box<dyn RowsDyn>> {\n    Some(match (w, c, t, k) {\n");
     for (a, b, c, d) in &rows {
-        writeln!(o, "        ({a}, {b}, {c}, {d}) => Box::new(Inst::new(CompRows::<{a}, {b}, {c}, {d}, {}>::new(z))),", 2 * d + 2).unwrap();
+        writeln!(o, "        ({a}, {b}, {c}, {d}) => Box::new(Inst::new(CompRows::<{a}, {b}, {c}, {d}>::new(z))),").unwrap();
     }
     o.push_str("        _ => return None,\n    })\n}\n\n");
     o.push_str("pub(super) fn acc(s: u32) -> Option<Box<dyn AccDyn>> {\n    Some(match s {\n");

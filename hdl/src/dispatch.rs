@@ -50,7 +50,7 @@ pub(crate) trait MulDyn: BlockDyn {
     fn eval(&mut self, a: u64, b: u64, x: &[u64]) -> u64;
 }
 
-/// [`CompRows`]: rows of `qw*est(a) + qa*est(w)`.
+/// [`CompRows`]: `qw*est(a) + qa*est(w)` as one row (into `x[0]`).
 pub(crate) trait RowsDyn: BlockDyn {
     fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64, x: &mut [u64]);
 }
@@ -91,7 +91,7 @@ macro_rules! block_dyn {
 }
 
 block_dyn!(CsaMul<W, T, R, R1>);
-block_dyn!(CompRows<W, C, T, K, R>);
+block_dyn!(CompRows<W, C, T, K>);
 block_dyn!(AccCtl<S>);
 block_dyn!(EstTerms<W, C, TW>);
 block_dyn!(CompAcc<CA>);
@@ -111,8 +111,8 @@ impl<const W: usize, const T: usize, const R: usize, const R1: usize> MulDyn for
     }
 }
 
-impl<const W: usize, const C: usize, const T: usize, const K: usize, const R: usize> RowsDyn
-    for Inst<CompRows<W, C, T, K, R>>
+impl<const W: usize, const C: usize, const T: usize, const K: usize> RowsDyn
+    for Inst<CompRows<W, C, T, K>>
 {
     fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64, x: &mut [u64]) {
         let u = &mut self.0;
@@ -121,12 +121,7 @@ impl<const W: usize, const C: usize, const T: usize, const K: usize, const R: us
         u.cw.next = cw.into();
         u.ca.next = ca.into();
         simulate(u, 100);
-        x[0] = u.cin_a.val().to_u64();
-        x[1] = u.cin_w.val().to_u64();
-        for k in 0..K {
-            x[2 + k] = u.ra[k].val().to_u64();
-            x[2 + K + k] = u.rw[k].val().to_u64();
-        }
+        x[0] = u.v.val().to_u64();
     }
 }
 

@@ -6,9 +6,9 @@
 //! between the blocks' rust-hdl simulations.
 //!
 //! - `fxp_mac`: `mul` (the array, no extra rows) -> `acc`.
-//! - `fpec_mac`, `fused`: `rows` (compensation rows) -> `mul` (the same
-//!   array, with those rows and the product shifted by G) -> `acc`; one
-//!   accumulator of S bits.
+//! - `fpec_mac`, `fused`: `rows` (the compensation term as one row) ->
+//!   `mul` (the same array, that row first, the product shifted by G) ->
+//!   `acc`, one accumulator of S bits.
 //! - `fpec_mac`, `split`: `mul` -> `acc` (A bits); `est` (the term) ->
 //!   `comp` (CA bits, not enabled on sparse pairs); `out` adds
 //!   `(acc << G) + comp` when the result is valid.
@@ -82,12 +82,6 @@ fn v_range(n: u32) -> String {
     } else {
         format!("[{}:0] ", n - 1)
     }
-}
-
-/// Sign-extension constant of the fused rows: each of the 2K rows has its
-/// sign bit inverted, `-2 * sum_k 2^(W-1+k)` puts them back.
-pub(crate) fn rows_extra(w: u32, k: u32) -> i128 {
-    -2 * (0..k).map(|j| 1i128 << (w - 1 + j)).sum::<i128>()
 }
 
 /// One instance of the top: its module suffix, rust-hdl Verilog and the
@@ -224,9 +218,9 @@ impl Mac {
             Arch::Fused => Mac::Fused {
                 x,
                 rows: dispatch::rows(x.w, x.c, x.t, k, x.z)?,
-                mul: dispatch::mul(x.w, x.t, 2 * k + 2, x.g, rows_extra(x.w, k))?,
+                mul: dispatch::mul(x.w, x.t, 1, x.g, crate::mul::comp_extra(x.w, k))?,
                 acc: dispatch::acc(x.s)?,
-                buf: vec![0; (2 * k + 2) as usize],
+                buf: vec![0; 1],
             },
             Arch::Split => Mac::Split {
                 x,
@@ -250,30 +244,27 @@ impl Mac {
                 ];
                 top_files(top, header, &mac_ports(x.n, x.s), &wires, &insts, &[])
             }
-            Mac::Fused { x, rows, mul, acc, buf } => {
-                let r = buf.len();
+            Mac::Fused { x, rows, mul, acc, .. } => {
                 let mut wires = slice_wires(x);
-                for i in 0..r {
-                    wires.push((x.t, format!("rows_x{i}"), None));
-                }
+                wires.push((x.t, "comp_v".into(), None));
                 wires.push((x.t, "mul_t".into(), None));
-                let mut rp: Vec<(String, String)> = ["qw", "qa", "cw", "ca"].iter().map(|s| (s.to_string(), s.to_string())).collect();
-                let mut mp: Vec<(String, String)> = vec![("a".into(), "qw".into()), ("b".into(), "qa".into())];
-                let k = (r - 2) / 2;
-                for i in 0..r {
-                    let port = match i {
-                        0 => "cin_a".to_string(),
-                        1 => "cin_w".to_string(),
-                        i if i < 2 + k => format!("ra__{}", i - 2),
-                        i => format!("rw__{}", i - 2 - k),
-                    };
-                    rp.push((port, format!("rows_x{i}")));
-                    mp.push((format!("x__{i}"), format!("rows_x{i}")));
-                }
-                mp.push(("t".into(), "mul_t".into()));
                 let insts = [
-                    Instance { name: "rows", verilog: rows.verilog()?, ports: rp },
-                    Instance { name: "mul", verilog: mul.verilog()?, ports: mp },
+                    instance(
+                        "rows",
+                        rows.verilog()?,
+                        &[
+                            ("qw", "qw".into()),
+                            ("qa", "qa".into()),
+                            ("cw", "cw".into()),
+                            ("ca", "ca".into()),
+                            ("v", "comp_v".into()),
+                        ],
+                    ),
+                    instance(
+                        "mul",
+                        mul.verilog()?,
+                        &[("a", "qw".into()), ("b", "qa".into()), ("x__0", "comp_v".into()), ("t", "mul_t".into())],
+                    ),
                     instance("acc", acc.verilog()?, &acc_conns(v_sext("mul_t", x.t, x.s), "out_valid", "out_sum")),
                 ];
                 top_files(top, header, &mac_ports(x.n, x.s), &wires, &insts, &[])

@@ -14,6 +14,12 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Instant;
 
+crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
+crate::ranged_arg!(parse_epochs, usize, "--epochs", 1, 100000);
+crate::ranged_arg!(parse_layer, usize, "--layer", 0, 10000);
+crate::ranged_arg!(parse_images, usize, "--images", 1, 1000000);
+crate::ranged_arg!(parse_activity_images, usize, "--activity-images", 1, 1000000);
+
 /// Arguments of `fpec dnn`.
 #[derive(Args, Debug)]
 pub struct DnnArgs {
@@ -77,10 +83,10 @@ struct TrainArgs {
     #[arg(long, value_enum, default_value = "mlp")]
     arch: Arch,
     /// RNG seed (weights initialization and shuffling).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = 1)]
     seed: u64,
     /// Epochs (default: 60 for mlp, 40 for cnn).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_epochs)]
     epochs: Option<usize>,
     /// Output model file (JSON, written atomically).
     #[arg(long, value_name = "FILE")]
@@ -125,13 +131,13 @@ struct VerifyLayerArgs {
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// MAC layer index (0-based, counting conv2d/dense layers only).
-    #[arg(long, value_name = "K")]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_layer, value_name = "K")]
     layer: usize,
     /// Bit split W+C.
     #[arg(long, value_name = "W+C")]
     bits: String,
     /// Test images to run.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_images, default_value_t = 8)]
     images: usize,
     /// Also write the stimulus (packed pairs and expected sums) as JSON.
     #[arg(long, value_name = "FILE")]
@@ -155,7 +161,7 @@ struct OptArgs {
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
     /// Test images whose operands feed the energy model's activity.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_activity_images, default_value_t = 8)]
     activity_images: usize,
     /// FOR TESTS ONLY: use the analytic test double instead of the real
     /// energy model; every output is stamped as not a result.

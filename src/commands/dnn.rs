@@ -9,7 +9,7 @@ use crate::dnn::quant::{calibrate, QuantConfig, QuantModel};
 use crate::dnn::train::{self, Arch, TrainOptions};
 use crate::format::Split;
 use crate::util::{usage, write_atomic};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -56,11 +56,26 @@ struct DataArgs {
 
 impl DataArgs {
     fn load(&self) -> Result<Splits> {
+        self.load_for(None)
+    }
+    /// Loads and splits the data; with a model, checks first that the data
+    /// fits it (shape, labels below its output count).
+    fn load_for(&self, model: Option<&Model>) -> Result<Splits> {
+        if self.data.is_some() && (self.idx_images.is_some() || self.idx_labels.is_some()) {
+            return Err(usage(
+                "--data conflicts with --idx-images/--idx-labels; give the CSV or the IDX pair",
+            ));
+        }
         let d = load_cli(
             self.data.as_deref(),
             self.idx_images.as_deref(),
             self.idx_labels.as_deref(),
         )?;
+        if let Some(m) = model {
+            crate::dnn::model::check_data(m, &d).map_err(|e| {
+                usage(format!("{e} (labels must be 0..={})", m.classes().saturating_sub(1)))
+            })?;
+        }
         let s = d.split();
         for (name, part) in [
             ("training", &s.train),
@@ -68,8 +83,21 @@ impl DataArgs {
             ("test", &s.test),
         ] {
             if part.is_empty() {
+                // The split is per class (p-th sample of a class: p mod 5),
+                // so name the rarest label.
+                let mut count = [0usize; 256];
+                for &l in &d.labels {
+                    count[l as usize] += 1;
+                }
+                let (lab, n) = count
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c > 0)
+                    .min_by_key(|(_, &c)| c)
+                    .map_or((0, 0), |(l, &c)| (l, c));
                 return Err(usage(format!(
-                    "the data set is too small: its {name} split is empty"
+                    "the data set is too small: its {name} split is empty (the split is per label and needs at least 5 samples of a label; label {lab} has {n}, labels seen: {})",
+                    count.iter().filter(|&&c| c > 0).count()
                 )));
             }
         }
@@ -237,7 +265,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         return Err(usage("--tw/--ta need a compensated split (C >= 1)"));
     }
     let model = load_model(&a.model)?;
-    let s = a.data.load()?;
+    let s = a.data.load_for(Some(&model))?;
     crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let data: &Dataset = if a.calibration {
         &s.calibration
@@ -344,9 +372,17 @@ fn run_eval(a: EvalArgs) -> Result<()> {
 }
 
 fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
+    if let Some(p) = &a.dump {
+        if p.is_dir() {
+            return Err(usage(format!(
+                "--dump {} is a folder; give a file name",
+                p.display()
+            )));
+        }
+    }
     let split = Split::parse(&a.bits)?;
     let model = load_model(&a.model)?;
-    let s = a.data.load()?;
+    let s = a.data.load_for(Some(&model))?;
     crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let (cfg, recs) =
         hil::layer_stimulus(&model, split, a.layer, &s.calibration, &s.test, a.images)
@@ -364,7 +400,7 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
             "dot_products": recs,
         });
         write_atomic(p, (serde_json::to_string(&j)? + "\n").as_bytes())
-            .with_context(|| format!("writing {}", p.display()))?;
+            .map_err(|e| usage(format!("--dump {}: {e:#}", p.display())))?;
         eprintln!("wrote stimulus to {}", p.display());
     }
     let work = std::path::PathBuf::from("out/dnn-verify-layer");
@@ -406,7 +442,7 @@ fn run_opt(a: OptArgs) -> Result<()> {
         opt::real_mac_energy(&a.out.join("energy-work"))?
     };
     let model = load_model(&a.model)?;
-    let s = a.data.load()?;
+    let s = a.data.load_for(Some(&model))?;
     crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let t0 = Instant::now();
     let r = opt::run_opt(

@@ -26,7 +26,7 @@ pub struct EncodeArgs {
     /// Zero threshold T in 64ths of an LSB (0..=32; default 8 >> M).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_ezb_threshold)]
     pub ezb_threshold: Option<u32>,
-    /// One JSON object per value (keys q, ezb, edb, emb, word).
+    /// One JSON object per value (keys value, q, ezb, edb, emb, word, saturated).
     #[arg(long)]
     pub json: bool,
     /// Values to encode.
@@ -55,6 +55,7 @@ pub fn run(a: EncodeArgs) -> Result<()> {
             serde_json::json!({
                 "value": x, "q": w.q, "ezb": w.ezb as u8, "edb": w.edb as u8,
                 "emb": w.emb, "word": format!("0x{word:0digits$x}"),
+                "saturated": r.saturated,
             })
             .to_string()
         } else {

@@ -69,7 +69,7 @@ pub fn rust_sim_backend(dut: &Dut) -> Result<Box<dyn Backend>> {
         fpec: !dut.split.is_fxp(),
         max_len: dut.max_len,
     };
-    let sim = fpec_hdl::mac_sim(&cfg).map_err(|e| anyhow::anyhow!("rust-sim: {e}"))?;
+    let sim = fpec_hdl::mac_sim(&cfg).map_err(|e| crate::util::usage(format!("rust-sim: {e}")))?;
     Ok(Box::new(backend::SimBackend::new("rust-sim", HdlSim(sim))))
 }
 

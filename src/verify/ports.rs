@@ -31,16 +31,22 @@ pub fn out_sum_width(dut: &Dut) -> Result<Option<u32>> {
     let tmp = tempfile::tempdir().context("cannot create a temporary folder")?;
     let dump = tmp.path().join("port.txt");
     let mut script = String::new();
+    for f in dut.files.iter().map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())).chain([dump.clone()]) {
+        let t = f.to_string_lossy();
+        if t.contains(|c: char| c.is_whitespace() || c == ';' || c == '"') {
+            bail!("path {t} has blanks or ';' (Yosys script)");
+        }
+    }
     for f in &dut.files {
         let abs = std::path::absolute(f).unwrap_or_else(|_| f.clone());
-        script += &format!("read_verilog -sv \"{}\"; ", abs.display());
+        script += &format!("read_verilog -sv {}; ", abs.display());
     }
     script += &format!("hierarchy -top {}", dut.top);
     for (k, v) in &dut.params {
         script += &format!(" -chparam {k} {v}");
     }
     script += &format!(
-        "; tee -q -o \"{}\" dump {}/w:out_sum",
+        "; tee -q -o {} dump {}/w:out_sum",
         dump.display(),
         dut.top
     );

@@ -1,7 +1,9 @@
 //! Command-line front end: the subcommand table and the mapping of errors to
-//! exit codes (2 for bad requests, 1 for failures such as a verification
-//! mismatch or a tool that failed). Each subcommand lives in
-//! [`crate::commands`].
+//! exit codes. One rule: anything wrong with what the user gave (arguments,
+//! files, manifests, data) exits 2 (a [`UsageError`]); a tool or check that
+//! failed on good input (a verification mismatch, a simulator or Yosys
+//! failure) exits 1. SIGINT/SIGTERM remove temporary files, kill child
+//! processes and exit 130/143. Each subcommand lives in [`crate::commands`].
 
 use crate::commands;
 use crate::util::UsageError;
@@ -35,11 +37,30 @@ enum Command {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
+    crate::util::install_signal_cleanup();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            // clap prints usage errors itself and exits 2; help/version exit 0.
-            e.exit();
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // One line, exit 2: clap's message without the usage/help tips.
+            let text = e.to_string();
+            let line: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| {
+                    !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:")
+                })
+                .collect();
+            eprintln!("{}", line.join(" "));
+            return 2;
         }
     };
     let res = match cli.command {

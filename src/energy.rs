@@ -18,6 +18,7 @@
 //! One MAC per cycle: the workload presents a pair every counted cycle, so
 //! energy per MAC = energy per counted cycle.
 
+use crate::util::RunGuarded;
 use crate::format::{Format, Split};
 use crate::golden::{self, Operand};
 use crate::synth::{self, Bit, Design, Netlist, SynthOptions, SynthResult};
@@ -771,7 +772,7 @@ fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
             "netlist_sim.v",
             "harness.cpp",
         ])
-        .output()
+        .output_guarded()
         .map_err(|e| synth::missing_program(&prog, "Verilator", e))?;
     let log = format!(
         "{}\n{}",
@@ -815,12 +816,13 @@ pub fn stimulus(dots: &[Vec<(u32, u32)>], tail: u32) -> String {
 /// Runs a built simulator on a stimulus.
 pub fn run_simulator(exe: &Path, stim: &str, ncells: usize) -> Result<Toggles> {
     use std::io::Write;
-    let mut child = Command::new(exe)
+    let mut child = crate::util::own_group(&mut Command::new(exe))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot run {}", exe.display()))?;
+    let _guard = crate::util::ChildGuard::new(&child);
     {
         let mut stdin = child.stdin.take().context("simulator stdin")?;
         stdin.write_all(stim.as_bytes())?;
@@ -896,7 +898,7 @@ pub fn run_glitch_simulation(net: &Netlist, dir: &Path, stim: &str) -> Result<To
             "netlist_glitch.v",
             "glitch_tb.v",
         ])
-        .output()
+        .output_guarded()
         .map_err(|e| synth::missing_program("iverilog", "Icarus Verilog", e))?;
     if !out.status.success() {
         bail!(
@@ -908,7 +910,7 @@ pub fn run_glitch_simulation(net: &Netlist, dir: &Path, stim: &str) -> Result<To
     let out = Command::new("vvp")
         .current_dir(dir)
         .args(["-n", "glitch.vvp", "+stim=stimulus.txt"])
-        .output()
+        .output_guarded()
         .map_err(|e| synth::missing_program("vvp", "Icarus Verilog", e))?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() || text.starts_with("error:") {

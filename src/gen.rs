@@ -341,31 +341,118 @@ pub fn generate(req: &GenRequest, out: &Path) -> Result<Manifest> {
     Ok(manifest)
 }
 
-/// Writes `files` as the complete contents of folder `out`: first into a
-/// temporary sibling folder, then renamed into place. An existing `out` is
-/// replaced only if it is empty or an earlier fpec output (has manifest.json).
+/// Name of the marker file `fpec gen` writes into every folder it
+/// generates; only folders holding it (and nothing but what fpec wrote) are
+/// ever replaced.
+pub const MARKER: &str = ".fpec-gen";
+/// Contents of [`MARKER`].
+pub const MARKER_TEXT: &str =
+    "This folder was written by `fpec gen`; the next `fpec gen --out` here replaces it.\n";
+/// Subfolders other fpec commands write into a generated folder.
+const FPEC_SUBDIRS: &[&str] = &["energy", "synth"];
+
+/// Checks that `out` may be (re)written: absent, empty, or written by
+/// `fpec gen` (marker present, and nothing in it that fpec did not write).
+fn check_replaceable(out: &Path) -> Result<()> {
+    if out.file_name().is_none() {
+        return Err(usage(format!(
+            "--out {} must name a folder to create or replace (not '.', '..' or '/')",
+            out.display()
+        )));
+    }
+    if let (Ok(cwd), Ok(abs)) = (std::env::current_dir(), out.canonicalize()) {
+        if cwd.starts_with(&abs) {
+            return Err(usage(format!(
+                "--out {} is the current folder or one above it; give a new or generated folder",
+                out.display()
+            )));
+        }
+    }
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return Err(usage(format!(
+            "--out {} exists and is not a folder",
+            out.display()
+        )));
+    }
+    let entries: Vec<String> = std::fs::read_dir(out)
+        .map_err(|e| usage(format!("--out {}: cannot list it: {e}", out.display())))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if !out.join(MARKER).is_file() {
+        return Err(usage(format!(
+            "--out {} is a non-empty folder that fpec gen did not write (no {MARKER}); refusing to replace it",
+            out.display()
+        )));
+    }
+    let mut known: Vec<String> = vec![MARKER.into(), "manifest.json".into()];
+    known.extend(FPEC_SUBDIRS.iter().map(|s| s.to_string()));
+    if let Ok((m, _)) = Manifest::load(out) {
+        known.extend(m.files.iter().cloned());
+        if let Some(r) = &m.requant {
+            known.extend(r.files.iter().cloned());
+        }
+    }
+    if let Some(extra) = entries.iter().find(|e| !known.contains(e)) {
+        return Err(usage(format!(
+            "--out {} holds {extra}, which fpec gen did not write; refusing to replace it (move it away first)",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Removes staging folders of earlier `fpec gen` runs in `parent` that died
+/// (SIGKILL, power loss): `.fpec-gen-<pid>-*` and `.fpec-old-<pid>-<name>`;
+/// an old folder whose target is missing is put back.
+fn sweep_stale(parent: &Path) {
+    let Ok(rd) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let (rest, old) = if let Some(r) = name.strip_prefix(".fpec-gen-") {
+            (r, false)
+        } else if let Some(r) = name.strip_prefix(".fpec-old-") {
+            (r, true)
+        } else {
+            continue;
+        };
+        let Some((pid, tail)) = rest.split_once('-') else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() || crate::util::pid_alive(pid) {
+            continue;
+        }
+        let p = e.path();
+        if old && !tail.is_empty() && !parent.join(tail).exists() {
+            let _ = std::fs::rename(&p, parent.join(tail));
+        } else {
+            let _ = std::fs::remove_dir_all(&p);
+        }
+    }
+}
+
+/// Writes `files` as the complete contents of folder `out`, plus the
+/// [`MARKER`]: first into a temporary sibling folder, then renamed into
+/// place. An existing `out` is replaced only if it is empty or an earlier
+/// `fpec gen` output holding nothing else (else a usage error, nothing
+/// touched). Interrupted runs (SIGINT/SIGTERM) leave no temporary folder.
 pub fn write_dir_atomic(out: &Path, files: &[(String, String)]) -> Result<()> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    if out.exists() {
-        if !out.is_dir() {
-            return Err(usage(format!(
-                "--out {} exists and is not a folder",
-                out.display()
-            )));
-        }
-        let empty = std::fs::read_dir(out)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !empty && !out.join("manifest.json").exists() {
-            return Err(usage(format!(
-                "--out {} is a non-empty folder that fpec did not write; refusing to replace it",
-                out.display()
-            )));
-        }
-    }
+    check_replaceable(out)?;
     std::fs::create_dir_all(&parent).map_err(|e| {
         usage(format!(
             "--out {}: cannot create {}: {e}",
@@ -373,22 +460,27 @@ pub fn write_dir_atomic(out: &Path, files: &[(String, String)]) -> Result<()> {
             parent.display()
         ))
     })?;
+    sweep_stale(&parent);
+    let pid = std::process::id();
     let tmp = tempfile::Builder::new()
-        .prefix(".fpec-gen-")
+        .prefix(&format!(".fpec-gen-{pid}-"))
         .tempdir_in(&parent)
         .map_err(|e| usage(format!("--out {} is not writable: {e}", out.display())))?;
+    let _g_tmp = crate::util::CleanupGuard::new(tmp.path());
     for (name, text) in files {
         std::fs::write(tmp.path().join(name), text)
             .with_context(|| format!("cannot write {name} in {}", tmp.path().display()))?;
     }
+    std::fs::write(tmp.path().join(MARKER), MARKER_TEXT)
+        .with_context(|| format!("cannot write {MARKER} in {}", tmp.path().display()))?;
     let staged = tmp.keep();
     if out.exists() {
         let old = parent.join(format!(
-            ".fpec-old-{}-{}",
-            std::process::id(),
+            ".fpec-old-{pid}-{}",
             out.file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         ));
+        let _g_old = crate::util::CleanupGuard::restore(&old, out);
         std::fs::rename(out, &old).with_context(|| format!("cannot replace {}", out.display()))?;
         if let Err(e) = std::fs::rename(&staged, out) {
             let _ = std::fs::rename(&old, out);

@@ -13,6 +13,7 @@
 //! Cells are assigned to blocks (multiplier, compensation, accumulator,
 //! requantizer, control) by the data-driven rules of `data/blocks.toml`.
 
+use crate::util::RunGuarded;
 use crate::format::Split;
 use crate::util::{usage, write_atomic};
 use anyhow::{bail, Context, Result};
@@ -36,7 +37,7 @@ pub fn yosys_version() -> Result<String> {
     let prog = yosys_program();
     let out = Command::new(&prog)
         .arg("-V")
-        .output()
+        .output_guarded()
         .map_err(|e| missing_program(&prog, "Yosys", e))?;
     if !out.status.success() {
         bail!("`{prog} -V` failed with {}", out.status);
@@ -397,6 +398,24 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         }
         None => BlockRules::default_rules()?,
     };
+    // Results of an earlier run must not sit beside this run's log: remove
+    // them first (a failing run then leaves only its own log and script).
+    for f in [
+        "stat.json",
+        "hier.json",
+        "netlist.json",
+        "netlist.v",
+        "stat-liberty.txt",
+        "gates.txt",
+        "report.json",
+        "energy.json",
+    ] {
+        let p = dir.join(f);
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .with_context(|| format!("cannot remove the stale {}", p.display()))?;
+        }
+    }
     // Yosys runs in a temporary folder; results are renamed into place.
     let tmp = tempfile::Builder::new()
         .prefix(".synth-")
@@ -408,17 +427,17 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
     let log_path = dir.join("yosys.log");
     let tmp_log = tmp.path().join("yosys.log");
     let prog = yosys_program();
-    let status = Command::new(&prog)
-        .current_dir(tmp.path())
-        .arg("-q")
-        .arg("-l")
-        .arg(&tmp_log)
-        .arg("-s")
-        .arg(&script_path)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .map_err(|e| missing_program(&prog, "Yosys", e))?;
+    let _g_tmp = crate::util::CleanupGuard::new(tmp.path());
+    let status = crate::util::output(
+        Command::new(&prog)
+            .current_dir(tmp.path())
+            .arg("-q")
+            .arg("-l")
+            .arg(&tmp_log)
+            .arg("-s")
+            .arg(&script_path),
+    )
+    .map_err(|e| missing_program(&prog, "Yosys", e))?;
     // Keep the log and script where the user can find them, even on failure.
     let _ = std::fs::rename(&tmp_log, &log_path);
     write_atomic(&dir.join("synth.ys"), script.as_bytes())?;

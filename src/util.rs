@@ -1,7 +1,10 @@
-//! Shared plumbing: user-error kind (exit code 2) and atomic file output.
+//! Shared plumbing: user-error kind (exit code 2), atomic file output with
+//! the user's umask, and cleanup on SIGINT/SIGTERM (temporary folders and
+//! child processes registered here are removed/killed before exiting).
 
 use anyhow::{Context, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// A bad request by the user (bad flag value, bad input file). The CLI exits
 /// with code 2 and prints the one-line message.
@@ -14,18 +17,275 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
+/// Turns any error into a [`UsageError`] (exit 2), keeping its message chain
+/// on one line.
+pub fn as_usage(e: anyhow::Error) -> anyhow::Error {
+    if e.downcast_ref::<UsageError>().is_some() {
+        return e;
+    }
+    usage(format!("{e:#}"))
+}
+
+/// The process umask (read from /proc/self/status; 0o022 when unknown).
+pub fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+/// Gives `path` the mode a plain `create` would (0666 minus the umask):
+/// `tempfile` creates 0600 files.
+pub fn set_default_mode(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666 & !umask()))
+            .with_context(|| format!("cannot set the mode of {}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// Writes `contents` to `path` atomically: a temporary file in the same
-/// folder, then a rename, so readers never see a half-written file.
+/// folder, then a rename, so readers never see a half-written file. The file
+/// gets the user's umask (not tempfile's 0600).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    if path.is_dir() {
+        return Err(usage(format!(
+            "{} is a folder; give a file name",
+            path.display()
+        )));
+    }
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     std::io::Write::write_all(&mut tmp, contents)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    set_default_mode(tmp.path())?;
     tmp.persist(path)
         .with_context(|| format!("cannot rename into {}", path.display()))?;
     Ok(())
+}
+
+/// Paths to remove and process groups to kill if the process is interrupted.
+/// Each entry: a path, and where to rename it back to (when that is missing)
+/// instead of removing it.
+static CLEANUP: Mutex<Vec<(PathBuf, Option<PathBuf>)>> = Mutex::new(Vec::new());
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Registers a temporary path (file or folder) removed on SIGINT/SIGTERM;
+/// dropping the guard unregisters it (it does not remove the path).
+#[must_use]
+pub struct CleanupGuard(PathBuf);
+
+impl CleanupGuard {
+    /// Registers `p` for removal.
+    pub fn new(p: &Path) -> Self {
+        Self::register(p, None)
+    }
+    /// Registers `p` to be renamed back to `to` if `to` is missing by then
+    /// (else removed): the previous contents of a folder being replaced.
+    pub fn restore(p: &Path, to: &Path) -> Self {
+        let to = std::path::absolute(to).unwrap_or_else(|_| to.to_path_buf());
+        Self::register(p, Some(to))
+    }
+    fn register(p: &Path, to: Option<PathBuf>) -> Self {
+        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        if let Ok(mut v) = CLEANUP.lock() {
+            v.push((p.clone(), to));
+        }
+        CleanupGuard(p)
+    }
+}
+
+impl Drop for CleanupGuard {
+    fn drop(&mut self) {
+        if let Ok(mut v) = CLEANUP.lock() {
+            if let Some(i) = v.iter().rposition(|x| x.0 == self.0) {
+                v.remove(i);
+            }
+        }
+    }
+}
+
+/// A running child process killed (with its process group) on
+/// SIGINT/SIGTERM; unregistered on drop.
+pub struct ChildGuard(u32);
+
+impl ChildGuard {
+    /// Registers `child`.
+    pub fn new(child: &std::process::Child) -> Self {
+        if let Ok(mut v) = CHILDREN.lock() {
+            v.push(child.id());
+        }
+        ChildGuard(child.id())
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(mut v) = CHILDREN.lock() {
+            v.retain(|&p| p != self.0);
+        }
+    }
+}
+
+/// Puts a command's process in its own process group, so that an interrupt
+/// can kill it together with everything it started (g++ and its cc1plus).
+pub fn own_group(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    cmd
+}
+
+/// `cmd.output()`, with the child in its own process group, killed on
+/// SIGINT/SIGTERM.
+pub fn output(cmd: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    use std::process::Stdio;
+    own_group(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn()?;
+    let _g = ChildGuard::new(&child);
+    child.wait_with_output()
+}
+
+/// Kills the registered children and removes the registered paths.
+fn cleanup_now() {
+    let kids: Vec<u32> = CHILDREN.lock().map(|v| v.clone()).unwrap_or_default();
+    for pid in kids {
+        #[cfg(unix)]
+        // SAFETY: kill(2) with a negative pid signals a process group.
+        unsafe {
+            libc::kill(-(pid as i32), libc::SIGKILL);
+            libc::kill(pid as i32, libc::SIGKILL);
+        }
+    }
+    let paths: Vec<(PathBuf, Option<PathBuf>)> =
+        CLEANUP.lock().map(|v| v.clone()).unwrap_or_default();
+    for (p, to) in paths.iter().rev() {
+        if let Some(to) = to {
+            if p.exists() && !to.exists() && std::fs::rename(p, to).is_ok() {
+                continue;
+            }
+        }
+        if p.is_dir() {
+            let _ = std::fs::remove_dir_all(p);
+        } else {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+#[cfg(unix)]
+static SIG_PIPE_W: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+#[cfg(unix)]
+extern "C" fn on_signal(sig: libc::c_int) {
+    let fd = SIG_PIPE_W.load(std::sync::atomic::Ordering::Relaxed);
+    let b = sig as u8;
+    // SAFETY: write(2) is async-signal-safe.
+    unsafe {
+        libc::write(fd, &b as *const u8 as *const libc::c_void, 1);
+    }
+}
+
+/// Installs the SIGINT/SIGTERM handler: a thread woken through a pipe kills
+/// the registered children, removes the registered temporary paths and exits
+/// with 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+pub fn install_signal_cleanup() {
+    #[cfg(unix)]
+    {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: plain pipe(2) and sigaction(2) calls on owned descriptors.
+        unsafe {
+            if libc::pipe(fds.as_mut_ptr()) != 0 {
+                return;
+            }
+            SIG_PIPE_W.store(fds[1], std::sync::atomic::Ordering::Relaxed);
+            let r = fds[0];
+            std::thread::spawn(move || {
+                let mut b = 0u8;
+                loop {
+                    let n = libc::read(r, &mut b as *mut u8 as *mut libc::c_void, 1);
+                    if n == 1 {
+                        break;
+                    }
+                    if n == 0 {
+                        return;
+                    }
+                }
+                cleanup_now();
+                eprintln!("fpec: interrupted (signal {b}); temporary files removed");
+                std::process::exit(128 + b as i32);
+            });
+            for sig in [libc::SIGINT, libc::SIGTERM] {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+                libc::sigemptyset(&mut sa.sa_mask);
+                sa.sa_flags = libc::SA_RESTART;
+                libc::sigaction(sig, &sa, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// Is process `pid` alive?
+pub fn pid_alive(pid: u32) -> bool {
+    if pid == 0 || pid > i32::MAX as u32 {
+        return false;
+    }
+    // SAFETY: kill(pid, 0) only checks for existence.
+    let r = unsafe { libc::kill(pid as i32, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+
+/// [`output`] as a method: `Command::new(..).args(..).output_guarded()`.
+pub trait RunGuarded {
+    /// Runs to completion in its own process group, killed on SIGINT/SIGTERM.
+    fn output_guarded(&mut self) -> std::io::Result<std::process::Output>;
+}
+
+impl RunGuarded for std::process::Command {
+    fn output_guarded(&mut self) -> std::io::Result<std::process::Output> {
+        output(self)
+    }
+}
+
+/// Parses an integer flag value and checks it against `lo..=hi`; negative
+/// values get the same range message (the flag must also be declared with
+/// `allow_negative_numbers = true` so clap hands "-1" over as a value).
+pub fn parse_ranged(s: &str, label: &str, lo: i128, hi: i128) -> Result<i128, String> {
+    let v: i128 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{label} '{s}' is not an integer (allowed {lo}..={hi})"))?;
+    if !(lo..=hi).contains(&v) {
+        return Err(format!("{label} {v} is out of range (allowed {lo}..={hi})"));
+    }
+    Ok(v)
+}
+
+/// Defines a clap value parser `fn $name(&str) -> Result<$t, String>` for an
+/// integer flag with range `$lo..=$hi` (see [`parse_ranged`]).
+#[macro_export]
+macro_rules! ranged_arg {
+    ($name:ident, $t:ty, $label:expr, $lo:expr, $hi:expr) => {
+        #[doc = concat!("clap value parser of ", $label, ".")]
+        pub fn $name(s: &str) -> Result<$t, String> {
+            $crate::util::parse_ranged(s, $label, $lo as i128, $hi as i128).map(|v| v as $t)
+        }
+    };
 }

@@ -9,10 +9,16 @@ use crate::dnn::quant::{calibrate, QuantConfig, QuantModel};
 use crate::dnn::train::{self, Arch, TrainOptions};
 use crate::format::Split;
 use crate::util::{usage, write_atomic};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Instant;
+
+crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
+crate::ranged_arg!(parse_epochs, usize, "--epochs", 1, 100000);
+crate::ranged_arg!(parse_layer, usize, "--layer", 0, 10000);
+crate::ranged_arg!(parse_images, usize, "--images", 1, 1000000);
+crate::ranged_arg!(parse_activity_images, usize, "--activity-images", 1, 1000000);
 
 /// Arguments of `fpec dnn`.
 #[derive(Args, Debug)]
@@ -50,11 +56,26 @@ struct DataArgs {
 
 impl DataArgs {
     fn load(&self) -> Result<Splits> {
+        self.load_for(None)
+    }
+    /// Loads and splits the data; with a model, checks first that the data
+    /// fits it (shape, labels below its output count).
+    fn load_for(&self, model: Option<&Model>) -> Result<Splits> {
+        if self.data.is_some() && (self.idx_images.is_some() || self.idx_labels.is_some()) {
+            return Err(usage(
+                "--data conflicts with --idx-images/--idx-labels; give the CSV or the IDX pair",
+            ));
+        }
         let d = load_cli(
             self.data.as_deref(),
             self.idx_images.as_deref(),
             self.idx_labels.as_deref(),
         )?;
+        if let Some(m) = model {
+            crate::dnn::model::check_data(m, &d).map_err(|e| {
+                usage(format!("{e} (labels must be 0..={})", m.classes().saturating_sub(1)))
+            })?;
+        }
         let s = d.split();
         for (name, part) in [
             ("training", &s.train),
@@ -62,8 +83,21 @@ impl DataArgs {
             ("test", &s.test),
         ] {
             if part.is_empty() {
+                // The split is per class (p-th sample of a class: p mod 5),
+                // so name the rarest label.
+                let mut count = [0usize; 256];
+                for &l in &d.labels {
+                    count[l as usize] += 1;
+                }
+                let (lab, n) = count
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c > 0)
+                    .min_by_key(|(_, &c)| c)
+                    .map_or((0, 0), |(l, &c)| (l, c));
                 return Err(usage(format!(
-                    "the data set is too small: its {name} split is empty"
+                    "the data set is too small: its {name} split is empty (the split is per label and needs at least 5 samples of a label; label {lab} has {n}, labels seen: {})",
+                    count.iter().filter(|&&c| c > 0).count()
                 )));
             }
         }
@@ -77,10 +111,10 @@ struct TrainArgs {
     #[arg(long, value_enum, default_value = "mlp")]
     arch: Arch,
     /// RNG seed (weights initialization and shuffling).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = 1)]
     seed: u64,
     /// Epochs (default: 60 for mlp, 40 for cnn).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_epochs)]
     epochs: Option<usize>,
     /// Output model file (JSON, written atomically).
     #[arg(long, value_name = "FILE")]
@@ -125,13 +159,13 @@ struct VerifyLayerArgs {
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// MAC layer index (0-based, counting conv2d/dense layers only).
-    #[arg(long, value_name = "K")]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_layer, value_name = "K")]
     layer: usize,
     /// Bit split W+C.
     #[arg(long, value_name = "W+C")]
     bits: String,
     /// Test images to run.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_images, default_value_t = 8)]
     images: usize,
     /// Also write the stimulus (packed pairs and expected sums) as JSON.
     #[arg(long, value_name = "FILE")]
@@ -155,7 +189,7 @@ struct OptArgs {
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
     /// Test images whose operands feed the energy model's activity.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_activity_images, default_value_t = 8)]
     activity_images: usize,
     /// FOR TESTS ONLY: use the analytic test double instead of the real
     /// energy model; every output is stamped as not a result.
@@ -231,7 +265,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         return Err(usage("--tw/--ta need a compensated split (C >= 1)"));
     }
     let model = load_model(&a.model)?;
-    let s = a.data.load()?;
+    let s = a.data.load_for(Some(&model))?;
     crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let data: &Dataset = if a.calibration {
         &s.calibration
@@ -338,9 +372,17 @@ fn run_eval(a: EvalArgs) -> Result<()> {
 }
 
 fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
+    if let Some(p) = &a.dump {
+        if p.is_dir() {
+            return Err(usage(format!(
+                "--dump {} is a folder; give a file name",
+                p.display()
+            )));
+        }
+    }
     let split = Split::parse(&a.bits)?;
     let model = load_model(&a.model)?;
-    let s = a.data.load()?;
+    let s = a.data.load_for(Some(&model))?;
     crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let (cfg, recs) =
         hil::layer_stimulus(&model, split, a.layer, &s.calibration, &s.test, a.images)
@@ -358,7 +400,7 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
             "dot_products": recs,
         });
         write_atomic(p, (serde_json::to_string(&j)? + "\n").as_bytes())
-            .with_context(|| format!("writing {}", p.display()))?;
+            .map_err(|e| usage(format!("--dump {}: {e:#}", p.display())))?;
         eprintln!("wrote stimulus to {}", p.display());
     }
     let work = std::path::PathBuf::from("out/dnn-verify-layer");
@@ -400,7 +442,7 @@ fn run_opt(a: OptArgs) -> Result<()> {
         opt::real_mac_energy(&a.out.join("energy-work"))?
     };
     let model = load_model(&a.model)?;
-    let s = a.data.load()?;
+    let s = a.data.load_for(Some(&model))?;
     crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let t0 = Instant::now();
     let r = opt::run_opt(

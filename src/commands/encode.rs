@@ -5,6 +5,9 @@ use crate::golden::{encode_full, pack};
 use crate::util::usage;
 use anyhow::Result;
 
+crate::ranged_arg!(parse_emb, u32, "--emb", 0, 2);
+crate::ranged_arg!(parse_ezb_threshold, u32, "--ezb-threshold", 0, 32);
+
 /// Arguments of `fpec encode`.
 #[derive(clap::Args, Debug)]
 pub struct EncodeArgs {
@@ -15,15 +18,15 @@ pub struct EncodeArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub fb: i32,
     /// Error-magnitude bits M (0..=2), overriding the canonical set.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_emb)]
     pub emb: Option<u32>,
     /// Drop the error-zero bit (Z = 0).
     #[arg(long)]
     pub no_ezb: bool,
     /// Zero threshold T in 64ths of an LSB (0..=32; default 8 >> M).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_ezb_threshold)]
     pub ezb_threshold: Option<u32>,
-    /// One JSON object per value (keys q, ezb, edb, emb, word).
+    /// One JSON object per value (keys value, q, ezb, edb, emb, word, saturated).
     #[arg(long)]
     pub json: bool,
     /// Values to encode.
@@ -52,6 +55,7 @@ pub fn run(a: EncodeArgs) -> Result<()> {
             serde_json::json!({
                 "value": x, "q": w.q, "ezb": w.ezb as u8, "edb": w.edb as u8,
                 "emb": w.emb, "word": format!("0x{word:0digits$x}"),
+                "saturated": r.saturated,
             })
             .to_string()
         } else {

@@ -11,6 +11,11 @@ use crate::synth::SynthOptions;
 use crate::util::{usage, write_atomic};
 use std::path::PathBuf;
 
+crate::ranged_arg!(parse_len, usize, "--len", 1, 65536);
+crate::ranged_arg!(parse_macs, usize, "--macs", 1, 1000000);
+crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
+crate::ranged_arg!(parse_max_len, u64, "--max-len", 1, 16777216);
+
 /// Arguments of `fpec energy`.
 #[derive(clap::Args, Debug)]
 pub struct EnergyArgs {
@@ -29,13 +34,13 @@ pub struct EnergyArgs {
     #[arg(long, default_value = "uniform", value_parser = ["uniform", "dnn"])]
     pub workload: String,
     /// Dot-product length of the workload.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_len, default_value_t = 64)]
     pub len: usize,
     /// MACs to simulate.
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_macs, default_value_t = 4096)]
     pub macs: usize,
     /// Workload seed.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = 1)]
     pub seed: u64,
     /// Print one JSON object.
     #[arg(long)]
@@ -59,7 +64,7 @@ pub struct EnergyArgs {
     #[arg(long)]
     pub bits: Option<String>,
     /// max_len of the FxP baselines with --rtl (a generated folder's manifest gives it).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_max_len)]
     pub max_len: Option<u64>,
     /// Skip the FxP 8/16 baselines.
     #[arg(long)]

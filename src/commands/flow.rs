@@ -7,6 +7,7 @@
 //! against W for FxP and each FPEC variant). Configurations run in parallel
 //! (rayon) with a progress bar.
 
+use crate::util::RunGuarded;
 use crate::energy::{
     baseline_folder, evaluate_synthesized, Activity, EnergyOptions, EnergyReport, EnergyTable,
     Workload,
@@ -24,6 +25,10 @@ use std::process::Command;
 /// The hand-written behavioural MAC (quality-of-results baseline).
 const HANDWRITTEN: &str = include_str!("../../testbenches/handwritten_fpec_mac.v");
 
+crate::ranged_arg!(parse_max_len, u64, "--max-len", 1, 65536);
+crate::ranged_arg!(parse_vectors, u64, "--vectors", 1, 10000000);
+crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
+
 /// Arguments of `fpec flow`.
 #[derive(clap::Args, Debug)]
 pub struct FlowArgs {
@@ -31,7 +36,7 @@ pub struct FlowArgs {
     #[arg(long, value_name = "W+C", default_values_t = vec!["6+2".to_string()])]
     pub bits: Vec<String>,
     /// Maximum dot-product length (1..=65536).
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_max_len, default_value_t = 4096)]
     pub max_len: u64,
     /// Output folder.
     #[arg(long, default_value = "out/flow")]
@@ -40,10 +45,10 @@ pub struct FlowArgs {
     #[arg(long, default_value = "dnn", value_parser = ["uniform", "dnn"])]
     pub workload: String,
     /// Dot products verified per backend.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_vectors, default_value_t = 300)]
     pub vectors: u64,
     /// Seed of verification and workload.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = 1)]
     pub seed: u64,
 }
 
@@ -155,7 +160,7 @@ fn lint(dir: &Path, top: &str, files: &[String]) -> Result<(bool, String)> {
         .current_dir(dir)
         .args(["--lint-only", "-Wall", "--top-module", top])
         .args(files)
-        .output()
+        .output_guarded()
         .map_err(|e| crate::synth::missing_program("verilator", "Verilator", e))?;
     let text = String::from_utf8_lossy(&lo.stderr).into_owned();
     Ok((lo.status.success() && text.trim().is_empty(), text))

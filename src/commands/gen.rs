@@ -6,6 +6,12 @@ use crate::util::usage;
 use anyhow::Result;
 use std::path::PathBuf;
 
+crate::ranged_arg!(parse_emb, u32, "--emb", 0, 2);
+crate::ranged_arg!(parse_ezb_threshold, u32, "--ezb-threshold", 0, 32);
+crate::ranged_arg!(parse_max_len, u64, "--max-len", 1, 65536);
+crate::ranged_arg!(parse_requant_emb, u32, "--requant-emb", 0, 2);
+crate::ranged_arg!(parse_requant_ezb_threshold, u32, "--requant-ezb-threshold", 0, 32);
+
 /// Arguments of `fpec gen`.
 #[derive(clap::Args, Debug)]
 pub struct GenArgs {
@@ -13,16 +19,16 @@ pub struct GenArgs {
     #[arg(long, value_name = "W+C")]
     pub bits: String,
     /// Error-magnitude bits M (0..=2), overriding the canonical field set.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_emb)]
     pub emb: Option<u32>,
     /// No error-zero bit (Z = 0).
     #[arg(long)]
     pub no_ezb: bool,
     /// Zero threshold T recorded in the manifest for encoders (0..=32).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_ezb_threshold)]
     pub ezb_threshold: Option<u32>,
     /// Longest dot product Lmax (1..=65536); sizes the accumulators.
-    #[arg(long, default_value_t = DEFAULT_MAX_LEN)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_max_len, default_value_t = DEFAULT_MAX_LEN)]
     pub max_len: u64,
     /// Microarchitecture of an FPEC MAC (spec 6.4): fused (default) or split.
     #[arg(long, default_value = "fused")]
@@ -40,13 +46,13 @@ pub struct GenArgs {
     #[arg(long)]
     pub relu: bool,
     /// Output emb bits Mo (0..=2).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_requant_emb)]
     pub requant_emb: Option<u32>,
     /// Output without ezb.
     #[arg(long)]
     pub requant_no_ezb: bool,
     /// Output zero threshold To (0..=32).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_requant_ezb_threshold)]
     pub requant_ezb_threshold: Option<u32>,
 }
 

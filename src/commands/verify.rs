@@ -7,6 +7,13 @@ use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+crate::ranged_arg!(parse_vectors, u64, "--vectors", 1, 10000000);
+crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
+crate::ranged_arg!(parse_emb, u32, "--emb", 0, 2);
+crate::ranged_arg!(parse_max_len, u64, "max_len =", 1, 16777216);
+crate::ranged_arg!(parse_latency, u32, "latency =", 1, 64);
+crate::ranged_arg!(parse_sum_width, u32, "sum_width =", 2, 64);
+
 /// Arguments of `fpec verify`.
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
@@ -16,11 +23,11 @@ pub struct VerifyArgs {
     /// Simulator(s): verilator, icarus, rust-sim or all.
     #[arg(long, default_value = "all")]
     pub backend: String,
-    /// Number of dot products (1..=10000000).
-    #[arg(long, default_value_t = 1000)]
-    pub vectors: u64,
+    /// Number of dot products (1..=10000000; default 1000; not with --exhaustive).
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_vectors)]
+    pub vectors: Option<u64>,
     /// Seed of the stimulus (printed; default: random).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: Option<u64>,
     /// Every (w, a) word pair as a one-pair dot product (W <= 8).
     #[arg(long)]
@@ -38,19 +45,19 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "W+C")]
     pub bits: Option<String>,
     /// Error-magnitude bits M (0..=2), overriding the canonical set.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_emb)]
     pub emb: Option<u32>,
     /// No error-zero bit (Z = 0).
     #[arg(long)]
     pub no_ezb: bool,
     /// Lmax of --rtl (default 4096).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_max_len)]
     pub max_len: Option<u64>,
     /// Latency of --rtl in cycles.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_latency)]
     pub latency: Option<u32>,
     /// Width S of out_sum of --rtl.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_sum_width)]
     pub sum_width: Option<u32>,
     /// Verilog parameter of the --rtl top (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
@@ -83,6 +90,54 @@ fn parse_param(s: &str) -> Result<(String, i64)> {
 
 /// The device under test from the arguments.
 fn dut_of(a: &VerifyArgs) -> Result<manifest::Dut> {
+    if a.dir.is_some() {
+        // With DIR the manifest describes the design: flags describing --rtl
+        // would be silently ignored, so they are errors.
+        let given: Vec<&str> = [
+            ("--bits", a.bits.is_some()),
+            ("--emb", a.emb.is_some()),
+            ("--no-ezb", a.no_ezb),
+            ("--max-len", a.max_len.is_some()),
+            ("--latency", a.latency.is_some()),
+            ("--sum-width", a.sum_width.is_some()),
+            ("--param", !a.params.is_empty()),
+            ("--top", a.top.is_some()),
+            ("--manifest", a.manifest.is_some()),
+        ]
+        .iter()
+        .filter(|x| x.1)
+        .map(|x| x.0)
+        .collect();
+        if let Some(f) = given.first() {
+            return Err(usage(format!(
+                "{f} describes --rtl designs; with DIR the manifest gives it (drop {f} or use --rtl)"
+            )));
+        }
+    }
+    for f in &a.rtl {
+        if !f.is_file() {
+            return Err(usage(format!("--rtl {}: no such file", f.display())));
+        }
+    }
+    if a.manifest.is_some() {
+        let clash: Vec<&str> = [
+            ("--bits", a.bits.is_some()),
+            ("--emb", a.emb.is_some()),
+            ("--no-ezb", a.no_ezb),
+            ("--max-len", a.max_len.is_some()),
+            ("--latency", a.latency.is_some()),
+            ("--sum-width", a.sum_width.is_some()),
+        ]
+        .iter()
+        .filter(|x| x.1)
+        .map(|x| x.0)
+        .collect();
+        if let Some(f) = clash.first() {
+            return Err(usage(format!(
+                "{f} conflicts with --manifest (the manifest gives it)"
+            )));
+        }
+    }
     match (&a.dir, a.rtl.is_empty()) {
         (Some(_), false) => Err(usage("give either DIR or --rtl FILE..., not both")),
         (None, true) => Err(usage(
@@ -119,6 +174,7 @@ fn dut_of(a: &VerifyArgs) -> Result<manifest::Dut> {
                 .ok_or_else(|| usage("--rtl needs --sum-width S (2..=64)"))?;
             let max_len = a.max_len.unwrap_or(4096);
             manifest::check_ranges(max_len, sum_width, latency)?;
+            manifest::check_sum_width(&split, max_len, sum_width, "--sum-width")?;
             Ok(manifest::Dut {
                 top,
                 files: a.rtl.clone(),
@@ -172,13 +228,34 @@ pub fn run(a: VerifyArgs) -> Result<()> {
             BACKENDS.join(", ")
         )));
     }
-    if !(1..=10_000_000).contains(&a.vectors) {
+    if a.exhaustive && a.vectors.is_some() {
+        return Err(usage(
+            "--vectors conflicts with --exhaustive (the sweep runs every word pair); give one of them",
+        ));
+    }
+    let vectors = a.vectors.unwrap_or(1000);
+    if !(1..=10_000_000).contains(&vectors) {
         return Err(usage(format!(
-            "--vectors {} is out of range (allowed 1..=10000000)",
-            a.vectors
+            "--vectors {vectors} is out of range (allowed 1..=10000000)"
         )));
     }
     let dut = dut_of(&a)?;
+    // The width of out_sum in the RTL must be the S the checker assumes.
+    match verify::ports::out_sum_width(&dut) {
+        Ok(Some(w)) if w != dut.sum_width => {
+            let what = if a.sum_width.is_some() {
+                "--sum-width"
+            } else {
+                "sum_width ="
+            };
+            return Err(usage(format!(
+                "{what} {} does not match the RTL: out_sum of {} is {w} bits (allowed: {w})",
+                dut.sum_width, dut.top
+            )));
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("note: out_sum width not checked against the RTL ({e:#})"),
+    }
     if a.exhaustive && dut.split.w > 8 {
         return Err(usage(format!(
             "--exhaustive needs W <= 8 (W = {} here; allowed 2..=8)",
@@ -204,13 +281,17 @@ pub fn run(a: VerifyArgs) -> Result<()> {
         vec![a.backend.clone()]
     };
     let seed = a.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
-    let out = a.out.clone().unwrap_or_else(|| {
-        PathBuf::from("out/verify").join(format!(
-            "{}-{}",
+    // Default output folder: one per design (top, split and a hash of the
+    // RTL and its description), so designs never share mismatch files.
+    let out = match a.out.clone() {
+        Some(o) => o,
+        None => PathBuf::from("out/verify").join(format!(
+            "{}-{}-{}",
             dut.top,
-            dut.split.to_string().replace(['(', ')', ',', '='], "_")
-        ))
-    });
+            dut.split.to_string().replace(['(', ')', ',', '=', ' ', '/'], "_"),
+            verify::design_hash(&dut)?
+        )),
+    };
     let cache = a.cache.clone().unwrap_or_else(|| {
         std::env::var_os("FPEC_VERIFY_CACHE")
             .map(PathBuf::from)
@@ -218,7 +299,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
     });
     let opts = Options {
         backends,
-        vectors: a.vectors,
+        vectors,
         seed,
         exhaustive: a.exhaustive,
         out,

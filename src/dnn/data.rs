@@ -7,7 +7,15 @@
 //! p mod 5 = 3, to test when p mod 5 = 4, and to training otherwise
 //! (about 60/20/20 %). For the digits file this gives 1085/357/355.
 
-use anyhow::{bail, Context, Result};
+use crate::util::usage;
+use anyhow::Result;
+
+/// Every data-file problem is a usage error (exit 2): the file is the user's.
+macro_rules! bail {
+    ($($t:tt)*) => {
+        return Err(usage(format!($($t)*)))
+    };
+}
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -127,15 +135,17 @@ pub fn default_digits_path() -> PathBuf {
 /// Loads the digits CSV (gzip or plain): 64 pixel values 0..=16 then the
 /// label 0..=9 per line.
 pub fn load_digits(path: &Path) -> Result<Dataset> {
-    let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let raw = std::fs::read(path)
+        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
     let text = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
         GzDecoder::new(&raw[..])
             .read_to_string(&mut s)
-            .with_context(|| format!("{}: not a valid gzip text file", path.display()))?;
+            .map_err(|e| usage(format!("{}: not a valid gzip text file ({e})", path.display())))?;
         s
     } else {
-        String::from_utf8(raw).with_context(|| format!("{}: not UTF-8 text", path.display()))?
+        String::from_utf8(raw)
+            .map_err(|e| usage(format!("{}: not UTF-8 text ({e})", path.display())))?
     };
     let mut images = Vec::new();
     let mut labels = Vec::new();
@@ -156,13 +166,13 @@ pub fn load_digits(path: &Path) -> Result<Dataset> {
         let mut img = Vec::with_capacity(64);
         for v in &vals[..64] {
             let p: f64 = v.trim().parse().map_err(|_| {
-                anyhow::anyhow!(
+                usage(format!(
                     "{} line {}: pixel '{v}' is not a number",
                     path.display(),
                     ln + 1
-                )
+                ))
             })?;
-            if !(0.0..=16.0).contains(&p) {
+            if !p.is_finite() || !(0.0..=16.0).contains(&p) {
                 bail!(
                     "{} line {}: pixel {p} outside 0..=16",
                     path.display(),
@@ -172,12 +182,12 @@ pub fn load_digits(path: &Path) -> Result<Dataset> {
             img.push(p / 16.0);
         }
         let lab: u8 = vals[64].trim().parse().map_err(|_| {
-            anyhow::anyhow!(
+            usage(format!(
                 "{} line {}: label '{}' is not an integer 0..=9",
                 path.display(),
                 ln + 1,
                 vals[64]
-            )
+            ))
         })?;
         if lab > 9 {
             bail!(
@@ -205,12 +215,13 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
 }
 
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let raw = std::fs::read(path)
+        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         GzDecoder::new(&raw[..])
             .read_to_end(&mut out)
-            .with_context(|| format!("{}: bad gzip data", path.display()))?;
+            .map_err(|e| usage(format!("{}: bad gzip data ({e})", path.display())))?;
         Ok(out)
     } else {
         Ok(raw)
@@ -235,21 +246,21 @@ pub fn load_idx(images: &Path, labels: &Path) -> Result<Dataset> {
     if magic != 0x0000_0803 {
         bail!("{name_i}: bad IDX image magic 0x{magic:08x} (expected 0x00000803: unsigned bytes, 3 dims)");
     }
-    let (n, rows, cols) = (
-        be_u32(&ib, 4) as usize,
-        be_u32(&ib, 8) as usize,
-        be_u32(&ib, 12) as usize,
-    );
+    let (n, rows, cols) = (be_u32(&ib, 4), be_u32(&ib, 8), be_u32(&ib, 12));
     if rows == 0 || cols == 0 {
         bail!("{name_i}: image dimensions {rows}x{cols} must be positive");
     }
-    let need = 16 + n * rows * cols;
-    if ib.len() < need {
+    // Exact size in u128 (three u32 factors cannot overflow it), so the
+    // message shows the real byte count, never a wrapped one.
+    let need = 16u128 + n as u128 * rows as u128 * cols as u128;
+    if (ib.len() as u128) < need {
         bail!(
             "{name_i}: truncated IDX image data: header says {n} images of {rows}x{cols} ({need} bytes) but the file has {} bytes",
             ib.len()
         );
     }
+    // The file holds `need` bytes, so these products fit in usize.
+    let (n, rows, cols) = (n as usize, rows as usize, cols as usize);
     if lb.len() < 8 {
         bail!(
             "{name_l}: truncated IDX label header ({} bytes, need 8)",
@@ -261,7 +272,7 @@ pub fn load_idx(images: &Path, labels: &Path) -> Result<Dataset> {
         bail!("{name_l}: bad IDX label magic 0x{magic:08x} (expected 0x00000801: unsigned bytes, 1 dim)");
     }
     let nl = be_u32(&lb, 4) as usize;
-    if lb.len() < 8 + nl {
+    if (lb.len() as u128) < 8 + nl as u128 {
         bail!(
             "{name_l}: truncated IDX label data: header says {nl} labels but the file has {} label bytes",
             lb.len() - 8
@@ -283,6 +294,7 @@ pub fn load_idx(images: &Path, labels: &Path) -> Result<Dataset> {
         })
         .collect();
     let labs = lb[8..8 + n].to_vec();
+
     let classes = labs.iter().copied().max().unwrap_or(0) as usize + 1;
     Ok(Dataset {
         shape: [1, rows, cols],

@@ -8,7 +8,7 @@
 //! read by then (read cycle >= r).
 
 use super::manifest::Dut;
-use super::stimulus::{rec_a, rec_w, Stimulus, FIRST, LAST, RST, VALID};
+use super::stimulus::{rec_a, rec_w, Iter, Stimulus, FIRST, LAST, RST, VALID};
 use crate::golden::{dot, Operand};
 use std::collections::VecDeque;
 
@@ -33,7 +33,8 @@ pub struct Product {
 
 /// Streams the expected results of a stimulus.
 pub struct Scanner<'a> {
-    stim: &'a Stimulus,
+    stim: Iter<'a>,
+    ended: bool,
     dut: &'a Dut,
     pos: u64,
     started: u64,
@@ -48,7 +49,8 @@ impl<'a> Scanner<'a> {
     /// A scanner at cycle 0.
     pub fn new(stim: &'a Stimulus, dut: &'a Dut) -> Self {
         Scanner {
-            stim,
+            stim: stim.iter(),
+            ended: false,
             dut,
             pos: 0,
             started: 0,
@@ -62,7 +64,10 @@ impl<'a> Scanner<'a> {
 
     fn step(&mut self) {
         let c = self.pos;
-        let r = self.stim.get(c);
+        let Some(r) = self.stim.next() else {
+            self.ended = true;
+            return;
+        };
         self.pos += 1;
         if r & RST != 0 {
             self.cur = None;
@@ -113,7 +118,7 @@ impl<'a> Scanner<'a> {
                     return self.pending.pop_front();
                 }
             }
-            if self.pos >= self.stim.len() {
+            if self.ended {
                 return None;
             }
             self.step();

@@ -84,14 +84,18 @@ impl IcarusBackend {
         recs: &mut dyn Iterator<Item = u64>,
         tag: &str,
         vcd: Option<&Path>,
-    ) -> Result<(Vec<(u64, Got)>, u64)> {
+        sink: &mut dyn FnMut(u64, Got),
+    ) -> Result<(u64, u64)> {
         let stim = self.scratch.join(format!("icarus-{tag}-stim.hex"));
         let out = self.scratch.join(format!("icarus-{tag}-out.txt"));
+        let _g_stim = crate::util::CleanupGuard::new(&stim);
+        let mut cycles = 0u64;
         {
             let f = std::fs::File::create(&stim)
                 .with_context(|| format!("cannot create {}", stim.display()))?;
             let mut w = BufWriter::new(f);
             for r in recs {
+                cycles += 1;
                 writeln!(w, "{r:011x}")
                     .with_context(|| format!("cannot write {}", stim.display()))?;
             }
@@ -109,7 +113,6 @@ impl IcarusBackend {
         run_cmd(&mut cmd, "vvp (Icarus)")?;
         let f =
             std::fs::File::open(&out).with_context(|| format!("cannot read {}", out.display()))?;
-        let mut res = Vec::new();
         let mut end = None;
         for line in std::io::BufReader::new(f).lines() {
             let line = line.with_context(|| format!("cannot read {}", out.display()))?;
@@ -125,7 +128,7 @@ impl IcarusBackend {
                 .parse()
                 .with_context(|| format!("bad line '{line}' in {}", out.display()))?;
             let got = u64::from_str_radix(v, 16).ok();
-            res.push((c, got));
+            sink(c, got);
         }
         let _ = std::fs::remove_file(&stim);
         let Some(end) = end else {
@@ -134,12 +137,12 @@ impl IcarusBackend {
                 out.display()
             );
         };
-        Ok((res, end))
+        Ok((cycles, end))
     }
 
     /// Replays `recs` with a VCD dump into `vcd`.
     pub fn replay_vcd(&self, recs: &[u64], vcd: &Path) -> Result<()> {
-        self.sim(&mut recs.iter().copied(), "replay", Some(vcd))
+        self.sim(&mut recs.iter().copied(), "replay", Some(vcd), &mut |_, _| {})
             .map(|_| ())
     }
 }
@@ -149,12 +152,9 @@ impl Backend for IcarusBackend {
         "icarus"
     }
     fn run(&mut self, stim: &Stimulus, sink: &mut dyn FnMut(u64, Got)) -> Result<()> {
-        let (res, end) = self.sim(&mut stim.iter(), "run", None)?;
-        if end != stim.len() {
-            bail!("Icarus ran {end} cycles, expected {}", stim.len());
-        }
-        for (c, g) in res {
-            sink(c, g);
+        let (n, end) = self.sim(&mut stim.iter(), "run", None, sink)?;
+        if end != n {
+            bail!("Icarus ran {end} cycles, expected {n}");
         }
         Ok(())
     }

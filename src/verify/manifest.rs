@@ -31,6 +31,9 @@ pub struct Manifest {
     pub format: String,
     /// Top module name.
     pub top: String,
+    /// Bit split `W+C` (checked against W and C).
+    #[serde(default)]
+    pub bits: Option<String>,
     /// W.
     #[serde(rename = "W")]
     pub w: u32,
@@ -40,6 +43,9 @@ pub struct Manifest {
     /// Z.
     #[serde(rename = "Z", default, deserialize_with = "de_flag")]
     pub z: bool,
+    /// C (checked against M, Z and the format).
+    #[serde(rename = "C", default)]
+    pub c: Option<u32>,
     /// G (checked against M).
     #[serde(rename = "G", default)]
     pub g: Option<u32>,
@@ -246,11 +252,45 @@ pub fn from_manifest(m: &Manifest, dir: &Path) -> Result<Dut> {
             )));
         }
     }
+    if let Some(c) = m.c {
+        if c != split.c() {
+            return Err(usage(format!(
+                "manifest C = {c} does not match M = {}, Z = {} for {split} (allowed: {})",
+                m.m,
+                m.z as u32,
+                split.c()
+            )));
+        }
+    }
+    if let Some(b) = &m.bits {
+        let want = format!("{}+{}", split.w, split.c());
+        if b.trim() != want {
+            return Err(usage(format!(
+                "manifest bits = '{b}' does not match W = {}, C = {} (allowed: '{want}')",
+                split.w,
+                split.c()
+            )));
+        }
+    }
     check_ranges(m.max_len, m.sum_width, m.latency)?;
+    check_sum_width(&split, m.max_len, m.sum_width, "manifest sum_width =")?;
     if m.files.is_empty() {
         return Err(usage(
             "manifest files = [] (need at least one Verilog file)",
         ));
+    }
+    for f in m
+        .files
+        .iter()
+        .chain(m.requant.iter().flat_map(|r| r.files.iter()))
+    {
+        if !dir.join(f).is_file() {
+            return Err(usage(format!(
+                "manifest files: {} does not exist (relative to {})",
+                f,
+                dir.display()
+            )));
+        }
     }
     let requant = match &m.requant {
         None => None,
@@ -270,6 +310,18 @@ pub fn from_manifest(m: &Manifest, dir: &Path) -> Result<Dut> {
         latency: m.latency,
         requant,
     })
+}
+
+/// Checks that S holds every sum of up to Lmax pairs (spec 4: no width may
+/// overflow); `what` names the value in the message.
+pub fn check_sum_width(split: &Split, max_len: u64, sum_width: u32, what: &str) -> Result<()> {
+    let min = min_sum_width(split, max_len);
+    if sum_width < min {
+        return Err(usage(format!(
+            "{what} {sum_width} is too narrow for {split} with Lmax = {max_len} (allowed {min}..=64)"
+        )));
+    }
+    Ok(())
 }
 
 /// Range checks shared by manifests and command-line descriptions.

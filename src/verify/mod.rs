@@ -14,13 +14,14 @@ pub mod backend;
 pub mod check;
 pub mod icarus;
 pub mod manifest;
+pub mod ports;
 pub mod report;
 pub mod requant;
 pub mod stimulus;
 pub mod tools;
 pub mod verilator;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use backend::Backend;
 use check::{CheckResult, Checker};
 use manifest::Dut;
@@ -61,8 +62,8 @@ pub struct Options {
 /// backend of `dut`, the `fpec_hdl` model of the MAC that `fpec gen` emits
 /// for the manifest's (format, W, M, Z, Lmax), behind [`backend::MacSim`].
 pub fn rust_sim_backend(dut: &Dut) -> Result<Box<dyn Backend>> {
-    let cfg = dut.rust_sim.clone().map_err(|why| anyhow::anyhow!("rust-sim: {why}"))?;
-    let sim = fpec_hdl::mac_sim(&cfg).map_err(|e| anyhow::anyhow!("rust-sim: {e}"))?;
+    let cfg = dut.rust_sim.clone().map_err(|why| crate::util::usage(format!("rust-sim: {why}")))?;
+    let sim = fpec_hdl::mac_sim(&cfg).map_err(|e| crate::util::usage(format!("rust-sim: {e}")))?;
     Ok(Box::new(backend::SimBackend::new("rust-sim", HdlSim(sim))))
 }
 
@@ -126,12 +127,49 @@ pub fn run_backend(be: &mut dyn Backend, stim: &Stimulus, dut: &Dut) -> Result<(
     Ok((res, t0.elapsed().as_secs_f64()))
 }
 
+/// A short hash naming a design's default output folder: its top, files
+/// (contents), parameters and description.
+pub fn design_hash(dut: &Dut) -> Result<String> {
+    let mut h = tools::Hasher::default();
+    h.feed(dut.top.as_bytes())
+        .feed(dut.split.to_string().as_bytes())
+        .feed(&dut.sum_width.to_le_bytes())
+        .feed(&dut.latency.to_le_bytes())
+        .feed(&dut.max_len.to_le_bytes());
+    for (k, v) in &dut.params {
+        h.feed(format!("{k}={v}").as_bytes());
+    }
+    for f in &dut.files {
+        h.feed_file(f).map_err(crate::util::as_usage)?;
+    }
+    Ok(h.hex()[..12].to_string())
+}
+
+/// Removes the reports of an earlier run in `out` (mismatch files, VCDs,
+/// Icarus output), so that what is there after a run belongs to that run.
+pub fn clear_stale_reports(out: &std::path::Path) -> Result<()> {
+    let Ok(rd) = std::fs::read_dir(out) else {
+        return Ok(());
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let stale = name.starts_with("mismatch-")
+            || (name.starts_with("icarus-") && (name.ends_with("-out.txt") || name.ends_with("-stim.hex")))
+            || name == "raw-stim.bin";
+        if stale && e.path().is_file() {
+            std::fs::remove_file(e.path())
+                .with_context(|| format!("cannot remove the stale {}", e.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// The stimulus for `opts`.
 pub fn make_stimulus(dut: &Dut, opts: &Options) -> Stimulus {
     if opts.exhaustive {
         stimulus::exhaustive(dut)
     } else {
-        stimulus::random(dut, opts.vectors, opts.seed).0
+        stimulus::random_stream(dut, opts.vectors, opts.seed)
     }
 }
 
@@ -141,6 +179,7 @@ pub fn make_stimulus(dut: &Dut, opts: &Options) -> Stimulus {
 pub fn run(dut: &Dut, opts: &Options) -> Result<Vec<BackendOutcome>> {
     println!("seed {}", opts.seed);
     tools::mkdir(&opts.out)?;
+    clear_stale_reports(&opts.out)?;
     let stim = make_stimulus(dut, opts);
     // Build and run one backend; `None` when rust-sim is skipped.
     let one = |name: &String| -> Result<Option<(CheckResult, f64)>> {
@@ -224,8 +263,13 @@ pub fn bench(dut: &Dut, opts: &Options) -> Result<()> {
     println!("seed {}", opts.seed);
     tools::mkdir(&opts.out)?;
     let stim = make_stimulus(dut, opts);
-    let pairs = stim.iter().filter(|r| r & stimulus::VALID != 0).count() as f64;
-    let cycles = stim.len() as f64;
+    let (mut pairs, mut cycles) = (0f64, 0f64);
+    for r in stim.iter() {
+        cycles += 1.0;
+        if r & stimulus::VALID != 0 {
+            pairs += 1.0;
+        }
+    }
     let mut vb = verilator::VerilatorBackend::build(dut, &opts.cache)?;
     // Warm-up, then best of three for both paths.
     let mut best_chk = f64::MAX;

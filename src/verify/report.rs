@@ -42,11 +42,11 @@ pub fn word_fields(dut: &Dut, bits: u32) -> String {
 }
 
 /// The pairs of product `p`: (global pair index, cycle, w, a).
-fn pairs_of(stim: &Stimulus, p: &Product) -> Vec<(u64, u64, u32, u32)> {
+/// `recs` holds the records from cycle `p.first_cycle` on.
+fn pairs_of(recs: &[u64], p: &Product) -> Vec<(u64, u64, u32, u32)> {
     let mut v = Vec::new();
     let mut k = p.first_pair;
-    for c in p.first_cycle..=p.last_cycle {
-        let r = stim.get(c);
+    for (c, &r) in (p.first_cycle..=p.last_cycle).zip(recs) {
         if r & VALID != 0 && r & RST == 0 {
             v.push((k, c, rec_w(r), rec_a(r)));
             k += 1;
@@ -110,7 +110,11 @@ pub fn write(
                 mask(e as u64, s)
             );
         }
-        let pairs = pairs_of(stim, p);
+        // One pass over the (possibly streamed) stimulus: the product and
+        // a few cycles after the read.
+        let end = p.out_cycle.max(first.cycle).max(p.last_cycle) + 3;
+        let window = stim.window(p.first_cycle, end);
+        let pairs = pairs_of(&window, p);
         let _ = writeln!(t, "  pairs (first 8 of {}):", pairs.len());
         let _ = writeln!(t, "    {:>8} {:>8}  w | a", "pair", "cycle");
         for (k, c, w, a) in pairs.iter().take(8) {
@@ -144,10 +148,9 @@ pub fn write(
         write_atomic(&lpath, full.as_bytes())?;
         listing_note = format!("every pair: {}", lpath.display());
         // VCD: reset, then the product and a few cycles after the read.
-        let end = p.out_cycle.max(first.cycle) + 3;
-        let end = end.min(stim.len());
+        let vend = (p.out_cycle.max(first.cycle) + 3 - p.first_cycle) as usize;
         let mut recs = vec![RST, RST];
-        recs.extend((p.first_cycle..end).map(|c| stim.get(c)));
+        recs.extend(window.iter().take(vend).copied());
         let vcd = opts
             .out
             .join(format!("mismatch-{name}-product{}.vcd", p.index));

@@ -72,11 +72,12 @@ pub fn check(r: &RequantDut, seed: u64, cache: &Path) -> Result<RequantResult> {
         }
         v
     };
-    let mut child = Command::new(&exe)
+    let mut child = crate::util::own_group(&mut Command::new(&exe))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot start {}", exe.display()))?;
+    let _guard = crate::util::ChildGuard::new(&child);
     let mut stdin = child.stdin.take().context("no stdin pipe")?;
     let mut stdout = child.stdout.take().context("no stdout pipe")?;
     let vals = &values;

@@ -41,7 +41,9 @@ pub fn pair(w: u32, a: u32, first: bool, last: bool) -> u64 {
         | if last { LAST } else { 0 }
 }
 
-/// A stimulus: explicit cycles, or the exhaustive sweep computed on demand.
+/// A stimulus: explicit cycles, the exhaustive sweep or the seeded random
+/// run, the last two computed on demand (memory stays flat whatever the
+/// number of cycles).
 #[derive(Debug, Clone)]
 pub enum Stimulus {
     /// Explicit records.
@@ -54,40 +56,117 @@ pub enum Stimulus {
         /// Idle cycles at the end (>= latency).
         tail: u64,
     },
+    /// The seeded random run of [`random`], generated while it is read.
+    Random(RandomSpec),
+}
+
+/// Parameters of a streamed random stimulus.
+#[derive(Debug, Clone)]
+pub struct RandomSpec {
+    split: Split,
+    max_len: u64,
+    latency: u32,
+    n: u64,
+    seed: u64,
+    len: std::sync::OnceLock<u64>,
 }
 
 impl Stimulus {
-    /// Number of cycles.
+    /// Number of cycles. For a random stimulus this costs one generation
+    /// pass the first time (then cached); streaming consumers count as they
+    /// go instead.
     pub fn len(&self) -> u64 {
         match self {
             Stimulus::Cycles(v) => v.len() as u64,
             Stimulus::Exhaustive { n, tail } => 2 + (1u64 << (2 * n)) + tail,
+            Stimulus::Random(r) => *r.len.get_or_init(|| self.iter().count() as u64),
         }
     }
     /// Is it empty?
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// The record of cycle `i` (< len).
+    /// The record of cycle `i` (< len). For a random stimulus this walks the
+    /// stimulus from the start: use [`Stimulus::iter`] or
+    /// [`Stimulus::window`] to read many records.
     pub fn get(&self, i: u64) -> u64 {
         match self {
             Stimulus::Cycles(v) => v[i as usize],
-            Stimulus::Exhaustive { n, .. } => {
-                if i < 2 {
-                    return RST;
-                }
-                let j = i - 2;
-                if j >= 1u64 << (2 * n) {
-                    return 0;
-                }
-                let mask = (1u64 << n) - 1;
-                pair((j >> n) as u32, (j & mask) as u32, true, true)
-            }
+            Stimulus::Exhaustive { n, .. } => exhaustive_rec(*n, i),
+            Stimulus::Random(_) => self.iter().nth(i as usize).unwrap_or(0),
         }
     }
+    /// Records of cycles `from..to` (fewer when the stimulus ends first).
+    pub fn window(&self, from: u64, to: u64) -> Vec<u64> {
+        if to <= from {
+            return Vec::new();
+        }
+        self.iter()
+            .skip(from as usize)
+            .take((to - from) as usize)
+            .collect()
+    }
     /// All records in order.
-    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
-        (0..self.len()).map(move |i| self.get(i))
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(match self {
+            Stimulus::Cycles(v) => IterKind::Slice(v.iter()),
+            Stimulus::Exhaustive { n, .. } => IterKind::Exh {
+                n: *n,
+                i: 0,
+                len: self.len(),
+            },
+            Stimulus::Random(r) => IterKind::Rand {
+                gen: Box::new(RandomGen::new(r)),
+                pos: 0,
+            },
+        })
+    }
+}
+
+fn exhaustive_rec(n: u32, i: u64) -> u64 {
+    if i < 2 {
+        return RST;
+    }
+    let j = i - 2;
+    if j >= 1u64 << (2 * n) {
+        return 0;
+    }
+    let mask = (1u64 << n) - 1;
+    pair((j >> n) as u32, (j & mask) as u32, true, true)
+}
+
+/// Iterator over the records of a [`Stimulus`].
+pub struct Iter<'a>(IterKind<'a>);
+
+enum IterKind<'a> {
+    Slice(std::slice::Iter<'a, u64>),
+    Exh { n: u32, i: u64, len: u64 },
+    Rand { gen: Box<RandomGen>, pos: usize },
+}
+
+impl Iterator for Iter<'_> {
+    type Item = u64;
+    fn next(&mut self) -> Option<u64> {
+        match &mut self.0 {
+            IterKind::Slice(it) => it.next().copied(),
+            IterKind::Exh { n, i, len } => {
+                if *i >= *len {
+                    return None;
+                }
+                *i += 1;
+                Some(exhaustive_rec(*n, *i - 1))
+            }
+            IterKind::Rand { gen, pos } => loop {
+                if let Some(&r) = gen.g.out.get(*pos) {
+                    *pos += 1;
+                    return Some(r);
+                }
+                *pos = 0;
+                if !gen.fill() {
+                    return None;
+                }
+            },
+        }
     }
 }
 
@@ -120,8 +199,8 @@ enum Kind {
     Sparse,
 }
 
-struct Gen<'a> {
-    split: &'a Split,
+struct Gen {
+    split: Split,
     rng: ChaCha8Rng,
     out: Vec<u64>,
     n_mask: u64,
@@ -131,7 +210,7 @@ struct Gen<'a> {
     code_offset: u64,
 }
 
-impl Gen<'_> {
+impl Gen {
     fn idle(&mut self) {
         let g: u64 = self.rng.gen();
         // Garbage on w, a, in_first, in_last; in_valid and rst low.
@@ -147,7 +226,7 @@ impl Gen<'_> {
         }
     }
     fn word(&self, w: &Word) -> u32 {
-        pack(self.split, w)
+        pack(&self.split, w)
     }
     fn random_word(&mut self) -> u32 {
         (self.rng.gen::<u64>() & self.n_mask) as u32
@@ -240,46 +319,96 @@ pub struct StimStats {
     pub interrupted: u64,
 }
 
-/// `n` finished dot products (plus interrupted ones) from `seed`.
-pub fn random(dut: &Dut, n: u64, seed: u64) -> (Stimulus, StimStats) {
-    let split = &dut.split;
-    let w = split.w as i32;
-    let mk_fmt = |fb: i32| {
-        Format::new(*split, fb, None).unwrap_or(Format {
-            split: *split,
-            fb: 0,
-            t: 0,
-        })
-    };
-    let mut g = Gen {
-        split,
-        rng: ChaCha8Rng::seed_from_u64(seed),
-        out: Vec::new(),
-        n_mask: (1u64 << split.n()) - 1,
-        lmax: dut.max_len,
-        wfmt: mk_fmt(w - 2),
-        afmt: mk_fmt(w - 3),
-        code_offset: 0,
-    };
-    let mut st = StimStats::default();
-    g.reset(2);
-    let lmax = dut.max_len;
-    let codes_len = (1u64 << (2 * split.c())).min(lmax);
-    let fixed: [(Kind, u64); 8] = [
-        (Kind::Uniform, 1),
-        (Kind::MaxPos, lmax),
-        (Kind::AllMax, lmax),
-        (Kind::MaxNeg, lmax),
-        (Kind::CompCodes, codes_len),
-        (Kind::Dnn, lmax.min(64)),
-        (Kind::Uniform, lmax),
-        (Kind::Sparse, lmax.min(32)),
-    ];
-    let mut done = 0u64;
-    let mut idx = 0usize;
-    while done < n {
-        let (kind, len) = if idx < fixed.len() {
-            fixed[idx]
+/// The random generator as a state machine: [`RandomGen::fill`] emits the
+/// records of one dot product (and what follows it) at a time, drawing from
+/// the RNG in exactly the order of the original all-at-once generator, so a
+/// seed gives the same records as before.
+struct RandomGen {
+    g: Gen,
+    st: StimStats,
+    n: u64,
+    latency: u32,
+    fixed: [(Kind, u64); 8],
+    done: u64,
+    idx: usize,
+    /// 0: reset not yet emitted; 1: products; 2: tail emitted.
+    phase: u8,
+}
+
+impl RandomGen {
+    fn new(spec: &RandomSpec) -> Self {
+        let split = spec.split;
+        let w = split.w as i32;
+        let mk_fmt = |fb: i32| {
+            Format::new(split, fb, None).unwrap_or(Format {
+                split,
+                fb: 0,
+                t: 0,
+            })
+        };
+        let lmax = spec.max_len;
+        let codes_len = (1u64 << (2 * split.c())).min(lmax);
+        RandomGen {
+            g: Gen {
+                split,
+                rng: ChaCha8Rng::seed_from_u64(spec.seed),
+                out: Vec::new(),
+                n_mask: (1u64 << split.n()) - 1,
+                lmax,
+                wfmt: mk_fmt(w - 2),
+                afmt: mk_fmt(w - 3),
+                code_offset: 0,
+            },
+            st: StimStats::default(),
+            n: spec.n,
+            latency: spec.latency,
+            fixed: [
+                (Kind::Uniform, 1),
+                (Kind::MaxPos, lmax),
+                (Kind::AllMax, lmax),
+                (Kind::MaxNeg, lmax),
+                (Kind::CompCodes, codes_len),
+                (Kind::Dnn, lmax.min(64)),
+                (Kind::Uniform, lmax),
+                (Kind::Sparse, lmax.min(32)),
+            ],
+            done: 0,
+            idx: 0,
+            phase: 0,
+        }
+    }
+
+    /// Replaces `g.out` with the next records; false at the end.
+    fn fill(&mut self) -> bool {
+        self.g.out.clear();
+        match self.phase {
+            0 => {
+                self.g.reset(2);
+                self.phase = 1;
+                true
+            }
+            1 if self.done < self.n => {
+                self.product();
+                true
+            }
+            1 => {
+                for _ in 0..self.latency + 2 {
+                    self.g.idle();
+                }
+                self.phase = 2;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn product(&mut self) {
+        let g = &mut self.g;
+        let st = &mut self.st;
+        let lmax = g.lmax;
+        let c = g.split.c();
+        let (kind, len) = if self.idx < self.fixed.len() {
+            self.fixed[self.idx]
         } else {
             let kind = match g.rng.gen_range(0..10) {
                 0..=3 => Kind::Uniform,
@@ -296,14 +425,14 @@ pub fn random(dut: &Dut, n: u64, seed: u64) -> (Stimulus, StimStats) {
             };
             (kind, len)
         };
-        idx += 1;
+        self.idx += 1;
         if kind == Kind::CompCodes {
-            g.code_offset = g.rng.gen_range(0..1u64 << (2 * split.c()));
+            g.code_offset = g.rng.gen_range(0..1u64 << (2 * c));
         }
         let ops = g.operands(kind, len);
         let gaps = g.rng.gen_bool(0.3);
         // Sometimes: a reset interrupts this product, which is then sent again.
-        if idx > fixed.len() && len >= 2 && g.rng.gen_bool(0.03) {
+        if self.idx > self.fixed.len() && len >= 2 && g.rng.gen_bool(0.03) {
             let cut = g.rng.gen_range(1..len) as usize;
             g.emit(&ops, gaps, Some(cut));
             if g.rng.gen_bool(0.5) {
@@ -316,7 +445,7 @@ pub fn random(dut: &Dut, n: u64, seed: u64) -> (Stimulus, StimStats) {
         }
         g.emit(&ops, gaps, None);
         st.started += 1;
-        done += 1;
+        self.done += 1;
         // Between products: back to back, idle garbage, or a reset.
         match g.rng.gen_range(0..100) {
             0..=49 => {}
@@ -334,8 +463,34 @@ pub fn random(dut: &Dut, n: u64, seed: u64) -> (Stimulus, StimStats) {
             }
         }
     }
-    for _ in 0..dut.latency + 2 {
-        g.idle();
+}
+
+fn spec_of(dut: &Dut, n: u64, seed: u64) -> RandomSpec {
+    RandomSpec {
+        split: dut.split,
+        max_len: dut.max_len,
+        latency: dut.latency,
+        n,
+        seed,
+        len: std::sync::OnceLock::new(),
     }
-    (Stimulus::Cycles(g.out), st)
+}
+
+/// `n` finished dot products (plus interrupted ones) from `seed`, streamed:
+/// nothing is generated until the stimulus is read.
+pub fn random_stream(dut: &Dut, n: u64, seed: u64) -> Stimulus {
+    Stimulus::Random(spec_of(dut, n, seed))
+}
+
+/// `n` finished dot products (plus interrupted ones) from `seed`, with
+/// their statistics (one generation pass, which also caches the length).
+pub fn random(dut: &Dut, n: u64, seed: u64) -> (Stimulus, StimStats) {
+    let spec = spec_of(dut, n, seed);
+    let mut gen = RandomGen::new(&spec);
+    let mut cycles = 0u64;
+    while gen.fill() {
+        cycles += gen.g.out.len() as u64;
+    }
+    let _ = spec.len.set(cycles);
+    (Stimulus::Random(spec), gen.st)
 }

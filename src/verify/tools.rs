@@ -47,7 +47,7 @@ impl Hasher {
 
 /// Runs `cmd`, failing with its stderr (last lines) when it fails.
 pub fn run_cmd(cmd: &mut Command, what: &str) -> Result<String> {
-    let out = cmd.output().with_context(|| {
+    let out = crate::util::output(cmd).with_context(|| {
         format!(
             "{what}: cannot start {:?} (is it installed?)",
             cmd.get_program()
@@ -99,10 +99,12 @@ pub fn cached_dir(final_dir: &Path, build: impl FnOnce(&Path) -> Result<()>) -> 
     }
     let parent = final_dir.parent().unwrap_or(Path::new("."));
     mkdir(parent)?;
+    sweep_stale_builds(parent);
     let tmp = tempfile::Builder::new()
-        .prefix(".build-")
+        .prefix(&format!(".build-{}-", std::process::id()))
         .tempdir_in(parent)
         .with_context(|| format!("cannot create a build folder in {}", parent.display()))?;
+    let _guard = crate::util::CleanupGuard::new(tmp.path());
     build(tmp.path())?;
     std::fs::write(tmp.path().join(".done"), b"ok")
         .with_context(|| format!("cannot write in {}", tmp.path().display()))?;
@@ -115,4 +117,31 @@ pub fn cached_dir(final_dir: &Path, build: impl FnOnce(&Path) -> Result<()>) -> 
         }
     }
     Ok(final_dir.to_path_buf())
+}
+
+/// Removes build folders left by runs that died without cleaning up
+/// (SIGKILL): `.build-<pid>-*` whose process is gone, and old-style
+/// `.build-*` folders older than an hour.
+pub fn sweep_stale_builds(parent: &Path) {
+    let Ok(rd) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(".build-") else {
+            continue;
+        };
+        let dead = match rest.split_once('-').and_then(|(p, _)| p.parse::<u32>().ok()) {
+            Some(pid) => pid != std::process::id() && !crate::util::pid_alive(pid),
+            None => e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|d| d.as_secs() > 3600),
+        };
+        if dead {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }

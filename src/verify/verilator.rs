@@ -189,11 +189,19 @@ impl VerilatorBackend {
     /// (cycles, seconds) as measured inside the harness.
     pub fn raw(&self, stim: &Stimulus, reps: u32, scratch: &Path) -> Result<(u64, f64)> {
         let path = scratch.join("raw-stim.bin");
-        let mut bytes = Vec::with_capacity(stim.len() as usize * 8);
-        for r in stim.iter() {
-            bytes.extend_from_slice(&r.to_le_bytes());
+        {
+            let _g = crate::util::CleanupGuard::new(&path);
+            let f = std::fs::File::create(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            for r in stim.iter() {
+                w.write_all(&r.to_le_bytes())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            w.flush()
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
-        crate::util::write_atomic(&path, &bytes)?;
+        let _g = crate::util::CleanupGuard::new(&path);
         let out = run_cmd(
             Command::new(&self.exe)
                 .arg("raw")
@@ -221,20 +229,22 @@ impl Backend for VerilatorBackend {
     fn run(&mut self, stim: &Stimulus, sink: &mut dyn FnMut(u64, Got)) -> Result<()> {
         let errf = std::fs::File::create(&self.stderr_log)
             .with_context(|| format!("cannot create {}", self.stderr_log.display()))?;
-        let mut child = Command::new(&self.exe)
+        let mut child = crate::util::own_group(&mut Command::new(&self.exe))
             .arg("check")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(errf)
             .spawn()
             .with_context(|| format!("cannot start {}", self.exe.display()))?;
+        let _guard = crate::util::ChildGuard::new(&child);
         let mut stdin = child.stdin.take().context("no stdin pipe")?;
         let stdout = child.stdout.take().context("no stdout pipe")?;
-        let n = stim.len();
         let (read_res, write_res) = std::thread::scope(|s| {
-            let writer = s.spawn(move || -> Result<()> {
+            let writer = s.spawn(move || -> Result<u64> {
                 let mut buf = Vec::with_capacity(1 << 19);
+                let mut n = 0u64;
                 for r in stim.iter() {
+                    n += 1;
                     buf.extend_from_slice(&r.to_le_bytes());
                     if buf.len() >= 1 << 19 {
                         stdin
@@ -247,7 +257,7 @@ impl Backend for VerilatorBackend {
                     .write_all(&buf)
                     .context("writing stimulus to the harness")?;
                 drop(stdin);
-                Ok(())
+                Ok(n)
             });
             let mut rd = BufReader::with_capacity(1 << 18, stdout);
             let mut rec = [0u8; 16];
@@ -270,7 +280,7 @@ impl Backend for VerilatorBackend {
         });
         let status = child.wait().context("waiting for the Verilator harness")?;
         let cycles = read_res?;
-        write_res?;
+        let n = write_res?;
         if !status.success() {
             bail!(
                 "Verilator harness exited with {status}; see {}",

@@ -28,12 +28,19 @@ fn read_dir_sorted(d: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn committed_generated_folders_match_the_generator() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
-    for bits in ["6+2", "4+2", "8+0", "16+0"] {
+    for (bits, extra) in [
+        ("6+2", &[][..]),
+        ("4+2", &[]),
+        ("8+0", &[]),
+        ("16+0", &[]),
+        ("6+2-split", &["--arch", "split"]),
+    ] {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join(bits);
         let st = fpec()
-            .args(["gen", "--bits", bits, "--out"])
+            .args(["gen", "--bits", bits.split('-').next().unwrap_or(bits), "--out"])
             .arg(&out)
+            .args(extra)
             .status()
             .unwrap();
         assert!(st.success());
@@ -46,7 +53,7 @@ fn committed_generated_folders_match_the_generator() {
             "{bits}: file lists differ"
         );
         for ((n, a), (_, b)) in committed.iter().zip(&fresh) {
-            assert!(a == b, "generated/{bits}/{n} differs from the generator's output; run `fpec gen --bits {bits} --out generated/{bits}`");
+            assert!(a == b, "generated/{bits}/{n} differs from the generator's output; run `fpec gen --bits {} {} --out generated/{bits}`", bits.split('-').next().unwrap_or(bits), extra.join(" "));
         }
     }
 }

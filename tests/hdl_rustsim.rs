@@ -3,12 +3,21 @@
 
 use fpec::format::Split;
 use fpec::golden::{dot, Operand};
-use fpec_hdl::{MacIn, MacSim};
+use fpec_hdl::{Arch, MacIn, MacSim};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn run(split: Split, max_len: u64, products: usize, seed: u64) {
-    let mut sim: Box<dyn MacSim> = fpec::gen::rust_sim(&split, max_len).unwrap();
+    for arch in Arch::ALL {
+        if split.is_fxp() && arch != Arch::Fused {
+            continue;
+        }
+        run_arch(split, max_len, products, seed, arch);
+    }
+}
+
+fn run_arch(split: Split, max_len: u64, products: usize, seed: u64, arch: Arch) {
+    let mut sim: Box<dyn MacSim> = fpec::gen::rust_sim(&split, max_len, arch).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = split.n();
     let mask = (1u32 << n) - 1;
@@ -72,7 +81,7 @@ fn run(split: Split, max_len: u64, products: usize, seed: u64) {
                 );
                 assert_eq!(
                     o.out_sum, expect,
-                    "seed {seed} split {split} product {p} len {len}"
+                    "seed {seed} split {split} arch {arch} product {p} len {len}"
                 );
             } else {
                 assert!(!o.out_valid, "seed {seed} product {p}: spurious out_valid");

@@ -13,6 +13,7 @@ use crate::energy::{
     Workload,
 };
 use crate::format::{parse_bits, Split};
+use crate::gen::Arch;
 use crate::synth::{Design, SynthOptions};
 use crate::util::{usage, write_atomic};
 use anyhow::{bail, Context, Result};
@@ -50,6 +51,45 @@ pub struct FlowArgs {
     /// Seed of verification and workload.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = 1)]
     pub seed: u64,
+    /// Microarchitecture(s) of the FPEC MACs (spec 6.4): fused (default),
+    /// split, or all (side by side); repeatable.
+    #[arg(long, default_values_t = vec!["fused".to_string()])]
+    pub arch: Vec<String>,
+}
+
+/// The archs asked for (`all` = every arch), each once, default first.
+pub fn expand_archs(names: &[String]) -> Result<Vec<Arch>> {
+    let mut v = Vec::new();
+    for n in names {
+        if n == "all" {
+            v.extend(Arch::ALL);
+        } else {
+            v.push(Arch::parse(n).map_err(|e| usage(format!("--arch: {e} (or all)")))?);
+        }
+    }
+    Ok(Arch::ALL.into_iter().filter(|a| v.contains(a)).collect())
+}
+
+/// The configurations of a run: every FPEC split in every arch asked for,
+/// every FxP split once, and FxP W for every FPEC W (the companion that
+/// the compensation overhead FPEC W+C / FxP W is measured against).
+fn jobs(splits: &[Split], archs: &[Arch]) -> Result<Vec<(Split, Arch)>> {
+    let mut v: Vec<(Split, Arch)> = Vec::new();
+    for s in splits {
+        if s.is_fxp() {
+            v.push((*s, Arch::Fused));
+        } else {
+            v.extend(archs.iter().map(|a| (*s, *a)));
+        }
+    }
+    for s in splits.iter().filter(|s| !s.is_fxp()) {
+        let f = Split::fxp(s.w)?;
+        if !v.iter().any(|(x, _)| *x == f) {
+            v.push((f, Arch::Fused));
+        }
+    }
+    v.dedup();
+    Ok(v)
 }
 
 /// Expands `--bits` values: `W+C` or `A..B+C` (inclusive range of W).
@@ -100,6 +140,7 @@ const GLITCH_MACS: usize = 1024;
 #[derive(Debug, Clone, Serialize)]
 struct ConfigResult {
     bits: String,
+    arch: String,
     w: u32,
     fpec: bool,
     latency: u32,
@@ -115,6 +156,9 @@ struct ConfigResult {
     pairs_skipped_share: Option<f64>,
     handwritten_sim_fj: Option<f64>,
     handwritten_static_fj: Option<f64>,
+    /// Compensation overhead: this FPEC MAC's energy over FxP W's from the
+    /// same run (static, sim, glitch); None for FxP.
+    overhead: Option<[f64; 3]>,
 }
 
 /// Synthesizes `design` once (into `dir/synth`) and costs it under the
@@ -169,6 +213,8 @@ fn lint(dir: &Path, top: &str, files: &[String]) -> Result<(bool, String)> {
 /// Runs `fpec flow`.
 pub fn run(args: FlowArgs) -> Result<()> {
     let splits = expand_bits(&args.bits)?;
+    let archs = expand_archs(&args.arch)?;
+    let jobs = jobs(&splits, &archs)?;
     crate::gen::check_max_len(args.max_len)?;
     let out = args.out.clone();
     std::fs::create_dir_all(&out)
@@ -179,7 +225,7 @@ pub fn run(args: FlowArgs) -> Result<()> {
         Workload::Dnn { len: 64 }
     };
     let t0 = std::time::Instant::now();
-    let pb = indicatif::ProgressBar::new(splits.len() as u64 + 2);
+    let pb = indicatif::ProgressBar::new(jobs.len() as u64 + 2);
     pb.set_style(
         indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -202,10 +248,10 @@ pub fn run(args: FlowArgs) -> Result<()> {
                 .collect()
         },
         || -> Result<Vec<Computed>> {
-            splits
+            jobs
                 .par_iter()
-                .map(|split| {
-                    let r = compute(*split, &args, &out.join(bits_dir(split)), &workload);
+                .map(|(split, arch)| {
+                    let r = compute(*split, *arch, &args, &out.join(bits_dir(split, *arch)), &workload);
                     pb.inc(1);
                     r
                 })
@@ -213,10 +259,20 @@ pub fn run(args: FlowArgs) -> Result<()> {
         },
     );
     let baselines = baselines?;
-    let results: Vec<ConfigResult> = computed?
+    let mut results: Vec<ConfigResult> = computed?
         .into_iter()
         .map(|c| write_report(c, &args, &baselines))
         .collect::<Result<_>>()?;
+    let fxp: Vec<(u32, [f64; 3])> = results
+        .iter()
+        .filter(|r| !r.fpec)
+        .map(|r| (r.w, [r.energy_static_fj, r.energy_sim_fj, r.energy_glitch_fj]))
+        .collect();
+    for r in results.iter_mut().filter(|r| r.fpec) {
+        r.overhead = fxp.iter().find(|f| f.0 == r.w).map(|(_, e)| {
+            [r.energy_static_fj / e[0], r.energy_sim_fj / e[1], r.energy_glitch_fj / e[2]]
+        });
+    }
     pb.finish_and_clear();
     if results.len() > 1 {
         write_summary(&out, &results, &baselines, &workload)?;
@@ -235,13 +291,19 @@ pub fn run(args: FlowArgs) -> Result<()> {
     Ok(())
 }
 
-fn bits_dir(split: &Split) -> String {
-    format!("{}+{}", split.w, split.c())
+/// `W+C` (fused and FxP) or `W+C-split`.
+fn bits_dir(split: &Split, arch: Arch) -> String {
+    if split.is_fxp() || arch == Arch::Fused {
+        format!("{}+{}", split.w, split.c())
+    } else {
+        format!("{}+{}-{arch}", split.w, split.c())
+    }
 }
 
 /// What a configuration produces before the baselines are known.
 struct Computed {
     split: Split,
+    arch: Arch,
     out: PathBuf,
     mac_dir: PathBuf,
     m: crate::gen::Manifest,
@@ -255,11 +317,15 @@ struct Computed {
 /// Generates, lints, verifies and costs one configuration. After the lint,
 /// the three backends, the generated MAC's synthesis and the hand-written
 /// MAC's synthesis are independent and run concurrently.
-fn compute(split: Split, args: &FlowArgs, out: &Path, workload: &Workload) -> Result<Computed> {
+fn compute(split: Split, arch: Arch, args: &FlowArgs, out: &Path, workload: &Workload) -> Result<Computed> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     // 1. Generate.
     let mac_dir = out.join("mac");
-    let m = crate::gen::generate(&crate::gen::GenRequest::mac(split, args.max_len), &mac_dir)?;
+    let req = crate::gen::GenRequest {
+        arch,
+        ..crate::gen::GenRequest::mac(split, args.max_len)
+    };
+    let m = crate::gen::generate(&req, &mac_dir)?;
     // 2. Lint.
     let (lint_ok, lint_text) = lint(&mac_dir, &m.top, &m.files)?;
     // 3. Verify on every backend, 4. synthesize and cost: concurrently.
@@ -282,7 +348,7 @@ fn compute(split: Split, args: &FlowArgs, out: &Path, workload: &Workload) -> Re
     };
     let cost_main = || {
         cost(
-            &format!("generated {}", m.bits),
+            &format!("generated {} {}", m.bits, m.arch),
             &Design::from_dir(&mac_dir)?,
             &mac_dir,
             workload,
@@ -290,7 +356,9 @@ fn compute(split: Split, args: &FlowArgs, out: &Path, workload: &Workload) -> Re
         )
     };
     let cost_hand = || -> Result<Option<Costed>> {
-        let Some(c) = split.comp else {
+        // The hand-written MAC is a behavioural fused MAC: the reference
+        // of the fused arch.
+        let Some(c) = split.comp.filter(|_| arch == Arch::Fused) else {
             return Ok(None);
         };
         let hdir = out.join("handwritten");
@@ -325,6 +393,7 @@ fn compute(split: Split, args: &FlowArgs, out: &Path, workload: &Workload) -> Re
     );
     Ok(Computed {
         split,
+        arch,
         out: out.to_path_buf(),
         mac_dir,
         m,
@@ -340,6 +409,7 @@ fn compute(split: Split, args: &FlowArgs, out: &Path, workload: &Workload) -> Re
 fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<ConfigResult> {
     let Computed {
         split,
+        arch,
         out,
         mac_dir,
         m,
@@ -350,14 +420,15 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
         hand,
     } = c;
     let out = out.as_path();
-    let mut md = format!("# fpec flow report: {split}, Lmax {}\n\n", args.max_len);
+    let mut md = format!("# fpec flow report: {split}, arch {}, Lmax {}\n\n", m.arch, args.max_len);
     let _ = writeln!(
         md,
-        "## Configuration\n\n`{}` {} (W={}, M={}, Z={}, N={}), generated in `{}` by {}.\n\n\
-         | latency | S (sum) | product | acc | comp term | comp acc |\n|---|---|---|---|---|---|\n\
-         | {} | {} | {} | {} | {} | {} |\n",
+        "## Configuration\n\n`{}` {} arch {} (W={}, M={}, Z={}, N={}), generated in `{}` by {}.\n\n\
+         | latency | S (sum) | product | term | acc | comp term | comp acc |\n|---|---|---|---|---|---|---|\n\
+         | {} | {} | {} | {} | {} | {} | {} |\n",
         m.top,
         m.bits,
+        m.arch,
         m.w,
         m.m,
         m.z,
@@ -367,6 +438,7 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
         m.latency,
         m.sum_width,
         m.widths.product,
+        m.widths.term,
         m.widths.acc,
         m.widths.comp_term,
         m.widths.comp_acc
@@ -488,8 +560,10 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
     for (t, n) in &main.sim.cells_by_type {
         let _ = writeln!(md, "| {t} | {n} |");
     }
+    let _ = arch;
     let result = ConfigResult {
         bits: m.bits.clone(),
+        arch: m.arch.clone(),
         w: m.w,
         fpec: !split.is_fxp(),
         latency: m.latency,
@@ -505,9 +579,11 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
         pairs_skipped_share: main.sim.pairs_skipped_share,
         handwritten_sim_fj: hand.as_ref().map(|h| h.sim.energy_fj_per_mac),
         handwritten_static_fj: hand.as_ref().map(|h| h.static_.energy_fj_per_mac),
+        overhead: None,
     };
     let json = serde_json::json!({
         "config": m.bits,
+        "arch": m.arch,
         "manifest": m,
         "lint_clean": lint_ok,
         "verify": { "seed": args.seed, "vectors": args.vectors, "mismatches": bad,
@@ -526,8 +602,9 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
         (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
     )?;
     println!(
-        "{}: lint {}, {} mismatches, fJ/MAC static {:.1}, sim {:.1} (FxP8/it {:.3}, FxP16/it {:.3}), glitch {:.1} (FxP8/it {:.3}, FxP16/it {:.3}); report {}",
+        "{} {}: lint {}, {} mismatches, fJ/MAC static {:.1}, sim {:.1} (FxP8/it {:.3}, FxP16/it {:.3}), glitch {:.1} (FxP8/it {:.3}, FxP16/it {:.3}); report {}",
         m.bits,
+        m.arch,
         if lint_ok { "clean" } else { "NOT clean" },
         bad,
         result.energy_static_fj,
@@ -552,7 +629,9 @@ fn write_summary(
     let mut md = format!(
         "# fpec flow summary\n\nWorkload of the sim and glitch activity: {}. Baselines: FxP 8 {:.1} / {:.1} / {:.1} fJ/MAC, \
          FxP 16 {:.1} / {:.1} / {:.1} fJ/MAC (static / sim / glitch).\n\n\
-         | bits | cells | static fJ/MAC | sim fJ/MAC | FxP8/it (sim) | FxP16/it (sim) | glitch fJ/MAC | FxP8/it (glitch) | FxP16/it (glitch) | skipped | hand-written sim fJ/MAC | mismatches |\n\
+         Overhead = this FPEC MAC / FxP W (same W, same run, same flow): what the compensation costs. \
+         FxP8/it = FxP 8 energy / this design's (> 1: this design is cheaper).\n\n\
+         | bits | arch | cells | static fJ/MAC | sim fJ/MAC | glitch fJ/MAC | overhead (static / sim / glitch) | FxP8/it (static / sim / glitch) | FxP16/it (static / sim / glitch) | skipped | hand-written sim fJ/MAC | mismatches |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|\n",
         workload.name(),
         b8.static_.energy_fj_per_mac,
@@ -563,18 +642,27 @@ fn write_summary(
         b16.glitch.energy_fj_per_mac
     );
     for r in results {
+        let ratios = |b: &Costed| {
+            format!(
+                "{:.3} / {:.3} / {:.3}",
+                b.static_.energy_fj_per_mac / r.energy_static_fj,
+                b.sim.energy_fj_per_mac / r.energy_sim_fj,
+                b.glitch.energy_fj_per_mac / r.energy_glitch_fj
+            )
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {:.1} | {:.1} | {:.3} | {:.3} | {:.1} | {:.3} | {:.3} | {} | {} | {} |",
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} |",
             r.bits,
+            r.arch,
             r.cells,
             r.energy_static_fj,
             r.energy_sim_fj,
-            b8.sim.energy_fj_per_mac / r.energy_sim_fj,
-            b16.sim.energy_fj_per_mac / r.energy_sim_fj,
             r.energy_glitch_fj,
-            b8.glitch.energy_fj_per_mac / r.energy_glitch_fj,
-            b16.glitch.energy_fj_per_mac / r.energy_glitch_fj,
+            r.overhead
+                .map_or("-".to_string(), |o| format!("{:.3} / {:.3} / {:.3}", o[0], o[1], o[2])),
+            ratios(b8),
+            ratios(b16),
             r.pairs_skipped_share
                 .map_or("-".to_string(), |s| format!("{:.1} %", 100.0 * s)),
             r.handwritten_sim_fj
@@ -608,7 +696,7 @@ fn energy_svg(results: &[ConfigResult], baselines: &[Costed]) -> String {
         .iter()
         .map(|r| {
             let fam = if r.fpec {
-                format!("FPEC +{}", r.bits.split('+').nth(1).unwrap_or("?"))
+                format!("FPEC +{} {}", r.bits.split('+').nth(1).unwrap_or("?"), r.arch)
             } else {
                 "FxP".to_string()
             };

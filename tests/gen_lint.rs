@@ -3,7 +3,7 @@
 //! (`iverilog -g2005`) and Yosys (`read_verilog; hierarchy; proc; check`).
 
 use fpec::format::{Comp, Split};
-use fpec::gen::{generate, GenRequest, RequantRequest};
+use fpec::gen::{generate, Arch, GenRequest, RequantRequest};
 use std::path::Path;
 use std::process::Command;
 
@@ -62,10 +62,17 @@ fn every_split_generates_lint_clean_verilog() {
             }
         }
         for split in splits {
-            let dir = tmp.path().join(format!("c{n}"));
-            n += 1;
-            let m = generate(&GenRequest::mac(split, 4096), &dir).unwrap();
-            tools(&dir, &m.top, &m.files);
+            for arch in Arch::ALL {
+                if split.is_fxp() && arch != Arch::Fused {
+                    continue;
+                }
+                let dir = tmp.path().join(format!("c{n}"));
+                n += 1;
+                let req = GenRequest { arch, ..GenRequest::mac(split, 4096) };
+                let m = generate(&req, &dir).unwrap();
+                assert_eq!(m.arch, if split.is_fxp() { "fxp" } else { arch.name() });
+                tools(&dir, &m.top, &m.files);
+            }
         }
     }
     // Other Lmax values, including the extremes.
@@ -76,9 +83,16 @@ fn every_split_generates_lint_clean_verilog() {
         ("3+1", 1000),
         ("16+4", 65536),
     ] {
-        let dir = tmp.path().join(format!("l{l}-{bits}"));
-        let m = generate(&GenRequest::mac(Split::parse(bits).unwrap(), l), &dir).unwrap();
-        tools(&dir, &m.top, &m.files);
+        for arch in Arch::ALL {
+            let dir = tmp.path().join(format!("l{l}-{bits}-{arch}"));
+            let split = Split::parse(bits).unwrap();
+            if split.is_fxp() && arch != Arch::Fused {
+                continue;
+            }
+            let req = GenRequest { arch, ..GenRequest::mac(split, l) };
+            let m = generate(&req, &dir).unwrap();
+            tools(&dir, &m.top, &m.files);
+        }
     }
 }
 

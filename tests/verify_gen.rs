@@ -76,33 +76,37 @@ fn generated_designs_pass_every_backend() {
             );
         }
     }
-    // 4+2 exhaustive (2^12 pairs) on all three.
-    let g = dir.path().join("gx");
-    let (rc, t) = fpec(&[
-        "gen",
-        "--out",
-        g.to_str().unwrap(),
-        "--bits",
-        "4+2",
-        "--max-len",
-        "16",
-    ]);
-    assert_eq!(rc, 0, "{t}");
-    let out = dir.path().join("ox");
-    let (rc, t) = fpec(&[
-        "verify",
-        g.to_str().unwrap(),
-        "--exhaustive",
-        "--out",
-        out.to_str().unwrap(),
-        "--cache",
-        cache,
-    ]);
-    assert_eq!(rc, 0, "{t}");
-    assert_eq!(
-        t.matches("4096 dot products, 4096 pairs, 0 mismatches")
-            .count(),
-        3,
-        "{t}"
-    );
+    // 4+2 exhaustive (2^12 pairs) on all three, in both archs.
+    for arch in ["fused", "split"] {
+        let g = dir.path().join(format!("gx-{arch}"));
+        let (rc, t) = fpec(&[
+            "gen",
+            "--out",
+            g.to_str().unwrap(),
+            "--bits",
+            "4+2",
+            "--max-len",
+            "16",
+            "--arch",
+            arch,
+        ]);
+        assert_eq!(rc, 0, "{t}");
+        let out = dir.path().join(format!("ox-{arch}"));
+        let (rc, t) = fpec(&[
+            "verify",
+            g.to_str().unwrap(),
+            "--exhaustive",
+            "--out",
+            out.to_str().unwrap(),
+            "--cache",
+            cache,
+        ]);
+        assert_eq!(rc, 0, "{t}");
+        assert_eq!(
+            t.matches("4096 dot products, 4096 pairs, 0 mismatches")
+                .count(),
+            3,
+            "{arch}: {t}"
+        );
+    }
 }

@@ -20,6 +20,12 @@ fn sweep_of_configurations_on_every_backend() {
         &["--bits", "12+1", "--max-len", "1"],
         &["--bits", "16+4"],
         &["--bits", "16+0", "--max-len", "100"],
+        // The split arch (fused is the default above).
+        &["--bits", "2+2", "--arch", "split"],
+        &["--bits", "5+3", "--arch", "split"],
+        &["--bits", "7+3", "--emb", "2", "--no-ezb", "--arch", "split"],
+        &["--bits", "16+4", "--max-len", "65536", "--arch", "split"],
+        &["--bits", "3+1", "--max-len", "1", "--arch", "split"],
     ];
     let seed = "1128";
     println!("seed {seed}");

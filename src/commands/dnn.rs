@@ -188,6 +188,9 @@ struct OptArgs {
     /// Folder for dnn-report.md, dnn-report.json, dnn-report.svg.
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
+    /// Microarchitecture of the FPEC MACs (spec 6.4): fused (default) or split.
+    #[arg(long, default_value = "fused")]
+    arch: String,
     /// Test images whose operands feed the energy model's activity.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_activity_images, default_value_t = 8)]
     activity_images: usize,
@@ -435,11 +438,12 @@ fn run_opt(a: OptArgs) -> Result<()> {
             a.budget
         )));
     }
+    let arch = crate::gen::Arch::parse(&a.arch).map_err(|e| usage(format!("--arch: {e}")))?;
     let energy: Box<dyn opt::MacEnergy> = if a.test_double_energy {
         eprintln!("WARNING: analytic test-double energy model: the energy numbers are NOT results");
         Box::new(opt::AnalyticTestDouble)
     } else {
-        opt::real_mac_energy(&a.out.join("energy-work"))?
+        opt::real_mac_energy(&a.out.join("energy-work"), arch)?
     };
     let model = load_model(&a.model)?;
     let s = a.data.load_for(Some(&model))?;

@@ -22,15 +22,18 @@ struct Built {
 /// simulator per configuration.
 pub struct SynthMacEnergy {
     work: PathBuf,
+    arch: crate::gen::Arch,
     table: EnergyTable,
     built: Mutex<HashMap<Split, Arc<Mutex<Option<Arc<Built>>>>>>,
 }
 
 impl SynthMacEnergy {
-    /// Works (generated RTL, synthesis, simulators) under `work`.
-    pub fn new(work: &Path) -> Result<Self> {
+    /// Works (generated RTL, synthesis, simulators) under `work`; FPEC
+    /// MACs in `arch`.
+    pub fn new(work: &Path, arch: crate::gen::Arch) -> Result<Self> {
         Ok(SynthMacEnergy {
             work: work.to_path_buf(),
+            arch,
             table: EnergyTable::builtin()?,
             built: Mutex::new(HashMap::new()),
         })
@@ -50,11 +53,13 @@ impl SynthMacEnergy {
         if let Some(b) = guard.as_ref() {
             return Ok(b.clone());
         }
-        let dir = self.work.join(format!("{}+{}", split.w, split.c()));
-        crate::gen::generate(
-            &crate::gen::GenRequest::mac(*split, crate::gen::DEFAULT_MAX_LEN),
-            &dir,
-        )
+        let arch = crate::gen::arch_name(split, self.arch);
+        let dir = self.work.join(format!("{}+{}-{arch}", split.w, split.c()));
+        let req = crate::gen::GenRequest {
+            arch: self.arch,
+            ..crate::gen::GenRequest::mac(*split, crate::gen::DEFAULT_MAX_LEN)
+        };
+        crate::gen::generate(&req, &dir)
         .with_context(|| format!("generating {split}"))?;
         let design = Design::from_dir(&dir)?;
         let sr = synthesize(&design, &dir, &SynthOptions::default())
@@ -73,9 +78,10 @@ impl SynthMacEnergy {
 impl MacEnergy for SynthMacEnergy {
     fn describe(&self) -> String {
         format!(
-            "Yosys generic gates x {} ; activity: zero-delay toggles of the synthesized netlist \
+            "Yosys generic gates x {} ; FPEC MACs in arch {}; activity: zero-delay toggles of the synthesized netlist \
              under Verilator on each layer's own operands",
-            self.table.meta.name
+            self.table.meta.name,
+            self.arch
         )
     }
 

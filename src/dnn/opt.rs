@@ -70,9 +70,9 @@ impl MacEnergy for AnalyticTestDouble {
 
 /// The real energy model: synthesis-based (spec 8, `fpec::energy`), with
 /// activity simulated on each layer's own operands; work files under `work`.
-pub fn real_mac_energy(work: &std::path::Path) -> Result<Box<dyn MacEnergy>> {
+pub fn real_mac_energy(work: &std::path::Path, arch: crate::gen::Arch) -> Result<Box<dyn MacEnergy>> {
     Ok(Box::new(crate::dnn::energy_model::SynthMacEnergy::new(
-        work,
+        work, arch,
     )?))
 }
 
@@ -180,6 +180,8 @@ pub struct OptReport {
     pub ratio_vs_fxp8: Option<f64>,
     /// best FPEC energy / FxP 16 energy.
     pub ratio_vs_fxp16: Option<f64>,
+    /// best FPEC energy / cheapest FxP within budget (iso-accuracy).
+    pub ratio_vs_best_fxp: Option<f64>,
 }
 
 fn pick(c: &ConfigResult) -> Pick {
@@ -333,6 +335,7 @@ pub fn run_opt(
         budget: opts.budget,
         ratio_vs_fxp8: ratio(&fxp8),
         ratio_vs_fxp16: ratio(&fxp16),
+        ratio_vs_best_fxp: ratio(&best_fxp),
         configs,
         best_fpec,
         best_fxp,
@@ -374,9 +377,18 @@ pub fn report_md(r: &OptReport, model_name: &str) -> String {
     );
     let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.3}"));
     s += &format!(
-        "- Best FPEC energy / FxP 8: {}; / FxP 16: {}\n\n",
+        "- Best FPEC energy / FxP 8: {}; / FxP 16: {}; / cheapest FxP within budget: {}\n",
         f(r.ratio_vs_fxp8),
-        f(r.ratio_vs_fxp16)
+        f(r.ratio_vs_fxp16),
+        f(r.ratio_vs_best_fxp)
+    );
+    let g = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{:.2}x", 1.0 / v));
+    s += &format!(
+        "- **Gain of the cheapest FPEC within budget** (energy of the baseline / FPEC's; > 1x: FPEC is cheaper): \
+         over FxP 8 {}, over FxP 16 {}, over the cheapest FxP within the same budget {}\n\n",
+        g(r.ratio_vs_fxp8),
+        g(r.ratio_vs_fxp16),
+        g(r.ratio_vs_best_fxp)
     );
     s += "| bits | test acc. % | cal. acc. % | fJ/inference | sparsity | in budget | Pareto | per layer FBw/FBa/Tw/Ta |\n|---|---|---|---|---|---|---|---|\n";
     for c in &r.configs {

@@ -87,6 +87,9 @@ pub struct ManifestInfo {
     pub latency: u32,
     /// Verilog files, relative to the folder, in compile order.
     pub files: Vec<String>,
+    /// Microarchitecture (spec 6.4); absent in older manifests.
+    #[serde(default)]
+    pub arch: Option<String>,
 }
 
 /// Something to synthesize: RTL files, a top, parameters, and (when known)
@@ -129,7 +132,13 @@ impl Design {
         } else {
             Split::new(m.w, Some(crate::format::Comp::new(m.m, m.z == 1)?))?
         };
-        let label = m.bits.clone().unwrap_or_else(|| split.to_string());
+        let bits = m.bits.clone().unwrap_or_else(|| split.to_string());
+        // FPEC labels name their arch (`unknown` for older manifests).
+        let label = if split.is_fxp() {
+            bits
+        } else {
+            format!("{bits} {}", m.arch.as_deref().unwrap_or("unknown"))
+        };
         Ok(Design {
             label,
             top: m.top.clone(),

@@ -69,17 +69,39 @@ pub struct EnergyArgs {
     /// Skip the FxP 8/16 baselines.
     #[arg(long)]
     pub no_baselines: bool,
+    /// Generate and cost in one go: with --bits (and no --rtl), DIR is
+    /// written by `fpec gen` in this microarchitecture (fused or split;
+    /// default fused) before it is costed.
+    #[arg(long)]
+    pub arch: Option<String>,
 }
 
 /// Runs `fpec energy`.
 pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
+    if args.rtl.is_empty() {
+        match (&args.bits, &args.arch) {
+            (Some(b), arch) => {
+                // Generate DIR first, then cost it like any generated folder.
+                let split = Split::parse(b)?;
+                let arch = crate::gen::parse_arch(arch.as_deref().unwrap_or("fused"), &split)?;
+                let max_len = args.max_len.unwrap_or(crate::gen::DEFAULT_MAX_LEN);
+                crate::gen::check_max_len(max_len)?;
+                let req = crate::gen::GenRequest { arch, ..crate::gen::GenRequest::mac(split, max_len) };
+                crate::gen::generate(&req, &args.dir)?;
+                return run(EnergyArgs { bits: None, arch: None, max_len: None, ..args });
+            }
+            (None, Some(_)) => {
+                return Err(usage(
+                    "--arch goes with --bits W+C (a generated folder's manifest gives its arch)",
+                ))
+            }
+            (None, None) => {}
+        }
+    } else if args.arch.is_some() {
+        return Err(usage("--arch goes with --bits and a folder to generate, not with --rtl"));
+    }
     let mut design = design_of(&args.dir, &args.rtl, args.top.as_deref(), &args.params)?;
     if let Some(b) = &args.bits {
-        if args.rtl.is_empty() {
-            return Err(usage(
-                "--bits goes with --rtl (a generated folder has a manifest)",
-            ));
-        }
         let split = Split::parse(b)?;
         design.split = Some(split);
         design.label = format!("{} ({})", split, design.top);

@@ -21,7 +21,7 @@ fn checked_verilog<B: Block>(uut: &B) -> Result<String, HdlError> {
 }
 
 /// A connected block instance.
-pub(crate) struct Inst<B>(B);
+pub struct Inst<B>(B);
 
 impl<B: Block> Inst<B> {
     fn new(mut b: B) -> Self {
@@ -40,43 +40,43 @@ fn clock<B: Block>(b: &mut B, clk: impl Fn(&mut B, bool)) {
 }
 
 /// Common to every block instance.
-pub(crate) trait BlockDyn: Send {
+pub trait BlockDyn: Send {
     /// rust-hdl's Verilog (one text, all modules, top named `top`).
     fn verilog(&self) -> Result<String, HdlError>;
 }
 
 /// [`CsaMul`]: `t = (a*b << G) + sum(x) + extra`.
-pub(crate) trait MulDyn: BlockDyn {
+pub trait MulDyn: BlockDyn {
     fn eval(&mut self, a: u64, b: u64, x: &[u64]) -> u64;
 }
 
 /// [`CompRows`]: `qw*est(a) + qa*est(w)` as one row (into `x[0]`).
-pub(crate) trait RowsDyn: BlockDyn {
+pub trait RowsDyn: BlockDyn {
     fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64, x: &mut [u64]);
 }
 
 /// [`AccCtl`]: one cycle; returns (out_valid, out_sum) after the edge.
-pub(crate) trait AccDyn: BlockDyn {
+pub trait AccDyn: BlockDyn {
     fn cycle(&mut self, rst: bool, valid: bool, first: bool, last: bool, d: u64) -> (bool, u64);
 }
 
 /// [`EstTerms`]: (term, skip).
-pub(crate) trait EstDyn: BlockDyn {
+pub trait EstDyn: BlockDyn {
     fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64) -> (u64, bool);
 }
 
 /// [`CompAcc`]: one cycle; returns (cacc, live) after the edge.
-pub(crate) trait CompAccDyn: BlockDyn {
+pub trait CompAccDyn: BlockDyn {
     fn cycle(&mut self, rst: bool, valid: bool, first: bool, skip: bool, d: u64) -> (u64, bool);
 }
 
 /// [`OutAdd`]: the sum.
-pub(crate) trait OutAddDyn: BlockDyn {
+pub trait OutAddDyn: BlockDyn {
     fn eval(&mut self, acc: u64, comp: u64, valid: bool, live: bool) -> u64;
 }
 
 /// [`Requant`]: the core's X-bit output for an X-bit (sign-extended) input.
-pub(crate) trait RequantDyn: BlockDyn {
+pub trait RequantDyn: BlockDyn {
     fn eval(&mut self, x: u64) -> u64;
 }
 
@@ -189,37 +189,37 @@ fn none(what: &str, key: String) -> HdlError {
 }
 
 /// The multiplier array with R extra rows.
-pub(crate) fn mul(w: u32, t: u32, r: u32, g: u32, extra: i128) -> Result<Box<dyn MulDyn>, HdlError> {
+pub fn mul(w: u32, t: u32, r: u32, g: u32, extra: i128) -> Result<Box<dyn MulDyn>, HdlError> {
     gen::mul(w, t, r, g as usize, extra).ok_or_else(|| none("the multiplier array", format!("(W {w}, T {t}, R {r})")))
 }
 
 /// The fused compensation rows.
-pub(crate) fn rows(w: u32, c: u32, t: u32, k: u32, z: bool) -> Result<Box<dyn RowsDyn>, HdlError> {
+pub fn rows(w: u32, c: u32, t: u32, k: u32, z: bool) -> Result<Box<dyn RowsDyn>, HdlError> {
     gen::rows(w, c, t, k, z).ok_or_else(|| none("the compensation rows", format!("(W {w}, C {c}, T {t}, K {k})")))
 }
 
 /// The accumulator and control.
-pub(crate) fn acc(s: u32) -> Result<Box<dyn AccDyn>, HdlError> {
+pub fn acc(s: u32) -> Result<Box<dyn AccDyn>, HdlError> {
     gen::acc(s).ok_or_else(|| none("the accumulator", format!("(S {s})")))
 }
 
 /// The split compensation term.
-pub(crate) fn est(w: u32, c: u32, tw: u32, m: u32, z: bool) -> Result<Box<dyn EstDyn>, HdlError> {
+pub fn est(w: u32, c: u32, tw: u32, m: u32, z: bool) -> Result<Box<dyn EstDyn>, HdlError> {
     gen::est(w, c, tw, m as usize, z).ok_or_else(|| none("the compensation term", format!("(W {w}, C {c}, TW {tw})")))
 }
 
 /// The split compensation accumulator.
-pub(crate) fn comp_acc(ca: u32) -> Result<Box<dyn CompAccDyn>, HdlError> {
+pub fn comp_acc(ca: u32) -> Result<Box<dyn CompAccDyn>, HdlError> {
     gen::comp_acc(ca).ok_or_else(|| none("the compensation accumulator", format!("(CA {ca})")))
 }
 
 /// The split output adder.
-pub(crate) fn out_add(s: u32, g: u32) -> Result<Box<dyn OutAddDyn>, HdlError> {
+pub fn out_add(s: u32, g: u32) -> Result<Box<dyn OutAddDyn>, HdlError> {
     gen::out_add(s, g as usize).ok_or_else(|| none("the output adder", format!("(S {s})")))
 }
 
 /// The requantizer core.
-pub(crate) fn requant(x: u32, p: &RequantParams) -> Result<Box<dyn RequantDyn>, HdlError> {
+pub fn requant(x: u32, p: &RequantParams) -> Result<Box<dyn RequantDyn>, HdlError> {
     gen::requant(x, p).ok_or_else(|| none("the requantizer", format!("(X {x})")))
 }
 

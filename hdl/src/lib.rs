@@ -15,7 +15,7 @@
 
 pub mod acc;
 pub mod blocks;
-mod dispatch;
+pub mod dispatch;
 pub mod emit;
 pub mod mul;
 pub mod requant;

@@ -728,28 +728,8 @@ fn check_mac_ports(net: &Netlist) -> Result<()> {
     Ok(())
 }
 
-fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let module = "fpec_toggle_top";
-    let v = instrumented_verilog(net, module)?;
-    write_atomic(&dir.join("netlist_sim.v"), v.as_bytes())?;
-    write_cells_txt(net, dir)?;
-    let mut ctx = tera::Context::new();
-    ctx.insert("top", module);
-    ctx.insert("ncells", &net.cells.len());
-    let cpp = tera::Tera::one_off(HARNESS_TEMPLATE, &ctx, false)
-        .context("rendering testbenches/toggle_harness.cpp.tera")?;
-    write_atomic(&dir.join("harness.cpp"), cpp.as_bytes())?;
-    let prog = verilator_program();
-    let obj = dir.join("obj");
-    let out = Command::new(&prog)
-        .current_dir(dir)
-        .args([
-            "--cc",
-            "--exe",
-            "--build",
-            "-j",
-            "2",
+/// Verilator flags of the toggle simulators.
+const TOGGLE_VFLAGS: &[&str] = &[
             "-Wno-fatal",
             "-Wno-lint",
             "-Wno-style",
@@ -763,6 +743,57 @@ fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
             // so build without optimisation.
             "-MAKEFLAGS",
             "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0",
+];
+
+/// Writes `netlist_sim.v`, `harness.cpp` and `cells.txt` into `dir` (for
+/// inspection) and returns the simulator, built in the shared build cache
+/// (`verify::tools::cache_root`) under a hash of Verilator's version, the
+/// flags and both sources: a second run on the same netlist builds nothing.
+fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let module = "fpec_toggle_top";
+    let v = instrumented_verilog(net, module)?;
+    write_atomic(&dir.join("netlist_sim.v"), v.as_bytes())?;
+    write_cells_txt(net, dir)?;
+    let mut ctx = tera::Context::new();
+    ctx.insert("top", module);
+    ctx.insert("ncells", &net.cells.len());
+    let cpp = tera::Tera::one_off(HARNESS_TEMPLATE, &ctx, false)
+        .context("rendering testbenches/toggle_harness.cpp.tera")?;
+    write_atomic(&dir.join("harness.cpp"), cpp.as_bytes())?;
+    let prog = verilator_program();
+    let version = crate::verify::tools::tool_version(&prog, "--version")
+        .map_err(|_| synth::missing_program(&prog, "Verilator", std::io::Error::from(std::io::ErrorKind::NotFound)))?;
+    let mut h = crate::verify::tools::Hasher::default();
+    h.feed(version.as_bytes())
+        .feed(TOGGLE_VFLAGS.join(" ").as_bytes())
+        .feed(module.as_bytes())
+        .feed(v.as_bytes())
+        .feed(cpp.as_bytes());
+    let cache = crate::verify::tools::cache_root();
+    let cache = crate::verify::tools::absolute(&crate::verify::tools::mkdir(&cache)?)?;
+    let built = crate::verify::tools::cached_dir(&cache.join(format!("toggle-{}", &h.hex()[..20])), |tmp| {
+        write_atomic(&tmp.join("netlist_sim.v"), v.as_bytes())?;
+        write_atomic(&tmp.join("harness.cpp"), cpp.as_bytes())?;
+        verilate_toggle(&prog, module, tmp, dir)
+    })?;
+    Ok(built.join("obj").join("vsim"))
+}
+
+/// Verilates and compiles the toggle simulator in `dir`; the log goes to
+/// `log_dir` (the caller's folder, which outlives a failed build).
+fn verilate_toggle(prog: &str, module: &str, dir: &Path, log_dir: &Path) -> Result<()> {
+    let out = Command::new(prog)
+        .current_dir(dir)
+        .args([
+            "--cc",
+            "--exe",
+            "--build",
+            "-j",
+            "2",
+        ])
+        .args(TOGGLE_VFLAGS)
+        .args([
             "--top-module",
             module,
             "-Mdir",
@@ -773,13 +804,13 @@ fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
             "harness.cpp",
         ])
         .output_guarded()
-        .map_err(|e| synth::missing_program(&prog, "Verilator", e))?;
+        .map_err(|e| synth::missing_program(prog, "Verilator", e))?;
     let log = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let log_path = dir.join("verilator.log");
+    let log_path = log_dir.join("verilator.log");
     write_atomic(&log_path, log.as_bytes())?;
     if !out.status.success() {
         let tail: Vec<&str> = log.lines().rev().take(15).collect();
@@ -790,7 +821,7 @@ fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
-    Ok(obj.join("vsim"))
+    Ok(())
 }
 
 /// Writes the stimulus: 2 reset cycles, the dot products back to back

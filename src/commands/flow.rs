@@ -336,7 +336,7 @@ fn compute(split: Split, arch: Arch, args: &FlowArgs, out: &Path, workload: &Wor
         seed: args.seed,
         exhaustive: false,
         out: out.join("verify"),
-        cache: args.out.join("cache"),
+        cache: crate::verify::tools::cache_root(),
         repro: format!(
             "fpec verify {} --backend {{backend}} --vectors {} --seed {}",
             mac_dir.display(),

@@ -65,7 +65,7 @@ pub struct VerifyArgs {
     /// Output folder for reports and VCDs (default out/verify/<top>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Build cache folder (default $FPEC_VERIFY_CACHE or out/verify/cache).
+    /// Build cache folder (default $FPEC_CACHE or out/cache, shared by every command).
     #[arg(long)]
     pub cache: Option<PathBuf>,
     /// Measure pairs/s: Verilator checking path vs raw loop, and Icarus.
@@ -292,11 +292,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
             verify::design_hash(&dut)?
         )),
     };
-    let cache = a.cache.clone().unwrap_or_else(|| {
-        std::env::var_os("FPEC_VERIFY_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("out/verify/cache"))
-    });
+    let cache = a.cache.clone().unwrap_or_else(crate::verify::tools::cache_root);
     let opts = Options {
         backends,
         vectors,

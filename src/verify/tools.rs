@@ -93,6 +93,17 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
 /// Builds `final_dir` by running `build` in a fresh temporary sibling folder
 /// and renaming it into place, so that concurrent or interrupted builds never
 /// leave a half-built cache entry. Returns immediately when it exists.
+/// The one build cache of fpec (Verilator builds of verify's benches and of
+/// the gate-level toggle simulators, keyed by content hash):
+/// `$FPEC_CACHE`, else `$FPEC_VERIFY_CACHE` (older name), else `out/cache`.
+pub fn cache_root() -> std::path::PathBuf {
+    std::env::var_os("FPEC_CACHE")
+        .filter(|v| !v.is_empty())
+        .or_else(|| std::env::var_os("FPEC_VERIFY_CACHE").filter(|v| !v.is_empty()))
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("out/cache"))
+}
+
 pub fn cached_dir(final_dir: &Path, build: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
     if final_dir.join(".done").exists() {
         return Ok(final_dir.to_path_buf());

@@ -64,7 +64,9 @@ pub fn expand_archs(names: &[String]) -> Result<Vec<Arch>> {
         if n == "all" {
             v.extend(Arch::ALL);
         } else {
-            v.push(Arch::parse(n).map_err(|e| usage(format!("--arch: {e} (or all)")))?);
+            v.push(Arch::parse(n).map_err(|_| {
+                usage(format!("--arch {n} is unknown (allowed: fused, split, all)"))
+            })?);
         }
     }
     Ok(Arch::ALL.into_iter().filter(|a| v.contains(a)).collect())

@@ -177,6 +177,10 @@ pub fn make_stimulus(dut: &Dut, opts: &Options) -> Stimulus {
 /// line per backend; writes a report for each failing backend. Returns the
 /// outcomes (the caller decides the exit code).
 pub fn run(dut: &Dut, opts: &Options) -> Result<Vec<BackendOutcome>> {
+    println!(
+        "design: {} {} arch {}, Lmax {}, S {}, latency {}",
+        dut.top, dut.split, dut.arch, dut.max_len, dut.sum_width, dut.latency
+    );
     println!("seed {}", opts.seed);
     tools::mkdir(&opts.out)?;
     clear_stale_reports(&opts.out)?;

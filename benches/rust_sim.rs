@@ -1,9 +1,10 @@
 //! rust-sim speed: pairs per second through the rust-hdl model of the MAC
-//! (manual `simulate()` loop), W = 8, for FPEC 8+2 and FxP 8+0.
+//! (blocks composed at run time, each a manual `simulate()` loop), W = 8,
+//! for FPEC 8+2 in both archs and FxP 8+0.
 //! Run: `cargo bench --bench rust_sim`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use fpec_hdl::{MacConfig, MacIn};
+use fpec_hdl::{Arch, MacConfig, MacIn};
 use rand::{Rng, SeedableRng};
 
 fn bench(c: &mut Criterion) {
@@ -13,13 +14,25 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     for (name, cfg) in [
         (
-            "fpec 8+2",
+            "fpec 8+2 fused",
             MacConfig {
                 w: 8,
                 m: 0,
                 z: true,
                 fpec: true,
                 max_len: 4096,
+                arch: Arch::Fused,
+            },
+        ),
+        (
+            "fpec 8+2 split",
+            MacConfig {
+                w: 8,
+                m: 0,
+                z: true,
+                fpec: true,
+                max_len: 4096,
+                arch: Arch::Split,
             },
         ),
         (
@@ -30,6 +43,7 @@ fn bench(c: &mut Criterion) {
                 z: false,
                 fpec: false,
                 max_len: 4096,
+                arch: Arch::Fused,
             },
         ),
     ] {

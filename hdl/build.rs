@@ -14,7 +14,7 @@ mod w {
 fn main() {
     let mut mul = BTreeSet::new(); // (W, T, R)
     let mut rows = BTreeSet::new(); // (W, C, T, K)
-    let mut acc = BTreeSet::new(); // S
+    let mut acc = BTreeSet::new(); // (S, T)
     let mut est = BTreeSet::new(); // (W, C, TW)
     let mut comp_acc = BTreeSet::new(); // CA
     let mut out_add = BTreeSet::new(); // S
@@ -24,7 +24,7 @@ fn main() {
         mul.insert((wb, 2 * wb, 0));
         for &l in &lens {
             let f = w::widths(wb, 0, false, false, l);
-            acc.insert(f.a);
+            acc.insert((f.a, f.p));
             sums.insert(f.s);
             for m in 0..=2u32 {
                 for z in [false, true] {
@@ -33,9 +33,9 @@ fn main() {
                     // fused
                     mul.insert((x.w, x.t, 1));
                     rows.insert((x.w, x.c, x.t, k));
-                    acc.insert(x.s);
+                    acc.insert((x.s, x.t));
                     // split
-                    acc.insert(x.a);
+                    acc.insert((x.a, x.p));
                     est.insert((x.w, x.c, x.tw));
                     comp_acc.insert(x.ca);
                     out_add.insert(x.s);
@@ -56,9 +56,12 @@ fn main() {
         writeln!(o, "        ({a}, {b}, {c}, {d}) => Box::new(Inst::new(CompRows::<{a}, {b}, {c}, {d}>::new(z))),").unwrap();
     }
     o.push_str("        _ => return None,\n    })\n}\n\n");
-    o.push_str("pub(super) fn acc(s: u32) -> Option<Box<dyn AccDyn>> {\n    Some(match s {\n");
-    for s in &acc {
-        writeln!(o, "        {s} => Box::new(Inst::new(AccCtl::<{s}>::default())),").unwrap();
+    o.push_str("pub(super) fn acc(s: u32, t: u32) -> Option<Box<dyn AccDyn>> {\n    Some(match (s, t) {\n");
+    for (s, t) in &acc {
+        // Low part L = T - 1 bits, high part K = S - L >= 1 bits.
+        // One call per arm (not the block itself): a debug build gives every
+        // arm's temporaries their own stack slot, and there are hundreds.
+        writeln!(o, "        ({s}, {t}) => acc_box::<{s}, {}, {}>(),", t - 1, s - t + 1).unwrap();
     }
     o.push_str("        _ => return None,\n    })\n}\n\n");
     o.push_str("pub(super) fn est(w: u32, c: u32, tw: u32, m: usize, z: bool) -> Option<Box<dyn EstDyn>> {\n    Some(match (w, c, tw) {\n");

@@ -166,9 +166,18 @@ fn compensation_rows_exhaustive() {
 
 #[test]
 fn accumulator_and_control_against_a_model() {
-    // Every addend, first/last/valid/rst pattern over long random runs.
-    let s = 5u32;
-    let mut blk = dispatch::acc(s).unwrap();
+    // Every addend, first/last/valid/rst pattern over long random runs, for
+    // several (S, T): the T-bit term is added sign-extended (low part plus a
+    // Gray-coded up/down counter above it, whose wrap-around is exercised).
+    // FxP W = 2 at Lmax 1, 2, 4, 16 and W = 3 at Lmax 1 and 4: counters of
+    // 1, 2, 3 and 5 bits.
+    for (s, t) in [(4u32, 4u32), (5, 4), (6, 4), (8, 4), (6, 6), (8, 6)] {
+        acc_run(s, t);
+    }
+}
+
+fn acc_run(s: u32, t: u32) {
+    let mut blk = dispatch::acc(s, t).unwrap();
     let mut seed = 0x5eedu64;
     let mut rnd = || {
         seed ^= seed << 13;
@@ -180,7 +189,7 @@ fn accumulator_and_control_against_a_model() {
     for cyc in 0..20000 {
         let x = rnd();
         let (rst, valid, first, last) = (x % 53 == 0, x & 2 != 0, x & 4 != 0, x & 8 != 0);
-        let d = (x >> 8) & mask(s);
+        let d = (x >> 8) & mask(t);
         let (v, sum) = blk.cycle(rst, valid, first, last, d);
         // Model: the edge updates r and done; outputs follow the new state.
         let done = if rst {
@@ -188,11 +197,11 @@ fn accumulator_and_control_against_a_model() {
             false
         } else {
             if valid {
-                r = ((if first { 0 } else { r }) + d) & mask(s);
+                r = ((if first { 0 } else { r }).wrapping_add(sx(d, t) as u64)) & mask(s);
             }
             valid && last
         };
-        assert_eq!(v, done, "cycle {cyc}");
-        assert_eq!(sum, if done { r } else { 0 }, "cycle {cyc}");
+        assert_eq!(v, done, "S {s} T {t} cycle {cyc}");
+        assert_eq!(sum, if done { r } else { 0 }, "S {s} T {t} cycle {cyc}");
     }
 }

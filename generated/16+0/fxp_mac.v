@@ -28,9 +28,11 @@ module fxp_mac(clk,rst,in_valid,in_first,in_last,w,a,out_valid,out_sum);
         .valid(in_valid),
         .first(in_first),
         .last(in_last),
-        .d({{12{mul_t[31]}}, mul_t}),
+        .dl(mul_t[30:0]),
+        .ds(mul_t[31]),
         .out_valid(out_valid),
-        .out_sum(out_sum)
+        .out_lo(out_sum[30:0]),
+        .out_hi(out_sum[43:31])
     );
 
 endmodule

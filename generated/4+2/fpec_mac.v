@@ -42,9 +42,11 @@ module fpec_mac(clk,rst,in_valid,in_first,in_last,w,a,out_valid,out_sum);
         .valid(in_valid),
         .first(in_first),
         .last(in_last),
-        .d({{12{mul_t[9]}}, mul_t}),
+        .dl(mul_t[8:0]),
+        .ds(mul_t[9]),
         .out_valid(out_valid),
-        .out_sum(out_sum)
+        .out_lo(out_sum[8:0]),
+        .out_hi(out_sum[21:9])
     );
 
 endmodule

@@ -2,7 +2,7 @@
 // Do not edit; regenerate with: fpec gen --bits 4+2
 `default_nettype none
 
-module fpec_mac__acc(clk,rst,valid,first,last,d,out_valid,out_sum);
+module fpec_mac__acc(clk,rst,valid,first,last,dl,ds,out_valid,out_lo,out_hi);
 
     // Module arguments
     input wire  clk;
@@ -10,29 +10,71 @@ module fpec_mac__acc(clk,rst,valid,first,last,d,out_valid,out_sum);
     input wire  valid;
     input wire  first;
     input wire  last;
-    input wire  [21:0] d;
+    input wire  [8:0] dl;
+    input wire  ds;
     output reg  out_valid;
-    output reg  [21:0] out_sum;
+    output reg  [8:0] out_lo;
+    output reg  [12:0] out_hi;
 
     // Constant declarations
-    localparam  zero = 22'h0;
+    localparam  zero_l = 9'b0;
+    localparam  zero_k = 13'b0;
+    localparam  top_k = 13'b1000000000000;
 
     // Stub signals
-    reg  [21:0] r__d;
-    wire  [21:0] r__q;
-    reg  r__clock;
+    reg  [8:0] add__a;
+    reg  [8:0] add__b;
+    wire  [8:0] add__y;
+    wire  add__co;
+    reg  [12:0] step__g;
+    reg  step__inc;
+    reg  step__dec;
+    wire  [12:0] step__y;
+    reg  [12:0] conv__x;
+    wire  [12:0] conv__y;
+    reg  [8:0] lo__d;
+    wire  [8:0] lo__q;
+    reg  lo__clock;
+    reg  [12:0] g__d;
+    wire  [12:0] g__q;
+    reg  g__clock;
     reg  done__d;
     wire  done__q;
     reg  done__clock;
 
     // Local signals
-    reg  [21:0] base;
+    reg  [8:0] base;
+    reg  inc;
+    reg  dec;
+    reg  [12:0] gfirst;
+    reg  [12:0] g_iso;
 
     // Sub module instances
-    fpec_mac__acc__r r(
-        .d(r__d),
-        .q(r__q),
-        .clock(r__clock)
+    fpec_mac__acc__add add(
+        .a(add__a),
+        .b(add__b),
+        .y(add__y),
+        .co(add__co)
+    );
+    fpec_mac__acc__step step(
+        .g(step__g),
+        .inc(step__inc),
+        .dec(step__dec),
+        .y(step__y)
+    );
+    fpec_mac__acc__conv conv(
+        .x(conv__x),
+        .y(conv__y)
+    );
+    fpec_mac__acc__lo lo(
+        .d(lo__d),
+        .q(lo__q),
+        .clock(lo__clock)
+    );
+    fpec_mac__acc__g g(
+        .d(g__d),
+        .q(g__q),
+        .clock(g__clock)
     );
     fpec_mac__acc__done done(
         .d(done__d),
@@ -42,26 +84,48 @@ module fpec_mac__acc(clk,rst,valid,first,last,d,out_valid,out_sum);
 
     // Update code
     always @(*) begin
-        r__clock = clk;
+        lo__clock = clk;
+        g__clock = clk;
         done__clock = clk;
-        r__d = r__q;
+        lo__d = lo__q;
+        g__d = g__q;
         done__d = done__q;
-        base = r__q;
+        base = lo__q;
         if (first) begin
-            base = zero;
+            base = zero_l;
+        end
+        add__a = base;
+        add__b = dl;
+        inc = add__co & ~ds;
+        dec = ~add__co & ds;
+        step__g = g__q;
+        step__inc = inc;
+        step__dec = dec;
+        gfirst = zero_k;
+        if (ds) begin
+            gfirst = top_k;
         end
         if (valid) begin
-            r__d = base + d;
+            lo__d = add__y;
+            g__d = step__y;
+            if (first) begin
+                g__d = gfirst;
+            end
         end
         done__d = valid & last;
         if (rst) begin
-            r__d = zero;
+            lo__d = zero_l;
+            g__d = zero_k;
             done__d = 1'b0;
         end
-        out_sum = zero;
+        out_lo = zero_l;
+        g_iso = zero_k;
         if (done__q) begin
-            out_sum = r__q;
+            out_lo = lo__q;
+            g_iso = g__q;
         end
+        conv__x = g_iso;
+        out_hi = conv__y;
         out_valid = done__q;
     end
 

@@ -38,9 +38,11 @@ module fpec_mac(clk,rst,in_valid,in_first,in_last,w,a,out_valid,out_sum);
         .valid(in_valid),
         .first(in_first),
         .last(in_last),
-        .d({{12{mul_t[11]}}, mul_t}),
+        .dl(mul_t[10:0]),
+        .ds(mul_t[11]),
         .out_valid(acc_valid),
-        .out_sum(acc_sum)
+        .out_lo(acc_sum[10:0]),
+        .out_hi(acc_sum[23:11])
     );
 
     fpec_mac__est est(

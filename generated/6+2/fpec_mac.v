@@ -42,9 +42,11 @@ module fpec_mac(clk,rst,in_valid,in_first,in_last,w,a,out_valid,out_sum);
         .valid(in_valid),
         .first(in_first),
         .last(in_last),
-        .d({{12{mul_t[13]}}, mul_t}),
+        .dl(mul_t[12:0]),
+        .ds(mul_t[13]),
         .out_valid(out_valid),
-        .out_sum(out_sum)
+        .out_lo(out_sum[12:0]),
+        .out_hi(out_sum[25:13])
     );
 
 endmodule

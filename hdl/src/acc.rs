@@ -5,16 +5,26 @@
 //! wiring in the top level (see `top`), so these blocks are keyed by one
 //! width each.
 
-use crate::blocks::{bits_of, settled_block, EstMul, SETTLE_MAX};
+use crate::blocks::{bits_of, low_mask, settled_block, EstMul, SETTLE_MAX};
 use rust_hdl::prelude::*;
 
-/// The accumulator and control of every MAC (spec 6.1, latency 1): on a
-/// valid pair `r <= (first ? 0 : r) + d`; the edge that samples the last
-/// pair sets `done`, so `out_valid = done` one edge later and `out_sum` is
-/// `r` while `done` (isolated to zero otherwise, so whatever follows does
-/// not switch during accumulation). `rst` clears everything.
+/// The accumulator and control of every MAC (spec 6.1, latency 1).
+///
+/// The S-bit sum is held as a low part of L bits (binary) and a high part
+/// of K = S - L bits (an up/down counter in reflected Gray code). The addend
+/// is the T-bit term (T = L + 1) given as its low L bits `dl` and its sign
+/// `ds`; on a valid pair the low part adds `dl` (its base is 0 on `first`)
+/// and the high part steps by `carry - ds`, which is -1, 0 or +1. So the
+/// high part (and no adder of sign-extension bits) switches only when the
+/// sum's high part really changes, and then one flop toggles (Gray code;
+/// the step across zero, -1 <-> 0, too). The edge that samples the last
+/// pair sets `done`, so `out_valid = done` one edge later, and `out_lo`,
+/// `out_hi` (binary, the top wires them as `{out_hi, out_lo}`) are the sum
+/// while `done` and zero otherwise: the Gray-to-binary conversion sits
+/// after the isolation, in its own module, so it does not switch during
+/// accumulation. `rst` clears everything.
 #[derive(LogicBlock)]
-pub struct AccCtl<const S: usize> {
+pub struct AccCtl<const S: usize, const L: usize, const K: usize> {
     /// Clock.
     pub clk: Signal<In, Clock>,
     /// Synchronous reset.
@@ -25,58 +35,258 @@ pub struct AccCtl<const S: usize> {
     pub first: Signal<In, Bit>,
     /// The pair ends it.
     pub last: Signal<In, Bit>,
-    /// Addend (two's complement, already sign-extended to S).
-    pub d: Signal<In, Bits<S>>,
+    /// Addend: low L bits of the T-bit two's-complement term.
+    pub dl: Signal<In, Bits<L>>,
+    /// Addend: the term's sign (bit L).
+    pub ds: Signal<In, Bit>,
     /// A finished dot product.
     pub out_valid: Signal<Out, Bit>,
-    /// Its sum (zero while `out_valid` is low).
-    pub out_sum: Signal<Out, Bits<S>>,
-    base: Signal<Local, Bits<S>>,
-    zero: Constant<Bits<S>>,
-    r: DFF<Bits<S>>,
+    /// Its sum, low L bits (zero while `out_valid` is low).
+    pub out_lo: Signal<Out, Bits<L>>,
+    /// Its sum, high K bits, binary (zero while `out_valid` is low).
+    pub out_hi: Signal<Out, Bits<K>>,
+    base: Signal<Local, Bits<L>>,
+    inc: Signal<Local, Bit>,
+    dec: Signal<Local, Bit>,
+    gfirst: Signal<Local, Bits<K>>,
+    g_iso: Signal<Local, Bits<K>>,
+    zero_l: Constant<Bits<L>>,
+    zero_k: Constant<Bits<K>>,
+    top_k: Constant<Bits<K>>,
+    add: AddCarry<L>,
+    step: GrayStep<K>,
+    conv: GrayBin<K>,
+    lo: DFF<Bits<L>>,
+    g: DFF<Bits<K>>,
     done: DFF<Bit>,
 }
 
-impl<const S: usize> Default for AccCtl<S> {
+impl<const S: usize, const L: usize, const K: usize> Default for AccCtl<S, L, K> {
     fn default() -> Self {
+        const { assert!(L >= 1 && K >= 1 && L + K == S && S <= 64) };
         Self {
             clk: Default::default(),
             rst: Default::default(),
             valid: Default::default(),
             first: Default::default(),
             last: Default::default(),
-            d: Default::default(),
+            dl: Default::default(),
+            ds: Default::default(),
             out_valid: Default::default(),
-            out_sum: Default::default(),
+            out_lo: Default::default(),
+            out_hi: Default::default(),
             base: Default::default(),
-            zero: Constant::new(Bits::default()),
-            r: Default::default(),
+            inc: Default::default(),
+            dec: Default::default(),
+            gfirst: Default::default(),
+            g_iso: Default::default(),
+            zero_l: Constant::new(Bits::default()),
+            zero_k: Constant::new(Bits::default()),
+            top_k: Constant::new(bits_of(1i128 << (K - 1))),
+            add: Default::default(),
+            step: Default::default(),
+            conv: Default::default(),
+            lo: Default::default(),
+            g: Default::default(),
             done: Default::default(),
         }
     }
 }
 
-impl<const S: usize> Logic for AccCtl<S> {
+impl<const S: usize, const L: usize, const K: usize> Logic for AccCtl<S, L, K> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, r, done);
-        self.base.next = self.r.q.val();
+        dff_setup!(self, clk, lo, g, done);
+        self.base.next = self.lo.q.val();
         if self.first.val() {
-            self.base.next = self.zero.val();
+            self.base.next = self.zero_l.val();
+        }
+        self.add.a.next = self.base.val();
+        self.add.b.next = self.dl.val();
+        self.inc.next = self.add.co.val() & !self.ds.val();
+        self.dec.next = !self.add.co.val() & self.ds.val();
+        self.step.g.next = self.g.q.val();
+        self.step.inc.next = self.inc.val();
+        self.step.dec.next = self.dec.val();
+        // On `first` the base is 0, so no carry: the high part is -ds.
+        self.gfirst.next = self.zero_k.val();
+        if self.ds.val() {
+            self.gfirst.next = self.top_k.val();
         }
         if self.valid.val() {
-            self.r.d.next = self.base.val() + self.d.val();
+            self.lo.d.next = self.add.y.val();
+            self.g.d.next = self.step.y.val();
+            if self.first.val() {
+                self.g.d.next = self.gfirst.val();
+            }
         }
         self.done.d.next = self.valid.val() & self.last.val();
         if self.rst.val() {
-            self.r.d.next = self.zero.val();
+            self.lo.d.next = self.zero_l.val();
+            self.g.d.next = self.zero_k.val();
             self.done.d.next = false;
         }
-        self.out_sum.next = self.zero.val();
+        self.out_lo.next = self.zero_l.val();
+        self.g_iso.next = self.zero_k.val();
         if self.done.q.val() {
-            self.out_sum.next = self.r.q.val();
+            self.out_lo.next = self.lo.q.val();
+            self.g_iso.next = self.g.q.val();
         }
+        self.conv.x.next = self.g_iso.val();
+        self.out_hi.next = self.conv.y.val();
         self.out_valid.next = self.done.q.val();
+    }
+}
+
+/// `{co, y} = a + b` (L-bit unsigned operands, carry out). A
+/// `Verilog::Custom` leaf (rust-hdl has no carry out or concatenation).
+#[derive(Default)]
+pub struct AddCarry<const L: usize> {
+    /// Operand.
+    pub a: Signal<In, Bits<L>>,
+    /// Operand.
+    pub b: Signal<In, Bits<L>>,
+    /// Sum mod 2^L.
+    pub y: Signal<Out, Bits<L>>,
+    /// Carry out.
+    pub co: Signal<Out, Bit>,
+    settle_changed: bool,
+}
+
+settled_block!(AddCarry<L>, settle_changed, [a, b, y, co]);
+
+impl<const L: usize> Logic for AddCarry<L> {
+    fn update(&mut self) {
+        let s = self.a.val().to_u64() + self.b.val().to_u64();
+        self.y.next = Bits::from(s & low_mask(L));
+        self.co.next = (s >> L) & 1 == 1;
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+        self.co.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        const { assert!(L >= 1 && L < 64) };
+        Verilog::Custom("always @(*) {co, y} = {1'b0, a} + {1'b0, b};\n".to_string())
+    }
+}
+
+/// One step of a K-bit reflected-Gray up/down counter: `y = g ^ f`, where
+/// f flips bit 0 when (inc and parity even) or (dec and parity odd), and
+/// otherwise (on inc or dec) the bit above the lowest set bit, the top bit
+/// when that is the top bit or g = 0 (the wrap -1 <-> 0). `inc` and `dec`
+/// are never high together. A `Verilog::Custom` leaf (per-bit logic).
+#[derive(Default)]
+pub struct GrayStep<const K: usize> {
+    /// Counter state (Gray).
+    pub g: Signal<In, Bits<K>>,
+    /// Count up.
+    pub inc: Signal<In, Bit>,
+    /// Count down.
+    pub dec: Signal<In, Bit>,
+    /// Next state.
+    pub y: Signal<Out, Bits<K>>,
+    settle_changed: bool,
+}
+
+settled_block!(GrayStep<K>, settle_changed, [g, inc, dec, y]);
+
+impl<const K: usize> Logic for GrayStep<K> {
+    fn update(&mut self) {
+        let g = self.g.val().to_u64();
+        let (inc, dec) = (self.inc.val(), self.dec.val());
+        let p = g.count_ones() & 1 == 1;
+        let f0 = (inc && !p) || (dec && p);
+        let fh = (inc && p) || (dec && !p);
+        let f = if K == 1 {
+            (f0 || fh) as u64
+        } else {
+            let mut f = f0 as u64;
+            for i in 1..K {
+                let sel = if i + 1 == K {
+                    g & low_mask(K - 2) == 0
+                } else {
+                    (g >> (i - 1)) & 1 == 1 && g & low_mask(i - 1) == 0
+                };
+                if fh && sel {
+                    f |= 1 << i;
+                }
+            }
+            f
+        };
+        self.y.next = Bits::from(g ^ f);
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        const { assert!(K >= 1 && K < 64) };
+        if K == 1 {
+            return Verilog::Custom("always @(*) y = g ^ (inc | dec);\n".to_string());
+        }
+        let mut bits = Vec::new();
+        for i in (0..K).rev() {
+            bits.push(if i == 0 {
+                "g[0] ^ f0".to_string()
+            } else if i + 1 == K {
+                if K == 2 {
+                    format!("g[{i}] ^ fh")
+                } else {
+                    format!("g[{i}] ^ (fh & ~|g[{}:0])", K - 3)
+                }
+            } else if i == 1 {
+                "g[1] ^ (fh & g[0])".to_string()
+            } else {
+                format!("g[{i}] ^ (fh & g[{}] & ~|g[{}:0])", i - 1, i - 2)
+            });
+        }
+        Verilog::Custom(format!(
+            "wire p = ^g;\nwire f0 = (inc & ~p) | (dec & p);\nwire fh = (inc & p) | (dec & ~p);\nalways @(*) y = {{{}}};\n",
+            bits.join(", ")
+        ))
+    }
+}
+
+/// Gray to binary: `y[i] = g[K-1] ^ ... ^ g[i]`, written as one chain of
+/// XORs. A `Verilog::Custom` leaf.
+#[derive(Default)]
+pub struct GrayBin<const K: usize> {
+    /// Gray code.
+    pub x: Signal<In, Bits<K>>,
+    /// Binary.
+    pub y: Signal<Out, Bits<K>>,
+    settle_changed: bool,
+}
+
+settled_block!(GrayBin<K>, settle_changed, [x, y]);
+
+impl<const K: usize> Logic for GrayBin<K> {
+    fn update(&mut self) {
+        let g = self.x.val().to_u64();
+        let mut b = 0u64;
+        let mut acc = 0u64;
+        for i in (0..K).rev() {
+            acc ^= (g >> i) & 1;
+            b |= acc << i;
+        }
+        self.y.next = Bits::from(b);
+    }
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        const { assert!(K >= 1 && K < 64) };
+        let mut e = format!("x[{}]", K - 1);
+        let mut bits = vec![e.clone()];
+        for i in (0..K - 1).rev() {
+            e = format!("x[{i}] ^ ({e})");
+            bits.push(e.clone());
+        }
+        Verilog::Custom(if K == 1 {
+            "always @(*) y = x;\n".to_string()
+        } else {
+            format!("always @(*) y = {{{}}};\n", bits.join(", "))
+        })
     }
 }
 

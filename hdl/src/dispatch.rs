@@ -55,7 +55,8 @@ pub trait RowsDyn: BlockDyn {
     fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64, x: &mut [u64]);
 }
 
-/// [`AccCtl`]: one cycle; returns (out_valid, out_sum) after the edge.
+/// [`AccCtl`]: one cycle with the T-bit term `d` (T = L + 1); returns
+/// (out_valid, out_sum) after the edge, `out_sum = {out_hi, out_lo}`.
 pub trait AccDyn: BlockDyn {
     fn cycle(&mut self, rst: bool, valid: bool, first: bool, last: bool, d: u64) -> (bool, u64);
 }
@@ -92,7 +93,7 @@ macro_rules! block_dyn {
 
 block_dyn!(CsaMul<W, T, R, R1>);
 block_dyn!(CompRows<W, C, T, K>);
-block_dyn!(AccCtl<S>);
+block_dyn!(AccCtl<S, L, K>);
 block_dyn!(EstTerms<W, C, TW>);
 block_dyn!(CompAcc<CA>);
 block_dyn!(OutAdd<S>);
@@ -125,16 +126,17 @@ impl<const W: usize, const C: usize, const T: usize, const K: usize> RowsDyn
     }
 }
 
-impl<const S: usize> AccDyn for Inst<AccCtl<S>> {
+impl<const S: usize, const L: usize, const K: usize> AccDyn for Inst<AccCtl<S, L, K>> {
     fn cycle(&mut self, rst: bool, valid: bool, first: bool, last: bool, d: u64) -> (bool, u64) {
         let u = &mut self.0;
         u.rst.next = rst;
         u.valid.next = valid;
         u.first.next = first;
         u.last.next = last;
-        u.d.next = d.into();
+        u.dl.next = (d & crate::blocks::low_mask(L)).into();
+        u.ds.next = (d >> L) & 1 == 1;
         clock(u, |u, l| u.clk.next = Clock::from(l));
-        (u.out_valid.val(), u.out_sum.val().to_u64())
+        (u.out_valid.val(), (u.out_hi.val().to_u64() << L) | u.out_lo.val().to_u64())
     }
 }
 
@@ -184,6 +186,13 @@ impl<const X: usize> RequantDyn for Inst<Requant<X>> {
     }
 }
 
+/// One accumulator instance, boxed (called per arm of the `(S, T)` table so
+/// that the table's stack frame holds only a pointer per arm).
+#[inline(never)]
+fn acc_box<const S: usize, const L: usize, const K: usize>() -> Box<dyn AccDyn> {
+    Box::new(Inst::new(AccCtl::<S, L, K>::default()))
+}
+
 fn none(what: &str, key: String) -> HdlError {
     HdlError(format!("no hardware instance of {what} for widths {key}"))
 }
@@ -198,9 +207,9 @@ pub fn rows(w: u32, c: u32, t: u32, k: u32, z: bool) -> Result<Box<dyn RowsDyn>,
     gen::rows(w, c, t, k, z).ok_or_else(|| none("the compensation rows", format!("(W {w}, C {c}, T {t}, K {k})")))
 }
 
-/// The accumulator and control.
-pub fn acc(s: u32) -> Result<Box<dyn AccDyn>, HdlError> {
-    gen::acc(s).ok_or_else(|| none("the accumulator", format!("(S {s})")))
+/// The accumulator and control of S bits for a T-bit term.
+pub fn acc(s: u32, t: u32) -> Result<Box<dyn AccDyn>, HdlError> {
+    gen::acc(s, t).ok_or_else(|| none("the accumulator", format!("(S {s}, T {t})")))
 }
 
 /// The split compensation term.

@@ -12,6 +12,9 @@
 //! - `fpec_mac`, `split`: `mul` -> `acc` (A bits); `est` (the term) ->
 //!   `comp` (CA bits, not enabled on sparse pairs); `out` adds
 //!   `(acc << G) + comp` when the result is valid.
+//!
+//! Every `acc` takes the term un-extended, as its low T-1 bits and its
+//! sign, and gives the sum as `{out_hi, out_lo}` (see [`crate::acc::AccCtl`]).
 
 use crate::dispatch::{self, AccDyn, CompAccDyn, EstDyn, MulDyn, OutAddDyn, RequantDyn, RowsDyn};
 use crate::emit::{split_modules, VerilogFile};
@@ -168,16 +171,22 @@ fn mac_ports(n: u32, s: u32) -> Vec<(&'static str, u32, &'static str)> {
     ]
 }
 
-fn acc_conns(d: String, valid: &str, sum: &str) -> Vec<(&'static str, String)> {
+/// The accumulator's connections: the T-bit term `t` as its low T-1 bits
+/// and its sign (no sign extension: the accumulator's high part counts),
+/// the S-bit sum `sum` as `{out_hi, out_lo}`.
+fn acc_conns(t: &str, tw: u32, s: u32, valid: &str, sum: &str) -> Vec<(&'static str, String)> {
+    let l = tw - 1;
     vec![
         ("clk", "clk".into()),
         ("rst", "rst".into()),
         ("valid", "in_valid".into()),
         ("first", "in_first".into()),
         ("last", "in_last".into()),
-        ("d", d),
+        ("dl", format!("{t}[{}:0]", l - 1)),
+        ("ds", format!("{t}[{l}]")),
         ("out_valid", valid.into()),
-        ("out_sum", sum.into()),
+        ("out_lo", format!("{sum}[{}:0]", l - 1)),
+        ("out_hi", format!("{sum}[{}:{l}]", s - 1)),
     ]
 }
 
@@ -211,7 +220,7 @@ impl Mac {
     pub(crate) fn new(cfg: &MacConfig) -> Result<Mac, HdlError> {
         let x = cfg.widths()?;
         if !x.fpec {
-            return Ok(Mac::Fxp { x, mul: dispatch::mul(x.w, x.p, 0, 0, 0)?, acc: dispatch::acc(x.a)? });
+            return Ok(Mac::Fxp { x, mul: dispatch::mul(x.w, x.p, 0, 0, 0)?, acc: dispatch::acc(x.a, x.p)? });
         }
         let k = x.m + 1;
         Ok(match cfg.arch {
@@ -219,13 +228,13 @@ impl Mac {
                 x,
                 rows: dispatch::rows(x.w, x.c, x.t, k, x.z)?,
                 mul: dispatch::mul(x.w, x.t, 1, x.g, crate::mul::comp_extra(x.w, k))?,
-                acc: dispatch::acc(x.s)?,
+                acc: dispatch::acc(x.s, x.t)?,
                 buf: vec![0; 1],
             },
             Arch::Split => Mac::Split {
                 x,
                 mul: dispatch::mul(x.w, x.p, 0, 0, 0)?,
-                acc: dispatch::acc(x.a)?,
+                acc: dispatch::acc(x.a, x.p)?,
                 est: dispatch::est(x.w, x.c, x.tw, x.m, x.z)?,
                 comp: dispatch::comp_acc(x.ca)?,
                 out: dispatch::out_add(x.s, x.g)?,
@@ -240,7 +249,7 @@ impl Mac {
                 let wires = vec![(x.p, "mul_t".to_string(), None)];
                 let insts = [
                     instance("mul", mul.verilog()?, &[("a", "w".into()), ("b", "a".into()), ("t", "mul_t".into())]),
-                    instance("acc", acc.verilog()?, &acc_conns(v_sext("mul_t", x.p, x.a), "out_valid", "out_sum")),
+                    instance("acc", acc.verilog()?, &acc_conns("mul_t", x.p, x.a, "out_valid", "out_sum")),
                 ];
                 top_files(top, header, &mac_ports(x.n, x.s), &wires, &insts, &[])
             }
@@ -265,7 +274,7 @@ impl Mac {
                         mul.verilog()?,
                         &[("a", "qw".into()), ("b", "qa".into()), ("x__0", "comp_v".into()), ("t", "mul_t".into())],
                     ),
-                    instance("acc", acc.verilog()?, &acc_conns(v_sext("mul_t", x.t, x.s), "out_valid", "out_sum")),
+                    instance("acc", acc.verilog()?, &acc_conns("mul_t", x.t, x.s, "out_valid", "out_sum")),
                 ];
                 top_files(top, header, &mac_ports(x.n, x.s), &wires, &insts, &[])
             }
@@ -280,7 +289,7 @@ impl Mac {
                 wires.push((1, "comp_live".into(), None));
                 let insts = [
                     instance("mul", mul.verilog()?, &[("a", "qw".into()), ("b", "qa".into()), ("t", "mul_t".into())]),
-                    instance("acc", acc.verilog()?, &acc_conns(v_sext("mul_t", x.p, x.a), "acc_valid", "acc_sum")),
+                    instance("acc", acc.verilog()?, &acc_conns("mul_t", x.p, x.a, "acc_valid", "acc_sum")),
                     instance(
                         "est",
                         est.verilog()?,
@@ -335,7 +344,7 @@ impl MacSim for Mac {
         match self {
             Mac::Fxp { x, mul, acc } => {
                 let t = mul.eval(i.w as u64 & mask(x.w), i.a as u64 & mask(x.w), &[]);
-                let (v, s) = acc.cycle(i.rst, i.in_valid, i.in_first, i.in_last, widen(t, x.p, x.a));
+                let (v, s) = acc.cycle(i.rst, i.in_valid, i.in_first, i.in_last, t);
                 MacOut { out_valid: v, out_sum: sext(s, x.s as usize) }
             }
             Mac::Fused { x, rows, mul, acc, buf } => {
@@ -343,14 +352,14 @@ impl MacSim for Mac {
                 let (qa, ca) = split_word(i.a, x);
                 rows.eval(qw, qa, cw, ca, buf);
                 let t = mul.eval(qw, qa, buf);
-                let (v, s) = acc.cycle(i.rst, i.in_valid, i.in_first, i.in_last, widen(t, x.t, x.s));
+                let (v, s) = acc.cycle(i.rst, i.in_valid, i.in_first, i.in_last, t);
                 MacOut { out_valid: v, out_sum: sext(s, x.s as usize) }
             }
             Mac::Split { x, mul, acc, est, comp, out } => {
                 let (qw, cw) = split_word(i.w, x);
                 let (qa, ca) = split_word(i.a, x);
                 let t = mul.eval(qw, qa, &[]);
-                let (v, asum) = acc.cycle(i.rst, i.in_valid, i.in_first, i.in_last, widen(t, x.p, x.a));
+                let (v, asum) = acc.cycle(i.rst, i.in_valid, i.in_first, i.in_last, t);
                 let (term, skip) = est.eval(qw, qa, cw, ca);
                 let (cacc, live) = comp.cycle(i.rst, i.in_valid, i.in_first, skip, widen(term, x.tw, x.ca));
                 let s = out.eval(widen(asum, x.a, x.s), widen(cacc, x.ca, x.s), v, live);

@@ -2,16 +2,16 @@
 // Do not edit; regenerate with: fpec gen --bits 16+0
 `default_nettype none
 
-module fxp_mac__acc__r(d,q,clock);
+module fxp_mac__acc__g(d,q,clock);
 
     // Module arguments
-    input wire  [43:0] d;
-    output reg  [43:0] q;
+    input wire  [12:0] d;
+    output reg  [12:0] q;
     input wire  clock;
 
     // Update code (custom)
     initial begin
-       q = 44'h0;
+       q = 13'h0;
     end
 
     always @(posedge clock) begin

@@ -2,16 +2,16 @@
 // Do not edit; regenerate with: fpec gen --bits 4+2
 `default_nettype none
 
-module fpec_mac__acc__r(d,q,clock);
+module fpec_mac__acc__lo(d,q,clock);
 
     // Module arguments
-    input wire  [21:0] d;
-    output reg  [21:0] q;
+    input wire  [8:0] d;
+    output reg  [8:0] q;
     input wire  clock;
 
     // Update code (custom)
     initial begin
-       q = 22'h0;
+       q = 9'h0;
     end
 
     always @(posedge clock) begin

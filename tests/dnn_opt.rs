@@ -115,9 +115,15 @@ fn opt_sweep_with_test_double() {
 /// compensation, and both are positive.
 #[test]
 fn synth_energy_model_sees_sparsity() {
+    for arch in fpec::gen::Arch::ALL {
+        sparsity_is_cheaper(arch);
+    }
+}
+
+fn sparsity_is_cheaper(arch: fpec::gen::Arch) {
     use fpec::dnn::opt::MacEnergy;
     let dir = tempfile::tempdir().unwrap();
-    let e = fpec::dnn::energy_model::SynthMacEnergy::new(dir.path()).unwrap();
+    let e = fpec::dnn::energy_model::SynthMacEnergy::new(dir.path(), arch).unwrap();
     let split = fpec::format::Split::parse("3+2").unwrap();
     // 3+2 words: q[2:0] ezb edb. Dense: ezb = 0; sparse: ezb = 1 on both.
     let mut dense = Vec::new();

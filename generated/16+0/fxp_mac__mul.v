@@ -254,10 +254,8 @@ module fxp_mac__mul(a,b,t);
             rows__15 = bsh__15;
         end
         rowx__15 = rows__15 ^ masks__15;
-        es__0 = bias;
-        ec__0 = zero_t;
-        s__0 = es__0 ^ ec__0 ^ rowx__0;
-        maj__0 = (es__0 & ec__0) | (es__0 & rowx__0) | (ec__0 & rowx__0);
+        s__0 = bias ^ rowx__0;
+        maj__0 = bias & rowx__0;
         c__0 = maj__0 + maj__0;
         s__1 = s__0 ^ c__0 ^ rowx__1;
         maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
@@ -304,7 +302,9 @@ module fxp_mac__mul(a,b,t);
         s__15 = s__14 ^ c__14 ^ rowx__15;
         maj__15 = (s__14 & c__14) | (s__14 & rowx__15) | (c__14 & rowx__15);
         c__15 = maj__15 + maj__15;
-        t = s__15 + c__15;
+        es__0 = s__15;
+        ec__0 = c__15;
+        t = es__0 + ec__0;
     end
 
 endmodule

@@ -90,13 +90,8 @@ module fpec_mac__mul(a,b,x__0,t);
             rows__3 = bsh__3;
         end
         rowx__3 = rows__3 ^ masks__3;
-        es__0 = bias;
-        ec__0 = zero_t;
-        es__1 = es__0 ^ ec__0 ^ x__0;
-        emaj__0 = (es__0 & ec__0) | (es__0 & x__0) | (ec__0 & x__0);
-        ec__1 = emaj__0 + emaj__0;
-        s__0 = es__1 ^ ec__1 ^ rowx__0;
-        maj__0 = (es__1 & ec__1) | (es__1 & rowx__0) | (ec__1 & rowx__0);
+        s__0 = bias ^ rowx__0;
+        maj__0 = bias & rowx__0;
         c__0 = maj__0 + maj__0;
         s__1 = s__0 ^ c__0 ^ rowx__1;
         maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
@@ -107,7 +102,12 @@ module fpec_mac__mul(a,b,x__0,t);
         s__3 = s__2 ^ c__2 ^ rowx__3;
         maj__3 = (s__2 & c__2) | (s__2 & rowx__3) | (c__2 & rowx__3);
         c__3 = maj__3 + maj__3;
-        t = s__3 + c__3;
+        es__0 = s__3;
+        ec__0 = c__3;
+        es__1 = es__0 ^ ec__0 ^ x__0;
+        emaj__0 = (es__0 & ec__0) | (es__0 & x__0) | (ec__0 & x__0);
+        ec__1 = emaj__0 + emaj__0;
+        t = es__1 + ec__1;
     end
 
 endmodule

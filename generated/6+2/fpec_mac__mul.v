@@ -118,13 +118,8 @@ module fpec_mac__mul(a,b,x__0,t);
             rows__5 = bsh__5;
         end
         rowx__5 = rows__5 ^ masks__5;
-        es__0 = bias;
-        ec__0 = zero_t;
-        es__1 = es__0 ^ ec__0 ^ x__0;
-        emaj__0 = (es__0 & ec__0) | (es__0 & x__0) | (ec__0 & x__0);
-        ec__1 = emaj__0 + emaj__0;
-        s__0 = es__1 ^ ec__1 ^ rowx__0;
-        maj__0 = (es__1 & ec__1) | (es__1 & rowx__0) | (ec__1 & rowx__0);
+        s__0 = bias ^ rowx__0;
+        maj__0 = bias & rowx__0;
         c__0 = maj__0 + maj__0;
         s__1 = s__0 ^ c__0 ^ rowx__1;
         maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
@@ -141,7 +136,12 @@ module fpec_mac__mul(a,b,x__0,t);
         s__5 = s__4 ^ c__4 ^ rowx__5;
         maj__5 = (s__4 & c__4) | (s__4 & rowx__5) | (c__4 & rowx__5);
         c__5 = maj__5 + maj__5;
-        t = s__5 + c__5;
+        es__0 = s__5;
+        ec__0 = c__5;
+        es__1 = es__0 ^ ec__0 ^ x__0;
+        emaj__0 = (es__0 & ec__0) | (es__0 & x__0) | (ec__0 & x__0);
+        ec__1 = emaj__0 + emaj__0;
+        t = es__1 + ec__1;
     end
 
 endmodule

@@ -142,10 +142,8 @@ module fxp_mac__mul(a,b,t);
             rows__7 = bsh__7;
         end
         rowx__7 = rows__7 ^ masks__7;
-        es__0 = bias;
-        ec__0 = zero_t;
-        s__0 = es__0 ^ ec__0 ^ rowx__0;
-        maj__0 = (es__0 & ec__0) | (es__0 & rowx__0) | (ec__0 & rowx__0);
+        s__0 = bias ^ rowx__0;
+        maj__0 = bias & rowx__0;
         c__0 = maj__0 + maj__0;
         s__1 = s__0 ^ c__0 ^ rowx__1;
         maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
@@ -168,7 +166,9 @@ module fxp_mac__mul(a,b,t);
         s__7 = s__6 ^ c__6 ^ rowx__7;
         maj__7 = (s__6 & c__6) | (s__6 & rowx__7) | (c__6 & rowx__7);
         c__7 = maj__7 + maj__7;
-        t = s__7 + c__7;
+        es__0 = s__7;
+        ec__0 = c__7;
+        t = es__0 + ec__0;
     end
 
 endmodule

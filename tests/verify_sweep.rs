@@ -29,12 +29,26 @@ fn sweep_of_configurations_on_every_backend() {
     ];
     let seed = "1128";
     println!("seed {seed}");
-    for (i, gen) in cases.iter().enumerate() {
-        let g = dir.path().join(format!("g{i}"));
+    // Two workers (each case runs three simulators, mostly one core each).
+    std::thread::scope(|sc| {
+        for k in 0..2 {
+            let dir = &dir;
+            sc.spawn(move || {
+                for (i, gen) in cases.iter().enumerate().skip(k).step_by(2) {
+                    one_case(dir.path(), cache, seed, i, gen);
+                }
+            });
+        }
+    });
+}
+
+fn one_case(dir: &std::path::Path, cache: &str, seed: &str, i: usize, gen: &[&str]) {
+    {
+        let g = dir.join(format!("g{i}"));
         let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
             .args(["gen", "--out"])
             .arg(&g)
-            .args(*gen)
+            .args(gen)
             .output()
             .unwrap();
         assert!(
@@ -56,7 +70,7 @@ fn sweep_of_configurations_on_every_backend() {
                 cache,
                 "--out",
             ])
-            .arg(dir.path().join(format!("o{i}")))
+            .arg(dir.join(format!("o{i}")))
             .output()
             .unwrap();
         let t = String::from_utf8_lossy(&o.stdout);

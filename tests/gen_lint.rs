@@ -53,7 +53,9 @@ fn tools(dir: &Path, top: &str, files: &[String]) {
 #[test]
 fn every_split_generates_lint_clean_verilog() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut n = 0;
+    // (split, arch, Lmax): every split in every arch at 4096, then other
+    // Lmax values including the extremes.
+    let mut jobs = Vec::new();
     for w in 2..=16u32 {
         let mut splits = vec![Split::fxp(w).unwrap()];
         for m in 0..=2 {
@@ -62,38 +64,33 @@ fn every_split_generates_lint_clean_verilog() {
             }
         }
         for split in splits {
-            for arch in Arch::ALL {
-                if split.is_fxp() && arch != Arch::Fused {
-                    continue;
+            jobs.push((split, 4096u64));
+        }
+    }
+    for (bits, l) in [("6+2", 1u64), ("8+4", 65536), ("16+0", 65536), ("3+1", 1000), ("16+4", 65536)] {
+        jobs.push((Split::parse(bits).unwrap(), l));
+    }
+    let jobs: Vec<(Split, Arch, u64)> = jobs
+        .into_iter()
+        .flat_map(|(s, l)| Arch::ALL.into_iter().filter(move |a| !s.is_fxp() || *a == Arch::Fused).map(move |a| (s, a, l)))
+        .collect();
+    assert_eq!(jobs.len(), 15 * 13 + 9);
+    // Two workers: each job runs Verilator, Icarus and Yosys one after
+    // the other, each on one core.
+    std::thread::scope(|sc| {
+        for k in 0..2 {
+            let (jobs, tmp) = (&jobs, &tmp);
+            sc.spawn(move || {
+                for (n, (split, arch, l)) in jobs.iter().enumerate().skip(k).step_by(2) {
+                    let dir = tmp.path().join(format!("c{n}"));
+                    let req = GenRequest { arch: *arch, ..GenRequest::mac(*split, *l) };
+                    let m = generate(&req, &dir).unwrap();
+                    assert_eq!(m.arch, if split.is_fxp() { "fxp" } else { arch.name() });
+                    tools(&dir, &m.top, &m.files);
                 }
-                let dir = tmp.path().join(format!("c{n}"));
-                n += 1;
-                let req = GenRequest { arch, ..GenRequest::mac(split, 4096) };
-                let m = generate(&req, &dir).unwrap();
-                assert_eq!(m.arch, if split.is_fxp() { "fxp" } else { arch.name() });
-                tools(&dir, &m.top, &m.files);
-            }
+            });
         }
-    }
-    // Other Lmax values, including the extremes.
-    for (bits, l) in [
-        ("6+2", 1u64),
-        ("8+4", 65536),
-        ("16+0", 65536),
-        ("3+1", 1000),
-        ("16+4", 65536),
-    ] {
-        for arch in Arch::ALL {
-            let dir = tmp.path().join(format!("l{l}-{bits}-{arch}"));
-            let split = Split::parse(bits).unwrap();
-            if split.is_fxp() && arch != Arch::Fused {
-                continue;
-            }
-            let req = GenRequest { arch, ..GenRequest::mac(split, l) };
-            let m = generate(&req, &dir).unwrap();
-            tools(&dir, &m.top, &m.files);
-        }
-    }
+    });
 }
 
 #[test]

@@ -76,7 +76,14 @@ fn generated_designs_pass_every_backend() {
             );
         }
     }
-    // 4+2 exhaustive (2^12 pairs) on all three, in both archs.
+}
+
+/// 4+2 exhaustive (2^12 pairs) on all three backends, in both archs (its
+/// own test, so the harness runs it beside the one above).
+#[test]
+fn exhaustive_4_2_in_both_archs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/verify-cache");
     for arch in ["fused", "split"] {
         let g = dir.path().join(format!("gx-{arch}"));
         let (rc, t) = fpec(&[

@@ -56,27 +56,49 @@ fn main() {
         writeln!(o, "        ({a}, {b}, {c}, {d}) => Box::new(Inst::new(CompRows::<{a}, {b}, {c}, {d}>::new(z))),").unwrap();
     }
     o.push_str("        _ => return None,\n    })\n}\n\n");
-    o.push_str("pub(super) fn acc(s: u32, t: u32) -> Option<Box<dyn AccDyn>> {\n    Some(match (s, t) {\n");
+    o.push_str(
+        "pub(super) fn acc(s: u32, t: u32) -> Option<Box<dyn AccDyn>> {\n    Some(match (s, t) {\n",
+    );
     for (s, t) in &acc {
         // Low part L = T - 1 bits, high part K = S - L >= 1 bits.
         // One call per arm (not the block itself): a debug build gives every
         // arm's temporaries their own stack slot, and there are hundreds.
-        writeln!(o, "        ({s}, {t}) => acc_box::<{s}, {}, {}>(),", t - 1, s - t + 1).unwrap();
+        writeln!(
+            o,
+            "        ({s}, {t}) => acc_box::<{s}, {}, {}>(),",
+            t - 1,
+            s - t + 1
+        )
+        .unwrap();
     }
     o.push_str("        _ => return None,\n    })\n}\n\n");
     o.push_str("pub(super) fn est(w: u32, c: u32, tw: u32, m: usize, z: bool) -> Option<Box<dyn EstDyn>> {\n    Some(match (w, c, tw) {\n");
     for (a, b, c) in &est {
-        writeln!(o, "        ({a}, {b}, {c}) => Box::new(Inst::new(EstTerms::<{a}, {b}, {c}>::new(m, z))),").unwrap();
+        writeln!(
+            o,
+            "        ({a}, {b}, {c}) => Box::new(Inst::new(EstTerms::<{a}, {b}, {c}>::new(m, z))),"
+        )
+        .unwrap();
     }
     o.push_str("        _ => return None,\n    })\n}\n\n");
-    o.push_str("pub(super) fn comp_acc(ca: u32) -> Option<Box<dyn CompAccDyn>> {\n    Some(match ca {\n");
+    o.push_str(
+        "pub(super) fn comp_acc(ca: u32) -> Option<Box<dyn CompAccDyn>> {\n    Some(match ca {\n",
+    );
     for s in &comp_acc {
-        writeln!(o, "        {s} => Box::new(Inst::new(CompAcc::<{s}>::default())),").unwrap();
+        writeln!(
+            o,
+            "        {s} => Box::new(Inst::new(CompAcc::<{s}>::default())),"
+        )
+        .unwrap();
     }
     o.push_str("        _ => return None,\n    })\n}\n\n");
     o.push_str("pub(super) fn out_add(s: u32, g: usize) -> Option<Box<dyn OutAddDyn>> {\n    Some(match s {\n");
     for s in &out_add {
-        writeln!(o, "        {s} => Box::new(Inst::new(OutAdd::<{s}>::new(g))),").unwrap();
+        writeln!(
+            o,
+            "        {s} => Box::new(Inst::new(OutAdd::<{s}>::new(g))),"
+        )
+        .unwrap();
     }
     o.push_str("        _ => return None,\n    })\n}\n\n");
     // Requantizer cores: X = max(S + 1, No), No = Wo + Co in 2..=20.
@@ -86,7 +108,11 @@ fn main() {
         .collect();
     o.push_str("pub(super) fn requant(x: u32, p: &RequantParams) -> Option<Box<dyn RequantDyn>> {\n    Some(match x {\n");
     for x in &xs {
-        writeln!(o, "        {x} => Box::new(Inst::new(Requant::<{x}>::new(p))),").unwrap();
+        writeln!(
+            o,
+            "        {x} => Box::new(Inst::new(Requant::<{x}>::new(p))),"
+        )
+        .unwrap();
     }
     o.push_str("        _ => return None,\n    })\n}\n");
     let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("dispatch.rs");

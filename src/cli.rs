@@ -56,7 +56,9 @@ pub fn main() -> i32 {
                 .lines()
                 .map(str::trim)
                 .filter(|l| {
-                    !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:")
+                    !l.is_empty()
+                        && !l.starts_with("For more information")
+                        && !l.starts_with("Usage:")
                 })
                 .collect();
             eprintln!("{}", line.join(" "));

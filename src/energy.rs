@@ -18,10 +18,10 @@
 //! One MAC per cycle: the workload presents a pair every counted cycle, so
 //! energy per MAC = energy per counted cycle.
 
-use crate::util::RunGuarded;
 use crate::format::{Format, Split};
 use crate::golden::{self, Operand};
 use crate::synth::{self, Bit, Design, Netlist, SynthOptions, SynthResult};
+use crate::util::RunGuarded;
 use crate::util::{usage, write_atomic};
 use anyhow::{bail, Context, Result};
 use rand::{Rng, SeedableRng};
@@ -730,19 +730,19 @@ fn check_mac_ports(net: &Netlist) -> Result<()> {
 
 /// Verilator flags of the toggle simulators.
 const TOGGLE_VFLAGS: &[&str] = &[
-            "-Wno-fatal",
-            "-Wno-lint",
-            "-Wno-style",
-            "-Wno-UNOPTFLAT",
-            "--x-assign",
-            "fast",
-            "--x-initial",
-            "fast",
-            "--noassert",
-            // The harness runs a few thousand cycles: compile time dominates,
-            // so build without optimisation.
-            "-MAKEFLAGS",
-            "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0",
+    "-Wno-fatal",
+    "-Wno-lint",
+    "-Wno-style",
+    "-Wno-UNOPTFLAT",
+    "--x-assign",
+    "fast",
+    "--x-initial",
+    "fast",
+    "--noassert",
+    // The harness runs a few thousand cycles: compile time dominates,
+    // so build without optimisation.
+    "-MAKEFLAGS",
+    "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0",
 ];
 
 /// Writes `netlist_sim.v`, `harness.cpp` and `cells.txt` into `dir` (for
@@ -762,8 +762,13 @@ fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
         .context("rendering testbenches/toggle_harness.cpp.tera")?;
     write_atomic(&dir.join("harness.cpp"), cpp.as_bytes())?;
     let prog = verilator_program();
-    let version = crate::verify::tools::tool_version(&prog, "--version")
-        .map_err(|_| synth::missing_program(&prog, "Verilator", std::io::Error::from(std::io::ErrorKind::NotFound)))?;
+    let version = crate::verify::tools::tool_version(&prog, "--version").map_err(|_| {
+        synth::missing_program(
+            &prog,
+            "Verilator",
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )
+    })?;
     let mut h = crate::verify::tools::Hasher::default();
     h.feed(version.as_bytes())
         .feed(TOGGLE_VFLAGS.join(" ").as_bytes())
@@ -772,11 +777,14 @@ fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
         .feed(cpp.as_bytes());
     let cache = crate::verify::tools::cache_root();
     let cache = crate::verify::tools::absolute(&crate::verify::tools::mkdir(&cache)?)?;
-    let built = crate::verify::tools::cached_dir(&cache.join(format!("toggle-{}", &h.hex()[..20])), |tmp| {
-        write_atomic(&tmp.join("netlist_sim.v"), v.as_bytes())?;
-        write_atomic(&tmp.join("harness.cpp"), cpp.as_bytes())?;
-        verilate_toggle(&prog, module, tmp, dir)
-    })?;
+    let built = crate::verify::tools::cached_dir(
+        &cache.join(format!("toggle-{}", &h.hex()[..20])),
+        |tmp| {
+            write_atomic(&tmp.join("netlist_sim.v"), v.as_bytes())?;
+            write_atomic(&tmp.join("harness.cpp"), cpp.as_bytes())?;
+            verilate_toggle(&prog, module, tmp, dir)
+        },
+    )?;
     Ok(built.join("obj").join("vsim"))
 }
 
@@ -785,13 +793,7 @@ fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
 fn verilate_toggle(prog: &str, module: &str, dir: &Path, log_dir: &Path) -> Result<()> {
     let out = Command::new(prog)
         .current_dir(dir)
-        .args([
-            "--cc",
-            "--exe",
-            "--build",
-            "-j",
-            "2",
-        ])
+        .args(["--cc", "--exe", "--build", "-j", "2"])
         .args(TOGGLE_VFLAGS)
         .args([
             "--top-module",

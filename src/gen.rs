@@ -6,9 +6,9 @@
 use crate::format::{Format, Split};
 use crate::util::usage;
 use anyhow::{Context, Result};
+pub use fpec_hdl::Arch;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-pub use fpec_hdl::Arch;
 
 /// Generator name and version, recorded in manifests and file headers.
 pub const GENERATOR: &str = concat!("fpec ", env!("CARGO_PKG_VERSION"), " (rust-hdl 0.46)");
@@ -321,9 +321,21 @@ pub fn build(req: &GenRequest) -> Result<(Manifest, Vec<(String, String)>)> {
             .map(|(n, _)| n.clone())
             .collect(),
         widths: if x.fpec && req.arch == Arch::Fused {
-            WidthReport { product: x.p, term: x.t, acc: x.s, comp_term: 0, comp_acc: 0 }
+            WidthReport {
+                product: x.p,
+                term: x.t,
+                acc: x.s,
+                comp_term: 0,
+                comp_acc: 0,
+            }
         } else {
-            WidthReport { product: x.p, term: x.p, acc: x.a, comp_term: x.tw, comp_acc: x.ca }
+            WidthReport {
+                product: x.p,
+                term: x.p,
+                acc: x.a,
+                comp_term: x.tw,
+                comp_acc: x.ca,
+            }
         },
         requant,
     };

@@ -13,8 +13,8 @@
 //! Cells are assigned to blocks (multiplier, compensation, accumulator,
 //! requantizer, control) by the data-driven rules of `data/blocks.toml`.
 
-use crate::util::RunGuarded;
 use crate::format::Split;
+use crate::util::RunGuarded;
 use crate::util::{usage, write_atomic};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};

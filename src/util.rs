@@ -251,7 +251,6 @@ pub fn pid_alive(pid: u32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-
 /// [`output`] as a method: `Command::new(..).args(..).output_guarded()`.
 pub trait RunGuarded {
     /// Runs to completion in its own process group, killed on SIGINT/SIGTERM.

@@ -67,12 +67,23 @@ fn every_split_generates_lint_clean_verilog() {
             jobs.push((split, 4096u64));
         }
     }
-    for (bits, l) in [("6+2", 1u64), ("8+4", 65536), ("16+0", 65536), ("3+1", 1000), ("16+4", 65536)] {
+    for (bits, l) in [
+        ("6+2", 1u64),
+        ("8+4", 65536),
+        ("16+0", 65536),
+        ("3+1", 1000),
+        ("16+4", 65536),
+    ] {
         jobs.push((Split::parse(bits).unwrap(), l));
     }
     let jobs: Vec<(Split, Arch, u64)> = jobs
         .into_iter()
-        .flat_map(|(s, l)| Arch::ALL.into_iter().filter(move |a| !s.is_fxp() || *a == Arch::Fused).map(move |a| (s, a, l)))
+        .flat_map(|(s, l)| {
+            Arch::ALL
+                .into_iter()
+                .filter(move |a| !s.is_fxp() || *a == Arch::Fused)
+                .map(move |a| (s, a, l))
+        })
         .collect();
     assert_eq!(jobs.len(), 15 * 13 + 9);
     // Two workers: each job runs Verilator, Icarus and Yosys one after
@@ -83,7 +94,10 @@ fn every_split_generates_lint_clean_verilog() {
             sc.spawn(move || {
                 for (n, (split, arch, l)) in jobs.iter().enumerate().skip(k).step_by(2) {
                     let dir = tmp.path().join(format!("c{n}"));
-                    let req = GenRequest { arch: *arch, ..GenRequest::mac(*split, *l) };
+                    let req = GenRequest {
+                        arch: *arch,
+                        ..GenRequest::mac(*split, *l)
+                    };
                     let m = generate(&req, &dir).unwrap();
                     assert_eq!(m.arch, if split.is_fxp() { "fxp" } else { arch.name() });
                     tools(&dir, &m.top, &m.files);

@@ -11,7 +11,11 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 fn mask(n: u32) -> u64 {
-    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
 }
 
 fn sx(v: u64, n: u32) -> i64 {
@@ -81,7 +85,13 @@ fn icarus_walk(block: &dyn BlockDyn, ins: &[(&str, u32)], out: (&str, u32)) -> V
             Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
         })
         .collect();
-    assert_eq!(v.len() as u64, 1u64 << total, "Icarus printed {} of {} results", v.len(), 1u64 << total);
+    assert_eq!(
+        v.len() as u64,
+        1u64 << total,
+        "Icarus printed {} of {} results",
+        v.len(),
+        1u64 << total
+    );
     v
 }
 
@@ -98,12 +108,20 @@ fn multiplier_array_fxp_exhaustive() {
         let mut m = dispatch::mul(w, 2 * w, 0, 0, 0).unwrap();
         for a in 0..1u64 << w {
             for b in 0..1u64 << w {
-                assert_eq!(m.eval(a, b, &[]), mul_model(w, 2 * w, 0, 0, a, b, &[]), "W {w}: {a} * {b}");
+                assert_eq!(
+                    m.eval(a, b, &[]),
+                    mul_model(w, 2 * w, 0, 0, a, b, &[]),
+                    "W {w}: {a} * {b}"
+                );
             }
         }
         for (n, got) in icarus_walk(m.as_ref(), &[("a", w), ("b", w)], ("t", 2 * w)) {
             let (a, b) = (n & mask(w), n >> w);
-            assert_eq!(got, mul_model(w, 2 * w, 0, 0, a, b, &[]), "icarus W {w}: {a} * {b}");
+            assert_eq!(
+                got,
+                mul_model(w, 2 * w, 0, 0, a, b, &[]),
+                "icarus W {w}: {a} * {b}"
+            );
         }
     }
 }
@@ -126,7 +144,11 @@ fn multiplier_array_with_an_extra_row_exhaustive() {
         }
         for (n, got) in icarus_walk(blk.as_ref(), &[("a", w), ("b", w), ("x__0", t)], ("t", t)) {
             let (a, b, x) = (n & mask(w), (n >> w) & mask(w), n >> (2 * w));
-            assert_eq!(got, mul_model(w, t, g, extra, a, b, &[x]), "icarus W {w} M {m}");
+            assert_eq!(
+                got,
+                mul_model(w, t, g, extra, a, b, &[x]),
+                "icarus W {w} M {m}"
+            );
         }
     }
 }
@@ -152,12 +174,24 @@ fn compensation_rows_exhaustive() {
                     let (qw, qa) = (n & mask(w), (n >> w) & mask(w));
                     let (cw, ca) = ((n >> (2 * w)) & mask(c), n >> (2 * w + c));
                     blk.eval(qw, qa, cw, ca, &mut out);
-                    assert_eq!(out[0], rows_model(w, m, z, qw, qa, cw, ca), "W {w} M {m} Z {z}: {n}");
+                    assert_eq!(
+                        out[0],
+                        rows_model(w, m, z, qw, qa, cw, ca),
+                        "W {w} M {m} Z {z}: {n}"
+                    );
                 }
-                for (n, got) in icarus_walk(blk.as_ref(), &[("qw", w), ("qa", w), ("cw", c), ("ca", c)], ("v", t)) {
+                for (n, got) in icarus_walk(
+                    blk.as_ref(),
+                    &[("qw", w), ("qa", w), ("cw", c), ("ca", c)],
+                    ("v", t),
+                ) {
                     let (qw, qa) = (n & mask(w), (n >> w) & mask(w));
                     let (cw, ca) = ((n >> (2 * w)) & mask(c), n >> (2 * w + c));
-                    assert_eq!(got, rows_model(w, m, z, qw, qa, cw, ca), "icarus W {w} M {m} Z {z}: {n}");
+                    assert_eq!(
+                        got,
+                        rows_model(w, m, z, qw, qa, cw, ca),
+                        "icarus W {w} M {m} Z {z}: {n}"
+                    );
                 }
             }
         }

@@ -19,13 +19,27 @@ fn every_mac_request_dispatches() {
     let mut n = 0;
     for w in 2..=16u32 {
         for &max_len in &lens() {
-            let fxp = MacConfig { w, m: 0, z: false, fpec: false, max_len, arch: Arch::Fused };
+            let fxp = MacConfig {
+                w,
+                m: 0,
+                z: false,
+                fpec: false,
+                max_len,
+                arch: Arch::Fused,
+            };
             dispatches(&fxp).unwrap_or_else(|e| panic!("{fxp:?}: {e}"));
             n += 1;
             for m in 0..=2 {
                 for z in [false, true] {
                     for arch in Arch::ALL {
-                        let c = MacConfig { w, m, z, fpec: true, max_len, arch };
+                        let c = MacConfig {
+                            w,
+                            m,
+                            z,
+                            fpec: true,
+                            max_len,
+                            arch,
+                        };
                         dispatches(&c).unwrap_or_else(|e| panic!("{c:?}: {e}"));
                         n += 1;
                     }
@@ -42,16 +56,45 @@ fn every_requantizer_request_dispatches() {
     let mut sums = std::collections::BTreeSet::new();
     for w in 2..=16u32 {
         for &l in &lens() {
-            for (m, z, fpec) in [(0, false, false), (0, false, true), (1, true, true), (2, true, true), (2, false, true)] {
-                let c = MacConfig { w, m, z, fpec, max_len: l, arch: Arch::Fused };
+            for (m, z, fpec) in [
+                (0, false, false),
+                (0, false, true),
+                (1, true, true),
+                (2, true, true),
+                (2, false, true),
+            ] {
+                let c = MacConfig {
+                    w,
+                    m,
+                    z,
+                    fpec,
+                    max_len: l,
+                    arch: Arch::Fused,
+                };
                 sums.insert(c.widths().unwrap().s);
             }
         }
     }
     for &s in &sums {
         for wo in 2..=16usize {
-            for (mo, zo, fxp) in [(0, false, true), (0, false, false), (0, true, false), (1, true, false), (2, true, false), (2, false, false)] {
-                let p = RequantParams { s: s as usize, k: 7, relu: true, wo, mo, zo, to: 8, fxp };
+            for (mo, zo, fxp) in [
+                (0, false, true),
+                (0, false, false),
+                (0, true, false),
+                (1, true, false),
+                (2, true, false),
+                (2, false, false),
+            ] {
+                let p = RequantParams {
+                    s: s as usize,
+                    k: 7,
+                    relu: true,
+                    wo,
+                    mo,
+                    zo,
+                    to: 8,
+                    fxp,
+                };
                 requant_dispatches(&p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
             }
         }
@@ -61,13 +104,51 @@ fn every_requantizer_request_dispatches() {
 #[test]
 fn out_of_range_requests_are_errors_not_panics() {
     for c in [
-        MacConfig { w: 1, m: 0, z: true, fpec: true, max_len: 16, arch: Arch::Fused },
-        MacConfig { w: 17, m: 0, z: true, fpec: true, max_len: 16, arch: Arch::Split },
-        MacConfig { w: 6, m: 3, z: true, fpec: true, max_len: 16, arch: Arch::Fused },
-        MacConfig { w: 6, m: 0, z: true, fpec: true, max_len: 0, arch: Arch::Fused },
-        MacConfig { w: 6, m: 0, z: true, fpec: true, max_len: 65537, arch: Arch::Fused },
+        MacConfig {
+            w: 1,
+            m: 0,
+            z: true,
+            fpec: true,
+            max_len: 16,
+            arch: Arch::Fused,
+        },
+        MacConfig {
+            w: 17,
+            m: 0,
+            z: true,
+            fpec: true,
+            max_len: 16,
+            arch: Arch::Split,
+        },
+        MacConfig {
+            w: 6,
+            m: 3,
+            z: true,
+            fpec: true,
+            max_len: 16,
+            arch: Arch::Fused,
+        },
+        MacConfig {
+            w: 6,
+            m: 0,
+            z: true,
+            fpec: true,
+            max_len: 0,
+            arch: Arch::Fused,
+        },
+        MacConfig {
+            w: 6,
+            m: 0,
+            z: true,
+            fpec: true,
+            max_len: 65537,
+            arch: Arch::Fused,
+        },
     ] {
         let e = dispatches(&c).unwrap_err().to_string();
-        assert!(e.contains("out of range") && e.contains("allowed"), "{c:?}: {e}");
+        assert!(
+            e.contains("out of range") && e.contains("allowed"),
+            "{c:?}: {e}"
+        );
     }
 }

@@ -81,7 +81,10 @@ fn item2_idx_header_overflow_is_an_error_with_the_exact_byte_count() {
     // (8) The byte count is never wrapped: 3 images of 2^31 x 2 bytes.
     let i = write(t.path(), "i2.idx", &idx_images(3, 1 << 31, 2, &[0; 15]));
     let msg = format!("{:#}", fpec::dnn::data::load_idx(&i, &l).unwrap_err());
-    assert!(msg.contains(&(16u128 + 3 * (1u128 << 32)).to_string()), "{msg}");
+    assert!(
+        msg.contains(&(16u128 + 3 * (1u128 << 32)).to_string()),
+        "{msg}"
+    );
     // And through the CLI: exit 2.
     let o = run(&[
         "dnn",
@@ -99,7 +102,14 @@ fn item2_idx_header_overflow_is_an_error_with_the_exact_byte_count() {
 #[test]
 fn item2_energy_len_and_macs_have_upper_bounds() {
     let d = gen_dir();
-    let o = run(&["energy", &d, "--activity", "sim", "--len", "18446744073709551615"]);
+    let o = run(&[
+        "energy",
+        &d,
+        "--activity",
+        "sim",
+        "--len",
+        "18446744073709551615",
+    ]);
     assert_usage(&o, &["--len 18446744073709551615", "1..=65536"]);
     let o = run(&["energy", &d, "--activity", "sim", "--macs", "100000000000"]);
     assert_usage(&o, &["--macs 100000000000", "1..=1000000"]);
@@ -137,7 +147,10 @@ fn item3_streamed_stimulus_equals_the_old_up_front_one() {
         assert!(old == streamed, "{bits} seed {seed}: records differ");
         let (s, st) = stimulus::random(&d, n, seed);
         assert_eq!(s.len(), old.len() as u64);
-        assert_eq!((st.started, st.interrupted), (old_st.started, old_st.interrupted));
+        assert_eq!(
+            (st.started, st.interrupted),
+            (old_st.started, old_st.interrupted)
+        );
         assert_eq!(s.get(5), old[5]);
         assert_eq!(s.window(3, 9), old[3..9].to_vec());
     }
@@ -191,7 +204,9 @@ fn item4_gen_never_replaces_a_folder_it_did_not_write() {
     assert_eq!(std::fs::read(d.join("manifest.json")).unwrap(), b"{}");
     // A generated folder with a note added: refused, note kept.
     let g = t.path().join("g");
-    assert!(run(&["gen", "--bits", "6+2", "--out", g.to_str().unwrap()]).status.success());
+    assert!(run(&["gen", "--bits", "6+2", "--out", g.to_str().unwrap()])
+        .status
+        .success());
     assert!(g.join(fpec::gen::MARKER).is_file());
     std::fs::write(g.join("note.txt"), "mine").unwrap();
     let o = run(&["gen", "--bits", "4+2", "--out", g.to_str().unwrap()]);
@@ -236,7 +251,11 @@ fn item5_gen_sweeps_staging_folders_of_dead_runs_and_cleans_up_on_sigterm() {
     std::fs::create_dir(t.path().join(".fpec-gen-999999-abc")).unwrap();
     std::fs::create_dir(t.path().join(".fpec-old-999999-gone")).unwrap();
     let out = t.path().join("mac");
-    assert!(run(&["gen", "--bits", "6+2", "--out", out.to_str().unwrap()]).status.success());
+    assert!(
+        run(&["gen", "--bits", "6+2", "--out", out.to_str().unwrap()])
+            .status
+            .success()
+    );
     assert!(leftovers(t.path(), &[".fpec-gen-", ".fpec-old-"]).is_empty());
     // The old folder of a killed replace is put back where it belonged.
     assert!(t.path().join("gone").is_dir());
@@ -253,7 +272,11 @@ fn item5_gen_sweeps_staging_folders_of_dead_runs_and_cleans_up_on_sigterm() {
         let _ = c.wait();
         let left = leftovers(t.path(), &[".fpec-gen-", ".fpec-old-"]);
         assert!(left.is_empty(), "after SIGTERM at {} us: {left:?}", 300 * k);
-        assert!(out.join("manifest.json").is_file(), "output lost at {} us", 300 * k);
+        assert!(
+            out.join("manifest.json").is_file(),
+            "output lost at {} us",
+            300 * k
+        );
     }
 }
 
@@ -273,7 +296,14 @@ fn item5_sigterm_during_verify_kills_the_compiler_and_removes_the_build() {
     let t = tempfile::tempdir().unwrap();
     let cache = t.path().join("cache");
     let mut c = fpec()
-        .args(["verify", &gen_dir(), "--backend", "verilator", "--vectors", "10"])
+        .args([
+            "verify",
+            &gen_dir(),
+            "--backend",
+            "verilator",
+            "--vectors",
+            "10",
+        ])
         .arg("--cache")
         .arg(&cache)
         .arg("--out")
@@ -296,7 +326,10 @@ fn item5_sigterm_during_verify_kills_the_compiler_and_removes_the_build() {
     let st = c.wait().unwrap();
     assert_eq!(st.code(), Some(143), "exit status after SIGTERM");
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert!(leftovers(&cache, &[".build-"]).is_empty(), "build folder left");
+    assert!(
+        leftovers(&cache, &[".build-"]).is_empty(),
+        "build folder left"
+    );
     // No process still writing into the cache.
     let needle = cache.to_string_lossy().into_owned();
     for e in std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()) {
@@ -311,7 +344,11 @@ fn item5_sigterm_during_verify_kills_the_compiler_and_removes_the_build() {
 fn item5_failed_synth_leaves_no_stale_results() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("mac");
-    assert!(run(&["gen", "--bits", "4+2", "--out", dir.to_str().unwrap()]).status.success());
+    assert!(
+        run(&["gen", "--bits", "4+2", "--out", dir.to_str().unwrap()])
+            .status
+            .success()
+    );
     let sd = dir.join("synth");
     std::fs::create_dir_all(&sd).unwrap();
     for f in ["netlist.v", "stat.json", "report.json", "gates.txt"] {
@@ -331,7 +368,10 @@ fn item5_failed_synth_leaves_no_stale_results() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     for f in ["netlist.v", "stat.json", "report.json", "gates.txt"] {
-        assert!(!sd.join(f).exists(), "stale {f} left beside the failing log");
+        assert!(
+            !sd.join(f).exists(),
+            "stale {f} left beside the failing log"
+        );
     }
 }
 
@@ -347,14 +387,26 @@ fn item5_verify_default_folders_differ_per_design_and_stale_reports_go() {
     let ha = fpec::verify::design_hash(&d).unwrap();
     d.files = vec![b];
     let hb = fpec::verify::design_hash(&d).unwrap();
-    assert_ne!(ha, hb, "same top and split, different RTL: different folders");
+    assert_ne!(
+        ha, hb,
+        "same top and split, different RTL: different folders"
+    );
     // A passing run leaves no older mismatch files beside it.
     let out = t.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("mismatch-verilator.txt"), "old").unwrap();
     std::fs::write(out.join("mismatch-verilator-product3.vcd"), "old").unwrap();
     let o = fpec()
-        .args(["verify", &gen_dir(), "--backend", "rust-sim", "--vectors", "20", "--seed", "1"])
+        .args([
+            "verify",
+            &gen_dir(),
+            "--backend",
+            "rust-sim",
+            "--vectors",
+            "20",
+            "--seed",
+            "1",
+        ])
         .arg("--out")
         .arg(&out)
         .arg("--cache")
@@ -373,38 +425,84 @@ fn item6_bad_input_exits_2_everywhere() {
     let model = format!("{ROOT}/models/digits-mlp.json");
     // Empty and short CSV: both 2.
     let empty = write(t.path(), "empty.csv", b"");
-    let o = run(&["dnn", "eval", "--model", &model, "--bits", "6+2", "--data", empty.to_str().unwrap()]);
+    let o = run(&[
+        "dnn",
+        "eval",
+        "--model",
+        &model,
+        "--bits",
+        "6+2",
+        "--data",
+        empty.to_str().unwrap(),
+    ]);
     assert_usage(&o, &["no samples"]);
     let short = write(t.path(), "short.csv", b"1,2,3\n");
-    let o = run(&["dnn", "eval", "--model", &model, "--bits", "6+2", "--data", short.to_str().unwrap()]);
+    let o = run(&[
+        "dnn",
+        "eval",
+        "--model",
+        &model,
+        "--bits",
+        "6+2",
+        "--data",
+        short.to_str().unwrap(),
+    ]);
     assert_usage(&o, &["65"]);
     // Bad IDX: 2.
     let bad = write(t.path(), "bad.idx", b"nope");
     let o = run(&[
-        "dnn", "eval", "--model", &model, "--bits", "6+2",
-        "--idx-images", bad.to_str().unwrap(), "--idx-labels", bad.to_str().unwrap(),
+        "dnn",
+        "eval",
+        "--model",
+        &model,
+        "--bits",
+        "6+2",
+        "--idx-images",
+        bad.to_str().unwrap(),
+        "--idx-labels",
+        bad.to_str().unwrap(),
     ]);
     assert_usage(&o, &["bad.idx"]);
     // Missing --rtl file: 2 in verify as in synth.
     let o = run(&[
-        "verify", "--rtl", "/nonexistent/mac.v", "--top", "m", "--bits", "6+2",
-        "--latency", "1", "--sum-width", "26",
+        "verify",
+        "--rtl",
+        "/nonexistent/mac.v",
+        "--top",
+        "m",
+        "--bits",
+        "6+2",
+        "--latency",
+        "1",
+        "--sum-width",
+        "26",
     ]);
     assert_usage(&o, &["/nonexistent/mac.v"]);
     // A manifest naming missing files: 2.
     let m = t.path().join("m");
     std::fs::create_dir(&m).unwrap();
-    let mut man: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{}/manifest.json", gen_dir())).unwrap())
-            .unwrap();
+    let mut man: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/manifest.json", gen_dir())).unwrap(),
+    )
+    .unwrap();
     man["files"] = serde_json::json!(["missing.v"]);
     std::fs::write(m.join("manifest.json"), man.to_string()).unwrap();
     let o = run(&["verify", m.to_str().unwrap(), "--backend", "verilator"]);
     assert_usage(&o, &["missing.v"]);
     // --dump to a folder: 2.
     let o = run(&[
-        "dnn", "verify-layer", "--model", &model, "--layer", "0", "--bits", "6+2",
-        "--images", "1", "--dump", t.path().to_str().unwrap(),
+        "dnn",
+        "verify-layer",
+        "--model",
+        &model,
+        "--layer",
+        "0",
+        "--bits",
+        "6+2",
+        "--images",
+        "1",
+        "--dump",
+        t.path().to_str().unwrap(),
     ]);
     assert_usage(&o, &["--dump", "folder"]);
 }
@@ -415,7 +513,18 @@ fn item6_bad_input_exits_2_everywhere() {
 fn item7_vacuous_runs_and_ignored_options_are_errors() {
     let t = tempfile::tempdir().unwrap();
     let model = format!("{ROOT}/models/digits-mlp.json");
-    let o = run(&["dnn", "verify-layer", "--model", &model, "--layer", "0", "--bits", "6+2", "--images", "0"]);
+    let o = run(&[
+        "dnn",
+        "verify-layer",
+        "--model",
+        &model,
+        "--layer",
+        "0",
+        "--bits",
+        "6+2",
+        "--images",
+        "0",
+    ]);
     assert_usage(&o, &["--images 0", "1..="]);
     let d = gen_dir();
     let o = run(&["verify", &d, "--bits", "4+2"]);
@@ -425,14 +534,24 @@ fn item7_vacuous_runs_and_ignored_options_are_errors() {
     let i = write(t.path(), "i.idx", &idx_images(1, 8, 8, &[0; 64]));
     let l = write(t.path(), "l.idx", &idx_labels(&[1]));
     let o = run(&[
-        "dnn", "eval", "--model", &model, "--bits", "6+2",
-        "--data", &format!("{ROOT}/data/digits.csv.gz"),
-        "--idx-images", i.to_str().unwrap(), "--idx-labels", l.to_str().unwrap(),
+        "dnn",
+        "eval",
+        "--model",
+        &model,
+        "--bits",
+        "6+2",
+        "--data",
+        &format!("{ROOT}/data/digits.csv.gz"),
+        "--idx-images",
+        i.to_str().unwrap(),
+        "--idx-labels",
+        l.to_str().unwrap(),
     ]);
     assert_usage(&o, &["--data", "--idx-images"]);
     // Manifest C, bits and sum_width checked against each other.
     let base: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{d}/manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(format!("{d}/manifest.json")).unwrap())
+            .unwrap();
     for (key, val, needle) in [
         ("C", serde_json::json!(3), "C = 3"),
         ("bits", serde_json::json!("6+3"), "bits = '6+3'"),
@@ -452,9 +571,29 @@ fn item7_vacuous_runs_and_ignored_options_are_errors() {
     // --sum-width against the port width of the RTL (28-bit port, 26 given).
     let mac = format!("{ROOT}/testbenches/handwritten_fpec_mac.v");
     let o = run(&[
-        "verify", "--rtl", &mac, "--top", "handwritten_fpec_mac", "--bits", "6+2",
-        "--latency", "1", "--sum-width", "26", "--param", "W=6", "--param", "M=0",
-        "--param", "Z=1", "--param", "S=28", "--backend", "icarus", "--vectors", "5",
+        "verify",
+        "--rtl",
+        &mac,
+        "--top",
+        "handwritten_fpec_mac",
+        "--bits",
+        "6+2",
+        "--latency",
+        "1",
+        "--sum-width",
+        "26",
+        "--param",
+        "W=6",
+        "--param",
+        "M=0",
+        "--param",
+        "Z=1",
+        "--param",
+        "S=28",
+        "--backend",
+        "icarus",
+        "--vectors",
+        "5",
     ]);
     assert_usage(&o, &["--sum-width 26", "28 bits"]);
 }
@@ -469,7 +608,15 @@ fn item8_messages_and_file_modes() {
     assert_usage(&o, &["--vectors -1", "1..=10000000"]);
     let o = run(&["energy", &d, "--len", "-5"]);
     assert_usage(&o, &["--len -5", "1..=65536"]);
-    let o = run(&["gen", "--bits", "6+2", "--max-len", "-3", "--out", "/tmp/x-never"]);
+    let o = run(&[
+        "gen",
+        "--bits",
+        "6+2",
+        "--max-len",
+        "-3",
+        "--out",
+        "/tmp/x-never",
+    ]);
     assert_usage(&o, &["--max-len -3", "1..=65536"]);
     // Labels above 9: the message names the labels, not only an empty split.
     let t = tempfile::tempdir().unwrap();
@@ -478,26 +625,46 @@ fn item8_messages_and_file_modes() {
     let l = write(t.path(), "l.idx", &idx_labels(&labels));
     let model = format!("{ROOT}/models/digits-mlp.json");
     let o = run(&[
-        "dnn", "eval", "--model", &model, "--bits", "6+2",
-        "--idx-images", i.to_str().unwrap(), "--idx-labels", l.to_str().unwrap(),
+        "dnn",
+        "eval",
+        "--model",
+        &model,
+        "--bits",
+        "6+2",
+        "--idx-images",
+        i.to_str().unwrap(),
+        "--idx-labels",
+        l.to_str().unwrap(),
     ]);
     assert_usage(&o, &["30 classes", "0..=9"]);
     let o = run(&[
-        "dnn", "train", "--out", t.path().join("m.json").to_str().unwrap(),
-        "--idx-images", i.to_str().unwrap(), "--idx-labels", l.to_str().unwrap(),
+        "dnn",
+        "train",
+        "--out",
+        t.path().join("m.json").to_str().unwrap(),
+        "--idx-images",
+        i.to_str().unwrap(),
+        "--idx-labels",
+        l.to_str().unwrap(),
     ]);
     assert_usage(&o, &["label"]);
     // encode --json has the saturated flag.
-    let o = run(&["encode", "--bits", "6+2", "--fb", "4", "--json", "1000", "0.5"]);
+    let o = run(&[
+        "encode", "--bits", "6+2", "--fb", "4", "--json", "1000", "0.5",
+    ]);
     assert!(o.status.success());
     let s = String::from_utf8_lossy(&o.stdout);
-    let v: Vec<serde_json::Value> = s.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let v: Vec<serde_json::Value> = s
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(v[0]["saturated"], serde_json::json!(true), "{s}");
     assert_eq!(v[1]["saturated"], serde_json::json!(false), "{s}");
     // Atomic writes get the umask's mode, not 0600.
     let p = t.path().join("report.json");
     fpec::util::write_atomic(&p, b"{}").unwrap();
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&p).unwrap().permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&p).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o666 & !fpec::util::umask(), "mode {mode:o}");
 }
 
@@ -609,7 +776,15 @@ fn item1_rust_sim_never_passes_for_rtl_it_did_not_emit() {
         Command::new(env!("CARGO_BIN_EXE_fpec"))
             .arg("verify")
             .arg(&d)
-            .args(["--backend", backend, "--vectors", "30", "--seed", "3", "--out"])
+            .args([
+                "--backend",
+                backend,
+                "--vectors",
+                "30",
+                "--seed",
+                "3",
+                "--out",
+            ])
             .arg(tmp.path().join(format!("v-{backend}")))
             .output()
             .unwrap()
@@ -617,7 +792,10 @@ fn item1_rust_sim_never_passes_for_rtl_it_did_not_emit() {
     let o = run("rust-sim");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("not applicable: not generated by fpec"), "{err}");
+    assert!(
+        err.contains("not applicable: not generated by fpec"),
+        "{err}"
+    );
     let o = run("all");
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "the wrong MAC must fail: {out}");

@@ -443,7 +443,11 @@ pub struct OutAdd<const S: usize> {
     settle_changed: bool,
 }
 
-settled_block!(OutAdd<S>, settle_changed, [acc, comp, valid, live, sum, comp_iso, acc_sh, g, zero]);
+settled_block!(
+    OutAdd<S>,
+    settle_changed,
+    [acc, comp, valid, live, sum, comp_iso, acc_sh, g, zero]
+);
 
 impl<const S: usize> OutAdd<S> {
     /// With G = `g` guard bits.

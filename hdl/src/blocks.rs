@@ -272,4 +272,3 @@ impl<const W: usize, const C: usize, const TW: usize> Logic for EstMul<W, C, TW>
         }
     }
 }
-

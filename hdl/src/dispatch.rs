@@ -99,7 +99,9 @@ block_dyn!(CompAcc<CA>);
 block_dyn!(OutAdd<S>);
 block_dyn!(Requant<X>);
 
-impl<const W: usize, const T: usize, const R: usize, const R1: usize> MulDyn for Inst<CsaMul<W, T, R, R1>> {
+impl<const W: usize, const T: usize, const R: usize, const R1: usize> MulDyn
+    for Inst<CsaMul<W, T, R, R1>>
+{
     fn eval(&mut self, a: u64, b: u64, x: &[u64]) -> u64 {
         let u = &mut self.0;
         u.a.next = a.into();
@@ -136,7 +138,10 @@ impl<const S: usize, const L: usize, const K: usize> AccDyn for Inst<AccCtl<S, L
         u.dl.next = (d & crate::blocks::low_mask(L)).into();
         u.ds.next = (d >> L) & 1 == 1;
         clock(u, |u, l| u.clk.next = Clock::from(l));
-        (u.out_valid.val(), (u.out_hi.val().to_u64() << L) | u.out_lo.val().to_u64())
+        (
+            u.out_valid.val(),
+            (u.out_hi.val().to_u64() << L) | u.out_lo.val().to_u64(),
+        )
     }
 }
 
@@ -199,12 +204,18 @@ fn none(what: &str, key: String) -> HdlError {
 
 /// The multiplier array with R extra rows.
 pub fn mul(w: u32, t: u32, r: u32, g: u32, extra: i128) -> Result<Box<dyn MulDyn>, HdlError> {
-    gen::mul(w, t, r, g as usize, extra).ok_or_else(|| none("the multiplier array", format!("(W {w}, T {t}, R {r})")))
+    gen::mul(w, t, r, g as usize, extra)
+        .ok_or_else(|| none("the multiplier array", format!("(W {w}, T {t}, R {r})")))
 }
 
 /// The fused compensation rows.
 pub fn rows(w: u32, c: u32, t: u32, k: u32, z: bool) -> Result<Box<dyn RowsDyn>, HdlError> {
-    gen::rows(w, c, t, k, z).ok_or_else(|| none("the compensation rows", format!("(W {w}, C {c}, T {t}, K {k})")))
+    gen::rows(w, c, t, k, z).ok_or_else(|| {
+        none(
+            "the compensation rows",
+            format!("(W {w}, C {c}, T {t}, K {k})"),
+        )
+    })
 }
 
 /// The accumulator and control of S bits for a T-bit term.
@@ -214,7 +225,8 @@ pub fn acc(s: u32, t: u32) -> Result<Box<dyn AccDyn>, HdlError> {
 
 /// The split compensation term.
 pub fn est(w: u32, c: u32, tw: u32, m: u32, z: bool) -> Result<Box<dyn EstDyn>, HdlError> {
-    gen::est(w, c, tw, m as usize, z).ok_or_else(|| none("the compensation term", format!("(W {w}, C {c}, TW {tw})")))
+    gen::est(w, c, tw, m as usize, z)
+        .ok_or_else(|| none("the compensation term", format!("(W {w}, C {c}, TW {tw})")))
 }
 
 /// The split compensation accumulator.

@@ -106,7 +106,9 @@ impl<const W: usize, const T: usize, const R: usize, const R1: usize> CsaMul<W, 
     }
 }
 
-impl<const W: usize, const T: usize, const R: usize, const R1: usize> Logic for CsaMul<W, T, R, R1> {
+impl<const W: usize, const T: usize, const R: usize, const R1: usize> Logic
+    for CsaMul<W, T, R, R1>
+{
     #[hdl_gen]
     fn update(&mut self) {
         self.bz.x.next = self.b.val();
@@ -298,7 +300,9 @@ impl<const W: usize, const C: usize, const T: usize, const K: usize> CompRows<W,
             sum: Default::default(),
             ezb_mask: Constant::new(bits_of(if z { 1i128 << (m + 1) } else { 0 })),
             edb_mask: Constant::new(bits_of(1i128 << m)),
-            emask: std::array::from_fn(|k| Constant::new(bits_of(if k == 0 { 0 } else { 1i128 << (k - 1) }))),
+            emask: std::array::from_fn(|k| {
+                Constant::new(bits_of(if k == 0 { 0 } else { 1i128 << (k - 1) }))
+            }),
             always: std::array::from_fn(|k| Constant::new(k == 0)),
             onehot: std::array::from_fn(|k| Constant::new(bits_of(1i128 << k))),
             ones_w: Constant::new(bits_of((1i128 << W) - 1)),
@@ -311,7 +315,9 @@ impl<const W: usize, const C: usize, const T: usize, const K: usize> CompRows<W,
     }
 }
 
-impl<const W: usize, const C: usize, const T: usize, const K: usize> Logic for CompRows<W, C, T, K> {
+impl<const W: usize, const C: usize, const T: usize, const K: usize> Logic
+    for CompRows<W, C, T, K>
+{
     #[hdl_gen]
     fn update(&mut self) {
         // Gating (low-power mode): an operand with ezb set zeroes the other q.

@@ -99,7 +99,10 @@ fn instance(name: &'static str, verilog: String, ports: &[(&str, String)]) -> In
     Instance {
         name,
         verilog,
-        ports: ports.iter().map(|(p, e)| (p.to_string(), e.clone())).collect(),
+        ports: ports
+            .iter()
+            .map(|(p, e)| (p.to_string(), e.clone()))
+            .collect(),
     }
 }
 
@@ -116,7 +119,11 @@ fn top_files(
 ) -> Vec<VerilogFile> {
     let mut files = Vec::new();
     for i in insts {
-        files.extend(split_modules(&i.verilog, &format!("{top}__{}", i.name), header));
+        files.extend(split_modules(
+            &i.verilog,
+            &format!("{top}__{}", i.name),
+            header,
+        ));
     }
     let mut t = String::from(header);
     t.push_str("`default_nettype none\n\n");
@@ -138,7 +145,11 @@ fn top_files(
     }
     for i in insts {
         let _ = writeln!(t, "\n    {top}__{} {}(", i.name, i.name);
-        let conns: Vec<String> = i.ports.iter().map(|(p, e)| format!("        .{p}({e})")).collect();
+        let conns: Vec<String> = i
+            .ports
+            .iter()
+            .map(|(p, e)| format!("        .{p}({e})"))
+            .collect();
         t.push_str(&conns.join(",\n"));
         t.push_str("\n    );\n");
     }
@@ -203,8 +214,18 @@ fn slice_wires(x: &Widths) -> Vec<(u32, String, Option<String>)> {
 
 /// The blocks of one MAC configuration.
 pub(crate) enum Mac {
-    Fxp { x: Widths, mul: Box<dyn MulDyn>, acc: Box<dyn AccDyn> },
-    Fused { x: Widths, rows: Box<dyn RowsDyn>, mul: Box<dyn MulDyn>, acc: Box<dyn AccDyn>, buf: Vec<u64> },
+    Fxp {
+        x: Widths,
+        mul: Box<dyn MulDyn>,
+        acc: Box<dyn AccDyn>,
+    },
+    Fused {
+        x: Widths,
+        rows: Box<dyn RowsDyn>,
+        mul: Box<dyn MulDyn>,
+        acc: Box<dyn AccDyn>,
+        buf: Vec<u64>,
+    },
     Split {
         x: Widths,
         mul: Box<dyn MulDyn>,
@@ -220,7 +241,11 @@ impl Mac {
     pub(crate) fn new(cfg: &MacConfig) -> Result<Mac, HdlError> {
         let x = cfg.widths()?;
         if !x.fpec {
-            return Ok(Mac::Fxp { x, mul: dispatch::mul(x.w, x.p, 0, 0, 0)?, acc: dispatch::acc(x.a, x.p)? });
+            return Ok(Mac::Fxp {
+                x,
+                mul: dispatch::mul(x.w, x.p, 0, 0, 0)?,
+                acc: dispatch::acc(x.a, x.p)?,
+            });
         }
         let k = x.m + 1;
         Ok(match cfg.arch {
@@ -248,12 +273,22 @@ impl Mac {
             Mac::Fxp { x, mul, acc } => {
                 let wires = vec![(x.p, "mul_t".to_string(), None)];
                 let insts = [
-                    instance("mul", mul.verilog()?, &[("a", "w".into()), ("b", "a".into()), ("t", "mul_t".into())]),
-                    instance("acc", acc.verilog()?, &acc_conns("mul_t", x.p, x.a, "out_valid", "out_sum")),
+                    instance(
+                        "mul",
+                        mul.verilog()?,
+                        &[("a", "w".into()), ("b", "a".into()), ("t", "mul_t".into())],
+                    ),
+                    instance(
+                        "acc",
+                        acc.verilog()?,
+                        &acc_conns("mul_t", x.p, x.a, "out_valid", "out_sum"),
+                    ),
                 ];
                 top_files(top, header, &mac_ports(x.n, x.s), &wires, &insts, &[])
             }
-            Mac::Fused { x, rows, mul, acc, .. } => {
+            Mac::Fused {
+                x, rows, mul, acc, ..
+            } => {
                 let mut wires = slice_wires(x);
                 wires.push((x.t, "comp_v".into(), None));
                 wires.push((x.t, "mul_t".into(), None));
@@ -272,13 +307,29 @@ impl Mac {
                     instance(
                         "mul",
                         mul.verilog()?,
-                        &[("a", "qw".into()), ("b", "qa".into()), ("x__0", "comp_v".into()), ("t", "mul_t".into())],
+                        &[
+                            ("a", "qw".into()),
+                            ("b", "qa".into()),
+                            ("x__0", "comp_v".into()),
+                            ("t", "mul_t".into()),
+                        ],
                     ),
-                    instance("acc", acc.verilog()?, &acc_conns("mul_t", x.t, x.s, "out_valid", "out_sum")),
+                    instance(
+                        "acc",
+                        acc.verilog()?,
+                        &acc_conns("mul_t", x.t, x.s, "out_valid", "out_sum"),
+                    ),
                 ];
                 top_files(top, header, &mac_ports(x.n, x.s), &wires, &insts, &[])
             }
-            Mac::Split { x, mul, acc, est, comp, out } => {
+            Mac::Split {
+                x,
+                mul,
+                acc,
+                est,
+                comp,
+                out,
+            } => {
                 let mut wires = slice_wires(x);
                 wires.push((x.p, "mul_t".into(), None));
                 wires.push((1, "acc_valid".into(), None));
@@ -288,8 +339,20 @@ impl Mac {
                 wires.push((x.ca, "comp_cacc".into(), None));
                 wires.push((1, "comp_live".into(), None));
                 let insts = [
-                    instance("mul", mul.verilog()?, &[("a", "qw".into()), ("b", "qa".into()), ("t", "mul_t".into())]),
-                    instance("acc", acc.verilog()?, &acc_conns("mul_t", x.p, x.a, "acc_valid", "acc_sum")),
+                    instance(
+                        "mul",
+                        mul.verilog()?,
+                        &[
+                            ("a", "qw".into()),
+                            ("b", "qa".into()),
+                            ("t", "mul_t".into()),
+                        ],
+                    ),
+                    instance(
+                        "acc",
+                        acc.verilog()?,
+                        &acc_conns("mul_t", x.p, x.a, "acc_valid", "acc_sum"),
+                    ),
                     instance(
                         "est",
                         est.verilog()?,
@@ -328,7 +391,14 @@ impl Mac {
                         ],
                     ),
                 ];
-                top_files(top, header, &mac_ports(x.n, x.s), &wires, &insts, &["assign out_valid = acc_valid;".into()])
+                top_files(
+                    top,
+                    header,
+                    &mac_ports(x.n, x.s),
+                    &wires,
+                    &insts,
+                    &["assign out_valid = acc_valid;".into()],
+                )
             }
         })
     }
@@ -345,25 +415,48 @@ impl MacSim for Mac {
             Mac::Fxp { x, mul, acc } => {
                 let t = mul.eval(i.w as u64 & mask(x.w), i.a as u64 & mask(x.w), &[]);
                 let (v, s) = acc.cycle(i.rst, i.in_valid, i.in_first, i.in_last, t);
-                MacOut { out_valid: v, out_sum: sext(s, x.s as usize) }
+                MacOut {
+                    out_valid: v,
+                    out_sum: sext(s, x.s as usize),
+                }
             }
-            Mac::Fused { x, rows, mul, acc, buf } => {
+            Mac::Fused {
+                x,
+                rows,
+                mul,
+                acc,
+                buf,
+            } => {
                 let (qw, cw) = split_word(i.w, x);
                 let (qa, ca) = split_word(i.a, x);
                 rows.eval(qw, qa, cw, ca, buf);
                 let t = mul.eval(qw, qa, buf);
                 let (v, s) = acc.cycle(i.rst, i.in_valid, i.in_first, i.in_last, t);
-                MacOut { out_valid: v, out_sum: sext(s, x.s as usize) }
+                MacOut {
+                    out_valid: v,
+                    out_sum: sext(s, x.s as usize),
+                }
             }
-            Mac::Split { x, mul, acc, est, comp, out } => {
+            Mac::Split {
+                x,
+                mul,
+                acc,
+                est,
+                comp,
+                out,
+            } => {
                 let (qw, cw) = split_word(i.w, x);
                 let (qa, ca) = split_word(i.a, x);
                 let t = mul.eval(qw, qa, &[]);
                 let (v, asum) = acc.cycle(i.rst, i.in_valid, i.in_first, i.in_last, t);
                 let (term, skip) = est.eval(qw, qa, cw, ca);
-                let (cacc, live) = comp.cycle(i.rst, i.in_valid, i.in_first, skip, widen(term, x.tw, x.ca));
+                let (cacc, live) =
+                    comp.cycle(i.rst, i.in_valid, i.in_first, skip, widen(term, x.tw, x.ca));
                 let s = out.eval(widen(asum, x.a, x.s), widen(cacc, x.ca, x.s), v, live);
-                MacOut { out_valid: v, out_sum: sext(s, x.s as usize) }
+                MacOut {
+                    out_valid: v,
+                    out_sum: sext(s, x.s as usize),
+                }
             }
         }
     }
@@ -380,14 +473,22 @@ pub(crate) struct RequantTop {
 impl RequantTop {
     pub(crate) fn new(p: &RequantParams) -> Result<RequantTop, HdlError> {
         let x = (p.s + 1).max(p.no()) as u32;
-        Ok(RequantTop { p: *p, x, core: dispatch::requant(x, p)? })
+        Ok(RequantTop {
+            p: *p,
+            x,
+            core: dispatch::requant(x, p)?,
+        })
     }
 
     pub(crate) fn files(&self, top: &str, header: &str) -> Result<Vec<VerilogFile>, HdlError> {
         let (s, no, x) = (self.p.s as u32, self.p.no() as u32, self.x);
         let ports = [("input", s, "sum"), ("output", no, "word")];
         let wires = vec![(x, "core_y".to_string(), None)];
-        let insts = [instance("core", self.core.verilog()?, &[("x", v_sext("sum", s, x)), ("y", "core_y".into())])];
+        let insts = [instance(
+            "core",
+            self.core.verilog()?,
+            &[("x", v_sext("sum", s, x)), ("y", "core_y".into())],
+        )];
         let mut tail = vec![format!("assign word = core_y[{}:0];", no - 1)];
         if x > no {
             // Above the word: copies of its sign or zero whenever selected.

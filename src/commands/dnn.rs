@@ -18,7 +18,13 @@ crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
 crate::ranged_arg!(parse_epochs, usize, "--epochs", 1, 100000);
 crate::ranged_arg!(parse_layer, usize, "--layer", 0, 10000);
 crate::ranged_arg!(parse_images, usize, "--images", 1, 1000000);
-crate::ranged_arg!(parse_activity_images, usize, "--activity-images", 1, 1000000);
+crate::ranged_arg!(
+    parse_activity_images,
+    usize,
+    "--activity-images",
+    1,
+    1000000
+);
 
 /// Arguments of `fpec dnn`.
 #[derive(Args, Debug)]
@@ -73,7 +79,10 @@ impl DataArgs {
         )?;
         if let Some(m) = model {
             crate::dnn::model::check_data(m, &d).map_err(|e| {
-                usage(format!("{e} (labels must be 0..={})", m.classes().saturating_sub(1)))
+                usage(format!(
+                    "{e} (labels must be 0..={})",
+                    m.classes().saturating_sub(1)
+                ))
             })?;
         }
         let s = d.split();

@@ -86,9 +86,17 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
                 let arch = crate::gen::parse_arch(arch.as_deref().unwrap_or("fused"), &split)?;
                 let max_len = args.max_len.unwrap_or(crate::gen::DEFAULT_MAX_LEN);
                 crate::gen::check_max_len(max_len)?;
-                let req = crate::gen::GenRequest { arch, ..crate::gen::GenRequest::mac(split, max_len) };
+                let req = crate::gen::GenRequest {
+                    arch,
+                    ..crate::gen::GenRequest::mac(split, max_len)
+                };
                 crate::gen::generate(&req, &args.dir)?;
-                return run(EnergyArgs { bits: None, arch: None, max_len: None, ..args });
+                return run(EnergyArgs {
+                    bits: None,
+                    arch: None,
+                    max_len: None,
+                    ..args
+                });
             }
             (None, Some(_)) => {
                 return Err(usage(
@@ -98,7 +106,9 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
             (None, None) => {}
         }
     } else if args.arch.is_some() {
-        return Err(usage("--arch goes with --bits and a folder to generate, not with --rtl"));
+        return Err(usage(
+            "--arch goes with --bits and a folder to generate, not with --rtl",
+        ));
     }
     let mut design = design_of(&args.dir, &args.rtl, args.top.as_deref(), &args.params)?;
     if let Some(b) = &args.bits {

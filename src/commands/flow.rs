@@ -7,7 +7,6 @@
 //! against W for FxP and each FPEC variant). Configurations run in parallel
 //! (rayon) with a progress bar.
 
-use crate::util::RunGuarded;
 use crate::energy::{
     baseline_folder, evaluate_synthesized, Activity, EnergyOptions, EnergyReport, EnergyTable,
     Workload,
@@ -15,6 +14,7 @@ use crate::energy::{
 use crate::format::{parse_bits, Split};
 use crate::gen::Arch;
 use crate::synth::{Design, SynthOptions};
+use crate::util::RunGuarded;
 use crate::util::{usage, write_atomic};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
@@ -65,7 +65,9 @@ pub fn expand_archs(names: &[String]) -> Result<Vec<Arch>> {
             v.extend(Arch::ALL);
         } else {
             v.push(Arch::parse(n).map_err(|_| {
-                usage(format!("--arch {n} is unknown (allowed: fused, split, all)"))
+                usage(format!(
+                    "--arch {n} is unknown (allowed: fused, split, all)"
+                ))
             })?);
         }
     }
@@ -250,10 +252,15 @@ pub fn run(args: FlowArgs) -> Result<()> {
                 .collect()
         },
         || -> Result<Vec<Computed>> {
-            jobs
-                .par_iter()
+            jobs.par_iter()
                 .map(|(split, arch)| {
-                    let r = compute(*split, *arch, &args, &out.join(bits_dir(split, *arch)), &workload);
+                    let r = compute(
+                        *split,
+                        *arch,
+                        &args,
+                        &out.join(bits_dir(split, *arch)),
+                        &workload,
+                    );
                     pb.inc(1);
                     r
                 })
@@ -268,11 +275,20 @@ pub fn run(args: FlowArgs) -> Result<()> {
     let fxp: Vec<(u32, [f64; 3])> = results
         .iter()
         .filter(|r| !r.fpec)
-        .map(|r| (r.w, [r.energy_static_fj, r.energy_sim_fj, r.energy_glitch_fj]))
+        .map(|r| {
+            (
+                r.w,
+                [r.energy_static_fj, r.energy_sim_fj, r.energy_glitch_fj],
+            )
+        })
         .collect();
     for r in results.iter_mut().filter(|r| r.fpec) {
         r.overhead = fxp.iter().find(|f| f.0 == r.w).map(|(_, e)| {
-            [r.energy_static_fj / e[0], r.energy_sim_fj / e[1], r.energy_glitch_fj / e[2]]
+            [
+                r.energy_static_fj / e[0],
+                r.energy_sim_fj / e[1],
+                r.energy_glitch_fj / e[2],
+            ]
         });
     }
     pb.finish_and_clear();
@@ -319,7 +335,13 @@ struct Computed {
 /// Generates, lints, verifies and costs one configuration. After the lint,
 /// the three backends, the generated MAC's synthesis and the hand-written
 /// MAC's synthesis are independent and run concurrently.
-fn compute(split: Split, arch: Arch, args: &FlowArgs, out: &Path, workload: &Workload) -> Result<Computed> {
+fn compute(
+    split: Split,
+    arch: Arch,
+    args: &FlowArgs,
+    out: &Path,
+    workload: &Workload,
+) -> Result<Computed> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     // 1. Generate.
     let mac_dir = out.join("mac");
@@ -422,7 +444,10 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
         hand,
     } = c;
     let out = out.as_path();
-    let mut md = format!("# fpec flow report: {split}, arch {}, Lmax {}\n\n", m.arch, args.max_len);
+    let mut md = format!(
+        "# fpec flow report: {split}, arch {}, Lmax {}\n\n",
+        m.arch, args.max_len
+    );
     let _ = writeln!(
         md,
         "## Configuration\n\n`{}` {} arch {} (W={}, M={}, Z={}, N={}), generated in `{}` by {}.\n\n\
@@ -661,8 +686,10 @@ fn write_summary(
             r.energy_static_fj,
             r.energy_sim_fj,
             r.energy_glitch_fj,
-            r.overhead
-                .map_or("-".to_string(), |o| format!("{:.3} / {:.3} / {:.3}", o[0], o[1], o[2])),
+            r.overhead.map_or("-".to_string(), |o| format!(
+                "{:.3} / {:.3} / {:.3}",
+                o[0], o[1], o[2]
+            )),
             ratios(b8),
             ratios(b16),
             r.pairs_skipped_share
@@ -698,7 +725,11 @@ fn energy_svg(results: &[ConfigResult], baselines: &[Costed]) -> String {
         .iter()
         .map(|r| {
             let fam = if r.fpec {
-                format!("FPEC +{} {}", r.bits.split('+').nth(1).unwrap_or("?"), r.arch)
+                format!(
+                    "FPEC +{} {}",
+                    r.bits.split('+').nth(1).unwrap_or("?"),
+                    r.arch
+                )
             } else {
                 "FxP".to_string()
             };

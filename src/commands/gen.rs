@@ -10,7 +10,13 @@ crate::ranged_arg!(parse_emb, u32, "--emb", 0, 2);
 crate::ranged_arg!(parse_ezb_threshold, u32, "--ezb-threshold", 0, 32);
 crate::ranged_arg!(parse_max_len, u64, "--max-len", 1, 65536);
 crate::ranged_arg!(parse_requant_emb, u32, "--requant-emb", 0, 2);
-crate::ranged_arg!(parse_requant_ezb_threshold, u32, "--requant-ezb-threshold", 0, 32);
+crate::ranged_arg!(
+    parse_requant_ezb_threshold,
+    u32,
+    "--requant-ezb-threshold",
+    0,
+    32
+);
 
 /// Arguments of `fpec gen`.
 #[derive(clap::Args, Debug)]

@@ -288,11 +288,16 @@ pub fn run(a: VerifyArgs) -> Result<()> {
         None => PathBuf::from("out/verify").join(format!(
             "{}-{}-{}",
             dut.top,
-            dut.split.to_string().replace(['(', ')', ',', '=', ' ', '/'], "_"),
+            dut.split
+                .to_string()
+                .replace(['(', ')', ',', '=', ' ', '/'], "_"),
             verify::design_hash(&dut)?
         )),
     };
-    let cache = a.cache.clone().unwrap_or_else(crate::verify::tools::cache_root);
+    let cache = a
+        .cache
+        .clone()
+        .unwrap_or_else(crate::verify::tools::cache_root);
     let opts = Options {
         backends,
         vectors,

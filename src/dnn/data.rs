@@ -135,13 +135,18 @@ pub fn default_digits_path() -> PathBuf {
 /// Loads the digits CSV (gzip or plain): 64 pixel values 0..=16 then the
 /// label 0..=9 per line.
 pub fn load_digits(path: &Path) -> Result<Dataset> {
-    let raw = std::fs::read(path)
-        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let raw =
+        std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
     let text = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
         GzDecoder::new(&raw[..])
             .read_to_string(&mut s)
-            .map_err(|e| usage(format!("{}: not a valid gzip text file ({e})", path.display())))?;
+            .map_err(|e| {
+                usage(format!(
+                    "{}: not a valid gzip text file ({e})",
+                    path.display()
+                ))
+            })?;
         s
     } else {
         String::from_utf8(raw)
@@ -215,8 +220,8 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
 }
 
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path)
-        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let raw =
+        std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         GzDecoder::new(&raw[..])

@@ -59,8 +59,7 @@ impl SynthMacEnergy {
             arch: self.arch,
             ..crate::gen::GenRequest::mac(*split, crate::gen::DEFAULT_MAX_LEN)
         };
-        crate::gen::generate(&req, &dir)
-        .with_context(|| format!("generating {split}"))?;
+        crate::gen::generate(&req, &dir).with_context(|| format!("generating {split}"))?;
         let design = Design::from_dir(&dir)?;
         let sr = synthesize(&design, &dir, &SynthOptions::default())
             .with_context(|| format!("synthesizing {split}"))?;

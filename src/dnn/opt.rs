@@ -70,7 +70,10 @@ impl MacEnergy for AnalyticTestDouble {
 
 /// The real energy model: synthesis-based (spec 8, `fpec::energy`), with
 /// activity simulated on each layer's own operands; work files under `work`.
-pub fn real_mac_energy(work: &std::path::Path, arch: crate::gen::Arch) -> Result<Box<dyn MacEnergy>> {
+pub fn real_mac_energy(
+    work: &std::path::Path,
+    arch: crate::gen::Arch,
+) -> Result<Box<dyn MacEnergy>> {
     Ok(Box::new(crate::dnn::energy_model::SynthMacEnergy::new(
         work, arch,
     )?))

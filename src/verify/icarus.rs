@@ -142,8 +142,13 @@ impl IcarusBackend {
 
     /// Replays `recs` with a VCD dump into `vcd`.
     pub fn replay_vcd(&self, recs: &[u64], vcd: &Path) -> Result<()> {
-        self.sim(&mut recs.iter().copied(), "replay", Some(vcd), &mut |_, _| {})
-            .map(|_| ())
+        self.sim(
+            &mut recs.iter().copied(),
+            "replay",
+            Some(vcd),
+            &mut |_, _| {},
+        )
+        .map(|_| ())
     }
 }
 

@@ -62,7 +62,10 @@ pub struct Options {
 /// backend of `dut`, the `fpec_hdl` model of the MAC that `fpec gen` emits
 /// for the manifest's (format, W, M, Z, Lmax), behind [`backend::MacSim`].
 pub fn rust_sim_backend(dut: &Dut) -> Result<Box<dyn Backend>> {
-    let cfg = dut.rust_sim.clone().map_err(|why| crate::util::usage(format!("rust-sim: {why}")))?;
+    let cfg = dut
+        .rust_sim
+        .clone()
+        .map_err(|why| crate::util::usage(format!("rust-sim: {why}")))?;
     let sim = fpec_hdl::mac_sim(&cfg).map_err(|e| crate::util::usage(format!("rust-sim: {e}")))?;
     Ok(Box::new(backend::SimBackend::new("rust-sim", HdlSim(sim))))
 }
@@ -154,7 +157,8 @@ pub fn clear_stale_reports(out: &std::path::Path) -> Result<()> {
     for e in rd.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
         let stale = name.starts_with("mismatch-")
-            || (name.starts_with("icarus-") && (name.ends_with("-out.txt") || name.ends_with("-stim.hex")))
+            || (name.starts_with("icarus-")
+                && (name.ends_with("-out.txt") || name.ends_with("-stim.hex")))
             || name == "raw-stim.bin";
         if stale && e.path().is_file() {
             std::fs::remove_file(e.path())

@@ -31,7 +31,12 @@ pub fn out_sum_width(dut: &Dut) -> Result<Option<u32>> {
     let tmp = tempfile::tempdir().context("cannot create a temporary folder")?;
     let dump = tmp.path().join("port.txt");
     let mut script = String::new();
-    for f in dut.files.iter().map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())).chain([dump.clone()]) {
+    for f in dut
+        .files
+        .iter()
+        .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone()))
+        .chain([dump.clone()])
+    {
         let t = f.to_string_lossy();
         if t.contains(|c: char| c.is_whitespace() || c == ';' || c == '"') {
             bail!("path {t} has blanks or ';' (Yosys script)");
@@ -45,11 +50,7 @@ pub fn out_sum_width(dut: &Dut) -> Result<Option<u32>> {
     for (k, v) in &dut.params {
         script += &format!(" -chparam {k} {v}");
     }
-    script += &format!(
-        "; tee -q -o {} dump {}/w:out_sum",
-        dump.display(),
-        dut.top
-    );
+    script += &format!("; tee -q -o {} dump {}/w:out_sum", dump.display(), dut.top);
     let out = Command::new(&prog)
         .arg("-q")
         .arg("-p")

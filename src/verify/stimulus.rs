@@ -339,13 +339,8 @@ impl RandomGen {
     fn new(spec: &RandomSpec) -> Self {
         let split = spec.split;
         let w = split.w as i32;
-        let mk_fmt = |fb: i32| {
-            Format::new(split, fb, None).unwrap_or(Format {
-                split,
-                fb: 0,
-                t: 0,
-            })
-        };
+        let mk_fmt =
+            |fb: i32| Format::new(split, fb, None).unwrap_or(Format { split, fb: 0, t: 0 });
         let lmax = spec.max_len;
         let codes_len = (1u64 << (2 * split.c())).min(lmax);
         RandomGen {

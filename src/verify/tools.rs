@@ -142,7 +142,10 @@ pub fn sweep_stale_builds(parent: &Path) {
         let Some(rest) = name.strip_prefix(".build-") else {
             continue;
         };
-        let dead = match rest.split_once('-').and_then(|(p, _)| p.parse::<u32>().ok()) {
+        let dead = match rest
+            .split_once('-')
+            .and_then(|(p, _)| p.parse::<u32>().ok())
+        {
             Some(pid) => pid != std::process::id() && !crate::util::pid_alive(pid),
             None => e
                 .metadata()

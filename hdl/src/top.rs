@@ -58,11 +58,7 @@ impl std::fmt::Display for Arch {
 }
 
 fn mask(n: u32) -> u64 {
-    if n >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << n) - 1
-    }
+    crate::blocks::low_mask(n as usize)
 }
 
 /// `v` (n bits) sign-extended to `to` bits, as a bit pattern.

@@ -100,11 +100,23 @@ impl Split {
     /// Parses `W+C` (canonical field set), then applies explicit overrides:
     /// `emb` sets M, `no_ezb` drops the zero bit. Overrides on `W+0` are errors.
     pub fn parse_with(s: &str, emb: Option<u32>, no_ezb: bool) -> Result<Self, FormatError> {
-        let (w, c) = parse_bits(s)?;
+        Split::parse_flags(("--bits", "--emb/--no-ezb"), s, emb, no_ezb)
+    }
+    /// [`Split::parse_with`] for another flag pair (e.g. `--requant-bits`,
+    /// `--requant-emb/--requant-no-ezb`): errors name the flags that carried
+    /// the values.
+    pub fn parse_flags(
+        flags: (&str, &str),
+        s: &str,
+        emb: Option<u32>,
+        no_ezb: bool,
+    ) -> Result<Self, FormatError> {
+        let (bits_flag, fields_flag) = flags;
+        let (w, c) = parse_bits_flag(bits_flag, s)?;
         if c == 0 {
             if emb.is_some() || no_ezb {
                 return Err(FormatError(format!(
-                    "--bits {s} is FxP (C = 0): --emb/--no-ezb need C >= 1"
+                    "{bits_flag} {s} is FxP (C = 0): {fields_flag} need C >= 1"
                 )));
             }
             return Split::new(w, None);
@@ -116,7 +128,7 @@ impl Split {
             comp = Comp::new(m, !no_ezb)?;
             if comp.c() != c {
                 return Err(FormatError(format!(
-                    "--bits {s}: C = {c} does not match the explicit fields (Z = {}, M = {m} need C = {})",
+                    "{bits_flag} {s}: C = {c} does not match the explicit fields (Z = {}, M = {m} need C = {})",
                     comp.z as u32,
                     comp.c()
                 )));
@@ -173,19 +185,30 @@ impl fmt::Display for Split {
 
 /// Parses `W+C` into (W, C), checking both ranges.
 pub fn parse_bits(s: &str) -> Result<(u32, u32), FormatError> {
+    parse_bits_flag("--bits", s)
+}
+
+/// [`parse_bits`] for the flag `flag` (named in errors).
+pub fn parse_bits_flag(flag: &str, s: &str) -> Result<(u32, u32), FormatError> {
     let bad = || {
         FormatError(format!(
-            "--bits '{s}' is not of the form W+C (e.g. 6+2, 8+0)"
+            "{flag} '{s}' is not of the form W+C (e.g. 6+2, 8+0)"
         ))
     };
     let (w, c) = s.trim().split_once('+').ok_or_else(bad)?;
     let w: u32 = w.trim().parse().map_err(|_| bad())?;
     let c: u32 = c.trim().parse().map_err(|_| bad())?;
     if !(W_RANGE.0..=W_RANGE.1).contains(&w) {
-        return Err(range_err("W", w, W_RANGE.0, W_RANGE.1));
+        return Err(FormatError(format!(
+            "{flag} '{s}': {}",
+            range_err("W", w, W_RANGE.0, W_RANGE.1).0
+        )));
     }
     if c > C_RANGE.1 {
-        return Err(range_err("C", c, C_RANGE.0, C_RANGE.1));
+        return Err(FormatError(format!(
+            "{flag} '{s}': {}",
+            range_err("C", c, C_RANGE.0, C_RANGE.1).0
+        )));
     }
     Ok((w, c))
 }

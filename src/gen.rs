@@ -3,126 +3,18 @@
 //! atomically: everything goes to a temporary folder beside the target,
 //! which is renamed into place only when complete.
 
-use crate::format::{Format, Split};
+use crate::format::Split;
+pub use crate::manifest::{Manifest, RequantManifest, WidthReport};
+pub use crate::requant_gen::RequantRequest;
 use crate::util::usage;
 use anyhow::{Context, Result};
 pub use fpec_hdl::Arch;
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Generator name and version, recorded in manifests and file headers.
 pub const GENERATOR: &str = concat!("fpec ", env!("CARGO_PKG_VERSION"), " (rust-hdl 0.46)");
 /// Default Lmax (spec 4).
 pub const DEFAULT_MAX_LEN: u64 = 4096;
-
-/// Datapath widths recorded for auditing (beyond the spec's minimum keys).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WidthReport {
-    /// Product width P = 2W.
-    pub product: u32,
-    /// Fused term width T (the array's output: `(qw*qa << G)` plus the
-    /// compensation rows); P for FxP and split.
-    #[serde(default)]
-    pub term: u32,
-    /// Accumulator width: S for fused, A (the product accumulator) for
-    /// split and FxP.
-    pub acc: u32,
-    /// Compensation term width (0 for FxP).
-    pub comp_term: u32,
-    /// Compensation accumulator width (0 for FxP).
-    pub comp_acc: u32,
-}
-
-/// The requantizer part of a manifest (spec 6.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequantManifest {
-    /// Top module name.
-    pub top: String,
-    /// Output split `Wo+Co`.
-    pub bits: String,
-    /// Wo.
-    #[serde(rename = "W")]
-    pub w: u32,
-    /// Mo.
-    #[serde(rename = "M")]
-    pub m: u32,
-    /// Zo.
-    #[serde(rename = "Z")]
-    pub z: u32,
-    /// Co.
-    #[serde(rename = "C")]
-    pub c: u32,
-    /// No.
-    #[serde(rename = "N")]
-    pub n: u32,
-    /// To.
-    #[serde(rename = "T")]
-    pub t: u32,
-    /// k = F_in - FBo.
-    pub fb_shift: i32,
-    /// ReLU before rounding.
-    pub relu: bool,
-    /// Input width S.
-    pub in_width: u32,
-    /// Output width No.
-    pub out_width: u32,
-    /// Verilog files in compile order.
-    pub files: Vec<String>,
-}
-
-/// `manifest.json` (spec 6.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// Generator and version.
-    pub generator: String,
-    /// "fpec" or "fxp".
-    pub format: String,
-    /// Top module.
-    pub top: String,
-    /// Bit split `W+C`.
-    pub bits: String,
-    /// W.
-    #[serde(rename = "W")]
-    pub w: u32,
-    /// M.
-    #[serde(rename = "M")]
-    pub m: u32,
-    /// Z (0/1).
-    #[serde(rename = "Z")]
-    pub z: u32,
-    /// C.
-    #[serde(rename = "C")]
-    pub c: u32,
-    /// G.
-    #[serde(rename = "G")]
-    pub g: u32,
-    /// N.
-    #[serde(rename = "N")]
-    pub n: u32,
-    /// Default zero threshold T of the format (encoding side; not hardware).
-    #[serde(rename = "T")]
-    pub t: u32,
-    /// Lmax.
-    pub max_len: u64,
-    /// S.
-    pub sum_width: u32,
-    /// Latency (spec 6.1).
-    pub latency: u32,
-    /// Microarchitecture (spec 6.4): `fused`, `split`, `fxp` (FxP has one),
-    /// or `unknown` when an older or hand-written manifest has none.
-    #[serde(default = "unknown_arch")]
-    pub arch: String,
-    /// Verilog files in compile order (top last).
-    pub files: Vec<String>,
-    /// Internal widths.
-    pub widths: WidthReport,
-    /// The requantizer, when generated.
-    pub requant: Option<RequantManifest>,
-}
-
-fn unknown_arch() -> String {
-    "unknown".to_string()
-}
 
 /// The `arch` a manifest records for a split.
 pub fn arch_name(split: &Split, arch: Arch) -> &'static str {
@@ -143,45 +35,6 @@ pub fn parse_arch(name: &str, split: &Split) -> Result<Arch> {
         )));
     }
     Ok(a)
-}
-
-impl Manifest {
-    /// Reads `manifest.json` from a folder (or a file path).
-    pub fn load(path: &Path) -> Result<(Manifest, PathBuf)> {
-        let file = if path.is_dir() {
-            path.join("manifest.json")
-        } else {
-            path.to_path_buf()
-        };
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        let m: Manifest = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a valid fpec manifest", file.display()))?;
-        let dir = file
-            .parent()
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        Ok((m, dir))
-    }
-    /// The hardware bit split.
-    pub fn split(&self) -> Result<Split> {
-        let comp = if self.format == "fpec" {
-            Some(crate::format::Comp::new(self.m, self.z == 1)?)
-        } else {
-            None
-        };
-        Ok(Split::new(self.w, comp)?)
-    }
-}
-
-/// Output format of the optional requantizer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequantRequest {
-    /// Output format (its FB is irrelevant to hardware: only k matters).
-    pub out: Format,
-    /// k = F_in - FBo.
-    pub shift: i32,
-    /// ReLU first.
-    pub relu: bool,
 }
 
 /// A generation request.
@@ -247,13 +100,7 @@ impl GenRequest {
 
 /// Checks `--max-len` against the generator's range.
 pub fn check_max_len(max_len: u64) -> Result<()> {
-    let (lo, hi) = fpec_hdl::MAX_LEN_RANGE;
-    if !(lo..=hi).contains(&max_len) {
-        return Err(usage(format!(
-            "--max-len {max_len} is out of range (allowed {lo}..={hi})"
-        )));
-    }
-    Ok(())
+    crate::manifest::check_max_len(max_len, crate::manifest::GEN_MAX_LEN, "--max-len")
 }
 
 /// The fpec-hdl configuration of a split.
@@ -300,27 +147,27 @@ pub fn build(req: &GenRequest) -> Result<(Manifest, Vec<(String, String)>)> {
         }
     };
     let manifest = Manifest {
-        generator: GENERATOR.to_string(),
+        generator: Some(GENERATOR.to_string()),
         format: if req.split.is_fxp() { "fxp" } else { "fpec" }.to_string(),
         top: cfg.top().to_string(),
-        bits: format!("{}+{}", req.split.w, req.split.c()),
+        bits: Some(format!("{}+{}", req.split.w, req.split.c())),
         w: x.w,
         m: x.m,
         z: x.z as u32,
-        c: x.c,
-        g: x.g,
-        n: x.n,
-        t: req.t,
+        c: Some(x.c),
+        g: Some(x.g),
+        n: Some(x.n),
+        t: Some(req.t),
         max_len: req.max_len,
         sum_width: x.s,
         latency: fpec_hdl::LATENCY,
-        arch: arch.to_string(),
+        arch: Some(arch.to_string()),
         files: files
             .iter()
             .filter(|(n, _)| !n.starts_with("fpec_requant"))
             .map(|(n, _)| n.clone())
             .collect(),
-        widths: if x.fpec && req.arch == Arch::Fused {
+        widths: Some(if x.fpec && req.arch == Arch::Fused {
             WidthReport {
                 product: x.p,
                 term: x.t,
@@ -336,7 +183,8 @@ pub fn build(req: &GenRequest) -> Result<(Manifest, Vec<(String, String)>)> {
                 comp_term: x.tw,
                 comp_acc: x.ca,
             }
-        },
+        }),
+        params: Default::default(),
         requant,
     };
     Ok((manifest, files))
@@ -345,12 +193,29 @@ pub fn build(req: &GenRequest) -> Result<(Manifest, Vec<(String, String)>)> {
 /// Generates a request into `out` atomically and returns the manifest.
 pub fn generate(req: &GenRequest, out: &Path) -> Result<Manifest> {
     let (manifest, files) = build(req)?;
-    let mut json = serde_json::to_string_pretty(&manifest)?;
-    json.push('\n');
+    let json = manifest.to_json()?;
     let mut all = files;
     all.push(("manifest.json".to_string(), json));
     write_dir_atomic(out, &all)?;
     Ok(manifest)
+}
+
+/// The folder name of a configuration, as `fpec gen` (default `--out`) and
+/// `fpec flow` name it: `W+C`, with `-split` for the split arch.
+pub fn config_dir_name(split: &Split, arch: Arch) -> String {
+    if split.is_fxp() || arch == Arch::Fused {
+        format!("{}+{}", split.w, split.c())
+    } else {
+        format!("{}+{}-{arch}", split.w, split.c())
+    }
+}
+
+/// Generates the FxP W-bit baseline MAC (the same generator and blocks as
+/// every configuration) with `max_len` into `dir`.
+pub fn generate_baseline(w: u32, max_len: u64, dir: &Path) -> Result<Manifest> {
+    let req = GenRequest::mac(Split::fxp(w)?, max_len);
+    generate(&req, dir)
+        .with_context(|| format!("generating the FxP {w}-bit baseline in {}", dir.display()))
 }
 
 /// Name of the marker file `fpec gen` writes into every folder it

@@ -1,9 +1,21 @@
 //! Generation of `fpec_requant` (spec 6.2) for a manifest: parameters from
 //! the requested output format, files from the hdl crate.
 
-use crate::gen::{RequantManifest, RequantRequest};
+use crate::format::Format;
+use crate::manifest::RequantManifest;
 use crate::util::usage;
 use anyhow::Result;
+
+/// Output format of the optional requantizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequantRequest {
+    /// Output format (its FB is irrelevant to hardware: only k matters).
+    pub out: Format,
+    /// k = F_in - FBo.
+    pub shift: i32,
+    /// ReLU first.
+    pub relu: bool,
+}
 
 /// The hdl crate's parameters for a request at sum width `s`.
 pub fn params(r: &RequantRequest, s: u32) -> fpec_hdl::RequantParams {
@@ -30,18 +42,19 @@ pub fn build(
     let split = r.out.split;
     let m = RequantManifest {
         top: "fpec_requant".to_string(),
-        bits: format!("{}+{}", split.w, split.c()),
+        bits: Some(format!("{}+{}", split.w, split.c())),
         w: split.w,
         m: split.m(),
         z: split.z() as u32,
-        c: split.c(),
+        c: Some(split.c()),
         n: split.n(),
-        t: r.out.t,
+        t: Some(r.out.t),
         fb_shift: r.shift,
         relu: r.relu,
         in_width: s,
         out_width: split.n(),
         files: files.iter().map(|f| f.name.clone()).collect(),
+        params: Default::default(),
     };
     Ok((m, files.into_iter().map(|f| (f.name, f.text)).collect()))
 }

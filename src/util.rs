@@ -288,3 +288,48 @@ macro_rules! ranged_arg {
         }
     };
 }
+
+/// Parses one `--param NAME=VALUE` (the one parser of verify, synth and
+/// energy): NAME is a Verilog identifier, VALUE an integer in decimal
+/// (`8`, `-3`) or a Verilog literal (`8'd3`, `'hff`, `4'b1010`, `'sd5`;
+/// underscores allowed).
+pub fn parse_param(s: &str) -> anyhow::Result<(String, i64)> {
+    let bad = || {
+        usage(format!(
+            "--param '{s}' is not NAME=VALUE with an integer VALUE (allowed: 8, -3, 8'd3, 'hff, 4'b1010)"
+        ))
+    };
+    let (k, v) = s.split_once('=').ok_or_else(bad)?;
+    let (k, v) = (k.trim(), v.trim().replace('_', ""));
+    let ident = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ident {
+        return Err(bad());
+    }
+    let value = match v.split_once('\'') {
+        None => v.parse::<i64>().ok(),
+        Some((width, lit)) => {
+            let width_ok =
+                width.is_empty() || width.parse::<u32>().is_ok_and(|w| (1..=64).contains(&w));
+            let lit = lit.strip_prefix(['s', 'S']).unwrap_or(lit);
+            let mut cs = lit.chars();
+            let radix = match cs.next().map(|c| c.to_ascii_lowercase()) {
+                Some('d') => Some(10),
+                Some('h') => Some(16),
+                Some('b') => Some(2),
+                Some('o') => Some(8),
+                _ => None,
+            };
+            match radix {
+                Some(r) if width_ok && !cs.as_str().is_empty() => {
+                    i64::from_str_radix(cs.as_str(), r).ok()
+                }
+                _ => None,
+            }
+        }
+    };
+    Ok((k.to_string(), value.ok_or_else(bad)?))
+}

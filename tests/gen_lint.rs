@@ -99,7 +99,7 @@ fn every_split_generates_lint_clean_verilog() {
                         ..GenRequest::mac(*split, *l)
                     };
                     let m = generate(&req, &dir).unwrap();
-                    assert_eq!(m.arch, if split.is_fxp() { "fxp" } else { arch.name() });
+                    assert_eq!(m.arch(), if split.is_fxp() { "fxp" } else { arch.name() });
                     tools(&dir, &m.top, &m.files);
                 }
             });

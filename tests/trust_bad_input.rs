@@ -7,7 +7,8 @@ mod common {
 }
 
 use fpec::format::Split;
-use fpec::verify::manifest::{min_sum_width, Dut};
+use fpec::manifest::min_sum_width;
+use fpec::verify::manifest::Dut;
 use fpec::verify::stimulus;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -286,7 +287,7 @@ fn item5_build_folders_of_dead_runs_are_swept() {
     std::fs::create_dir(t.path().join(".build-999999-x")).unwrap();
     let mine = t.path().join(format!(".build-{}-y", std::process::id()));
     std::fs::create_dir(&mine).unwrap();
-    fpec::verify::tools::sweep_stale_builds(t.path());
+    fpec::toolchain::cache::sweep_stale_builds(t.path());
     assert!(!t.path().join(".build-999999-x").exists());
     assert!(mine.exists(), "a live run's build folder is kept");
 }
@@ -805,4 +806,32 @@ fn item1_rust_sim_never_passes_for_rtl_it_did_not_emit() {
     std::fs::remove_file(d.join("fpec_mac__acc.v")).unwrap();
     let o = run("rust-sim");
     assert_ne!(o.status.code(), Some(0));
+}
+
+/// One `--param` grammar (issue 13): integers and Verilog literals, worked
+/// by hand; anything else is a usage error naming the value.
+#[test]
+fn param_grammar_is_one() {
+    use fpec::util::parse_param;
+    for (s, k, v) in [
+        ("W=6", "W", 6),
+        ("S=-3", "S", -3),
+        ("P=8'd3", "P", 3),
+        ("P='hff", "P", 255),
+        ("P=4'b1010", "P", 10),
+        ("P='o17", "P", 15),
+        ("P=16'h1_0", "P", 16),
+        ("_x1 = 'sd5", "_x1", 5),
+    ] {
+        assert_eq!(parse_param(s).unwrap(), (k.to_string(), v), "{s}");
+    }
+    for s in [
+        "W", "=3", "1W=3", "W=", "W=x", "W=8'", "W=8'q1", "W=99'd1", "W=8'hzz", "W=1.5",
+    ] {
+        let e = parse_param(s).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("'{s}'")) && e.contains("NAME=VALUE"),
+            "{s}: {e}"
+        );
+    }
 }

@@ -3,8 +3,9 @@
 //! stimulus is reproducible and covers the protocol corners.
 
 use fpec::format::Split;
+use fpec::manifest::min_sum_width;
 use fpec::verify::backend::{MacIn, MacOut, MacSim, ModelMac, SimBackend};
-use fpec::verify::manifest::{min_sum_width, Dut};
+use fpec::verify::manifest::Dut;
 use fpec::verify::run_backend;
 use fpec::verify::stimulus::{self, Stimulus, FIRST, LAST, RST, VALID};
 
@@ -150,4 +151,24 @@ fn stimulus_is_reproducible_and_covers_the_corners() {
         .map(|r| (r & 3, (r >> 20) & 3))
         .collect();
     assert_eq!(codes.len(), 16);
+}
+
+/// The one sum comparison (hardware in the loop, gate-level energy runs):
+/// hand-worked cases, a missing or an extra result counted once.
+#[test]
+fn diff_sums_counts_each_difference_once() {
+    use fpec::verify::check::diff_sums;
+    let d = diff_sums(&[1, 2, 3], &[Some(1), Some(2), Some(3)], 10);
+    assert_eq!(d.mismatches, 0);
+    let d = diff_sums(&[1, 2, 3], &[Some(1), None, Some(4)], 10);
+    assert_eq!(d.mismatches, 2);
+    assert_eq!(d.first, vec![(1, Some(2), None), (2, Some(3), Some(4))]);
+    // One result missing at the end: one mismatch, not two.
+    let d = diff_sums(&[1, 2, 3], &[Some(1), Some(2)], 10);
+    assert_eq!(d.mismatches, 1);
+    assert_eq!(d.first, vec![(2, Some(3), None)]);
+    // One extra result.
+    let d = diff_sums(&[1], &[Some(1), Some(7)], 1);
+    assert_eq!(d.mismatches, 1);
+    assert_eq!(d.first, vec![(1, None, Some(7))]);
 }

@@ -4,7 +4,7 @@
 //! and a VCD.
 
 use fpec::format::Split;
-use fpec::verify::manifest::min_sum_width;
+use fpec::manifest::min_sum_width;
 use std::process::Command;
 use std::sync::Mutex;
 

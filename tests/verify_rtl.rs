@@ -4,7 +4,7 @@
 //! target/tmp/verify-cache for the whole test run.
 
 use fpec::format::{Comp, Split};
-use fpec::verify::manifest::min_sum_width;
+use fpec::manifest::min_sum_width;
 use std::process::{Command, Output};
 use std::sync::Mutex;
 

@@ -77,3 +77,31 @@ pub const fn widths(w: u32, m: u32, z: bool, fpec: bool, max_len: u64) -> Widths
     let s = signed_bits(l * plo * (1 << g) + l * tlo, l * phi * (1 << g) + l * thi);
     Widths { w, m, z, fpec, c, n: w + c, g, p, a, t, tw, ca, s }
 }
+
+/// The least output width S that any correct MAC may have for dot products
+/// of up to `max_len` terms (spec 4 worst case, exact: the extreme terms
+/// `(qw*qa << G) + qw*ea + qa*ew` over the corners of q and the error
+/// estimates, times Lmax). The generator's `widths(..).s` is never below it
+/// (it sizes for the next power of two of Lmax and bounds the two parts of
+/// a term separately); the verifier checks hand-written RTL against it.
+#[allow(dead_code)]
+pub fn min_sum_width(w: u32, m: u32, z: bool, fpec: bool, max_len: u64) -> u32 {
+    let _ = z;
+    let qmin = -(1i128 << (w - 1));
+    let qmax = (1i128 << (w - 1)) - 1;
+    let (emax, g) = if fpec { ((1i128 << (m + 1)) - 1, m + 2) } else { (0, 0) };
+    let (mut lo, mut hi) = (0i128, 0i128);
+    for qw in [qmin, qmax] {
+        for qa in [qmin, qmax] {
+            for ew in [-emax, emax] {
+                for ea in [-emax, emax] {
+                    let t = ((qw * qa) << g) + qw * ea + qa * ew;
+                    lo = lo.min(t);
+                    hi = hi.max(t);
+                }
+            }
+        }
+    }
+    let l = max_len as i128;
+    signed_bits(lo * l, hi * l)
+}

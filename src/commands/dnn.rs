@@ -194,9 +194,10 @@ struct OptArgs {
     /// Print the JSON report on stdout.
     #[arg(long)]
     json: bool,
-    /// Folder for dnn-report.md, dnn-report.json, dnn-report.svg.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    out: PathBuf,
+    /// Folder for dnn-report.md, dnn-report.json, dnn-report.svg and the
+    /// energy work files (default out/dnn-opt/<model file stem>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Microarchitecture of the FPEC MACs (spec 6.4): fused (default) or split.
     #[arg(long, default_value = "fused")]
     arch: String,
@@ -422,13 +423,14 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
         split, a.layer, r.products, r.pairs, r.mismatches
     );
     for (i, want, got) in &r.first {
-        let rec = &recs[*i];
-        println!(
-            "  image {} output {}: golden sum {want}, hardware {}",
-            rec.image,
-            rec.output,
-            got.map_or("no out_valid".to_string(), |g| g.to_string())
-        );
+        let got = got.map_or("no out_valid".to_string(), |g| g.to_string());
+        match (recs.get(*i), want) {
+            (Some(rec), Some(want)) => println!(
+                "  image {} output {}: golden sum {want}, hardware {got}",
+                rec.image, rec.output
+            ),
+            _ => println!("  result {i}: an out_valid beyond the last dot product, hardware {got}"),
+        }
     }
     if r.mismatches > 0 {
         anyhow::bail!(
@@ -448,11 +450,18 @@ fn run_opt(a: OptArgs) -> Result<()> {
         )));
     }
     let arch = crate::gen::Arch::parse(&a.arch).map_err(|e| usage(format!("--arch: {e}")))?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        let stem = a
+            .model
+            .file_stem()
+            .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+        PathBuf::from("out/dnn-opt").join(stem)
+    });
     let energy: Box<dyn opt::MacEnergy> = if a.test_double_energy {
         eprintln!("WARNING: analytic test-double energy model: the energy numbers are NOT results");
         Box::new(opt::AnalyticTestDouble)
     } else {
-        opt::real_mac_energy(&a.out.join("energy-work"), arch)?
+        opt::real_mac_energy(&out.join("energy-work"), arch)?
     };
     let model = load_model(&a.model)?;
     let s = a.data.load_for(Some(&model))?;
@@ -473,14 +482,14 @@ fn run_opt(a: OptArgs) -> Result<()> {
         || a.model.display().to_string(),
         |n| n.to_string_lossy().into(),
     );
-    opt::write_reports(&r, &name, &a.out)?;
+    opt::write_reports(&r, &name, &out)?;
     if a.json {
         print!("{}", opt::report_json(&r)?);
     } else {
         print!("{}", opt::report_md(&r, &name));
         println!(
             "\nwrote {}/dnn-report.{{md,json,svg}} in {:.1} s",
-            a.out.display(),
+            out.display(),
             t0.elapsed().as_secs_f64()
         );
     }

@@ -2,19 +2,22 @@
 //! same flow in the same run, of FxP 8-bit and 16-bit MACs with the same
 //! max_len; prints the ratios (baseline / configuration).
 
-use crate::commands::synth::design_of;
-use crate::energy::{
-    baseline_folder, evaluate, Activity, EnergyOptions, EnergyReport, EnergyTable, Workload,
-};
+use crate::energy::{evaluate, Activity, EnergyOptions, EnergyReport, EnergyTable, Workload};
 use crate::format::Split;
-use crate::synth::SynthOptions;
+use crate::synth::{Design, SynthOptions};
 use crate::util::{usage, write_atomic};
 use std::path::PathBuf;
 
 crate::ranged_arg!(parse_len, usize, "--len", 1, 65536);
 crate::ranged_arg!(parse_macs, usize, "--macs", 1, 1000000);
 crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
-crate::ranged_arg!(parse_max_len, u64, "--max-len", 1, 16777216);
+crate::ranged_arg!(
+    parse_max_len,
+    u64,
+    "--max-len",
+    crate::manifest::RTL_MAX_LEN.0,
+    crate::manifest::RTL_MAX_LEN.1
+);
 
 /// Arguments of `fpec energy`.
 #[derive(clap::Args, Debug)]
@@ -110,7 +113,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
             "--arch goes with --bits and a folder to generate, not with --rtl",
         ));
     }
-    let mut design = design_of(&args.dir, &args.rtl, args.top.as_deref(), &args.params)?;
+    let mut design = Design::of(&args.dir, &args.rtl, args.top.as_deref(), &args.params)?;
     if let Some(b) = &args.bits {
         let split = Split::parse(b)?;
         design.split = Some(split);
@@ -184,7 +187,8 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
         let max_len = design.max_len.unwrap_or(4096);
         for w in [8u32, 16] {
             let bdir = args.dir.join("energy").join(format!("fxp{w}"));
-            let bd = baseline_folder(w, max_len, &bdir)?;
+            crate::gen::generate_baseline(w, max_len, &bdir)?;
+            let bd = Design::from_dir(&bdir)?;
             baselines.push((format!("fxp{w}"), evaluate(&bd, &bdir, &opts)?));
         }
     }

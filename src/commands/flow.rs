@@ -8,25 +8,29 @@
 //! (rayon) with a progress bar.
 
 use crate::energy::{
-    baseline_folder, evaluate_synthesized, Activity, EnergyOptions, EnergyReport, EnergyTable,
-    Workload,
+    evaluate_synthesized, Activity, EnergyOptions, EnergyReport, EnergyTable, Workload,
 };
 use crate::format::{parse_bits, Split};
 use crate::gen::Arch;
 use crate::synth::{Design, SynthOptions};
-use crate::util::RunGuarded;
+
 use crate::util::{usage, write_atomic};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The hand-written behavioural MAC (quality-of-results baseline).
 const HANDWRITTEN: &str = include_str!("../../testbenches/handwritten_fpec_mac.v");
 
-crate::ranged_arg!(parse_max_len, u64, "--max-len", 1, 65536);
+crate::ranged_arg!(
+    parse_max_len,
+    u64,
+    "--max-len",
+    crate::manifest::GEN_MAX_LEN.0,
+    crate::manifest::GEN_MAX_LEN.1
+);
 crate::ranged_arg!(parse_vectors, u64, "--vectors", 1, 10000000);
 crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
 
@@ -203,17 +207,6 @@ fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64)
     })
 }
 
-fn lint(dir: &Path, top: &str, files: &[String]) -> Result<(bool, String)> {
-    let lo = Command::new("verilator")
-        .current_dir(dir)
-        .args(["--lint-only", "-Wall", "--top-module", top])
-        .args(files)
-        .output_guarded()
-        .map_err(|e| crate::synth::missing_program("verilator", "Verilator", e))?;
-    let text = String::from_utf8_lossy(&lo.stderr).into_owned();
-    Ok((lo.status.success() && text.trim().is_empty(), text))
-}
-
 /// Runs `fpec flow`.
 pub fn run(args: FlowArgs) -> Result<()> {
     let splits = expand_bits(&args.bits)?;
@@ -244,7 +237,8 @@ pub fn run(args: FlowArgs) -> Result<()> {
                 .par_iter()
                 .map(|&w| {
                     let d = out.join(format!("baseline-fxp{w}"));
-                    let bd = baseline_folder(w, args.max_len, &d)?;
+                    crate::gen::generate_baseline(w, args.max_len, &d)?;
+                    let bd = Design::from_dir(&d)?;
                     let c = cost(&format!("FxP {w}"), &bd, &d, &workload, args.seed);
                     pb.inc(1);
                     c
@@ -258,7 +252,7 @@ pub fn run(args: FlowArgs) -> Result<()> {
                         *split,
                         *arch,
                         &args,
-                        &out.join(bits_dir(split, *arch)),
+                        &out.join(crate::gen::config_dir_name(split, *arch)),
                         &workload,
                     );
                     pb.inc(1);
@@ -310,14 +304,6 @@ pub fn run(args: FlowArgs) -> Result<()> {
 }
 
 /// `W+C` (fused and FxP) or `W+C-split`.
-fn bits_dir(split: &Split, arch: Arch) -> String {
-    if split.is_fxp() || arch == Arch::Fused {
-        format!("{}+{}", split.w, split.c())
-    } else {
-        format!("{}+{}-{arch}", split.w, split.c())
-    }
-}
-
 /// What a configuration produces before the baselines are known.
 struct Computed {
     split: Split,
@@ -351,7 +337,7 @@ fn compute(
     };
     let m = crate::gen::generate(&req, &mac_dir)?;
     // 2. Lint.
-    let (lint_ok, lint_text) = lint(&mac_dir, &m.top, &m.files)?;
+    let (lint_ok, lint_text) = crate::toolchain::verilator::lint(&mac_dir, &m.top, &m.files)?;
     // 3. Verify on every backend, 4. synthesize and cost: concurrently.
     let dut = crate::verify::manifest::load(&mac_dir.join("manifest.json"))?;
     let vopts = crate::verify::Options {
@@ -360,7 +346,7 @@ fn compute(
         seed: args.seed,
         exhaustive: false,
         out: out.join("verify"),
-        cache: crate::verify::tools::cache_root(),
+        cache: crate::toolchain::cache::cache_root(),
         repro: format!(
             "fpec verify {} --backend {{backend}} --vectors {} --seed {}",
             mac_dir.display(),
@@ -372,7 +358,7 @@ fn compute(
     };
     let cost_main = || {
         cost(
-            &format!("generated {} {}", m.bits, m.arch),
+            &format!("generated {} {}", m.bits(), m.arch()),
             &Design::from_dir(&mac_dir)?,
             &mac_dir,
             workload,
@@ -446,29 +432,37 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
     let out = out.as_path();
     let mut md = format!(
         "# fpec flow report: {split}, arch {}, Lmax {}\n\n",
-        m.arch, args.max_len
+        m.arch(),
+        args.max_len
     );
+    let wd = m.widths.clone().unwrap_or(crate::manifest::WidthReport {
+        product: 0,
+        term: 0,
+        acc: 0,
+        comp_term: 0,
+        comp_acc: 0,
+    });
     let _ = writeln!(
         md,
         "## Configuration\n\n`{}` {} arch {} (W={}, M={}, Z={}, N={}), generated in `{}` by {}.\n\n\
          | latency | S (sum) | product | term | acc | comp term | comp acc |\n|---|---|---|---|---|---|---|\n\
          | {} | {} | {} | {} | {} | {} | {} |\n",
         m.top,
-        m.bits,
-        m.arch,
+        m.bits(),
+        m.arch(),
         m.w,
         m.m,
         m.z,
-        m.n,
+        split.n(),
         mac_dir.display(),
-        m.generator,
+        m.generator.as_deref().unwrap_or("?"),
         m.latency,
         m.sum_width,
-        m.widths.product,
-        m.widths.term,
-        m.widths.acc,
-        m.widths.comp_term,
-        m.widths.comp_acc
+        wd.product,
+        wd.term,
+        wd.acc,
+        wd.comp_term,
+        wd.comp_acc
     );
     let _ = writeln!(
         md,
@@ -589,8 +583,8 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
     }
     let _ = arch;
     let result = ConfigResult {
-        bits: m.bits.clone(),
-        arch: m.arch.clone(),
+        bits: m.bits(),
+        arch: m.arch().to_string(),
         w: m.w,
         fpec: !split.is_fxp(),
         latency: m.latency,
@@ -609,8 +603,8 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
         overhead: None,
     };
     let json = serde_json::json!({
-        "config": m.bits,
-        "arch": m.arch,
+        "config": m.bits(),
+        "arch": m.arch(),
         "manifest": m,
         "lint_clean": lint_ok,
         "verify": { "seed": args.seed, "vectors": args.vectors, "mismatches": bad,
@@ -630,8 +624,8 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
     )?;
     println!(
         "{} {}: lint {}, {} mismatches, fJ/MAC static {:.1}, sim {:.1} (FxP8/it {:.3}, FxP16/it {:.3}), glitch {:.1} (FxP8/it {:.3}, FxP16/it {:.3}); report {}",
-        m.bits,
-        m.arch,
+        m.bits(),
+        m.arch(),
         if lint_ok { "clean" } else { "NOT clean" },
         bad,
         result.energy_static_fj,

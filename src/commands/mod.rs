@@ -1,4 +1,6 @@
-//! One module per subcommand: its clap arguments and its `run`.
+//! One module per subcommand: its clap arguments and its `run`, a thin
+//! layer over the library; [`args`] holds the argument groups they share.
+pub mod args;
 pub mod dnn;
 pub mod encode;
 pub mod energy;

@@ -2,7 +2,6 @@
 //! the generic gate set; writes `DIR/synth/` (see [`crate::synth`]).
 
 use crate::synth::{synthesize, Design, SynthOptions};
-use crate::util::usage;
 use std::path::PathBuf;
 
 /// Arguments of `fpec synth`.
@@ -30,27 +29,9 @@ pub struct SynthArgs {
     pub json: bool,
 }
 
-/// Builds the design to synthesize from the common `DIR [--rtl ... --top ... --param ...]` flags.
-pub fn design_of(
-    dir: &std::path::Path,
-    rtl: &[PathBuf],
-    top: Option<&str>,
-    params: &[String],
-) -> anyhow::Result<Design> {
-    if rtl.is_empty() {
-        if top.is_some() || !params.is_empty() {
-            return Err(usage("--top and --param go with --rtl"));
-        }
-        Design::from_dir(dir)
-    } else {
-        let top = top.ok_or_else(|| usage("--rtl needs --top NAME"))?;
-        Design::from_rtl(rtl, top, params)
-    }
-}
-
 /// Runs `fpec synth`.
 pub fn run(args: SynthArgs) -> anyhow::Result<()> {
-    let design = design_of(&args.dir, &args.rtl, args.top.as_deref(), &args.params)?;
+    let design = Design::of(&args.dir, &args.rtl, args.top.as_deref(), &args.params)?;
     let opts = SynthOptions {
         liberty: args.liberty.clone(),
         blocks: args.blocks.clone(),

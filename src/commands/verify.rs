@@ -10,7 +10,13 @@ use std::path::PathBuf;
 crate::ranged_arg!(parse_vectors, u64, "--vectors", 1, 10000000);
 crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
 crate::ranged_arg!(parse_emb, u32, "--emb", 0, 2);
-crate::ranged_arg!(parse_max_len, u64, "max_len =", 1, 16777216);
+crate::ranged_arg!(
+    parse_max_len,
+    u64,
+    "max_len =",
+    crate::manifest::RTL_MAX_LEN.0,
+    crate::manifest::RTL_MAX_LEN.1
+);
 crate::ranged_arg!(parse_latency, u32, "latency =", 1, 64);
 crate::ranged_arg!(parse_sum_width, u32, "sum_width =", 2, 64);
 
@@ -71,21 +77,6 @@ pub struct VerifyArgs {
     /// Measure pairs/s: Verilator checking path vs raw loop, and Icarus.
     #[arg(long)]
     pub bench: bool,
-}
-
-fn parse_param(s: &str) -> Result<(String, i64)> {
-    let bad = || {
-        usage(format!(
-            "--param '{s}' is not NAME=VALUE with an integer VALUE"
-        ))
-    };
-    let (k, v) = s.split_once('=').ok_or_else(bad)?;
-    let k = k.trim();
-    if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(bad());
-    }
-    let v: i64 = v.trim().parse().map_err(|_| bad())?;
-    Ok((k.to_string(), v))
 }
 
 /// The device under test from the arguments.
@@ -151,7 +142,7 @@ fn dut_of(a: &VerifyArgs) -> Result<manifest::Dut> {
                 .ok_or_else(|| usage("--rtl needs --top NAME"))?;
             let mut params = BTreeMap::new();
             for p in &a.params {
-                let (k, v) = parse_param(p)?;
+                let (k, v) = crate::util::parse_param(p)?;
                 params.insert(k, v);
             }
             if let Some(m) = &a.manifest {
@@ -173,8 +164,8 @@ fn dut_of(a: &VerifyArgs) -> Result<manifest::Dut> {
                 .sum_width
                 .ok_or_else(|| usage("--rtl needs --sum-width S (2..=64)"))?;
             let max_len = a.max_len.unwrap_or(4096);
-            manifest::check_ranges(max_len, sum_width, latency)?;
-            manifest::check_sum_width(&split, max_len, sum_width, "--sum-width")?;
+            crate::manifest::check_ranges(max_len, sum_width, latency)?;
+            crate::manifest::check_sum_width(&split, max_len, sum_width, "--sum-width")?;
             Ok(manifest::Dut {
                 top,
                 files: a.rtl.clone(),
@@ -297,7 +288,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
     let cache = a
         .cache
         .clone()
-        .unwrap_or_else(crate::verify::tools::cache_root);
+        .unwrap_or_else(crate::toolchain::cache::cache_root);
     let opts = Options {
         backends,
         vectors,

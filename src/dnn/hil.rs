@@ -41,7 +41,7 @@ pub struct LayerCheck {
     /// Products whose hardware sum differs from the golden inference.
     pub mismatches: usize,
     /// First mismatches: (record index, expected, got).
-    pub first: Vec<(usize, i64, Option<i64>)>,
+    pub first: Vec<(usize, Option<i64>, Option<i64>)>,
 }
 
 /// Generates the MAC for `split` (Lmax = the next power of two covering the
@@ -60,7 +60,10 @@ pub fn verify_layer_rtl(
     let rtl = work.join(format!("mac-{}+{}-{}", split.w, split.c(), max_len));
     crate::gen::generate(&crate::gen::GenRequest::mac(split, max_len), &rtl)?;
     let dut = crate::verify::manifest::load(&rtl.join("manifest.json"))?;
-    let mut be = crate::verify::verilator::VerilatorBackend::build(&dut, &work.join("cache"))?;
+    let mut be = crate::verify::verilator::VerilatorBackend::build(
+        &dut,
+        &crate::toolchain::cache::cache_root(),
+    )?;
     let mut cycles = vec![RST, RST];
     for r in records {
         anyhow::ensure!(!r.pairs.is_empty(), "empty dot product in layer stimulus");
@@ -82,17 +85,9 @@ pub fn verify_layer_rtl(
         mismatches: 0,
         first: Vec::new(),
     };
-    for (i, r) in records.iter().enumerate() {
-        let g = got.get(i).copied().flatten();
-        if g != Some(r.sum) {
-            out.mismatches += 1;
-            if out.first.len() < 10 {
-                out.first.push((i, r.sum, g));
-            }
-        }
-    }
-    if got.len() != records.len() {
-        out.mismatches += got.len().abs_diff(records.len());
-    }
+    let want: Vec<i64> = records.iter().map(|r| r.sum).collect();
+    let d = crate::verify::check::diff_sums(&want, &got, 10);
+    out.mismatches = d.mismatches;
+    out.first = d.first;
     Ok(out)
 }

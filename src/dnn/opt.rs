@@ -21,63 +21,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
 
-/// Energy per MAC of a hardware split, the hook for the synthesis-based
-/// energy model (spec 8).
-///
-/// Called once per (configuration, layer), from rayon worker threads (hence
-/// `Sync`); an implementation that synthesizes or builds a simulator should
-/// cache per split. `layer_dots` are the layer's real dot products (each a
-/// list of packed (w, a) words, as `fpec::energy`'s stimulus takes them) for
-/// simulated switching activity; it is never empty.
-pub trait MacEnergy: Sync {
-    /// Short description shown in reports (model name, technology, source).
-    fn describe(&self) -> String;
-    /// Energy per MAC in femtojoules for `split`, given that layer's dot
-    /// products.
-    fn energy_fj_per_mac(&self, split: &Split, layer_dots: &[Vec<(u32, u32)>]) -> Result<f64>;
-}
-
-/// **Test double only — not an energy model.** An analytic stand-in used by
-/// the test suite so FPEC-Opt can be exercised without synthesis:
-/// `E = W^2 + (1 - s) * C * W` (arbitrary units labelled fJ), with `s` the
-/// share of pairs whose two words both have ezb = 1. It has no physical
-/// basis; numbers computed with it must never be reported as results.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AnalyticTestDouble;
-
-impl MacEnergy for AnalyticTestDouble {
-    fn describe(&self) -> String {
-        "ANALYTIC TEST DOUBLE (W^2 + (1-sparsity)*C*W; no physical basis; NOT A RESULT)".into()
-    }
-    fn energy_fj_per_mac(&self, split: &Split, dots: &[Vec<(u32, u32)>]) -> Result<f64> {
-        let w = split.w as f64;
-        let c = split.c() as f64;
-        let sparse = if split.z() {
-            let m = split.m();
-            let ezb = |x: u32| (x >> (m + 1)) & 1 == 1;
-            let n: usize = dots.iter().map(Vec::len).sum();
-            dots.iter()
-                .flatten()
-                .filter(|(a, b)| ezb(*a) && ezb(*b))
-                .count() as f64
-                / n.max(1) as f64
-        } else {
-            0.0
-        };
-        Ok(w * w + (1.0 - sparse) * c * w)
-    }
-}
-
-/// The real energy model: synthesis-based (spec 8, `fpec::energy`), with
-/// activity simulated on each layer's own operands; work files under `work`.
-pub fn real_mac_energy(
-    work: &std::path::Path,
-    arch: crate::gen::Arch,
-) -> Result<Box<dyn MacEnergy>> {
-    Ok(Box::new(crate::dnn::energy_model::SynthMacEnergy::new(
-        work, arch,
-    )?))
-}
+pub use super::energy_model::{real_mac_energy, AnalyticTestDouble, MacEnergy};
 
 /// The configurations FPEC-Opt sweeps: FxP W = 4..=16, FPEC W = 3..=8 with
 /// each canonical compensation set C = 1..=4.

@@ -312,3 +312,31 @@ pub struct CheckResult {
     /// First mismatches.
     pub mismatches: Vec<Mismatch>,
 }
+
+/// Simulated sums compared with expected ones, index by index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SumDiff {
+    /// Indices where the two lists differ (a missing or an extra result
+    /// counts once).
+    pub mismatches: usize,
+    /// The first differences: (index, expected, got).
+    pub first: Vec<(usize, Option<i64>, Option<i64>)>,
+}
+
+/// The one sum comparison of the tool (hardware in the loop, gate-level
+/// energy runs): `got[i]` against `expected[i]`, keeping the first `keep`
+/// differences.
+pub fn diff_sums(expected: &[i64], got: &[Option<i64>], keep: usize) -> SumDiff {
+    let mut d = SumDiff::default();
+    for i in 0..expected.len().max(got.len()) {
+        let e = expected.get(i).copied();
+        let g = got.get(i).copied().flatten();
+        if e.is_none() || g != e {
+            d.mismatches += 1;
+            if d.first.len() < keep {
+                d.first.push((i, e, g));
+            }
+        }
+    }
+    d
+}

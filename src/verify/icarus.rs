@@ -7,11 +7,11 @@ use super::backend::Backend;
 use super::check::Got;
 use super::manifest::Dut;
 use super::stimulus::Stimulus;
-use super::tools::{absolute, cached_dir, mkdir, render, run_cmd, tool_version, Hasher};
+use crate::toolchain::cache::{absolute, cached_dir, mkdir, Hasher};
+use crate::toolchain::{icarus, render, Tool};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const TB: &str = include_str!("../../testbenches/icarus_tb.v.tera");
 
@@ -31,7 +31,7 @@ impl IcarusBackend {
     /// Compiles (or reuses from `cache`) the test bench of `dut`; run files
     /// go to `scratch`.
     pub fn build(dut: &Dut, cache: &Path, scratch: &Path) -> Result<Self> {
-        let version = tool_version("iverilog", "-V")?;
+        let version = Tool::Iverilog.version()?;
         let mut ctx = tera::Context::new();
         ctx.insert("n", &dut.n());
         ctx.insert("s", &dut.sum_width);
@@ -58,17 +58,9 @@ impl IcarusBackend {
         let dir = cached_dir(&dir, |tmp| {
             let tbf = tmp.join("tb.v");
             std::fs::write(&tbf, &tb).with_context(|| format!("cannot write {}", tbf.display()))?;
-            run_cmd(
-                Command::new("iverilog")
-                    .arg("-g2005")
-                    .arg("-s")
-                    .arg("fpec_verify_tb")
-                    .arg("-o")
-                    .arg(tmp.join("sim.vvp"))
-                    .arg(&tbf)
-                    .args(&files),
-                "iverilog",
-            )?;
+            let mut all = vec![tbf];
+            all.extend(files.iter().cloned());
+            icarus::compile("fpec_verify_tb", &all, &tmp.join("sim.vvp"))?;
             Ok(())
         })?;
         Ok(IcarusBackend {
@@ -102,15 +94,14 @@ impl IcarusBackend {
             w.flush()
                 .with_context(|| format!("cannot write {}", stim.display()))?;
         }
-        let mut cmd = Command::new("vvp");
-        cmd.arg("-n")
-            .arg(&self.vvp)
-            .arg(format!("+stim={}", stim.display()))
-            .arg(format!("+out={}", out.display()));
+        let mut plus = vec![
+            format!("+stim={}", stim.display()),
+            format!("+out={}", out.display()),
+        ];
         if let Some(v) = vcd {
-            cmd.arg(format!("+vcd={}", absolute(v)?.display()));
+            plus.push(format!("+vcd={}", absolute(v)?.display()));
         }
-        run_cmd(&mut cmd, "vvp (Icarus)")?;
+        icarus::simulate(&self.vvp, &plus, None)?;
         let f =
             std::fs::File::open(&out).with_context(|| format!("cannot read {}", out.display()))?;
         let mut end = None;

@@ -18,7 +18,6 @@ pub mod ports;
 pub mod report;
 pub mod requant;
 pub mod stimulus;
-pub mod tools;
 pub mod verilator;
 
 use anyhow::{bail, Context, Result};
@@ -133,7 +132,7 @@ pub fn run_backend(be: &mut dyn Backend, stim: &Stimulus, dut: &Dut) -> Result<(
 /// A short hash naming a design's default output folder: its top, files
 /// (contents), parameters and description.
 pub fn design_hash(dut: &Dut) -> Result<String> {
-    let mut h = tools::Hasher::default();
+    let mut h = crate::toolchain::cache::Hasher::default();
     h.feed(dut.top.as_bytes())
         .feed(dut.split.to_string().as_bytes())
         .feed(&dut.sum_width.to_le_bytes())
@@ -186,7 +185,7 @@ pub fn run(dut: &Dut, opts: &Options) -> Result<Vec<BackendOutcome>> {
         dut.top, dut.split, dut.arch, dut.max_len, dut.sum_width, dut.latency
     );
     println!("seed {}", opts.seed);
-    tools::mkdir(&opts.out)?;
+    crate::toolchain::cache::mkdir(&opts.out)?;
     clear_stale_reports(&opts.out)?;
     let stim = make_stimulus(dut, opts);
     // Build and run one backend; `None` when rust-sim is skipped.
@@ -269,7 +268,7 @@ pub fn run(dut: &Dut, opts: &Options) -> Result<Vec<BackendOutcome>> {
 /// stimulus, and Icarus; prints pairs per second.
 pub fn bench(dut: &Dut, opts: &Options) -> Result<()> {
     println!("seed {}", opts.seed);
-    tools::mkdir(&opts.out)?;
+    crate::toolchain::cache::mkdir(&opts.out)?;
     let stim = make_stimulus(dut, opts);
     let (mut pairs, mut cycles) = (0f64, 0f64);
     for r in stim.iter() {

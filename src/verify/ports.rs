@@ -3,9 +3,8 @@
 //! compares the low S bits, so a wrong S would hide upper-bit errors.
 
 use super::manifest::Dut;
-use crate::util::RunGuarded;
+
 use anyhow::{bail, Context, Result};
-use std::process::Command;
 
 /// Parses the RTLIL `dump` of a wire: `wire width 26 output 9 \out_sum`
 /// (no `width` means 1 bit).
@@ -27,7 +26,6 @@ pub fn parse_dump_width(text: &str, port: &str) -> Option<u32> {
 /// top has no such port; an error when Yosys is missing or cannot read the
 /// files (the caller then only notes that the width was not checked).
 pub fn out_sum_width(dut: &Dut) -> Result<Option<u32>> {
-    let prog = std::env::var("FPEC_YOSYS").unwrap_or_else(|_| "yosys".to_string());
     let tmp = tempfile::tempdir().context("cannot create a temporary folder")?;
     let dump = tmp.path().join("port.txt");
     let mut script = String::new();
@@ -51,12 +49,14 @@ pub fn out_sum_width(dut: &Dut) -> Result<Option<u32>> {
         script += &format!(" -chparam {k} {v}");
     }
     script += &format!("; tee -q -o {} dump {}/w:out_sum", dump.display(), dut.top);
-    let out = Command::new(&prog)
-        .arg("-q")
-        .arg("-p")
-        .arg(&script)
-        .output_guarded()
-        .with_context(|| format!("cannot start {prog}"))?;
+    let out = crate::toolchain::output(
+        crate::toolchain::Tool::Yosys
+            .command()
+            .arg("-q")
+            .arg("-p")
+            .arg(&script),
+        crate::toolchain::Tool::Yosys,
+    )?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let so = String::from_utf8_lossy(&out.stdout);

@@ -4,9 +4,9 @@
 
 use super::check::{mask, sext};
 use super::manifest::RequantDut;
-use super::tools::render;
-use super::verilator::build_exe;
 use crate::golden::{pack, requant};
+use crate::toolchain::render;
+use crate::toolchain::verilator::{build_exe, Build, CHECK};
 use anyhow::{bail, Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -43,7 +43,17 @@ pub fn check(r: &RequantDut, seed: u64, cache: &Path) -> Result<RequantResult> {
     ctx.insert("in_mask", &format!("0x{:x}", mask(u64::MAX, s)));
     ctx.insert("out_mask", &format!("0x{:x}", (1u64 << r.out_width) - 1));
     let harness = render("verilator_requant.cpp.tera", HARNESS, &ctx)?;
-    let exe = build_exe(cache, &r.top, &r.files, &r.params, &harness, "Vrq")?;
+    let exe = build_exe(
+        cache,
+        &Build {
+            top: &r.top,
+            files: &r.files,
+            params: &r.params,
+            harness: &harness,
+            prefix: "Vrq",
+            profile: CHECK,
+        },
+    )?;
     let exhaustive = s <= 20;
     let values: Vec<u64> = if exhaustive {
         (0..1u64 << s).collect()

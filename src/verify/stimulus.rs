@@ -6,10 +6,9 @@
 
 use super::manifest::Dut;
 use crate::format::{Format, Split};
-use crate::golden::{encode, pack, Word};
+use crate::golden::{pack, Word};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 
 /// Shift of `a` in a record.
 pub const A_SHIFT: u32 = 20;
@@ -261,15 +260,8 @@ impl Gen {
                     let qa = self.random_word() >> c << c;
                     (qw | cw, qa | ca)
                 }
-                Kind::Dnn => {
-                    let x: f64 = StandardNormal.sample(&mut self.rng);
-                    let x = 0.5 * x;
-                    let y: f64 = StandardNormal.sample(&mut self.rng);
-                    let y = y.max(0.0);
-                    let w = encode(x, &self.wfmt).map(|w| self.word(&w)).unwrap_or(0);
-                    let a = encode(y, &self.afmt).map(|a| self.word(&a)).unwrap_or(0);
-                    (w, a)
-                }
+                Kind::Dnn => crate::operands::dnn_pair(&mut self.rng, &self.wfmt, &self.afmt, 0.5)
+                    .unwrap_or((0, 0)),
                 Kind::Sparse => {
                     let mut w = self.random_word();
                     let mut a = self.random_word();

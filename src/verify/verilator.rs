@@ -1,173 +1,24 @@
 //! Verilator backend: the design compiled with `--cc`, driven by a C++
 //! harness rendered from `testbenches/verilator_harness.cpp.tera`. Stimulus
 //! goes in through a pipe, only reads with out_valid high come back.
-//!
-//! Builds are cached by a hash of Verilator's version, the flags, the
-//! Verilog and the harness. The Verilator runtime (`verilated.cpp`,
-//! `verilated_threads.cpp`) is compiled once per cache folder and linked
-//! explicitly (TOOLCHAIN-NOTES: `--build` without `--exe` leaves
-//! libverilated empty).
+//! Built by the toolchain's one Verilator driver (cached by content hash).
 
 use super::backend::Backend;
 use super::check::Got;
 use super::manifest::Dut;
 use super::stimulus::Stimulus;
-use super::tools::{absolute, cached_dir, mkdir, render, run_cmd, tool_version, Hasher};
+use crate::toolchain::verilator::{build_exe, Build, CHECK};
+use crate::toolchain::{render, run, Tool};
 use anyhow::{bail, Context, Result};
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const HARNESS: &str = include_str!("../../testbenches/verilator_harness.cpp.tera");
-const VFLAGS: &[&str] = &[
-    "--cc",
-    "-O3",
-    "--x-assign",
-    "fast",
-    "--x-initial",
-    "fast",
-    "--noassert",
-    "-Wno-fatal",
-    "-Wno-lint",
-    "-Wno-style",
-];
-const CXXFLAGS: &[&str] = &["-O2", "-std=c++17", "-faligned-new", "-w"];
-
-/// Where Verilator's runtime sources live.
-fn verilator_root() -> Result<PathBuf> {
-    if let Ok(r) = std::env::var("VERILATOR_ROOT") {
-        if !r.is_empty() {
-            return Ok(PathBuf::from(r));
-        }
-    }
-    let out = run_cmd(
-        Command::new("verilator")
-            .arg("--getenv")
-            .arg("VERILATOR_ROOT"),
-        "verilator --getenv",
-    )?;
-    Ok(PathBuf::from(out.trim()))
-}
-
-fn includes(root: &Path) -> Vec<String> {
-    vec![
-        format!("-I{}", root.join("include").display()),
-        format!("-I{}", root.join("include/vltstd").display()),
-    ]
-}
-
-/// The compiled runtime objects, cached under `cache`.
-fn runtime(cache: &Path, version: &str) -> Result<Vec<PathBuf>> {
-    let root = verilator_root()?;
-    let mut h = Hasher::default();
-    h.feed(version.as_bytes())
-        .feed(CXXFLAGS.join(" ").as_bytes());
-    let dir = cache.join(format!("verilated-{}", &h.hex()[..16]));
-    let srcs = ["verilated.cpp", "verilated_threads.cpp"];
-    let dir = cached_dir(&dir, |tmp| {
-        for s in srcs {
-            let obj = tmp.join(s.replace(".cpp", ".o"));
-            run_cmd(
-                Command::new("g++")
-                    .args(CXXFLAGS)
-                    .args(includes(&root))
-                    .arg("-c")
-                    .arg(root.join("include").join(s))
-                    .arg("-o")
-                    .arg(&obj),
-                &format!("compiling Verilator runtime {s}"),
-            )?;
-        }
-        Ok(())
-    })?;
-    Ok(srcs
-        .iter()
-        .map(|s| dir.join(s.replace(".cpp", ".o")))
-        .collect())
-}
-
 /// A built simulator executable for one design.
 pub struct VerilatorBackend {
     exe: PathBuf,
     stderr_log: PathBuf,
-}
-
-/// Verilator `-G` value of a parameter.
-fn gparam(name: &str, v: i64) -> String {
-    format!("-G{name}={v}")
-}
-
-/// Builds (or reuses from `cache`) an executable from `harness` (C++ that
-/// includes `<prefix>.h`) and the Verilog `files` with top `top`.
-pub fn build_exe(
-    cache: &Path,
-    top: &str,
-    files: &[PathBuf],
-    params: &std::collections::BTreeMap<String, i64>,
-    harness: &str,
-    prefix: &str,
-) -> Result<PathBuf> {
-    let version = tool_version("verilator", "--version")?;
-    let mut h = Hasher::default();
-    h.feed(version.as_bytes())
-        .feed(VFLAGS.join(" ").as_bytes())
-        .feed(CXXFLAGS.join(" ").as_bytes())
-        .feed(harness.as_bytes())
-        .feed(prefix.as_bytes())
-        .feed(top.as_bytes());
-    for (k, v) in params {
-        h.feed(gparam(k, *v).as_bytes());
-    }
-    let mut abs = Vec::new();
-    for f in files {
-        h.feed_file(f)?;
-        abs.push(absolute(f)?);
-    }
-    let cache = absolute(&mkdir(cache)?)?;
-    let rt = runtime(&cache, &version)?;
-    let dir = cache.join(format!("vlt-{top}-{}", &h.hex()[..20]));
-    let dir = cached_dir(&dir, |tmp| {
-        let obj = tmp.join("obj");
-        std::fs::write(tmp.join("harness.cpp"), harness)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        let mut cmd = Command::new("verilator");
-        cmd.args(VFLAGS)
-            .arg("--prefix")
-            .arg(prefix)
-            .arg("--top-module")
-            .arg(top)
-            .arg("-Mdir")
-            .arg(&obj);
-        for (k, v) in params {
-            cmd.arg(gparam(k, *v));
-        }
-        cmd.args(&abs);
-        run_cmd(&mut cmd, "verilator")?;
-        let mut cpps: Vec<PathBuf> = std::fs::read_dir(&obj)
-            .with_context(|| format!("cannot list {}", obj.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
-            .collect();
-        cpps.sort();
-        let root = verilator_root()?;
-        run_cmd(
-            Command::new("g++")
-                .args(CXXFLAGS)
-                .args(includes(&root))
-                .arg(format!("-I{}", obj.display()))
-                .arg(tmp.join("harness.cpp"))
-                .args(&cpps)
-                .args(&rt)
-                .arg("-pthread")
-                .arg("-o")
-                .arg(tmp.join("sim")),
-            "compiling the Verilator model and harness",
-        )?;
-        // The generated C++ is not needed any more.
-        let _ = std::fs::remove_dir_all(&obj);
-        Ok(())
-    })?;
-    Ok(dir.join("sim"))
 }
 
 impl VerilatorBackend {
@@ -180,7 +31,17 @@ impl VerilatorBackend {
         );
         ctx.insert("word_mask", &format!("0x{:x}", (1u64 << dut.n()) - 1));
         let harness = render("verilator_harness.cpp.tera", HARNESS, &ctx)?;
-        let exe = build_exe(cache, &dut.top, &dut.files, &dut.params, &harness, "Vdut")?;
+        let exe = build_exe(
+            cache,
+            &Build {
+                top: &dut.top,
+                files: &dut.files,
+                params: &dut.params,
+                harness: &harness,
+                prefix: "Vdut",
+                profile: CHECK,
+            },
+        )?;
         let stderr_log = exe.with_file_name("last-stderr.txt");
         Ok(VerilatorBackend { exe, stderr_log })
     }
@@ -202,11 +63,12 @@ impl VerilatorBackend {
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         let _g = crate::util::CleanupGuard::new(&path);
-        let out = run_cmd(
+        let out = run(
             Command::new(&self.exe)
                 .arg("raw")
                 .arg(&path)
                 .arg(reps.to_string()),
+            Tool::Verilator,
             "verilator raw run",
         )?;
         let mut it = out.split_whitespace();

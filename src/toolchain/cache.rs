@@ -1,9 +1,9 @@
-//! Shared plumbing of the tool backends: content hashing for build caches,
-//! running external commands with useful errors, template rendering.
+//! The one build cache of fpec: content hashing, the cache folder
+//! (`$FPEC_CACHE`), and atomic cache entries (built in a temporary sibling,
+//! renamed into place), shared by verify, energy, flow, dnn and the tests.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// 128-bit FNV-1a-style content hash (two independent 64-bit lanes), hex.
 /// Only used to name cache folders, so collisions are merely unlikely.
@@ -33,50 +33,22 @@ impl Hasher {
         }
         self
     }
-    /// Feeds a file's name and contents.
+    /// Feeds a file's name (not its folder: the same sources elsewhere hit
+    /// the same entry) and contents.
     pub fn feed_file(&mut self, p: &Path) -> Result<&mut Self> {
         let data = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-        self.feed(p.to_string_lossy().as_bytes());
+        self.feed(
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .as_bytes(),
+        );
         Ok(self.feed(&data))
     }
     /// The hash as 32 hex digits.
     pub fn hex(&self) -> String {
         format!("{:016x}{:016x}", self.a, self.b)
     }
-}
-
-/// Runs `cmd`, failing with its stderr (last lines) when it fails.
-pub fn run_cmd(cmd: &mut Command, what: &str) -> Result<String> {
-    let out = crate::util::output(cmd).with_context(|| {
-        format!(
-            "{what}: cannot start {:?} (is it installed?)",
-            cmd.get_program()
-        )
-    })?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let so = String::from_utf8_lossy(&out.stdout);
-        let tail: Vec<&str> = err.lines().chain(so.lines()).collect();
-        let start = tail.len().saturating_sub(30);
-        bail!(
-            "{what} failed ({}):\n{}",
-            out.status,
-            tail[start..].join("\n")
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// First line of `prog --version` (part of the cache key).
-pub fn tool_version(prog: &str, arg: &str) -> Result<String> {
-    let out = run_cmd(Command::new(prog).arg(arg), &format!("{prog} {arg}"))?;
-    Ok(out.lines().next().unwrap_or("").trim().to_string())
-}
-
-/// Renders a tera template given as text.
-pub fn render(name: &str, template: &str, ctx: &tera::Context) -> Result<String> {
-    tera::Tera::one_off(template, ctx, false)
-        .with_context(|| format!("cannot render template {name}"))
 }
 
 /// Creates `dir` (and parents).
@@ -90,9 +62,6 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).with_context(|| format!("bad path {}", p.display()))
 }
 
-/// Builds `final_dir` by running `build` in a fresh temporary sibling folder
-/// and renaming it into place, so that concurrent or interrupted builds never
-/// leave a half-built cache entry. Returns immediately when it exists.
 /// The one build cache of fpec (Verilator builds of verify's benches and of
 /// the gate-level toggle simulators, keyed by content hash):
 /// `$FPEC_CACHE`, else `$FPEC_VERIFY_CACHE` (older name), else `out/cache`.
@@ -104,6 +73,9 @@ pub fn cache_root() -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::PathBuf::from("out/cache"))
 }
 
+/// Builds `final_dir` by running `build` in a fresh temporary sibling folder
+/// and renaming it into place, so that concurrent or interrupted builds never
+/// leave a half-built cache entry. Returns immediately when it exists.
 pub fn cached_dir(final_dir: &Path, build: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
     if final_dir.join(".done").exists() {
         return Ok(final_dir.to_path_buf());

@@ -1,0 +1,70 @@
+//! Argument groups shared by the commands (one CLI grammar): the operand
+//! format (`--bits`, `--emb`, `--no-ezb`, `--ezb-threshold`) and the
+//! hardware (`--arch`, `--max-len`), each with one parser and one message
+//! per bad value, naming the flag that carried it.
+
+use crate::format::{Format, Split};
+use crate::gen::{Arch, DEFAULT_MAX_LEN};
+use crate::util::usage;
+use anyhow::Result;
+
+crate::ranged_arg!(parse_emb, u32, "--emb", 0, 2);
+crate::ranged_arg!(parse_ezb_threshold, u32, "--ezb-threshold", 0, 32);
+crate::ranged_arg!(
+    parse_max_len,
+    u64,
+    "--max-len",
+    crate::manifest::GEN_MAX_LEN.0,
+    crate::manifest::GEN_MAX_LEN.1
+);
+
+/// The operand format of one configuration.
+#[derive(clap::Args, Debug, Clone)]
+pub struct FormatArgs {
+    /// Bit split W+C (W 2..=16, C 0..=4; 8+0 is FxP).
+    #[arg(long, value_name = "W+C")]
+    pub bits: String,
+    /// Error-magnitude bits M (0..=2), overriding the canonical field set.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_emb)]
+    pub emb: Option<u32>,
+    /// No error-zero bit (Z = 0).
+    #[arg(long)]
+    pub no_ezb: bool,
+    /// Zero threshold T in 64ths of an LSB (0..=32; default 8 >> M).
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_ezb_threshold)]
+    pub ezb_threshold: Option<u32>,
+}
+
+impl FormatArgs {
+    /// The checked split.
+    pub fn split(&self) -> Result<Split> {
+        Ok(Split::parse_with(&self.bits, self.emb, self.no_ezb)?)
+    }
+    /// The checked format with `fb` fractional bits (T from
+    /// `--ezb-threshold`, which needs C >= 1).
+    pub fn format(&self, fb: i32) -> Result<Format> {
+        let split = self.split()?;
+        if split.is_fxp() && self.ezb_threshold.is_some() {
+            return Err(usage("--ezb-threshold needs a compensated split (C >= 1)"));
+        }
+        Ok(Format::new(split, fb, self.ezb_threshold)?)
+    }
+}
+
+/// The hardware of one configuration.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HwArgs {
+    /// Microarchitecture of an FPEC MAC (spec 6.4): fused (default) or split.
+    #[arg(long, default_value = "fused")]
+    pub arch: String,
+    /// Longest dot product Lmax (1..=65536); sizes the accumulators.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_max_len, default_value_t = DEFAULT_MAX_LEN)]
+    pub max_len: u64,
+}
+
+impl HwArgs {
+    /// The checked arch for `split` (FxP has one).
+    pub fn arch(&self, split: &Split) -> Result<Arch> {
+        crate::gen::parse_arch(&self.arch, split)
+    }
+}

@@ -1,0 +1,43 @@
+//! The one Icarus Verilog driver: `iverilog -g2005` of a bench and its
+//! design into a `.vvp` file, and `vvp -n` runs of it with plusargs.
+
+use super::{run, Tool};
+use anyhow::{bail, Result};
+use std::path::{Path, PathBuf};
+
+/// Compiles `files` (bench first or last, any order) with top `top` into
+/// `vvp`.
+pub fn compile(top: &str, files: &[PathBuf], vvp: &Path) -> Result<()> {
+    run(
+        Tool::Iverilog
+            .command()
+            .arg("-g2005")
+            .arg("-s")
+            .arg(top)
+            .arg("-o")
+            .arg(vvp)
+            .args(files),
+        Tool::Iverilog,
+        &format!("iverilog ({top})"),
+    )?;
+    Ok(())
+}
+
+/// Runs `vvp -n VVP PLUSARGS...` in `cwd` (or the current folder) and
+/// returns what it printed; a run that prints `error:` first fails too.
+pub fn simulate(vvp: &Path, plusargs: &[String], cwd: Option<&Path>) -> Result<String> {
+    let mut cmd = Tool::Vvp.command();
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    cmd.arg("-n").arg(vvp).args(plusargs);
+    let text = run(&mut cmd, Tool::Vvp, &format!("vvp {}", vvp.display()))?;
+    if text.starts_with("error:") {
+        bail!(
+            "vvp {} failed: {}",
+            vvp.display(),
+            text.lines().next().unwrap_or("")
+        );
+    }
+    Ok(text)
+}

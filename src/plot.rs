@@ -571,7 +571,7 @@ fn choose_ticks(axis: &Axis, lo: f64, hi: f64, len: f64, horizontal: bool) -> Ti
         let (elo, ehi) = (lo / 10f64.powf(0.1 * span), hi * 10f64.powf(0.1 * span));
         let mut chosen: Option<TickSet> = None;
         for all in candidates_log(elo, ehi) {
-            let below = all.iter().copied().filter(|v| *v < plo).last();
+            let below = all.iter().copied().rfind(|v| *v < plo);
             let above = all.iter().copied().find(|v| *v > phi);
             let mut t: Vec<f64> = below.into_iter().collect();
             t.extend(all.iter().copied().filter(|v| *v >= plo && *v <= phi));

@@ -1364,6 +1364,27 @@ mod tests {
     }
 
     #[test]
+    fn degenerate_data_still_renders() {
+        let mut c = sample();
+        c.series.iter_mut().for_each(|s| s.points.clear());
+        c.hlines.clear();
+        c.y.include.clear();
+        assert!(c.to_svg().ends_with("</svg>\n"));
+        let mut c = sample();
+        c.series.truncate(1);
+        c.series[0].points = vec![Point::new(0.0, 50.0), Point::new(-1.0, 50.0)];
+        let r = c.render();
+        assert!(
+            r.geometry.markers.is_empty(),
+            "x <= 0 is not drawn on a log axis"
+        );
+        c.series[0].points = vec![Point::new(5e5, 50.0)];
+        let r = c.render();
+        assert_eq!(r.geometry.markers.len(), 1);
+        assert!(r.geometry.plot.contains(&r.geometry.markers[0]));
+    }
+
+    #[test]
     fn deterministic() {
         assert_eq!(sample().to_svg(), sample().to_svg());
     }

@@ -33,6 +33,8 @@ enum Command {
     Flow(commands::flow::FlowArgs),
     /// Bit-exact DNN inference and the FPEC-Opt precision search.
     Dnn(commands::dnn::DnnArgs),
+    /// Work on written reports: redraw a plot from its JSON.
+    Report(commands::report::ReportArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -73,6 +75,7 @@ pub fn main() -> i32 {
         Command::Energy(a) => commands::energy::run(a),
         Command::Flow(a) => commands::flow::run(a),
         Command::Dnn(a) => commands::dnn::run(a),
+        Command::Report(a) => commands::report::run(a),
     };
     match res {
         Ok(()) => 0,

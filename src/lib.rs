@@ -5,6 +5,14 @@
 //! - [`format`]: number formats and their validation (spec 1);
 //! - [`golden`]: the bit-exact software reference (spec 2-5);
 //! - [`dnn`]: bit-exact DNN inference and FPEC-Opt (spec 9);
+//! - [`manifest`]: `manifest.json`, its reader, writer and checks (spec 6.3);
+//! - [`gen`], [`requant_gen`]: the generator flow over `fpec-hdl` (spec 6);
+//! - [`toolchain`]: Verilator, Icarus, Yosys, the C++ compiler, the build cache;
+//! - [`verify`]: simulation against the golden model (spec 7);
+//! - [`synth`], [`energy`], [`liberty`]: Yosys synthesis and the energy model (spec 8);
+//! - [`operands`]: operand generators shared by stimuli and workloads;
+//! - [`plot`]: the SVG charts of every report;
+//! - [`commands`], [`cli`]: the command line, a thin layer over the above;
 //! - [`util`]: atomic file output and the error kinds the CLI maps to exit codes.
 
 pub mod cli;
@@ -17,6 +25,7 @@ pub mod golden;
 pub mod liberty;
 pub mod manifest;
 pub mod operands;
+pub mod plot;
 pub mod requant_gen;
 pub mod synth;
 pub mod toolchain;

@@ -12,12 +12,13 @@ use crate::energy::{
 };
 use crate::format::{parse_bits, Split};
 use crate::gen::Arch;
+use crate::plot::{Axis, Chart, Line, Marker, Point, Series, PALETTE};
 use crate::synth::{Design, SynthOptions};
 
 use crate::util::{usage, write_atomic};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -711,103 +712,148 @@ fn write_summary(
     Ok(())
 }
 
-/// Energy per MAC (sim activity) against W: one polyline per family (FxP,
-/// FPEC with C = 1..4), the FxP 8/16 baselines as points.
+/// One configuration as the energy plot needs it: the fields of
+/// `summary.json`'s `configs` it reads (other keys are ignored), so the plot
+/// can be redrawn from a committed summary.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EnergyPoint {
+    /// `W+C`.
+    pub bits: String,
+    /// fused, split or fxp.
+    pub arch: String,
+    /// W.
+    pub w: u32,
+    /// FPEC (else FxP).
+    pub fpec: bool,
+    /// Energy per MAC under simulated activity (fJ).
+    pub energy_sim_fj: f64,
+}
+
+#[derive(Deserialize)]
+struct SummaryPlot {
+    configs: Vec<EnergyPoint>,
+    baselines: SummaryBaselines,
+}
+
+#[derive(Deserialize)]
+struct SummaryBaselines {
+    fxp8: SimEnergy,
+    fxp16: SimEnergy,
+}
+
+#[derive(Deserialize)]
+struct SimEnergy {
+    sim: f64,
+}
+
+/// Energy per MAC (sim activity) against W: one line per family (FxP, and
+/// FPEC per C and arch: colour by C, solid/circles for fused, dashed/squares
+/// for split), the FxP 8/16 baselines as diamonds.
+pub fn energy_chart(points: &[EnergyPoint], fxp8_sim_fj: f64, fxp16_sim_fj: f64) -> Chart {
+    use std::collections::BTreeMap;
+    // (0, "") = FxP; (C, arch) = FPEC +C arch.
+    let mut fams: BTreeMap<(u32, String), Vec<&EnergyPoint>> = BTreeMap::new();
+    for p in points {
+        let key = if p.fpec {
+            let c = p
+                .bits
+                .split('+')
+                .nth(1)
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            (c.max(1), p.arch.clone())
+        } else {
+            (0, String::new())
+        };
+        fams.entry(key).or_default().push(p);
+    }
+    let tip = |name: &str, w: u32, e: f64| format!("{name} W={w}: {e:.1} fJ/MAC");
+    let mut series = Vec::new();
+    for ((c, arch), mut pts) in fams {
+        pts.sort_by_key(|p| p.w);
+        let name = if c == 0 {
+            "FxP".to_string()
+        } else {
+            format!("FPEC +{c} {arch}")
+        };
+        let color = match c {
+            0 => "#333333",
+            1 => PALETTE[4],
+            2 => PALETTE[0],
+            3 => PALETTE[2],
+            4 => PALETTE[1],
+            _ => PALETTE[5],
+        };
+        let (marker, line) = match arch.as_str() {
+            "" | "fused" => (Marker::Circle, Line::Solid),
+            "split" => (Marker::Square, Line::Dashed),
+            _ => (Marker::Triangle, Line::Dashed),
+        };
+        series.push(Series {
+            points: pts
+                .iter()
+                .map(|p| {
+                    Point::new(p.w as f64, p.energy_sim_fj).tip(tip(&name, p.w, p.energy_sim_fj))
+                })
+                .collect(),
+            name,
+            color: color.to_string(),
+            marker,
+            line,
+        });
+    }
+    series.push(Series {
+        name: "FxP 8/16 baselines".into(),
+        color: PALETTE[3].into(),
+        marker: Marker::Diamond,
+        line: Line::None,
+        points: [(8, fxp8_sim_fj), (16, fxp16_sim_fj)]
+            .into_iter()
+            .map(|(w, e)| Point::new(w as f64, e).tip(tip("FxP baseline", w, e)))
+            .collect(),
+    });
+    let mut x = Axis::linear("W (computation bits)", "");
+    x.integer = true;
+    Chart {
+        title: "Energy per MAC (14 nm, simulated activity) vs W".into(),
+        subtitle: None,
+        x,
+        y: Axis::energy("energy per MAC", false),
+        series,
+        hlines: Vec::new(),
+        plot_width: 560.0,
+        plot_height: 360.0,
+    }
+}
+
+/// The energy plot of the text of a `summary.json` (redrawing a committed
+/// sweep without rerunning it).
+pub fn energy_chart_from_summary(json: &str) -> Result<Chart> {
+    let s: SummaryPlot = serde_json::from_str(json).context("not a flow summary.json")?;
+    Ok(energy_chart(
+        &s.configs,
+        s.baselines.fxp8.sim,
+        s.baselines.fxp16.sim,
+    ))
+}
+
 fn energy_svg(results: &[ConfigResult], baselines: &[Costed]) -> String {
-    let (w0, h0, ml, mb, mt, mr) = (640.0, 420.0, 70.0, 50.0, 30.0, 150.0);
-    let mut pts: Vec<(String, u32, f64)> = results
+    let points: Vec<EnergyPoint> = results
         .iter()
-        .map(|r| {
-            let fam = if r.fpec {
-                format!(
-                    "FPEC +{} {}",
-                    r.bits.split('+').nth(1).unwrap_or("?"),
-                    r.arch
-                )
-            } else {
-                "FxP".to_string()
-            };
-            (fam, r.w, r.energy_sim_fj)
+        .map(|r| EnergyPoint {
+            bits: r.bits.clone(),
+            arch: r.arch.clone(),
+            w: r.w,
+            fpec: r.fpec,
+            energy_sim_fj: r.energy_sim_fj,
         })
         .collect();
-    pts.push((
-        "FxP baselines".into(),
-        8,
+    energy_chart(
+        &points,
         baselines[0].sim.energy_fj_per_mac,
-    ));
-    pts.push((
-        "FxP baselines".into(),
-        16,
         baselines[1].sim.energy_fj_per_mac,
-    ));
-    let wmax = pts.iter().map(|p| p.1).max().unwrap_or(16).max(2) as f64;
-    let emax = pts.iter().map(|p| p.2).fold(1.0, f64::max) * 1.1;
-    let x = |w: f64| ml + (w - 1.0) / (wmax) * (w0 - ml - mr);
-    let y = |e: f64| h0 - mb - e / emax * (h0 - mb - mt);
-    let colors = [
-        "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
-    ];
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w0}\" height=\"{h0}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{}\" y=\"18\" text-anchor=\"middle\">Energy per MAC (14 nm, simulated activity) vs W</text>\n\
-         <line x1=\"{ml}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n<line x1=\"{ml}\" y1=\"{mt}\" x2=\"{ml}\" y2=\"{}\" stroke=\"black\"/>\n",
-        (w0 - mr + ml) / 2.0,
-        h0 - mb,
-        w0 - mr,
-        h0 - mb,
-        h0 - mb
-    );
-    for w in 2..=(wmax as u32) {
-        let _ = writeln!(
-            s,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{w}</text>",
-            x(w as f64),
-            h0 - mb + 16.0
-        );
-    }
-    for i in 0..=5 {
-        let e = emax * i as f64 / 5.0;
-        let _ = writeln!(
-            s,
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{e:.0}</text>",
-            ml - 6.0,
-            y(e) + 4.0
-        );
-    }
-    let _ = writeln!(
-        s,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">W (computation bits)</text>",
-        (w0 - mr + ml) / 2.0,
-        h0 - 10.0
-    );
-    let _ = writeln!(s, "<text x=\"16\" y=\"{}\" transform=\"rotate(-90 16 {})\" text-anchor=\"middle\">fJ per MAC</text>", h0 / 2.0, h0 / 2.0);
-    let mut fams: Vec<String> = pts.iter().map(|p| p.0.clone()).collect();
-    fams.sort();
-    fams.dedup();
-    for (i, f) in fams.iter().enumerate() {
-        let c = colors[i % colors.len()];
-        let mut fp: Vec<&(String, u32, f64)> = pts.iter().filter(|p| &p.0 == f).collect();
-        fp.sort_by_key(|p| p.1);
-        if f != "FxP baselines" && fp.len() > 1 {
-            let path: Vec<String> = fp
-                .iter()
-                .map(|p| format!("{:.1},{:.1}", x(p.1 as f64), y(p.2)))
-                .collect();
-            let _ = writeln!(
-                s,
-                "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>",
-                path.join(" ")
-            );
-        }
-        for p in &fp {
-            let _ = writeln!(s, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{c}\"><title>{} W={} {:.1} fJ</title></circle>", x(p.1 as f64), y(p.2), p.0, p.1, p.2);
-        }
-        let ly = mt + 10.0 + 18.0 * i as f64;
-        let _ = writeln!(s, "<circle cx=\"{}\" cy=\"{ly}\" r=\"4\" fill=\"{c}\"/><text x=\"{}\" y=\"{}\">{f}</text>", w0 - mr + 14.0, w0 - mr + 24.0, ly + 4.0);
-    }
-    s.push_str("</svg>\n");
-    s
+    )
+    .to_svg()
 }
 
 #[cfg(test)]

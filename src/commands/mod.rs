@@ -6,5 +6,6 @@ pub mod encode;
 pub mod energy;
 pub mod flow;
 pub mod gen;
+pub mod report;
 pub mod synth;
 pub mod verify;

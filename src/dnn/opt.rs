@@ -17,9 +17,10 @@ use crate::dnn::data::Dataset;
 use crate::dnn::model::{float_accuracy, Model};
 use crate::dnn::quant::{calibrate, QuantConfig, QuantModel};
 use crate::format::{Comp, Split};
+use crate::plot::{Axis, Chart, HLine, Line, Marker, Point, Series, PALETTE};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use super::energy_model::{real_mac_energy, AnalyticTestDouble, MacEnergy};
 
@@ -359,126 +360,133 @@ pub fn report_md(r: &OptReport, model_name: &str) -> String {
     s
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// The data of the accuracy/energy plot: the fields of `dnn-report.json`
+/// it reads (so the plot can be redrawn from a committed report; other keys
+/// are ignored). The model name is not in the JSON: the title is passed in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlotData {
+    /// Energy model description (the subtitle).
+    pub energy_model: String,
+    /// Float test accuracy.
+    pub float_accuracy: f64,
+    /// Budget (percentage points).
+    pub budget: f64,
+    /// Every configuration.
+    pub configs: Vec<PlotConfig>,
 }
 
-/// Accuracy vs energy (log x axis) as SVG, Pareto front joined by a line.
-pub fn report_svg(r: &OptReport, title: &str) -> String {
-    let (w, h, ml, mr, mt, mb) = (720.0, 480.0, 70.0, 20.0, 48.0, 60.0);
-    let pts: Vec<&ConfigResult> = r
-        .configs
-        .iter()
-        .filter(|c| c.energy_fj_per_inference > 0.0)
-        .collect();
-    let (mut emin, mut emax) = (f64::MAX, f64::MIN);
-    let (mut amin, mut amax) = (f64::MAX, f64::MIN);
-    for c in &pts {
-        emin = emin.min(c.energy_fj_per_inference.log10());
-        emax = emax.max(c.energy_fj_per_inference.log10());
-        amin = amin.min(c.accuracy);
-        amax = amax.max(c.accuracy);
+/// One configuration in [`PlotData`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlotConfig {
+    /// `W+C`.
+    pub bits: String,
+    /// FxP or FPEC.
+    pub fxp: bool,
+    /// Test accuracy (percent).
+    pub accuracy: f64,
+    /// Energy per inference (fJ).
+    pub energy_fj_per_inference: f64,
+    /// On the Pareto front.
+    pub pareto: bool,
+}
+
+impl PlotData {
+    /// The plot data of a sweep.
+    pub fn of(r: &OptReport) -> Self {
+        PlotData {
+            energy_model: r.energy_model.clone(),
+            float_accuracy: r.float_accuracy,
+            budget: r.budget,
+            configs: r
+                .configs
+                .iter()
+                .map(|c| PlotConfig {
+                    bits: c.bits.clone(),
+                    fxp: c.fxp,
+                    accuracy: c.accuracy,
+                    energy_fj_per_inference: c.energy_fj_per_inference,
+                    pareto: c.pareto,
+                })
+                .collect(),
+        }
     }
-    if pts.is_empty() {
-        (emin, emax, amin, amax) = (0.0, 1.0, 0.0, 100.0);
-    }
-    if emax - emin < 1e-9 {
-        emax = emin + 1.0;
-    }
-    amin = amin.min(r.float_accuracy - r.budget).max(0.0);
-    amax = amax.max(r.float_accuracy).min(100.0);
-    if amax - amin < 1e-9 {
-        amax = amin + 1.0;
-    }
-    let x = |e: f64| ml + (e.log10() - emin) / (emax - emin) * (w - ml - mr);
-    let y = |a: f64| mt + (amax - a) / (amax - amin) * (h - mt - mb);
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"11\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n\
-         <text x=\"{}\" y=\"36\" text-anchor=\"middle\" font-size=\"10\" fill=\"gray\">energy model: {}</text>\n\
-         <line x1=\"{ml}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n\
-         <line x1=\"{ml}\" y1=\"{mt}\" x2=\"{ml}\" y2=\"{}\" stroke=\"black\"/>\n\
-         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">energy per inference (fJ, log scale)</text>\n\
-         <text x=\"16\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {})\">test accuracy (%)</text>\n",
-        w / 2.0,
-        esc(title),
-        w / 2.0,
-        esc(&r.energy_model),
-        h - mb,
-        w - mr,
-        h - mb,
-        h - mb,
-        (ml + w - mr) / 2.0,
-        h - 15.0,
-        (mt + h - mb) / 2.0,
-        (mt + h - mb) / 2.0
-    );
-    for i in 0..=4 {
-        let e = emin + (emax - emin) * i as f64 / 4.0;
-        let xv = ml + (e - emin) / (emax - emin) * (w - ml - mr);
-        s += &format!(
-            "<text x=\"{xv:.1}\" y=\"{}\" text-anchor=\"middle\">{:.3e}</text>\n",
-            h - mb + 16.0,
-            10f64.powf(e)
-        );
-        let a = amin + (amax - amin) * i as f64 / 4.0;
-        s += &format!(
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{a:.1}</text>\n",
-            ml - 4.0,
-            y(a) + 4.0
-        );
-    }
-    let fy = y(r.float_accuracy - r.budget);
-    s += &format!(
-        "<line x1=\"{ml}\" y1=\"{fy:.1}\" x2=\"{}\" y2=\"{fy:.1}\" stroke=\"gray\" stroke-dasharray=\"4 3\"/>\n<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"gray\">float - budget</text>\n",
-        w - mr,
-        w - mr,
-        fy - 3.0
-    );
-    let mut front: Vec<&&ConfigResult> = pts.iter().filter(|c| c.pareto).collect();
+}
+
+/// The plot title for `model_name` and `budget`.
+pub fn plot_title(model_name: &str, budget: f64) -> String {
+    format!("FPEC-Opt: {model_name} (budget {budget} pp)")
+}
+
+/// Test accuracy vs energy per inference (log x axis, nJ): FxP and FPEC
+/// configurations, the Pareto front joined and labelled, the accuracy floor
+/// (float - budget) as a dashed line.
+pub fn report_chart(d: &PlotData, title: &str) -> Chart {
+    let tip = |kind: &str, c: &PlotConfig| {
+        format!(
+            "{kind} {}: {:.2} %, {:.4} nJ/inference",
+            c.bits,
+            c.accuracy,
+            c.energy_fj_per_inference / 1e6
+        )
+    };
+    let series = |name: &str, fxp: bool, color: &str, marker: Marker| Series {
+        name: name.to_string(),
+        color: color.to_string(),
+        marker,
+        line: Line::None,
+        points: d
+            .configs
+            .iter()
+            .filter(|c| c.fxp == fxp)
+            .map(|c| Point::new(c.energy_fj_per_inference, c.accuracy).tip(tip(name, c)))
+            .collect(),
+    };
+    let mut front: Vec<&PlotConfig> = d.configs.iter().filter(|c| c.pareto).collect();
     front.sort_by(|a, b| {
         a.energy_fj_per_inference
             .total_cmp(&b.energy_fj_per_inference)
     });
-    let path: Vec<String> = front
-        .iter()
-        .map(|c| format!("{:.1},{:.1}", x(c.energy_fj_per_inference), y(c.accuracy)))
-        .collect();
-    if path.len() > 1 {
-        s += &format!(
-            "<polyline points=\"{}\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"1.5\"/>\n",
-            path.join(" ")
-        );
+    let mut y = Axis::linear("test accuracy", "%");
+    y.include.push(d.float_accuracy);
+    Chart {
+        title: title.to_string(),
+        subtitle: Some(format!("energy model: {}", d.energy_model)),
+        x: Axis::energy("energy per inference", true),
+        y,
+        series: vec![
+            series("FxP", true, PALETTE[0], Marker::Circle),
+            series("FPEC", false, PALETTE[1], Marker::Square),
+            Series {
+                name: "Pareto front".into(),
+                color: PALETTE[3].into(),
+                marker: Marker::Ring,
+                line: Line::Solid,
+                points: front
+                    .iter()
+                    .map(|c| Point::new(c.energy_fj_per_inference, c.accuracy).label(&c.bits))
+                    .collect(),
+            },
+        ],
+        hlines: vec![HLine {
+            y: d.float_accuracy - d.budget,
+            name: format!("float - budget ({:.2} %)", d.float_accuracy - d.budget),
+            color: "#777777".into(),
+        }],
+        plot_width: 560.0,
+        plot_height: 360.0,
     }
-    for c in &pts {
-        let (px, py) = (x(c.energy_fj_per_inference), y(c.accuracy));
-        let stroke = if c.pareto { "#d62728" } else { "none" };
-        if c.fxp {
-            s += &format!("<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"4\" fill=\"#1f77b4\" stroke=\"{stroke}\" stroke-width=\"2\"><title>FxP {} {:.2} %</title></circle>\n", c.bits, c.accuracy);
-        } else {
-            s += &format!("<rect x=\"{:.1}\" y=\"{:.1}\" width=\"8\" height=\"8\" fill=\"#ff7f0e\" stroke=\"{stroke}\" stroke-width=\"2\"><title>FPEC {} {:.2} %</title></rect>\n", px - 4.0, py - 4.0, c.bits, c.accuracy);
-        }
-        if c.pareto {
-            s += &format!(
-                "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>\n",
-                px + 6.0,
-                py - 6.0,
-                c.bits
-            );
-        }
-    }
-    s += &format!(
-        "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"#1f77b4\"/><text x=\"{}\" y=\"{}\">FxP</text>\n\
-         <rect x=\"{}\" y=\"{}\" width=\"8\" height=\"8\" fill=\"#ff7f0e\"/><text x=\"{}\" y=\"{}\">FPEC</text>\n\
-         <line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#d62728\" stroke-width=\"1.5\"/><text x=\"{}\" y=\"{}\">Pareto front</text>\n</svg>\n",
-        w - 150.0, mt + 10.0, w - 140.0, mt + 14.0,
-        w - 154.0, mt + 22.0, w - 140.0, mt + 30.0,
-        w - 158.0, mt + 42.0, w - 146.0, mt + 42.0, w - 140.0, mt + 46.0
-    );
-    s
+}
+
+/// Accuracy vs energy as SVG (see [`report_chart`]).
+pub fn report_svg(r: &OptReport, title: &str) -> String {
+    report_chart(&PlotData::of(r), title).to_svg()
+}
+
+/// The plot of the text of a `dnn-report.json` (redrawing a committed
+/// report without rerunning the search).
+pub fn report_chart_from_json(json: &str, title: &str) -> Result<Chart> {
+    let d: PlotData = serde_json::from_str(json).context("not a dnn-report.json")?;
+    Ok(report_chart(&d, title))
 }
 
 /// Writes `dnn-report.md`, `dnn-report.json` and `dnn-report.svg` into
@@ -488,10 +496,7 @@ pub fn write_reports(r: &OptReport, model_name: &str, dir: &std::path::Path) -> 
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let md = report_md(r, model_name);
     let json = report_json(r)?;
-    let svg = report_svg(
-        r,
-        &format!("FPEC-Opt: {model_name} (budget {} pp)", r.budget),
-    );
+    let svg = report_svg(r, &plot_title(model_name, r.budget));
     crate::util::write_atomic(&dir.join("dnn-report.md"), md.as_bytes())?;
     crate::util::write_atomic(&dir.join("dnn-report.json"), json.as_bytes())?;
     crate::util::write_atomic(&dir.join("dnn-report.svg"), svg.as_bytes())?;

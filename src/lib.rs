@@ -19,6 +19,7 @@ pub mod cli;
 pub mod commands;
 pub mod dnn;
 pub mod energy;
+pub mod flow;
 pub mod format;
 pub mod gen;
 pub mod golden;

@@ -5,8 +5,8 @@
 //! and of each other, round ticks in readable units); and `fpec report plot`
 //! writes them.
 
-use fpec::commands::flow::energy_chart_from_summary;
 use fpec::dnn::opt::{plot_title, report_chart_from_json};
+use fpec::flow::energy_chart_from_summary;
 use fpec::plot::{BBox, Chart};
 use std::path::{Path, PathBuf};
 

@@ -2,11 +2,11 @@
 //! without rerunning the flow or the search: a `fpec flow` sweep's
 //! `summary.json` gives `energy.svg`, a `fpec dnn opt` `dnn-report.json`
 //! gives `dnn-report.svg` (next to the JSON unless `--out` is given). The
-//! charts are the ones the commands draw ([`crate::commands::flow::energy_chart`],
+//! charts are the ones the commands draw ([`crate::flow::energy_chart`],
 //! [`crate::dnn::opt::report_chart`]).
 
-use crate::commands::flow::energy_chart_from_summary;
 use crate::dnn::opt::{plot_title, report_chart_from_json};
+use crate::flow::energy_chart_from_summary;
 use crate::util::{as_usage, usage, write_atomic};
 use anyhow::Result;
 use clap::{Args, Subcommand};

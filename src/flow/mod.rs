@@ -1,0 +1,416 @@
+//! The main job (`fpec flow`): for each requested bit split, generate, lint,
+//! verify on every backend, synthesize and cost it under the three activity
+//! models (static, sim, glitch), next to the FxP 8/16-bit baselines (same flow, same Lmax) and,
+//! for FPEC, the hand-written behavioural MAC. Each configuration gets
+//! `OUT/<bits>/report.md` and `report.json`; a sweep also gets
+//! `OUT/summary.md`, `summary.json` and `OUT/energy.svg` (energy per MAC
+//! against W for FxP and each FPEC variant). Configurations run in parallel
+//! (rayon) with a progress bar.
+
+use crate::energy::{
+    evaluate_synthesized, Activity, EnergyOptions, EnergyReport, EnergyTable, Workload,
+};
+use crate::format::{parse_bits, Split};
+use crate::gen::Arch;
+use crate::synth::{Design, SynthOptions};
+
+use crate::util::{usage, write_atomic};
+use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+mod report;
+pub use report::{energy_chart, energy_chart_from_summary, EnergyPoint};
+use report::{write_report, write_summary};
+
+/// What `fpec flow` runs (the command line's values, checked by `run`).
+#[derive(Debug, Clone)]
+pub struct FlowOptions {
+    /// Bit split(s) W+C; repeat for a sweep, or give a range `3..8+2`.
+    pub bits: Vec<String>,
+    /// Maximum dot-product length (1..=65536).
+    pub max_len: u64,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Workload of the simulated activity: uniform or dnn.
+    pub workload: String,
+    /// Dot products verified per backend.
+    pub vectors: u64,
+    /// Seed of verification and workload.
+    pub seed: u64,
+    /// Microarchitecture(s) of the FPEC MACs (spec 6.4): fused (default),
+    /// split, or all (side by side); repeatable.
+    pub arch: Vec<String>,
+}
+
+/// The hand-written behavioural MAC (quality-of-results baseline).
+const HANDWRITTEN: &str = include_str!("../../testbenches/handwritten_fpec_mac.v");
+
+/// The archs asked for (`all` = every arch), each once, default first.
+pub fn expand_archs(names: &[String]) -> Result<Vec<Arch>> {
+    let mut v = Vec::new();
+    for n in names {
+        if n == "all" {
+            v.extend(Arch::ALL);
+        } else {
+            v.push(Arch::parse(n).map_err(|_| {
+                usage(format!(
+                    "--arch {n} is unknown (allowed: fused, split, all)"
+                ))
+            })?);
+        }
+    }
+    Ok(Arch::ALL.into_iter().filter(|a| v.contains(a)).collect())
+}
+
+/// The configurations of a run: every FPEC split in every arch asked for,
+/// every FxP split once, and FxP W for every FPEC W (the companion that
+/// the compensation overhead FPEC W+C / FxP W is measured against).
+fn jobs(splits: &[Split], archs: &[Arch]) -> Result<Vec<(Split, Arch)>> {
+    let mut v: Vec<(Split, Arch)> = Vec::new();
+    for s in splits {
+        if s.is_fxp() {
+            v.push((*s, Arch::Fused));
+        } else {
+            v.extend(archs.iter().map(|a| (*s, *a)));
+        }
+    }
+    for s in splits.iter().filter(|s| !s.is_fxp()) {
+        let f = Split::fxp(s.w)?;
+        if !v.iter().any(|(x, _)| *x == f) {
+            v.push((f, Arch::Fused));
+        }
+    }
+    v.dedup();
+    Ok(v)
+}
+
+/// Expands `--bits` values: `W+C` or `A..B+C` (inclusive range of W).
+pub fn expand_bits(specs: &[String]) -> Result<Vec<Split>> {
+    let mut v = Vec::new();
+    for s in specs {
+        if let Some((range, c)) = s.split_once("..").map(|(a, rest)| (a, rest)) {
+            let (b, c) = c
+                .split_once('+')
+                .ok_or_else(|| usage(format!("--bits '{s}' is not of the form A..B+C")))?;
+            let a: u32 = range
+                .trim()
+                .parse()
+                .map_err(|_| usage(format!("--bits '{s}' is not of the form A..B+C")))?;
+            let b: u32 = b
+                .trim()
+                .parse()
+                .map_err(|_| usage(format!("--bits '{s}' is not of the form A..B+C")))?;
+            if a > b {
+                return Err(usage(format!("--bits '{s}': empty range {a}..{b}")));
+            }
+            for w in a..=b {
+                v.push(Split::parse(&format!("{w}+{c}"))?);
+            }
+        } else {
+            parse_bits(s)?;
+            v.push(Split::parse(s)?);
+        }
+    }
+    v.dedup();
+    Ok(v)
+}
+
+/// One design costed under both activity models.
+#[derive(Debug, Clone, Serialize)]
+struct Costed {
+    name: String,
+    static_: EnergyReport,
+    sim: EnergyReport,
+    glitch: EnergyReport,
+}
+
+/// MACs of the unit-delay (glitch) simulation in the flow: Icarus is slower
+/// than Verilator, and 1024 MACs (16 dot products of 64) average well.
+const GLITCH_MACS: usize = 1024;
+
+/// Result of one configuration.
+#[derive(Debug, Clone, Serialize)]
+struct ConfigResult {
+    bits: String,
+    arch: String,
+    w: u32,
+    fpec: bool,
+    latency: u32,
+    sum_width: u32,
+    lint_clean: bool,
+    verify_mismatches: u64,
+    verify: Vec<(String, u64, u64, u64)>,
+    cells: u64,
+    energy_static_fj: f64,
+    energy_sim_fj: f64,
+    energy_glitch_fj: f64,
+    comp_path_sim_fj: f64,
+    pairs_skipped_share: Option<f64>,
+    handwritten_sim_fj: Option<f64>,
+    handwritten_static_fj: Option<f64>,
+    /// Compensation overhead: this FPEC MAC's energy over FxP W's from the
+    /// same run (static, sim, glitch); None for FxP.
+    overhead: Option<[f64; 3]>,
+}
+
+/// Synthesizes `design` once (into `dir/synth`) and costs it under the
+/// three activity models; writes `energy-{static,sim,glitch}.json` there.
+fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64) -> Result<Costed> {
+    let mut opts = EnergyOptions {
+        activity: Activity::Static { toggle_rate: 0.5 },
+        workload: workload.clone(),
+        table: EnergyTable::builtin()?,
+        synth: SynthOptions::default(),
+    };
+    let sr = crate::synth::synthesize(design, dir, &opts.synth)?;
+    let mut reports = Vec::with_capacity(3);
+    for activity in [
+        Activity::Static { toggle_rate: 0.5 },
+        Activity::Sim { seed, macs: 4096 },
+        Activity::Glitch {
+            seed,
+            macs: GLITCH_MACS,
+        },
+    ] {
+        opts.activity = activity;
+        let r = evaluate_synthesized(design, &sr, &opts)?;
+        write_atomic(
+            &sr.dir.join(format!("energy-{}.json", opts.activity.kind())),
+            (serde_json::to_string_pretty(&r)? + "\n").as_bytes(),
+        )?;
+        reports.push(r);
+    }
+    let [static_, sim, glitch]: [EnergyReport; 3] = reports
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("three activity models, three reports"))?;
+    Ok(Costed {
+        name: name.to_string(),
+        static_,
+        sim,
+        glitch,
+    })
+}
+
+/// Runs `fpec flow`.
+pub fn run(args: &FlowOptions) -> Result<()> {
+    let splits = expand_bits(&args.bits)?;
+    let archs = expand_archs(&args.arch)?;
+    let jobs = jobs(&splits, &archs)?;
+    crate::gen::check_max_len(args.max_len)?;
+    let out = args.out.clone();
+    std::fs::create_dir_all(&out)
+        .map_err(|e| usage(format!("--out {}: cannot create: {e}", out.display())))?;
+    let workload = if args.workload == "uniform" {
+        Workload::Uniform { len: 64 }
+    } else {
+        Workload::Dnn { len: 64 }
+    };
+    let t0 = std::time::Instant::now();
+    let pb = indicatif::ProgressBar::new(jobs.len() as u64 + 2);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    // Everything that does not need the baselines runs concurrently with
+    // them: FxP 8 and 16 (same Lmax, once per run) and, per configuration,
+    // generation, lint, the three backends and the synthesis of the
+    // generated and the hand-written MAC. Reports are written at the end.
+    let (baselines, computed) = rayon::join(
+        || -> Result<Vec<Costed>> {
+            [8u32, 16]
+                .par_iter()
+                .map(|&w| {
+                    let d = out.join(format!("baseline-fxp{w}"));
+                    crate::gen::generate_baseline(w, args.max_len, &d)?;
+                    let bd = Design::from_dir(&d)?;
+                    let c = cost(&format!("FxP {w}"), &bd, &d, &workload, args.seed);
+                    pb.inc(1);
+                    c
+                })
+                .collect()
+        },
+        || -> Result<Vec<Computed>> {
+            jobs.par_iter()
+                .map(|(split, arch)| {
+                    let r = compute(
+                        *split,
+                        *arch,
+                        &args,
+                        &out.join(crate::gen::config_dir_name(split, *arch)),
+                        &workload,
+                    );
+                    pb.inc(1);
+                    r
+                })
+                .collect()
+        },
+    );
+    let baselines = baselines?;
+    let mut results: Vec<ConfigResult> = computed?
+        .into_iter()
+        .map(|c| write_report(c, &args, &baselines))
+        .collect::<Result<_>>()?;
+    let fxp: Vec<(u32, [f64; 3])> = results
+        .iter()
+        .filter(|r| !r.fpec)
+        .map(|r| {
+            (
+                r.w,
+                [r.energy_static_fj, r.energy_sim_fj, r.energy_glitch_fj],
+            )
+        })
+        .collect();
+    for r in results.iter_mut().filter(|r| r.fpec) {
+        r.overhead = fxp.iter().find(|f| f.0 == r.w).map(|(_, e)| {
+            [
+                r.energy_static_fj / e[0],
+                r.energy_sim_fj / e[1],
+                r.energy_glitch_fj / e[2],
+            ]
+        });
+    }
+    pb.finish_and_clear();
+    if results.len() > 1 {
+        write_summary(&out, &results, &baselines, &workload)?;
+        println!("summary: {}", out.join("summary.md").display());
+    }
+    println!(
+        "flow: {} configuration(s) in {:.1} s",
+        results.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let bad: u64 = results.iter().map(|r| r.verify_mismatches).sum();
+    let unclean = results.iter().filter(|r| !r.lint_clean).count();
+    if bad > 0 || unclean > 0 {
+        bail!("flow: {bad} verification mismatches, {unclean} configuration(s) not lint-clean");
+    }
+    Ok(())
+}
+
+/// `W+C` (fused and FxP) or `W+C-split`.
+/// What a configuration produces before the baselines are known.
+struct Computed {
+    split: Split,
+    arch: Arch,
+    out: PathBuf,
+    mac_dir: PathBuf,
+    m: crate::gen::Manifest,
+    lint_ok: bool,
+    lint_text: String,
+    outs: Vec<crate::verify::BackendOutcome>,
+    main: Costed,
+    hand: Option<Costed>,
+}
+
+/// Generates, lints, verifies and costs one configuration. After the lint,
+/// the three backends, the generated MAC's synthesis and the hand-written
+/// MAC's synthesis are independent and run concurrently.
+fn compute(
+    split: Split,
+    arch: Arch,
+    args: &FlowOptions,
+    out: &Path,
+    workload: &Workload,
+) -> Result<Computed> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    // 1. Generate.
+    let mac_dir = out.join("mac");
+    let req = crate::gen::GenRequest {
+        arch,
+        ..crate::gen::GenRequest::mac(split, args.max_len)
+    };
+    let m = crate::gen::generate(&req, &mac_dir)?;
+    // 2. Lint.
+    let (lint_ok, lint_text) = crate::toolchain::verilator::lint(&mac_dir, &m.top, &m.files)?;
+    // 3. Verify on every backend, 4. synthesize and cost: concurrently.
+    let dut = crate::verify::manifest::load(&mac_dir.join("manifest.json"))?;
+    let vopts = crate::verify::Options {
+        backends: vec!["verilator".into(), "icarus".into(), "rust-sim".into()],
+        vectors: args.vectors,
+        seed: args.seed,
+        exhaustive: false,
+        out: out.join("verify"),
+        cache: crate::toolchain::cache::cache_root(),
+        repro: format!(
+            "fpec verify {} --backend {{backend}} --vectors {} --seed {}",
+            mac_dir.display(),
+            args.vectors,
+            args.seed
+        ),
+        rust_sim_required: true,
+        parallel: true,
+    };
+    let cost_main = || {
+        cost(
+            &format!("generated {} {}", m.bits(), m.arch()),
+            &Design::from_dir(&mac_dir)?,
+            &mac_dir,
+            workload,
+            args.seed,
+        )
+    };
+    let cost_hand = || -> Result<Option<Costed>> {
+        // The hand-written MAC is a behavioural fused MAC: the reference
+        // of the fused arch.
+        let Some(c) = split.comp.filter(|_| arch == Arch::Fused) else {
+            return Ok(None);
+        };
+        let hdir = out.join("handwritten");
+        std::fs::create_dir_all(&hdir)
+            .with_context(|| format!("cannot create {}", hdir.display()))?;
+        let hv = hdir.join("handwritten_fpec_mac.v");
+        write_atomic(&hv, HANDWRITTEN.as_bytes())?;
+        let params = vec![
+            format!("W={}", split.w),
+            format!("M={}", c.m),
+            format!("Z={}", c.z as u32),
+            format!("S={}", m.sum_width),
+        ];
+        let mut hd = Design::from_rtl(&[hv], "handwritten_fpec_mac", &params)?;
+        hd.split = Some(split);
+        hd.sum_width = Some(m.sum_width);
+        hd.max_len = Some(args.max_len);
+        hd.latency = Some(1);
+        hd.label = format!("{split} (hand-written)");
+        cost(
+            "hand-written (testbenches/)",
+            &hd,
+            &hdir,
+            workload,
+            args.seed,
+        )
+        .map(Some)
+    };
+    let (outs, (main, hand)) = rayon::join(
+        || crate::verify::run(&dut, &vopts),
+        || rayon::join(cost_main, cost_hand),
+    );
+    Ok(Computed {
+        split,
+        arch,
+        out: out.to_path_buf(),
+        mac_dir,
+        m,
+        lint_ok,
+        lint_text,
+        outs: outs?,
+        main: main?,
+        hand: hand?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_ranges_expand() {
+        let v = expand_bits(&["3..5+2".to_string(), "8+0".to_string()]).unwrap();
+        let names: Vec<String> = v.iter().map(|s| format!("{}+{}", s.w, s.c())).collect();
+        assert_eq!(names, ["3+2", "4+2", "5+2", "8+0"]);
+        assert!(expand_bits(&["5..3+2".to_string()]).is_err());
+        assert!(expand_bits(&["3..17+2".to_string()]).is_err());
+    }
+}

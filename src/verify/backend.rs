@@ -15,44 +15,10 @@ pub trait Backend {
     fn run(&mut self, stim: &Stimulus, sink: &mut dyn FnMut(u64, Got)) -> Result<()>;
 }
 
-/// Inputs of one cycle (same shape as `fpec_hdl::MacIn`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MacIn {
-    /// Synchronous reset.
-    pub rst: bool,
-    /// A pair is presented.
-    pub in_valid: bool,
-    /// First pair of a product.
-    pub in_first: bool,
-    /// Last pair of a product.
-    pub in_last: bool,
-    /// Packed weight word.
-    pub w: u32,
-    /// Packed activation word.
-    pub a: u32,
-}
-
-/// Outputs read right after an edge (same shape as `fpec_hdl::MacOut`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MacOut {
-    /// out_valid.
-    pub out_valid: bool,
-    /// out_sum (its low S bits are compared, as a signed S-bit value).
-    pub out_sum: i64,
-}
-
-/// A cycle-based simulator (same semantics as `fpec_hdl::MacSim`): `cycle`
-/// applies the inputs, performs one rising edge and returns the outputs as
-/// read right after that edge.
-///
-/// Plugging in rust-hdl: `impl MacSim for` an adapter around the
-/// `fpec_hdl` simulator (a two-line forwarding impl), then hand a
-/// `SimBackend::new("rust-sim", adapter)` to [`super::run_backend`]; or see
-/// [`super::rust_sim_backend`], the single hook the CLI calls.
-pub trait MacSim {
-    /// One clock cycle.
-    fn cycle(&mut self, i: &MacIn) -> MacOut;
-}
+/// The MAC simulation interface, defined once in `fpec-hdl` (its rust-sim
+/// models implement it; so does [`ModelMac`] here): `cycle` applies the
+/// inputs, performs one rising edge and returns the outputs read right after.
+pub use fpec_hdl::{MacIn, MacOut, MacSim};
 
 /// Decodes a stimulus record.
 pub fn mac_in(r: u64) -> MacIn {
@@ -67,14 +33,18 @@ pub fn mac_in(r: u64) -> MacIn {
 }
 
 /// Runs any [`MacSim`] as a [`Backend`].
-pub struct SimBackend<T: MacSim> {
+pub struct SimBackend {
     name: String,
-    sim: T,
+    sim: Box<dyn MacSim>,
 }
 
-impl<T: MacSim> SimBackend<T> {
+impl SimBackend {
     /// Wraps `sim` under `name`.
-    pub fn new(name: &str, sim: T) -> Self {
+    pub fn new(name: &str, sim: impl MacSim + 'static) -> Self {
+        Self::boxed(name, Box::new(sim))
+    }
+    /// Wraps a boxed `sim` (e.g. a rust-sim model) under `name`.
+    pub fn boxed(name: &str, sim: Box<dyn MacSim>) -> Self {
         SimBackend {
             name: name.to_string(),
             sim,
@@ -82,7 +52,7 @@ impl<T: MacSim> SimBackend<T> {
     }
 }
 
-impl<T: MacSim> Backend for SimBackend<T> {
+impl Backend for SimBackend {
     fn name(&self) -> &str {
         &self.name
     }

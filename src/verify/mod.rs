@@ -66,28 +66,7 @@ pub fn rust_sim_backend(dut: &Dut) -> Result<Box<dyn Backend>> {
         .clone()
         .map_err(|why| crate::util::usage(format!("rust-sim: {why}")))?;
     let sim = fpec_hdl::mac_sim(&cfg).map_err(|e| crate::util::usage(format!("rust-sim: {e}")))?;
-    Ok(Box::new(backend::SimBackend::new("rust-sim", HdlSim(sim))))
-}
-
-/// Adapter from `fpec_hdl`'s simulator to [`backend::MacSim`] (same
-/// cycle semantics, same field names).
-struct HdlSim(Box<dyn fpec_hdl::MacSim>);
-
-impl backend::MacSim for HdlSim {
-    fn cycle(&mut self, i: &backend::MacIn) -> backend::MacOut {
-        let o = self.0.cycle(&fpec_hdl::MacIn {
-            rst: i.rst,
-            in_valid: i.in_valid,
-            in_first: i.in_first,
-            in_last: i.in_last,
-            w: i.w,
-            a: i.a,
-        });
-        backend::MacOut {
-            out_valid: o.out_valid,
-            out_sum: o.out_sum,
-        }
-    }
+    Ok(Box::new(backend::SimBackend::boxed("rust-sim", sim)))
 }
 
 /// Per-backend outcome.

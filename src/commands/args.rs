@@ -8,6 +8,14 @@ use crate::gen::{Arch, DEFAULT_MAX_LEN};
 use crate::util::usage;
 use anyhow::Result;
 
+/// Default seed of every seeded command (verify, flow, energy, dnn); the
+/// seed in use is always printed.
+pub const DEFAULT_SEED: u64 = 1;
+/// Default number of dot products verified per backend (verify, flow).
+pub const DEFAULT_VECTORS: u64 = 1000;
+/// Default workload of simulated activity (energy, flow).
+pub const DEFAULT_WORKLOAD: &str = "dnn";
+
 crate::ranged_arg!(parse_emb, u32, "--emb", 0, 2);
 crate::ranged_arg!(parse_ezb_threshold, u32, "--ezb-threshold", 0, 32);
 crate::ranged_arg!(

@@ -120,7 +120,7 @@ struct TrainArgs {
     #[arg(long, value_enum, default_value = "mlp")]
     arch: Arch,
     /// RNG seed (weights initialization and shuffling).
-    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = 1)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = super::args::DEFAULT_SEED)]
     seed: u64,
     /// Epochs (default: 60 for mlp, 40 for cnn).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_epochs)]

@@ -34,7 +34,7 @@ pub struct EnergyArgs {
     pub toggle_rate: Option<f64>,
     /// Workload of the sim model: `uniform` words or `dnn` (Gaussian weights,
     /// ReLU activations, encoded by the golden model).
-    #[arg(long, default_value = "uniform", value_parser = ["uniform", "dnn"])]
+    #[arg(long, default_value = super::args::DEFAULT_WORKLOAD, value_parser = ["uniform", "dnn"])]
     pub workload: String,
     /// Dot-product length of the workload.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_len, default_value_t = 64)]
@@ -43,7 +43,7 @@ pub struct EnergyArgs {
     #[arg(long, allow_negative_numbers = true, value_parser = parse_macs, default_value_t = 4096)]
     pub macs: usize,
     /// Workload seed.
-    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = 1)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = super::args::DEFAULT_SEED)]
     pub seed: u64,
     /// Print one JSON object.
     #[arg(long)]

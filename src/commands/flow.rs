@@ -27,13 +27,13 @@ pub struct FlowArgs {
     #[arg(long, default_value = "out/flow")]
     pub out: PathBuf,
     /// Workload of the simulated activity: uniform or dnn.
-    #[arg(long, default_value = "dnn", value_parser = ["uniform", "dnn"])]
+    #[arg(long, default_value = super::args::DEFAULT_WORKLOAD, value_parser = ["uniform", "dnn"])]
     pub workload: String,
     /// Dot products verified per backend.
-    #[arg(long, allow_negative_numbers = true, value_parser = parse_vectors, default_value_t = 300)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_vectors, default_value_t = super::args::DEFAULT_VECTORS)]
     pub vectors: u64,
     /// Seed of verification and workload.
-    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = 1)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = super::args::DEFAULT_SEED)]
     pub seed: u64,
     /// Microarchitecture(s) of the FPEC MACs (spec 6.4): fused (default),
     /// split, or all (side by side); repeatable.

@@ -29,10 +29,10 @@ pub struct VerifyArgs {
     /// Simulator(s): verilator, icarus, rust-sim or all.
     #[arg(long, default_value = "all")]
     pub backend: String,
-    /// Number of dot products (1..=10000000; default 1000; not with --exhaustive).
+    /// Number of dot products (1..=10000000; default 1000, as in flow; not with --exhaustive).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_vectors)]
     pub vectors: Option<u64>,
-    /// Seed of the stimulus (printed; default: random).
+    /// Seed of the stimulus (printed; default 1, as in every command).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: Option<u64>,
     /// Every (w, a) word pair as a one-pair dot product (W <= 8).
@@ -224,7 +224,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
             "--vectors conflicts with --exhaustive (the sweep runs every word pair); give one of them",
         ));
     }
-    let vectors = a.vectors.unwrap_or(1000);
+    let vectors = a.vectors.unwrap_or(super::args::DEFAULT_VECTORS);
     if !(1..=10_000_000).contains(&vectors) {
         return Err(usage(format!(
             "--vectors {vectors} is out of range (allowed 1..=10000000)"
@@ -271,7 +271,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
     } else {
         vec![a.backend.clone()]
     };
-    let seed = a.seed.unwrap_or_else(|| rand::random::<u32>() as u64);
+    let seed = a.seed.unwrap_or(super::args::DEFAULT_SEED);
     // Default output folder: one per design (top, split and a hash of the
     // RTL and its description), so designs never share mismatch files.
     let out = match a.out.clone() {

@@ -33,6 +33,8 @@ enum Command {
     Flow(commands::flow::FlowArgs),
     /// Bit-exact DNN inference and the FPEC-Opt precision search.
     Dnn(commands::dnn::DnnArgs),
+    /// Regression at volume over many configurations, sharded; `regress merge` combines shards.
+    Regress(commands::regress::RegressArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -73,6 +75,7 @@ pub fn main() -> i32 {
         Command::Energy(a) => commands::energy::run(a),
         Command::Flow(a) => commands::flow::run(a),
         Command::Dnn(a) => commands::dnn::run(a),
+        Command::Regress(a) => commands::regress::run(a),
     };
     match res {
         Ok(()) => 0,

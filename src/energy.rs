@@ -379,7 +379,7 @@ pub fn skipped_share(split: &Split, dots: &[Vec<(u32, u32)>]) -> Option<f64> {
 // ---------------------------------------------------------------- report
 
 /// Energy per MAC of one synthesized design.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnergyReport {
     /// Configuration label (e.g. `6+2`).
     pub config: String,

@@ -32,7 +32,11 @@ crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
 
 /// Arguments of `fpec flow`.
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct FlowArgs {
+    /// `merge DIR...`: summary, table and SVG from the shards of a sharded sweep.
+    #[command(subcommand)]
+    pub cmd: Option<super::flow_merge::FlowCmd>,
     /// Bit split(s) W+C; repeat for a sweep, or give a range `3..8+2`.
     #[arg(long, value_name = "W+C", default_values_t = vec!["6+2".to_string()])]
     pub bits: Vec<String>,
@@ -55,6 +59,10 @@ pub struct FlowArgs {
     /// split, or all (side by side); repeatable.
     #[arg(long, default_values_t = vec!["fused".to_string()])]
     pub arch: Vec<String>,
+    /// Run shard K of N of the configurations: their reports and
+    /// OUT/flow-shard-K-of-N.json; `fpec flow merge OUT` writes the summary.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
 }
 
 /// The archs asked for (`all` = every arch), each once, default first.
@@ -128,8 +136,8 @@ pub fn expand_bits(specs: &[String]) -> Result<Vec<Split>> {
 }
 
 /// One design costed under both activity models.
-#[derive(Debug, Clone, Serialize)]
-struct Costed {
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub(crate) struct Costed {
     name: String,
     static_: EnergyReport,
     sim: EnergyReport,
@@ -141,16 +149,16 @@ struct Costed {
 const GLITCH_MACS: usize = 1024;
 
 /// Result of one configuration.
-#[derive(Debug, Clone, Serialize)]
-struct ConfigResult {
-    bits: String,
-    arch: String,
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub(crate) struct ConfigResult {
+    pub(crate) bits: String,
+    pub(crate) arch: String,
     w: u32,
     fpec: bool,
     latency: u32,
     sum_width: u32,
-    lint_clean: bool,
-    verify_mismatches: u64,
+    pub(crate) lint_clean: bool,
+    pub(crate) verify_mismatches: u64,
     verify: Vec<(String, u64, u64, u64)>,
     cells: u64,
     energy_static_fj: f64,
@@ -216,9 +224,18 @@ fn lint(dir: &Path, top: &str, files: &[String]) -> Result<(bool, String)> {
 
 /// Runs `fpec flow`.
 pub fn run(args: FlowArgs) -> Result<()> {
+    if let Some(super::flow_merge::FlowCmd::Merge(m)) = args.cmd {
+        return super::flow_merge::run(m);
+    }
     let splits = expand_bits(&args.bits)?;
     let archs = expand_archs(&args.arch)?;
-    let jobs = jobs(&splits, &archs)?;
+    let all_jobs = jobs(&splits, &archs)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(super::regress::parse_shard)
+        .transpose()?;
+    let jobs = super::flow_merge::select(&all_jobs, shard);
     crate::gen::check_max_len(args.max_len)?;
     let out = args.out.clone();
     std::fs::create_dir_all(&out)
@@ -272,6 +289,32 @@ pub fn run(args: FlowArgs) -> Result<()> {
         .into_iter()
         .map(|c| write_report(c, &args, &baselines))
         .collect::<Result<_>>()?;
+    fill_overhead(&mut results);
+    pb.finish_and_clear();
+    if let Some((k, n)) = shard {
+        let ids: Vec<String> = all_jobs.iter().map(|(s, a)| bits_dir(s, *a)).collect();
+        let p = super::flow_merge::write_shard(&out, k, n, &args, ids, &results, &baselines)?;
+        println!("shard result: {}", p.display());
+    } else if results.len() > 1 {
+        write_summary(&out, &results, &baselines, &workload)?;
+        println!("summary: {}", out.join("summary.md").display());
+    }
+    println!(
+        "flow: {} configuration(s) in {:.1} s",
+        results.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let bad: u64 = results.iter().map(|r| r.verify_mismatches).sum();
+    let unclean = results.iter().filter(|r| !r.lint_clean).count();
+    if bad > 0 || unclean > 0 {
+        bail!("flow: {bad} verification mismatches, {unclean} configuration(s) not lint-clean");
+    }
+    Ok(())
+}
+
+/// Compensation overhead of each FPEC result over the FxP W result of the
+/// same run (None when FxP W is not among `results`).
+pub(crate) fn fill_overhead(results: &mut [ConfigResult]) {
     let fxp: Vec<(u32, [f64; 3])> = results
         .iter()
         .filter(|r| !r.fpec)
@@ -291,26 +334,10 @@ pub fn run(args: FlowArgs) -> Result<()> {
             ]
         });
     }
-    pb.finish_and_clear();
-    if results.len() > 1 {
-        write_summary(&out, &results, &baselines, &workload)?;
-        println!("summary: {}", out.join("summary.md").display());
-    }
-    println!(
-        "flow: {} configuration(s) in {:.1} s",
-        results.len(),
-        t0.elapsed().as_secs_f64()
-    );
-    let bad: u64 = results.iter().map(|r| r.verify_mismatches).sum();
-    let unclean = results.iter().filter(|r| !r.lint_clean).count();
-    if bad > 0 || unclean > 0 {
-        bail!("flow: {bad} verification mismatches, {unclean} configuration(s) not lint-clean");
-    }
-    Ok(())
 }
 
 /// `W+C` (fused and FxP) or `W+C-split`.
-fn bits_dir(split: &Split, arch: Arch) -> String {
+pub(crate) fn bits_dir(split: &Split, arch: Arch) -> String {
     if split.is_fxp() || arch == Arch::Fused {
         format!("{}+{}", split.w, split.c())
     } else {
@@ -646,7 +673,7 @@ fn write_report(c: Computed, args: &FlowArgs, baselines: &[Costed]) -> Result<Co
     Ok(result)
 }
 
-fn write_summary(
+pub(crate) fn write_summary(
     out: &Path,
     results: &[ConfigResult],
     baselines: &[Costed],

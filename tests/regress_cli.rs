@@ -206,3 +206,87 @@ fn sharded_equals_unsharded_and_merge_refuses_incomplete_sets() {
     assert_eq!(rc, 0, "{t}");
     bad(&[&s("part"), &s("two")], "of 3 shards");
 }
+
+/// A broken MAC (the generated Verilog of `3+0-fxp` edited in the cache:
+/// `in_last` wired to the accumulator's `first`) fails the regression with
+/// exit 1, a report, and a reproduce command that fails the same way.
+#[test]
+fn broken_mac_fails_with_a_reproduce_command() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("r");
+    let args = |out: &str| {
+        vec![
+            "regress".to_string(),
+            "--config".into(),
+            "3+0-fxp".into(),
+            "--pairs".into(),
+            "2000".into(),
+            "--chunk-pairs".into(),
+            "1000".into(),
+            "--max-len".into(),
+            "16".into(),
+            "--sample-products".into(),
+            "0".into(),
+            "--seed".into(),
+            "3".into(),
+            "--out".into(),
+            out.to_string(),
+        ]
+    };
+    let gen_dirs = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(cache())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.file_name()
+                            .unwrap()
+                            .to_string_lossy()
+                            .starts_with("regress-gen-3+0-fxp-")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Start from the design as generated (an earlier run left the mutant).
+    for g in gen_dirs() {
+        std::fs::remove_dir_all(g).unwrap();
+    }
+    let o = out.to_str().unwrap();
+    let a = args(o);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (rc, t) = fpec(&a);
+    assert_eq!(rc, 0, "the generated MAC passes: {t}");
+
+    let g = gen_dirs();
+    assert_eq!(g.len(), 1, "{g:?}");
+    let top = g[0].join("fxp_mac.v");
+    let v = std::fs::read_to_string(&top).unwrap();
+    assert!(v.contains(".first(in_first)"), "{v}");
+    std::fs::write(&top, v.replace(".first(in_first)", ".first(in_last)")).unwrap();
+
+    let (rc, t) = fpec(&a);
+    assert_eq!(rc, 1, "the broken MAC must fail: {t}");
+    assert!(t.contains("MISMATCH: backend verilator, seed "), "{t}");
+    let md = std::fs::read_to_string(out.join("regress.md")).unwrap();
+    assert!(md.contains("## Failures"), "{md}");
+    let j: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("regress.json")).unwrap()).unwrap();
+    assert!(j["mismatches"].as_u64().unwrap() > 0);
+    let repro = j["configs"][0]["failures"][0].as_str().unwrap().to_string();
+    assert!(
+        repro.starts_with("fpec regress --config 3+0-fxp --seed 3 "),
+        "{repro}"
+    );
+    assert!(repro.contains(" --chunk 0 "), "{repro}");
+    let report = j["configs"][0]["reports"][0].as_str().unwrap();
+    assert!(std::path::Path::new(report).is_file(), "{report}");
+    // The reproduce command, as printed, fails the same way.
+    let words: Vec<&str> = repro.split_whitespace().skip(1).collect();
+    let (rc, t2) = fpec(&words);
+    assert_eq!(rc, 1, "{repro}: {t2}");
+    let seed = j["configs"][0]["seeds"][0].as_u64().unwrap();
+    assert!(
+        t2.contains(&format!("MISMATCH: backend verilator, seed {seed}")),
+        "{t2}"
+    );
+}

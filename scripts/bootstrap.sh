@@ -11,6 +11,8 @@ command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
 # Verilator builds C++ harnesses.
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
+# GNU parallel runs sharded regressions (scripts/regress-parallel.sh) and its CI test.
+command -v parallel >/dev/null 2>&1 || need+=(parallel)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "bootstrap: installing ${need[*]} from Debian packages" >&2
@@ -25,4 +27,4 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
-echo "bootstrap: $(verilator --version | head -n1); $(yosys -V); $(iverilog -V 2>/dev/null | head -n1)" >&2
+echo "bootstrap: $(verilator --version | head -n1); $(yosys -V); $(iverilog -V 2>/dev/null | head -n1); $(parallel --version 2>/dev/null | head -n1)" >&2

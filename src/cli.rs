@@ -35,6 +35,8 @@ enum Command {
     Dnn(commands::dnn::DnnArgs),
     /// Work on written reports: redraw a plot from its JSON.
     Report(commands::report::ReportArgs),
+    /// Regression at volume over many configurations, sharded; `regress merge` combines shards.
+    Regress(commands::regress::RegressArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -76,6 +78,7 @@ pub fn main() -> i32 {
         Command::Flow(a) => commands::flow::run(a),
         Command::Dnn(a) => commands::dnn::run(a),
         Command::Report(a) => commands::report::run(a),
+        Command::Regress(a) => commands::regress::run(a),
     };
     match res {
         Ok(()) => 0,

@@ -13,6 +13,7 @@
 //! - [`operands`]: operand generators shared by stimuli and workloads;
 //! - [`plot`]: the SVG charts of every report;
 //! - [`commands`], [`cli`]: the command line, a thin layer over the above;
+//! - [`regress`]: sharded regression at volume over many configurations;
 //! - [`util`]: atomic file output and the error kinds the CLI maps to exit codes.
 
 pub mod cli;
@@ -27,6 +28,7 @@ pub mod liberty;
 pub mod manifest;
 pub mod operands;
 pub mod plot;
+pub mod regress;
 pub mod requant_gen;
 pub mod synth;
 pub mod toolchain;

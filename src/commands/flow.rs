@@ -16,7 +16,11 @@ crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
 
 /// Arguments of `fpec flow`.
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct FlowArgs {
+    /// `merge DIR...`: summary, table and SVG from the shards of a sharded sweep.
+    #[command(subcommand)]
+    pub cmd: Option<FlowCmd>,
     /// Bit split(s) W+C; repeat for a sweep, or give a range `3..8+2`.
     #[arg(long, value_name = "W+C", default_values_t = vec!["6+2".to_string()])]
     pub bits: Vec<String>,
@@ -39,11 +43,42 @@ pub struct FlowArgs {
     /// split, or all (side by side); repeatable.
     #[arg(long, default_values_t = vec!["fused".to_string()])]
     pub arch: Vec<String>,
+    /// Run shard K of N of the configurations: their reports and
+    /// OUT/flow-shard-K-of-N.json; `fpec flow merge OUT` writes the summary.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+}
+
+/// Subcommands of `fpec flow`.
+#[derive(clap::Subcommand, Debug)]
+pub enum FlowCmd {
+    /// Summary, table and SVG from flow-shard-K-of-N.json files (or folders holding them).
+    Merge(FlowMergeArgs),
+}
+
+/// Arguments of `fpec flow merge`.
+#[derive(clap::Args, Debug)]
+pub struct FlowMergeArgs {
+    /// Shard result files, or folders holding them.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where summary.md/json and energy.svg go (default: the first DIR).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Runs `fpec flow`.
 pub fn run(a: FlowArgs) -> Result<()> {
+    if let Some(FlowCmd::Merge(m)) = a.cmd {
+        return crate::flow::shard::merge(&m.dirs, m.out.as_deref());
+    }
+    let shard = a
+        .shard
+        .as_deref()
+        .map(crate::regress::parse_shard)
+        .transpose()?;
     crate::flow::run(&FlowOptions {
+        shard,
         bits: a.bits,
         max_len: a.max_len,
         out: a.out,

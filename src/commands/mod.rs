@@ -6,6 +6,7 @@ pub mod encode;
 pub mod energy;
 pub mod flow;
 pub mod gen;
+pub mod regress;
 pub mod report;
 pub mod synth;
 pub mod verify;

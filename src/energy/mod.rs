@@ -42,7 +42,7 @@ pub use workload::*;
 // ---------------------------------------------------------------- report
 
 /// Energy per MAC of one synthesized design.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct EnergyReport {
     /// Configuration label (e.g. `6+2`).
     pub config: String,

@@ -21,6 +21,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 mod report;
+pub mod shard;
 pub use report::{energy_chart, energy_chart_from_summary, EnergyPoint};
 use report::{write_report, write_summary};
 
@@ -42,6 +43,8 @@ pub struct FlowOptions {
     /// Microarchitecture(s) of the FPEC MACs (spec 6.4): fused (default),
     /// split, or all (side by side); repeatable.
     pub arch: Vec<String>,
+    /// Shard K of N (0-based) of the configurations, or all of them.
+    pub shard: Option<(u64, u64)>,
 }
 
 /// The hand-written behavioural MAC (quality-of-results baseline).
@@ -118,8 +121,8 @@ pub fn expand_bits(specs: &[String]) -> Result<Vec<Split>> {
 }
 
 /// One design costed under both activity models.
-#[derive(Debug, Clone, Serialize)]
-struct Costed {
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub(crate) struct Costed {
     name: String,
     static_: EnergyReport,
     sim: EnergyReport,
@@ -131,8 +134,8 @@ struct Costed {
 const GLITCH_MACS: usize = 1024;
 
 /// Result of one configuration.
-#[derive(Debug, Clone, Serialize)]
-struct ConfigResult {
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub(crate) struct ConfigResult {
     bits: String,
     arch: String,
     w: u32,
@@ -197,7 +200,8 @@ fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64)
 pub fn run(args: &FlowOptions) -> Result<()> {
     let splits = expand_bits(&args.bits)?;
     let archs = expand_archs(&args.arch)?;
-    let jobs = jobs(&splits, &archs)?;
+    let all_jobs = jobs(&splits, &archs)?;
+    let jobs = shard::select(&all_jobs, args.shard);
     crate::gen::check_max_len(args.max_len)?;
     let out = args.out.clone();
     std::fs::create_dir_all(&out)
@@ -252,6 +256,35 @@ pub fn run(args: &FlowOptions) -> Result<()> {
         .into_iter()
         .map(|c| write_report(c, &args, &baselines))
         .collect::<Result<_>>()?;
+    fill_overhead(&mut results);
+    pb.finish_and_clear();
+    if let Some((k, n)) = args.shard {
+        let ids: Vec<String> = all_jobs
+            .iter()
+            .map(|(s, a)| crate::gen::config_dir_name(s, *a))
+            .collect();
+        let p = shard::write_shard(&out, k, n, args, ids, &results, &baselines)?;
+        println!("shard result: {}", p.display());
+    } else if results.len() > 1 {
+        write_summary(&out, &results, &baselines, &workload)?;
+        println!("summary: {}", out.join("summary.md").display());
+    }
+    println!(
+        "flow: {} configuration(s) in {:.1} s",
+        results.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let bad: u64 = results.iter().map(|r| r.verify_mismatches).sum();
+    let unclean = results.iter().filter(|r| !r.lint_clean).count();
+    if bad > 0 || unclean > 0 {
+        bail!("flow: {bad} verification mismatches, {unclean} configuration(s) not lint-clean");
+    }
+    Ok(())
+}
+
+/// Compensation overhead of each FPEC result over the FxP W result of the
+/// same run (None when FxP W is not among `results`).
+pub(crate) fn fill_overhead(results: &mut [ConfigResult]) {
     let fxp: Vec<(u32, [f64; 3])> = results
         .iter()
         .filter(|r| !r.fpec)
@@ -271,25 +304,8 @@ pub fn run(args: &FlowOptions) -> Result<()> {
             ]
         });
     }
-    pb.finish_and_clear();
-    if results.len() > 1 {
-        write_summary(&out, &results, &baselines, &workload)?;
-        println!("summary: {}", out.join("summary.md").display());
-    }
-    println!(
-        "flow: {} configuration(s) in {:.1} s",
-        results.len(),
-        t0.elapsed().as_secs_f64()
-    );
-    let bad: u64 = results.iter().map(|r| r.verify_mismatches).sum();
-    let unclean = results.iter().filter(|r| !r.lint_clean).count();
-    if bad > 0 || unclean > 0 {
-        bail!("flow: {bad} verification mismatches, {unclean} configuration(s) not lint-clean");
-    }
-    Ok(())
 }
 
-/// `W+C` (fused and FxP) or `W+C-split`.
 /// What a configuration produces before the baselines are known.
 struct Computed {
     split: Split,

@@ -57,6 +57,61 @@ pub enum Stimulus {
     },
     /// The seeded random run of [`random`], generated while it is read.
     Random(RandomSpec),
+    /// A slice of the exhaustive walk of [`Sweep`] (the regression's
+    /// exhaustive chunks), computed on demand.
+    Sweep(Sweep),
+}
+
+/// Multiplier of the permuted walk: odd, so `j -> j * K mod 2^(2N)` is a
+/// bijection of the (w, a) pair indices (every pair exactly once per full
+/// walk, in an order that mixes w and a).
+const WALK_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Walk indices `from..to` of the 2^(2N) (w, a) pairs, as dot products of
+/// `prod_len` pairs (the last one shorter when the range ends first):
+/// two reset cycles, the pairs back to back, then `tail` idle cycles. With
+/// `permuted` the pair of index j is `j * WALK_MUL mod 2^(2N)` (w in the
+/// high N bits), else j itself (w major, as [`Stimulus::Exhaustive`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep {
+    /// N (word width).
+    pub n: u32,
+    /// First walk index.
+    pub from: u64,
+    /// One past the last walk index (<= 2^(2N)).
+    pub to: u64,
+    /// Pairs per dot product (>= 1).
+    pub prod_len: u64,
+    /// Permuted walk.
+    pub permuted: bool,
+    /// Idle cycles at the end (>= latency).
+    pub tail: u64,
+}
+
+impl Sweep {
+    fn len(&self) -> u64 {
+        2 + self.to.saturating_sub(self.from) + self.tail
+    }
+    fn rec(&self, i: u64) -> u64 {
+        if i < 2 {
+            return RST;
+        }
+        let k = i - 2;
+        if self.from + k >= self.to {
+            return 0;
+        }
+        let j = self.from + k;
+        let mask = (1u64 << (2 * self.n)) - 1;
+        let idx = if self.permuted {
+            j.wrapping_mul(WALK_MUL) & mask
+        } else {
+            j
+        };
+        let wmask = (1u64 << self.n) - 1;
+        let pos = k % self.prod_len.max(1);
+        let last = pos + 1 == self.prod_len.max(1) || j + 1 == self.to;
+        pair((idx >> self.n) as u32, (idx & wmask) as u32, pos == 0, last)
+    }
 }
 
 /// Parameters of a streamed random stimulus.
@@ -66,6 +121,8 @@ pub struct RandomSpec {
     max_len: u64,
     latency: u32,
     n: u64,
+    /// Stop after the product that reaches this many pairs (u64::MAX: no limit).
+    max_pairs: u64,
     seed: u64,
     len: std::sync::OnceLock<u64>,
 }
@@ -79,6 +136,7 @@ impl Stimulus {
             Stimulus::Cycles(v) => v.len() as u64,
             Stimulus::Exhaustive { n, tail } => 2 + (1u64 << (2 * n)) + tail,
             Stimulus::Random(r) => *r.len.get_or_init(|| self.iter().count() as u64),
+            Stimulus::Sweep(s) => s.len(),
         }
     }
     /// Is it empty?
@@ -93,6 +151,7 @@ impl Stimulus {
             Stimulus::Cycles(v) => v[i as usize],
             Stimulus::Exhaustive { n, .. } => exhaustive_rec(*n, i),
             Stimulus::Random(_) => self.iter().nth(i as usize).unwrap_or(0),
+            Stimulus::Sweep(s) => s.rec(i),
         }
     }
     /// Records of cycles `from..to` (fewer when the stimulus ends first).
@@ -118,6 +177,11 @@ impl Stimulus {
                 gen: Box::new(RandomGen::new(r)),
                 pos: 0,
             },
+            Stimulus::Sweep(s) => IterKind::Sweep {
+                s: *s,
+                i: 0,
+                len: s.len(),
+            },
         })
     }
 }
@@ -141,6 +205,7 @@ enum IterKind<'a> {
     Slice(std::slice::Iter<'a, u64>),
     Exh { n: u32, i: u64, len: u64 },
     Rand { gen: Box<RandomGen>, pos: usize },
+    Sweep { s: Sweep, i: u64, len: u64 },
 }
 
 impl Iterator for Iter<'_> {
@@ -154,6 +219,13 @@ impl Iterator for Iter<'_> {
                 }
                 *i += 1;
                 Some(exhaustive_rec(*n, *i - 1))
+            }
+            IterKind::Sweep { s, i, len } => {
+                if *i >= *len {
+                    return None;
+                }
+                *i += 1;
+                Some(s.rec(*i - 1))
             }
             IterKind::Rand { gen, pos } => loop {
                 if let Some(&r) = gen.g.out.get(*pos) {
@@ -319,6 +391,8 @@ struct RandomGen {
     g: Gen,
     st: StimStats,
     n: u64,
+    max_pairs: u64,
+    pairs: u64,
     latency: u32,
     fixed: [(Kind, u64); 8],
     done: u64,
@@ -348,6 +422,8 @@ impl RandomGen {
             },
             st: StimStats::default(),
             n: spec.n,
+            max_pairs: spec.max_pairs,
+            pairs: 0,
             latency: spec.latency,
             fixed: [
                 (Kind::Uniform, 1),
@@ -374,7 +450,7 @@ impl RandomGen {
                 self.phase = 1;
                 true
             }
-            1 if self.done < self.n => {
+            1 if self.done < self.n && self.pairs < self.max_pairs => {
                 self.product();
                 true
             }
@@ -433,6 +509,7 @@ impl RandomGen {
         g.emit(&ops, gaps, None);
         st.started += 1;
         self.done += 1;
+        self.pairs += len;
         // Between products: back to back, idle garbage, or a reset.
         match g.rng.gen_range(0..100) {
             0..=49 => {}
@@ -458,6 +535,7 @@ fn spec_of(dut: &Dut, n: u64, seed: u64) -> RandomSpec {
         max_len: dut.max_len,
         latency: dut.latency,
         n,
+        max_pairs: u64::MAX,
         seed,
         len: std::sync::OnceLock::new(),
     }
@@ -467,6 +545,15 @@ fn spec_of(dut: &Dut, n: u64, seed: u64) -> RandomSpec {
 /// nothing is generated until the stimulus is read.
 pub fn random_stream(dut: &Dut, n: u64, seed: u64) -> Stimulus {
     Stimulus::Random(spec_of(dut, n, seed))
+}
+
+/// Finished dot products from `seed` until their pairs reach `pairs` (the
+/// last product may go past it), streamed: the same records as
+/// [`random_stream`] with the same seed, cut after that product.
+pub fn random_pairs(dut: &Dut, pairs: u64, seed: u64) -> Stimulus {
+    let mut spec = spec_of(dut, u64::MAX, seed);
+    spec.max_pairs = pairs;
+    Stimulus::Random(spec)
 }
 
 /// `n` finished dot products (plus interrupted ones) from `seed`, with

@@ -1,0 +1,720 @@
+//! `fpec regress`: regression at volume over many configurations, sharded.
+//!
+//! This module owns the *plan* of a regression and the running of one shard
+//! of it; [`merge`] owns reading shard results back, checking they form one
+//! complete regression, and the `regress.md` / `regress.json` report.
+//!
+//! - A [`Plan`] is the configuration set (split x arch), the base seed, the
+//!   pair budget per configuration, the chunk size, exhaustive mode and the
+//!   sample size. Its [`Plan::fingerprint`] names the regression.
+//! - Each configuration's work is cut into [`Unit`]s independent of the
+//!   number of shards: a seeded sample run on every backend (Verilator,
+//!   Icarus, rust-sim), then chunks of at most `chunk_pairs` pairs run on
+//!   Verilator: seeded random streams (seed derived from base seed,
+//!   configuration and chunk index), or, in exhaustive mode for N <= 12,
+//!   slices of the walk over every (w, a) pair as one-pair products and
+//!   again as Lmax-long products in a permuted order.
+//! - Shard K of N takes a contiguous, cost-balanced slice of the global unit
+//!   list ([`Plan::shard_units`]), so every unit has the same seed and
+//!   stimulus whatever N is and the totals of a sharded run equal the
+//!   unsharded run's.
+//!
+//! Everything else is the verify machinery: stimulus
+//! ([`crate::verify::stimulus`]), checker, backends, mismatch report, and
+//! the content-hashed build cache ([`crate::toolchain::cache::cache_root`]),
+//! which also holds the generated Verilog (`regress-gen-<hash>`), so a
+//! rerun only simulates.
+
+pub mod merge;
+
+use crate::format::{Comp, Split};
+use crate::gen::Arch;
+use crate::toolchain::cache::{cached_dir, Hasher};
+use crate::util::{usage, write_atomic};
+use crate::verify::manifest::Dut;
+use crate::verify::stimulus::{self, Stimulus, Sweep};
+use crate::verify::{self, backend::Backend};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Version of the shard result format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Largest N (word width) of the exhaustive walk: 2^24 pairs.
+pub const EXHAUSTIVE_MAX_N: u32 = 12;
+
+/// Estimated cost of a sample unit in pair-equivalents of Verilator volume
+/// (Icarus runs it about 400 times slower), for balancing shards only.
+const SAMPLE_COST: u64 = 10_000_000;
+
+/// One configuration: a split in one arch (FxP has one arch, `fused`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Hardware split.
+    pub split: Split,
+    /// Microarchitecture (Fused for FxP).
+    pub arch: Arch,
+}
+
+impl Config {
+    /// `W+C-arch`, with `-mMzZ` for a non-canonical field set: `6+2-fused`,
+    /// `6+3-m1z0-split`, `8+0-fxp`. Safe as a file name.
+    pub fn id(&self) -> String {
+        let s = &self.split;
+        let mut id = format!("{}+{}", s.w, s.c());
+        if let Some(c) = s.comp {
+            if Comp::canonical(c.c()).ok() != Some(c) {
+                id += &format!("-m{}z{}", c.m, c.z as u32);
+            }
+        }
+        id + "-" + crate::gen::arch_name(s, self.arch)
+    }
+
+    /// Parses [`Config::id`] (a usage error naming the form otherwise).
+    pub fn parse(id: &str) -> Result<Config> {
+        let bad = || {
+            usage(format!(
+                "--config '{id}' is not a configuration id (allowed: W+C-ARCH with W 2..=16, C 0..=4, \
+                 ARCH fused|split|fxp, and -mMzZ for a non-canonical field set, e.g. 6+2-fused, 6+3-m1z0-split, 8+0-fxp)"
+            ))
+        };
+        let parts: Vec<&str> = id.split('-').collect();
+        let (bits, fields, arch) = match parts.as_slice() {
+            [b, a] => (*b, None, *a),
+            [b, f, a] => (*b, Some(*f), *a),
+            _ => return Err(bad()),
+        };
+        let (emb, no_ezb) = match fields {
+            None => (None, false),
+            Some(f) => {
+                let f = f.strip_prefix('m').ok_or_else(bad)?;
+                let (m, z) = f.split_once('z').ok_or_else(bad)?;
+                let m: u32 = m.parse().map_err(|_| bad())?;
+                let z: u32 = z.parse().map_err(|_| bad())?;
+                if z > 1 {
+                    return Err(bad());
+                }
+                (Some(m), z == 0)
+            }
+        };
+        let split = Split::parse_with(bits, emb, no_ezb).map_err(|_| bad())?;
+        let arch = match (split.is_fxp(), arch) {
+            (true, "fxp") => Arch::Fused,
+            (false, a) if a != "fxp" => Arch::parse(a).map_err(|_| bad())?,
+            _ => return Err(bad()),
+        };
+        let c = Config { split, arch };
+        // Only the canonical spelling is accepted, so ids compare as strings.
+        if c.id() != id {
+            return Err(bad());
+        }
+        Ok(c)
+    }
+}
+
+/// Every split of the project: W 2..=16 x (FxP, and every (M, Z) with
+/// M 0..=2, Z 0/1): 105 splits.
+pub fn all_splits() -> Vec<Split> {
+    let mut v = Vec::new();
+    for w in 2..=16 {
+        if let Ok(s) = Split::fxp(w) {
+            v.push(s);
+        }
+        for m in 0..=2 {
+            for z in [false, true] {
+                if let Ok(s) = Split::new(w, Some(Comp { m, z })) {
+                    v.push(s);
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Every split in every arch asked for (FxP once).
+pub fn configs_of(splits: &[Split], archs: &[Arch]) -> Vec<Config> {
+    let mut v: Vec<Config> = Vec::new();
+    for s in splits {
+        let archs: &[Arch] = if s.is_fxp() { &[Arch::Fused] } else { archs };
+        for a in archs {
+            let c = Config {
+                split: *s,
+                arch: *a,
+            };
+            if !v.contains(&c) {
+                v.push(c);
+            }
+        }
+    }
+    v
+}
+
+/// What a regression is: everything that decides its units and seeds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSpec {
+    /// Base seed.
+    pub seed: u64,
+    /// Pair budget per configuration (random mode).
+    pub pairs: u64,
+    /// Pairs per chunk (the unit of work; independent of the shard count).
+    pub chunk_pairs: u64,
+    /// Exhaustive walk for configurations with N <= 12.
+    pub exhaustive: bool,
+    /// Dot products of the sample run on every backend (0: none).
+    pub sample_products: u64,
+    /// Lmax of the generated MACs.
+    pub max_len: u64,
+    /// Configuration ids, in order.
+    pub configs: Vec<String>,
+}
+
+/// A regression plan with its configurations parsed.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The spec.
+    pub spec: PlanSpec,
+    /// Parsed configurations (same order as `spec.configs`).
+    pub configs: Vec<Config>,
+}
+
+/// What one unit runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Work {
+    /// Seeded random products on every backend.
+    Sample {
+        /// Seed.
+        seed: u64,
+        /// Dot products.
+        products: u64,
+    },
+    /// Seeded random products until `pairs` pairs, on Verilator.
+    Random {
+        /// Seed.
+        seed: u64,
+        /// Pair budget of the chunk.
+        pairs: u64,
+    },
+    /// A slice of the exhaustive walk, on Verilator.
+    Walk {
+        /// First walk index.
+        from: u64,
+        /// One past the last.
+        to: u64,
+        /// Pairs per product (1, or Lmax).
+        prod_len: u64,
+        /// Permuted order.
+        permuted: bool,
+    },
+}
+
+impl Work {
+    /// The seed, when the work is random.
+    pub fn seed(&self) -> Option<u64> {
+        match self {
+            Work::Sample { seed, .. } | Work::Random { seed, .. } => Some(*seed),
+            Work::Walk { .. } => None,
+        }
+    }
+    fn cost(&self) -> u64 {
+        match self {
+            Work::Sample { .. } => SAMPLE_COST,
+            Work::Random { pairs, .. } => *pairs,
+            Work::Walk { from, to, .. } => to - from,
+        }
+    }
+    /// Backends that run it.
+    pub fn backends(&self) -> &'static [&'static str] {
+        match self {
+            Work::Sample { .. } => &["verilator", "icarus", "rust-sim"],
+            _ => &["verilator"],
+        }
+    }
+}
+
+/// One unit of work: chunk `chunk` of configuration `config` (index into
+/// the plan's configurations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    /// Configuration index.
+    pub config: usize,
+    /// Chunk index within the configuration (0 is the sample when there is one).
+    pub chunk: u64,
+    /// What it runs.
+    pub work: Work,
+}
+
+/// Seed of chunk `chunk` of configuration `id` under base seed `base`.
+pub fn derive_seed(base: u64, id: &str, chunk: u64) -> u64 {
+    let mut h = Hasher::default();
+    h.feed(&base.to_le_bytes())
+        .feed(id.as_bytes())
+        .feed(&chunk.to_le_bytes());
+    u64::from_str_radix(&h.hex()[..16], 16).unwrap_or(base ^ chunk)
+}
+
+/// Does configuration `c` get the exhaustive walk under `spec`?
+pub fn is_exhaustive(spec: &PlanSpec, c: &Config) -> bool {
+    spec.exhaustive && c.split.n() <= EXHAUSTIVE_MAX_N
+}
+
+impl Plan {
+    /// A plan from its spec (configuration ids must parse).
+    pub fn new(spec: PlanSpec) -> Result<Plan> {
+        let configs = spec
+            .configs
+            .iter()
+            .map(|s| Config::parse(s))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Plan { spec, configs })
+    }
+
+    /// A short hash naming the regression (every field of the spec).
+    pub fn fingerprint(&self) -> String {
+        let mut h = Hasher::default();
+        h.feed(&FORMAT_VERSION.to_le_bytes());
+        h.feed(
+            serde_json::to_string(&self.spec)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        h.hex()[..16].to_string()
+    }
+
+    /// The units of configuration `i`, in order.
+    pub fn config_units(&self, i: usize) -> Vec<Unit> {
+        let s = &self.spec;
+        let c = &self.configs[i];
+        let id = c.id();
+        let mut works = Vec::new();
+        if s.sample_products > 0 {
+            works.push(Work::Sample {
+                seed: derive_seed(s.seed, &id, 0),
+                products: s.sample_products,
+            });
+        }
+        if is_exhaustive(s, c) {
+            let total = 1u64 << (2 * c.split.n());
+            let ch = s.chunk_pairs.max(1);
+            let mut from = 0;
+            while from < total {
+                let to = (from + ch).min(total);
+                works.push(Work::Walk {
+                    from,
+                    to,
+                    prod_len: 1,
+                    permuted: false,
+                });
+                from = to;
+            }
+            let l = s.max_len.max(1);
+            let step = (ch / l).max(1) * l;
+            let mut from = 0;
+            while from < total {
+                let to = (from + step).min(total);
+                works.push(Work::Walk {
+                    from,
+                    to,
+                    prod_len: l,
+                    permuted: true,
+                });
+                from = to;
+            }
+        } else {
+            let ch = s.chunk_pairs.max(1);
+            let mut done = 0;
+            while done < s.pairs {
+                let k = works.len() as u64;
+                let pairs = ch.min(s.pairs - done);
+                works.push(Work::Random {
+                    seed: derive_seed(s.seed, &id, k),
+                    pairs,
+                });
+                done += pairs;
+            }
+        }
+        works
+            .into_iter()
+            .enumerate()
+            .map(|(k, work)| Unit {
+                config: i,
+                chunk: k as u64,
+                work,
+            })
+            .collect()
+    }
+
+    /// Every unit, configurations in order.
+    pub fn units(&self) -> Vec<Unit> {
+        (0..self.configs.len())
+            .flat_map(|i| self.config_units(i))
+            .collect()
+    }
+
+    /// The units of shard `k` of `n`: a contiguous slice of [`Plan::units`]
+    /// balanced by estimated cost (a unit goes to the shard holding the
+    /// middle of its cost interval).
+    pub fn shard_units(&self, k: u64, n: u64) -> Vec<Unit> {
+        let units = self.units();
+        let total: u128 = units.iter().map(|u| u.work.cost() as u128).sum();
+        let mut before: u128 = 0;
+        let mut out = Vec::new();
+        for u in units {
+            let c = u.work.cost() as u128;
+            let mid2 = 2 * before + c; // twice the middle
+            let shard = if total == 0 {
+                0
+            } else {
+                ((mid2 * n as u128) / (2 * total)).min(n as u128 - 1) as u64
+            };
+            if shard == k {
+                out.push(u);
+            }
+            before += c;
+        }
+        out
+    }
+
+    /// The stimulus of a unit on `dut`.
+    pub fn stimulus(&self, u: &Unit, dut: &Dut) -> Stimulus {
+        match u.work {
+            Work::Sample { seed, products } => stimulus::random_stream(dut, products, seed),
+            Work::Random { seed, pairs } => stimulus::random_pairs(dut, pairs, seed),
+            Work::Walk {
+                from,
+                to,
+                prod_len,
+                permuted,
+            } => Stimulus::Sweep(Sweep {
+                n: dut.n(),
+                from,
+                to,
+                prod_len,
+                permuted,
+                tail: dut.latency as u64 + 2,
+            }),
+        }
+    }
+
+    /// The command that reruns unit `chunk` of configuration `id` alone
+    /// (same seeds), with mismatch reports and VCDs under `out`.
+    pub fn repro(&self, id: &str, chunk: u64, out: &Path) -> String {
+        let s = &self.spec;
+        format!(
+            "fpec regress --config {id} --seed {} --pairs {} --chunk-pairs {} --sample-products {} --max-len {}{} --chunk {chunk} --out {}",
+            s.seed,
+            s.pairs,
+            s.chunk_pairs,
+            s.sample_products,
+            s.max_len,
+            if s.exhaustive { " --exhaustive" } else { "" },
+            out.display()
+        )
+    }
+}
+
+/// One backend's outcome on one unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendResult {
+    /// Backend name.
+    pub name: String,
+    /// Dot products checked.
+    pub products: u64,
+    /// Pairs in them.
+    pub pairs: u64,
+    /// Mismatches.
+    pub mismatches: u64,
+    /// Seconds (stimulus through check).
+    pub secs: f64,
+}
+
+/// The outcome of one unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitResult {
+    /// Configuration id.
+    pub config: String,
+    /// Chunk index.
+    pub chunk: u64,
+    /// What ran.
+    pub work: Work,
+    /// Per backend.
+    pub backends: Vec<BackendResult>,
+    /// Mismatch reports (one per failing backend).
+    #[serde(default)]
+    pub reports: Vec<String>,
+    /// The command that reruns this unit alone (when it failed).
+    #[serde(default)]
+    pub repro: Option<String>,
+}
+
+/// The result file of one shard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShardResult {
+    /// [`FORMAT_VERSION`].
+    pub format: u32,
+    /// The regression.
+    pub plan: PlanSpec,
+    /// [`Plan::fingerprint`] of `plan`.
+    pub fingerprint: String,
+    /// K.
+    pub shard: u64,
+    /// N.
+    pub shards: u64,
+    /// Host that ran it.
+    pub host: String,
+    /// Wall seconds of the shard (builds included).
+    pub secs: f64,
+    /// Every unit of the shard, in plan order.
+    pub units: Vec<UnitResult>,
+}
+
+/// File name of shard `k` of `n`.
+pub fn shard_file_name(k: u64, n: u64) -> String {
+    format!("shard-{k}-of-{n}.json")
+}
+
+/// A configuration made ready: generated (cached) and its Verilator model
+/// built (cached).
+struct Ready {
+    dut: Dut,
+    vlt: verify::verilator::VerilatorBackend,
+}
+
+/// Generates configuration `c` into the cache (folder named by the hash of
+/// its files) and loads it.
+pub fn generate_cached(c: &Config, max_len: u64, cache: &Path) -> Result<Dut> {
+    let req = crate::gen::GenRequest {
+        arch: c.arch,
+        ..crate::gen::GenRequest::mac(c.split, max_len)
+    };
+    let (manifest, files) = crate::gen::build(&req)?;
+    let mut json = serde_json::to_string_pretty(&manifest)?;
+    json.push('\n');
+    let mut h = Hasher::default();
+    h.feed(json.as_bytes());
+    for (n, t) in &files {
+        h.feed(n.as_bytes()).feed(t.as_bytes());
+    }
+    crate::toolchain::cache::mkdir(cache)?;
+    let dir = cache.join(format!("regress-gen-{}-{}", c.id(), &h.hex()[..16]));
+    let dir = cached_dir(&dir, |tmp| {
+        for (n, t) in &files {
+            std::fs::write(tmp.join(n), t)
+                .with_context(|| format!("cannot write {}", tmp.join(n).display()))?;
+        }
+        std::fs::write(tmp.join("manifest.json"), &json)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        Ok(())
+    })?;
+    verify::manifest::load(&dir.join("manifest.json"))
+}
+
+/// How to run a shard.
+pub struct RunOptions {
+    /// Output folder (shard file; `failures/` for mismatch reports).
+    pub out: PathBuf,
+    /// Build cache.
+    pub cache: PathBuf,
+    /// Only this chunk (a reproduction run).
+    pub only_chunk: Option<u64>,
+}
+
+fn progress(total: u64) -> indicatif::ProgressBar {
+    // Drawn on stderr only when it is a terminal (indicatif hides it
+    // otherwise), so CI logs get the per-configuration lines only.
+    let pb = indicatif::ProgressBar::new(total);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} pairs, {per_sec}, ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    pb
+}
+
+/// Runs shard `k` of `n` of `plan` and returns its result (the caller
+/// writes it). Prints one line per configuration.
+pub fn run_shard(plan: &Plan, k: u64, n: u64, opts: &RunOptions) -> Result<ShardResult> {
+    let t0 = Instant::now();
+    let mut units = plan.shard_units(k, n);
+    if let Some(ch) = opts.only_chunk {
+        units.retain(|u| u.chunk == ch);
+    }
+    let est: u64 = units
+        .iter()
+        .map(|u| match u.work {
+            Work::Sample { .. } => 0,
+            w => w.cost(),
+        })
+        .sum();
+    println!(
+        "regress {}: shard {k}/{n}, {} units of {} configurations, seed {}, fingerprint {}",
+        opts.out.display(),
+        units.len(),
+        plan.configs.len(),
+        plan.spec.seed,
+        plan.fingerprint()
+    );
+    let pb = progress(est);
+    let mut results = Vec::with_capacity(units.len());
+    let mut i = 0;
+    while i < units.len() {
+        let ci = units[i].config;
+        let j = units[i..]
+            .iter()
+            .position(|u| u.config != ci)
+            .map_or(units.len(), |p| i + p);
+        let c = plan.configs[ci];
+        let id = c.id();
+        pb.set_message(id.clone());
+        let tc = Instant::now();
+        let dut = generate_cached(&c, plan.spec.max_len, &opts.cache)
+            .with_context(|| format!("{id}: generating"))?;
+        let vlt = verify::verilator::VerilatorBackend::build(&dut, &opts.cache)
+            .with_context(|| format!("{id}: building the Verilator model"))?;
+        let mut ready = Ready { dut, vlt };
+        let build_secs = tc.elapsed().as_secs_f64();
+        let (mut pairs, mut bad, mut vsecs) = (0u64, 0u64, 0f64);
+        for u in &units[i..j] {
+            let r = run_unit(plan, u, &mut ready, opts)?;
+            for b in &r.backends {
+                bad += b.mismatches;
+                if b.name == "verilator" && !matches!(u.work, Work::Sample { .. }) {
+                    pairs += b.pairs;
+                    vsecs += b.secs;
+                    pb.inc(b.pairs);
+                }
+            }
+            results.push(r);
+        }
+        let secs = tc.elapsed().as_secs_f64();
+        pb.suspend(|| {
+            println!(
+                "{id}: {} units, {pairs} pairs, {bad} mismatches, {secs:.1} s (generate + build {build_secs:.1} s; Verilator {:.3e} pairs/s)",
+                j - i,
+                pairs as f64 / vsecs.max(1e-9)
+            )
+        });
+        i = j;
+    }
+    pb.finish_and_clear();
+    Ok(ShardResult {
+        format: FORMAT_VERSION,
+        plan: plan.spec.clone(),
+        fingerprint: plan.fingerprint(),
+        shard: k,
+        shards: n,
+        host: hostname(),
+        secs: t0.elapsed().as_secs_f64(),
+        units: results,
+    })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Runs one unit on its backends; writes a mismatch report (with VCD) per
+/// failing backend under `OUT/failures/<config>-chunk<k>/`.
+fn run_unit(plan: &Plan, u: &Unit, ready: &mut Ready, opts: &RunOptions) -> Result<UnitResult> {
+    let id = plan.configs[u.config].id();
+    let dut = &ready.dut;
+    let stim = plan.stimulus(u, dut);
+    let fail_dir = opts
+        .out
+        .join("failures")
+        .join(format!("{id}-chunk{}", u.chunk));
+    let repro = plan.repro(&id, u.chunk, &opts.out.join("repro"));
+    let vopts = verify::Options {
+        backends: u.work.backends().iter().map(|s| s.to_string()).collect(),
+        vectors: 0,
+        seed: u.work.seed().unwrap_or(0),
+        exhaustive: false,
+        out: fail_dir.clone(),
+        cache: opts.cache.clone(),
+        repro: repro.clone(),
+        rust_sim_required: true,
+        parallel: false,
+    };
+    let mut backends = Vec::new();
+    let mut reports = Vec::new();
+    for name in u.work.backends() {
+        let (res, secs) = if *name == "verilator" {
+            verify::run_backend(&mut ready.vlt, &stim, dut)
+        } else {
+            // Icarus writes its stimulus and output files into `out`.
+            let scratch = tempfile::Builder::new()
+                .prefix(".regress-")
+                .tempdir_in(crate::toolchain::cache::mkdir(&opts.out)?)
+                .with_context(|| {
+                    format!("cannot create a scratch folder in {}", opts.out.display())
+                })?;
+            let _g = crate::util::CleanupGuard::new(scratch.path());
+            let sopts = verify::Options {
+                out: scratch.path().to_path_buf(),
+                ..vopts.clone()
+            };
+            let mut be: Box<dyn Backend> = verify::make_backend(name, dut, &sopts)
+                .with_context(|| format!("{id}: building the {name} backend"))?;
+            verify::run_backend(be.as_mut(), &stim, dut)
+        }
+        .with_context(|| format!("{id} chunk {}: {name}", u.chunk))?;
+        if res.n_mismatch > 0 {
+            crate::toolchain::cache::mkdir(&fail_dir)?;
+            let p = verify::report::write(dut, &vopts, name, &stim, &res)?;
+            reports.push(p.display().to_string());
+        }
+        backends.push(BackendResult {
+            name: name.to_string(),
+            products: res.products,
+            pairs: res.pairs,
+            mismatches: res.n_mismatch,
+            secs,
+        });
+    }
+    let failed = backends.iter().any(|b| b.mismatches > 0);
+    Ok(UnitResult {
+        config: id,
+        chunk: u.chunk,
+        work: u.work,
+        backends,
+        reports,
+        repro: failed.then_some(repro),
+    })
+}
+
+/// Writes a shard result atomically into `dir`; returns its path.
+pub fn write_shard(dir: &Path, r: &ShardResult) -> Result<PathBuf> {
+    crate::toolchain::cache::mkdir(dir)?;
+    let p = dir.join(shard_file_name(r.shard, r.shards));
+    write_atomic(&p, (serde_json::to_string_pretty(r)? + "\n").as_bytes())?;
+    Ok(p)
+}
+
+/// Largest shard count.
+pub const MAX_SHARDS: u64 = 1_000_000;
+
+/// Parses `K/N` (0 <= K < N <= [`MAX_SHARDS`]).
+pub fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
+    let form = format!("allowed K/N with 0 <= K < N and 1 <= N <= {MAX_SHARDS}");
+    let bad = || crate::util::usage(format!("--shard '{s}' is not of the form K/N ({form})"));
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let k: u64 = k.trim().parse().map_err(|_| bad())?;
+    let n: u64 = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || n > MAX_SHARDS {
+        return Err(crate::util::usage(format!(
+            "--shard {s}: N = {n} is out of range (allowed 1..={MAX_SHARDS})"
+        )));
+    }
+    if k >= n {
+        return Err(crate::util::usage(format!(
+            "--shard {s}: K = {k} is out of range (allowed 0..={} for N = {n})",
+            n - 1
+        )));
+    }
+    Ok((k, n))
+}

@@ -1,7 +1,7 @@
 //! `fpec dnn`: training, bit-exact evaluation, layer export for hardware in
 //! the loop, and FPEC-Opt. The work is in [`crate::dnn`].
 
-use crate::dnn::data::{load_cli, Dataset, Splits};
+use crate::dnn::data::{load_cli, load_named, Dataset, Named, Splits};
 use crate::dnn::hil;
 use crate::dnn::model::{float_accuracy, Layer, Model};
 use crate::dnn::opt::{self, OptOptions};
@@ -35,7 +35,8 @@ pub struct DnnArgs {
 
 #[derive(Subcommand, Debug)]
 enum DnnCmd {
-    /// Train a float model deterministically (single-threaded, seeded).
+    /// Train a float model deterministically (single-threaded, seeded;
+    /// `--net mlp|cnn|lenet5`).
     Train(TrainArgs),
     /// Bit-exact quantized accuracy of a model (spec 9).
     Eval(EvalArgs),
@@ -48,6 +49,10 @@ enum DnnCmd {
 /// Data-set selection shared by the subcommands.
 #[derive(Args, Debug, Clone)]
 struct DataArgs {
+    /// A data set shipped in data/ (default: digits, or mnist-10k for a
+    /// model with 28x28 inputs).
+    #[arg(long, value_enum, value_name = "NAME")]
+    dataset: Option<Named>,
     /// Digits CSV (64 pixels + label per line, optionally gzipped);
     /// default: the repository's data/digits.csv.gz.
     #[arg(long, value_name = "FILE")]
@@ -72,11 +77,24 @@ impl DataArgs {
                 "--data conflicts with --idx-images/--idx-labels; give the CSV or the IDX pair",
             ));
         }
-        let d = load_cli(
-            self.data.as_deref(),
-            self.idx_images.as_deref(),
-            self.idx_labels.as_deref(),
-        )?;
+        let custom = self.data.is_some() || self.idx_images.is_some() || self.idx_labels.is_some();
+        if custom && self.dataset.is_some() {
+            return Err(usage(
+                "--dataset conflicts with --data/--idx-images/--idx-labels; give one data source",
+            ));
+        }
+        let named = self.dataset.or(match model {
+            Some(m) if !custom && m.input == [1, 28, 28] => Some(Named::Mnist10k),
+            _ => None,
+        });
+        let d = match named {
+            Some(n) => load_named(n)?,
+            None => load_cli(
+                self.data.as_deref(),
+                self.idx_images.as_deref(),
+                self.idx_labels.as_deref(),
+            )?,
+        };
         if let Some(m) = model {
             crate::dnn::model::check_data(m, &d).map_err(|e| {
                 usage(format!(
@@ -116,13 +134,13 @@ impl DataArgs {
 
 #[derive(Args, Debug)]
 struct TrainArgs {
-    /// Architecture.
-    #[arg(long, value_enum, default_value = "mlp")]
+    /// Network architecture (`--arch` is a deprecated alias).
+    #[arg(long = "net", alias = "arch", value_enum, default_value = "mlp")]
     arch: Arch,
     /// RNG seed (weights initialization and shuffling).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = super::args::DEFAULT_SEED)]
     seed: u64,
-    /// Epochs (default: 60 for mlp, 40 for cnn).
+    /// Epochs (default: 60 for mlp, 40 for cnn, 12 for lenet5).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_epochs)]
     epochs: Option<usize>,
     /// Output model file (JSON, written atomically).
@@ -253,6 +271,15 @@ fn run_train(a: TrainArgs) -> Result<()> {
         "float_calibration_accuracy": cal,
         "float_test_accuracy": test,
     }));
+    // Named only when not the default digits (their model files stay as they were).
+    let dataset = match a.data.dataset {
+        Some(Named::Mnist10k) => Some("mnist-10k"),
+        None if a.data.idx_images.is_some() => Some("idx"),
+        _ => None,
+    };
+    if let (Some(serde_json::Value::Object(m)), Some(d)) = (model.meta.as_mut(), dataset) {
+        m.insert("dataset".into(), d.into());
+    }
     write_atomic(&a.out, model.to_json()?.as_bytes())?;
     println!(
         "wrote {} (seed {}): float accuracy {:.2} % test, {:.2} % calibration",

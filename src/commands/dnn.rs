@@ -1,5 +1,6 @@
 //! `fpec dnn`: training, bit-exact evaluation, layer export for hardware in
-//! the loop, and FPEC-Opt. The work is in [`crate::dnn`].
+//! the loop, FPEC-Opt, and ONNX import/export. The work is in [`crate::dnn`].
+//! Every `--model` takes an fpec JSON model or an `.onnx` file.
 
 use crate::dnn::data::{load_cli, load_named, Dataset, Named, Splits};
 use crate::dnn::hil;
@@ -44,6 +45,31 @@ enum DnnCmd {
     VerifyLayer(VerifyLayerArgs),
     /// FPEC-Opt: sweep FxP/FPEC configurations under an accuracy budget.
     Opt(OptArgs),
+    /// Convert an ONNX file (Conv, Gemm/MatMul+Add, Relu, MaxPool, Flatten,
+    /// float32 weights) to an fpec model file.
+    Import(ImportArgs),
+    /// Write a model (JSON or .onnx) as ONNX (opset 13, NCHW, float32).
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// ONNX file.
+    #[arg(value_name = "MODEL.onnx")]
+    input: PathBuf,
+    /// Output model file (JSON, written atomically).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// Model file (fpec JSON, or .onnx).
+    #[arg(value_name = "MODEL")]
+    input: PathBuf,
+    /// Output ONNX file (written atomically).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
 }
 
 /// Data-set selection shared by the subcommands.
@@ -152,7 +178,7 @@ struct TrainArgs {
 
 #[derive(Args, Debug)]
 struct EvalArgs {
-    /// Model file.
+    /// Model file (fpec JSON, or .onnx).
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// Bit split W+C (e.g. 6+2; 8+0 is FxP).
@@ -182,7 +208,7 @@ struct EvalArgs {
 
 #[derive(Args, Debug)]
 struct VerifyLayerArgs {
-    /// Model file.
+    /// Model file (fpec JSON, or .onnx).
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// MAC layer index (0-based, counting conv2d/dense layers only).
@@ -203,7 +229,7 @@ struct VerifyLayerArgs {
 
 #[derive(Args, Debug)]
 struct OptArgs {
-    /// Model file.
+    /// Model file (fpec JSON, or .onnx).
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// Accuracy budget in percentage points below float accuracy.
@@ -237,11 +263,14 @@ pub fn run(args: DnnArgs) -> Result<()> {
         DnnCmd::Eval(a) => run_eval(a),
         DnnCmd::VerifyLayer(a) => run_verify_layer(a),
         DnnCmd::Opt(a) => run_opt(a),
+        DnnCmd::Import(a) => crate::commands::dnn_onnx::run_import(&a.input, &a.out),
+        DnnCmd::Export(a) => crate::commands::dnn_onnx::run_export(&a.input, &a.out),
     }
 }
 
+/// JSON or `.onnx` ([`crate::dnn::onnx::load`]); any error exits 2.
 fn load_model(p: &std::path::Path) -> Result<Model> {
-    Model::load(p).map_err(|e| usage(format!("{e:#}")))
+    crate::dnn::onnx::load(p).map_err(|e| usage(format!("{e:#}")))
 }
 
 fn run_train(a: TrainArgs) -> Result<()> {

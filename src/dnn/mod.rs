@@ -2,6 +2,8 @@
 //!
 //! - [`data`]: the digits data set, MNIST IDX files, the fixed split;
 //! - [`model`]: the versioned JSON model file, validation, float inference;
+//! - [`onnx`]: ONNX import/export and [`onnx::load`], the one model-loading
+//!   function of the CLI (JSON or `.onnx`);
 //! - [`train`]: deterministic float training;
 //! - [`quant`]: bit-exact quantized inference and operand export;
 //! - [`opt`]: FPEC-Opt (configuration sweep, threshold tuning, reports) and
@@ -13,6 +15,7 @@ pub mod data;
 pub mod energy_model;
 pub mod hil;
 pub mod model;
+pub mod onnx;
 pub mod opt;
 pub mod quant;
 pub mod train;

@@ -4,8 +4,9 @@
 //!
 //! Layouts: images and feature maps are channel-major `[C][H][W]`; conv
 //! weights `[out][in][ky][kx]`, dense weights `[out][in]` (row-major), both
-//! flattened. Convolution has stride 1 and zero padding `padding` on every
-//! side; a dense layer after a feature map reads it flattened in (c, y, x)
+//! flattened. Convolution has stride `stride` (1 when absent from the file)
+//! and zero padding `padding` on every side; output size per axis is
+//! (H + 2*padding - kernel) / stride + 1 (rounded down); a dense layer after a feature map reads it flattened in (c, y, x)
 //! order. Max-pooling uses a `size` x `size` window with stride `size`
 //! (trailing rows/columns that do not fill a window are dropped).
 
@@ -23,7 +24,7 @@ pub const VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", deny_unknown_fields)]
 pub enum Layer {
-    /// 2-D convolution, stride 1, zero padding.
+    /// 2-D convolution, zero padding.
     #[serde(rename = "conv2d")]
     Conv2d {
         /// Input channels.
@@ -34,6 +35,10 @@ pub enum Layer {
         kernel: usize,
         /// Zero padding on each side.
         padding: usize,
+        /// Stride on both axes; 1 when absent (and then not written, so
+        /// stride-1 model files stay byte-identical).
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        stride: usize,
         /// `[out][in][ky][kx]`, flattened.
         weights: Vec<f64>,
         /// One per output channel.
@@ -61,6 +66,14 @@ pub enum Layer {
         /// Window size and stride.
         size: usize,
     },
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
 }
 
 /// A network.
@@ -212,14 +225,15 @@ impl Model {
                     out_ch,
                     kernel,
                     padding,
+                    stride,
                     weights,
                     bias,
                 } => {
                     if *in_ch != shape[0] {
                         bail!("layer {i} (conv2d): in_ch = {in_ch} but its input has {} channels (shape {:?})", shape[0], shape);
                     }
-                    if *out_ch == 0 || *kernel == 0 {
-                        bail!("layer {i} (conv2d): out_ch and kernel must be positive");
+                    if *out_ch == 0 || *kernel == 0 || *stride == 0 {
+                        bail!("layer {i} (conv2d): out_ch, kernel and stride must be positive");
                     }
                     if *padding >= *kernel {
                         bail!(
@@ -242,7 +256,11 @@ impl Model {
                             "layer {i} (conv2d): kernel {kernel} larger than padded input {h}x{w}"
                         );
                     }
-                    let out = [*out_ch, h - kernel + 1, w - kernel + 1];
+                    let out = [
+                        *out_ch,
+                        (h - kernel) / stride + 1,
+                        (w - kernel) / stride + 1,
+                    ];
                     stages.push(Stage {
                         layer: i,
                         in_shape: shape,
@@ -349,7 +367,7 @@ impl Model {
     }
 }
 
-/// Float MAC layer: conv (stride 1, zero padding) or dense, plus bias.
+/// Float MAC layer: conv (stride, zero padding) or dense, plus bias.
 pub fn mac_float(model: &Model, st: &Stage, x: &[f64]) -> Vec<f64> {
     let (w, b) = model.params(st.layer);
     match &model.layers[st.layer] {
@@ -358,11 +376,12 @@ pub fn mac_float(model: &Model, st: &Stage, x: &[f64]) -> Vec<f64> {
             out_ch,
             kernel,
             padding,
+            stride,
             ..
         } => {
             let [_, h, wd] = st.in_shape;
             let [_, oh, ow] = st.mac_shape;
-            let (k, p) = (*kernel, *padding as isize);
+            let (k, p, sd) = (*kernel, *padding as isize, *stride);
             let mut out = vec![0.0; out_ch * oh * ow];
             for o in 0..*out_ch {
                 for y in 0..oh {
@@ -370,12 +389,12 @@ pub fn mac_float(model: &Model, st: &Stage, x: &[f64]) -> Vec<f64> {
                         let mut s = b[o];
                         for c in 0..*in_ch {
                             for ky in 0..k {
-                                let iy = y as isize + ky as isize - p;
+                                let iy = (y * sd) as isize + ky as isize - p;
                                 if iy < 0 || iy >= h as isize {
                                     continue;
                                 }
                                 for kx in 0..k {
-                                    let ix = xx as isize + kx as isize - p;
+                                    let ix = (xx * sd) as isize + kx as isize - p;
                                     if ix < 0 || ix >= wd as isize {
                                         continue;
                                     }

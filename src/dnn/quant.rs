@@ -128,6 +128,7 @@ struct QStage {
     out_ch: usize,
     kernel: usize,
     padding: usize,
+    stride: usize,
     w_sat: usize,
     /// Fast path (see [`fits_i16_i32`]): per weight `[q, est]`, and Z & ezb
     /// as 0/1; empty when the stage takes the i64 path.
@@ -331,15 +332,16 @@ impl QuantModel {
                 .iter()
                 .map(|&x| bias_to_sum(x, f_in).with_context(|| format!("layer {} bias", st.layer)))
                 .collect::<Result<Vec<_>>>()?;
-            let (out_ch, kernel, padding) = match &model.layers[st.layer] {
+            let (out_ch, kernel, padding, stride) = match &model.layers[st.layer] {
                 Layer::Conv2d {
                     out_ch,
                     kernel,
                     padding,
+                    stride,
                     ..
-                } => (*out_ch, *kernel, *padding),
-                Layer::Dense { out, .. } => (*out, 0, 0),
-                _ => (0, 0, 0),
+                } => (*out_ch, *kernel, *padding, *stride),
+                Layer::Dense { out, .. } => (*out, 0, 0, 1),
+                _ => (0, 0, 0, 1),
             };
             qs.push(QStage {
                 len,
@@ -352,6 +354,7 @@ impl QuantModel {
                 out_ch,
                 kernel,
                 padding,
+                stride,
                 w_sat,
                 w16,
                 wz,
@@ -381,12 +384,12 @@ impl QuantModel {
     fn gather<T: Copy>(s: &QStage, input: &[T], pad: T, y: usize, x: usize, out: &mut Vec<T>) {
         out.clear();
         let [c, h, w] = s.st.in_shape;
-        let (k, p) = (s.kernel, s.padding as isize);
+        let (k, p, sd) = (s.kernel, s.padding as isize, s.stride);
         for ch in 0..c {
             for ky in 0..k {
-                let iy = y as isize + ky as isize - p;
+                let iy = (y * sd) as isize + ky as isize - p;
                 for kx in 0..k {
-                    let ix = x as isize + kx as isize - p;
+                    let ix = (x * sd) as isize + kx as isize - p;
                     if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
                         out.push(pad);
                     } else {

@@ -92,6 +92,7 @@ pub fn init_model(arch: Arch, input: [usize; 3], classes: usize, rng: &mut ChaCh
                     out_ch: 8,
                     kernel: 3,
                     padding: 1,
+                    stride: 1,
                     weights: uni(8 * c * 9, c * 9),
                     bias: vec![0.0; 8],
                 },
@@ -119,6 +120,7 @@ pub fn init_model(arch: Arch, input: [usize; 3], classes: usize, rng: &mut ChaCh
                 out_ch,
                 kernel: 5,
                 padding,
+                stride: 1,
                 weights: uni(out_ch * in_ch * 25, in_ch * 25),
                 bias: vec![0.0; out_ch],
             };
@@ -172,11 +174,12 @@ fn mac_backward(
             out_ch,
             kernel,
             padding,
+            stride,
             ..
         } => {
             let [_, h, wd] = st.in_shape;
             let [_, oh, ow] = st.mac_shape;
-            let (k, p) = (*kernel, *padding as isize);
+            let (k, p, sd) = (*kernel, *padding as isize, *stride);
             for o in 0..*out_ch {
                 for y in 0..oh {
                     for xx in 0..ow {
@@ -187,12 +190,12 @@ fn mac_backward(
                         gb[o] += go;
                         for c in 0..*in_ch {
                             for ky in 0..k {
-                                let iy = y as isize + ky as isize - p;
+                                let iy = (y * sd) as isize + ky as isize - p;
                                 if iy < 0 || iy >= h as isize {
                                     continue;
                                 }
                                 for kx in 0..k {
-                                    let ix = xx as isize + kx as isize - p;
+                                    let ix = (xx * sd) as isize + kx as isize - p;
                                     if ix < 0 || ix >= wd as isize {
                                         continue;
                                     }

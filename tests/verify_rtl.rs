@@ -271,8 +271,8 @@ fn bad_flags_exit_2_with_the_range() {
             &["--backend", "modelsim"],
             &["modelsim", "verilator, icarus, rust-sim, all"],
         ),
-        (&["--latency", "0"], &["latency = 0", "1..=64"]),
-        (&["--max-len", "0"], &["max_len = 0", "1..=16777216"]),
+        (&["--latency", "0"], &["--latency 0", "1..=64"]),
+        (&["--max-len", "0"], &["--max-len 0", "1..=16777216"]),
         (&["--param", "W6"], &["W6", "NAME=VALUE"]),
     ];
     for (more, needles) in cases {

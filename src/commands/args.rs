@@ -16,6 +16,8 @@ pub const DEFAULT_VECTORS: u64 = 1000;
 /// Default workload of simulated activity (energy, flow).
 pub const DEFAULT_WORKLOAD: &str = "dnn";
 
+crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
+crate::ranged_arg!(parse_vectors, u64, "--vectors", 1, 10000000);
 crate::ranged_arg!(parse_emb, u32, "--emb", 0, 2);
 crate::ranged_arg!(parse_ezb_threshold, u32, "--ezb-threshold", 0, 32);
 crate::ranged_arg!(
@@ -24,6 +26,13 @@ crate::ranged_arg!(
     "--max-len",
     crate::manifest::GEN_MAX_LEN.0,
     crate::manifest::GEN_MAX_LEN.1
+);
+crate::ranged_arg!(
+    parse_rtl_max_len,
+    u64,
+    "--max-len",
+    crate::manifest::RTL_MAX_LEN.0,
+    crate::manifest::RTL_MAX_LEN.1
 );
 
 /// The operand format of one configuration.

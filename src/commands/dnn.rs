@@ -2,20 +2,19 @@
 //! the loop, FPEC-Opt, and ONNX import/export. The work is in [`crate::dnn`].
 //! Every `--model` takes an fpec JSON model or an `.onnx` file.
 
+use super::args::{parse_ezb_threshold, parse_seed, FormatArgs};
 use crate::dnn::data::{load_cli, load_named, Dataset, Named, Splits};
 use crate::dnn::hil;
 use crate::dnn::model::{float_accuracy, Layer, Model};
 use crate::dnn::opt::{self, OptOptions};
 use crate::dnn::quant::{calibrate, QuantConfig, QuantModel};
 use crate::dnn::train::{self, Arch, TrainOptions};
-use crate::format::Split;
 use crate::util::{usage, write_atomic};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Instant;
 
-crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
 crate::ranged_arg!(parse_epochs, usize, "--epochs", 1, 100000);
 crate::ranged_arg!(parse_layer, usize, "--layer", 0, 10000);
 crate::ranged_arg!(parse_images, usize, "--images", 1, 1000000);
@@ -181,20 +180,15 @@ struct EvalArgs {
     /// Model file (fpec JSON, or .onnx).
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
-    /// Bit split W+C (e.g. 6+2; 8+0 is FxP).
-    #[arg(long, value_name = "W+C")]
-    bits: String,
-    /// Error-magnitude bits M (0..=2), overriding the canonical set.
-    #[arg(long)]
-    emb: Option<u32>,
-    /// Drop the error-zero bit (Z = 0).
-    #[arg(long)]
-    no_ezb: bool,
-    /// Weight zero threshold T for every layer (default 8 >> M).
-    #[arg(long, value_name = "T")]
+    #[command(flatten)]
+    format: FormatArgs,
+    /// Weight zero threshold T for every layer (0..=32; overrides
+    /// --ezb-threshold for the weights).
+    #[arg(long, value_name = "T", allow_negative_numbers = true, value_parser = parse_ezb_threshold)]
     tw: Option<u32>,
-    /// Activation zero threshold T for every layer (default 8 >> M).
-    #[arg(long, value_name = "T")]
+    /// Activation zero threshold T for every layer (0..=32; overrides
+    /// --ezb-threshold for the activations).
+    #[arg(long, value_name = "T", allow_negative_numbers = true, value_parser = parse_ezb_threshold)]
     ta: Option<u32>,
     /// Evaluate on the calibration split instead of the test split.
     #[arg(long)]
@@ -214,9 +208,8 @@ struct VerifyLayerArgs {
     /// MAC layer index (0-based, counting conv2d/dense layers only).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_layer, value_name = "K")]
     layer: usize,
-    /// Bit split W+C.
-    #[arg(long, value_name = "W+C")]
-    bits: String,
+    #[command(flatten)]
+    format: FormatArgs,
     /// Test images to run.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_images, default_value_t = 8)]
     images: usize,
@@ -329,7 +322,7 @@ fn layer_name(m: &Model, i: usize) -> &'static str {
 }
 
 fn run_eval(a: EvalArgs) -> Result<()> {
-    let split = Split::parse_with(&a.bits, a.emb, a.no_ezb)?;
+    let split = a.format.format(0)?.split;
     if split.is_fxp() && (a.tw.is_some() || a.ta.is_some()) {
         return Err(usage("--tw/--ta need a compensated split (C >= 1)"));
     }
@@ -343,13 +336,8 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     };
     let ranges = calibrate(&model, &s.calibration)?;
     let mut cfg = QuantConfig::from_ranges(split, &ranges, None)?;
-    if a.tw.is_some() || a.ta.is_some() {
-        for i in 0..cfg.stages.len() {
-            let tw = a.tw.unwrap_or(cfg.stages[i].w.t);
-            let ta = a.ta.unwrap_or(cfg.stages[i].a.t);
-            cfg.set_t(i, tw, ta)?;
-        }
-    }
+    let t = a.format.ezb_threshold;
+    cfg.override_t(a.tw.or(t), a.ta.or(t))?;
     let fl = float_accuracy(&model, data)?;
     let t0 = Instant::now();
     let qm = QuantModel::new(&model, &cfg)?;
@@ -449,13 +437,20 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
             )));
         }
     }
-    let split = Split::parse(&a.bits)?;
+    let split = a.format.format(0)?.split;
     let model = load_model(&a.model)?;
     let s = a.data.load_for(Some(&model))?;
     crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
-    let (cfg, recs) =
-        hil::layer_stimulus(&model, split, a.layer, &s.calibration, &s.test, a.images)
-            .map_err(|e| usage(format!("{e:#}")))?;
+    let (cfg, recs) = hil::layer_stimulus(
+        &model,
+        split,
+        a.layer,
+        &s.calibration,
+        &s.test,
+        a.images,
+        a.format.ezb_threshold,
+    )
+    .map_err(|e| usage(format!("{e:#}")))?;
     eprintln!(
         "layer {}: {} dot products from {} test images",
         a.layer,

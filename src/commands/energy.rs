@@ -2,6 +2,7 @@
 //! same flow in the same run, of FxP 8-bit and 16-bit MACs with the same
 //! max_len; prints the ratios (baseline / configuration).
 
+use super::args::{parse_rtl_max_len as parse_max_len, parse_seed};
 use crate::energy::{evaluate, Activity, EnergyOptions, EnergyReport, EnergyTable, Workload};
 use crate::format::Split;
 use crate::synth::{Design, SynthOptions};
@@ -10,14 +11,6 @@ use std::path::PathBuf;
 
 crate::ranged_arg!(parse_len, usize, "--len", 1, 65536);
 crate::ranged_arg!(parse_macs, usize, "--macs", 1, 1000000);
-crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
-crate::ranged_arg!(
-    parse_max_len,
-    u64,
-    "--max-len",
-    crate::manifest::RTL_MAX_LEN.0,
-    crate::manifest::RTL_MAX_LEN.1
-);
 
 /// Arguments of `fpec energy`.
 #[derive(clap::Args, Debug)]

@@ -1,18 +1,9 @@
 //! `fpec flow`: the command line of the main job ([`crate::flow`]).
 
+use super::args::{parse_max_len, parse_seed, parse_vectors};
 use crate::flow::FlowOptions;
 use anyhow::Result;
 use std::path::PathBuf;
-
-crate::ranged_arg!(
-    parse_max_len,
-    u64,
-    "--max-len",
-    crate::manifest::GEN_MAX_LEN.0,
-    crate::manifest::GEN_MAX_LEN.1
-);
-crate::ranged_arg!(parse_vectors, u64, "--vectors", 1, 10000000);
-crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
 
 /// Arguments of `fpec flow`.
 #[derive(clap::Args, Debug)]

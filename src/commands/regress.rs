@@ -2,20 +2,13 @@
 //! Every argument is checked (one-line usage error, exit 2) before anything
 //! is generated or written.
 
+use super::args::{parse_max_len, parse_seed};
 use crate::regress::{self, merge, Plan, PlanSpec, RunOptions};
 use crate::util::usage;
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 
-crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
 crate::ranged_arg!(parse_sample, u64, "--sample-products", 0, 100000);
-crate::ranged_arg!(
-    parse_max_len,
-    u64,
-    "--max-len",
-    crate::manifest::GEN_MAX_LEN.0,
-    crate::manifest::GEN_MAX_LEN.1
-);
 crate::ranged_arg!(parse_chunk, u64, "--chunk", 0, u64::MAX);
 
 /// Arguments of `fpec regress`.

@@ -1,5 +1,6 @@
 //! `fpec verify`: thin CLI over [`crate::verify`].
 
+use super::args::{parse_emb, parse_rtl_max_len as parse_max_len, parse_seed, parse_vectors};
 use crate::format::Split;
 use crate::util::usage;
 use crate::verify::{self, manifest, Options, BACKENDS};
@@ -7,18 +8,8 @@ use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-crate::ranged_arg!(parse_vectors, u64, "--vectors", 1, 10000000);
-crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
-crate::ranged_arg!(parse_emb, u32, "--emb", 0, 2);
-crate::ranged_arg!(
-    parse_max_len,
-    u64,
-    "max_len =",
-    crate::manifest::RTL_MAX_LEN.0,
-    crate::manifest::RTL_MAX_LEN.1
-);
-crate::ranged_arg!(parse_latency, u32, "latency =", 1, 64);
-crate::ranged_arg!(parse_sum_width, u32, "sum_width =", 2, 64);
+crate::ranged_arg!(parse_latency, u32, "--latency", 1, 64);
+crate::ranged_arg!(parse_sum_width, u32, "--sum-width", 2, 64);
 
 /// Arguments of `fpec verify`.
 #[derive(clap::Args, Debug)]

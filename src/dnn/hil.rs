@@ -23,9 +23,11 @@ pub fn layer_stimulus(
     calib: &Dataset,
     test: &Dataset,
     images: usize,
+    t: Option<u32>,
 ) -> Result<(QuantConfig, Vec<DotRecord>)> {
     let ranges = calibrate(model, calib)?;
-    let cfg = QuantConfig::from_ranges(split, &ranges, None)?;
+    let mut cfg = QuantConfig::from_ranges(split, &ranges, None)?;
+    cfg.override_t(t, t)?;
     let qm = QuantModel::new(model, &cfg)?;
     let recs = qm.layer_dot_products(k, &test.take(images).images)?;
     Ok((cfg, recs))

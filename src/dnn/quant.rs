@@ -111,6 +111,19 @@ impl QuantConfig {
         st.a = Format::new(st.a.split, st.a.fb, Some(ta))?;
         Ok(())
     }
+    /// Overrides the zero thresholds of every stage (weights `tw`,
+    /// activations `ta`); `None` keeps each stage's default.
+    pub fn override_t(&mut self, tw: Option<u32>, ta: Option<u32>) -> Result<()> {
+        if tw.is_none() && ta.is_none() {
+            return Ok(());
+        }
+        for i in 0..self.stages.len() {
+            let w = tw.unwrap_or(self.stages[i].w.t);
+            let a = ta.unwrap_or(self.stages[i].a.t);
+            self.set_t(i, w, a)?;
+        }
+        Ok(())
+    }
 }
 
 /// A stage ready to run: pre-encoded weights and biases.

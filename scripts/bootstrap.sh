@@ -29,7 +29,7 @@ fi
 
 echo "bootstrap: $(verilator --version | head -n1); $(yosys -V); $(iverilog -V 2>/dev/null | head -n1); $(parallel --version 2>/dev/null | head -n1)" >&2
 
-# Python packages for the ONNX cross-check (tests/dnn_onnx.rs): a
+# Python packages for the ONNX cross-check (tests/suite/dnn_onnx.rs): a
 # project-local virtual environment .venv/ (git-ignored), created only if
 # missing, with the pinned versions of scripts/requirements-onnx.txt.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

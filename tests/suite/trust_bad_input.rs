@@ -2,9 +2,7 @@
 //! leftovers, one exit-code rule (2 for bad input, 1 for failed checks), no
 //! vacuous pass, clear messages; plus a seeded fuzz of the parsers.
 
-mod common {
-    pub mod old_stimulus;
-}
+use crate::common;
 
 use fpec::format::Split;
 use fpec::manifest::min_sum_width;

@@ -1,0 +1,2 @@
+//! Test helpers shared by several test modules.
+pub mod old_stimulus;

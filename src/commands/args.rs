@@ -85,3 +85,26 @@ impl HwArgs {
         crate::gen::parse_arch(&self.arch, split)
     }
 }
+
+/// Someone else's RTL instead of a generated folder (synth, energy; verify
+/// has its own, with the port widths it needs).
+#[derive(clap::Args, Debug, Clone)]
+pub struct RtlArgs {
+    /// Your own Verilog files instead of a generated folder (spec 6.1 ports).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub rtl: Vec<std::path::PathBuf>,
+    /// Top module of --rtl.
+    #[arg(long)]
+    pub top: Option<String>,
+    /// Parameter override of the --rtl top, NAME=VALUE (repeatable;
+    /// VALUE an integer or a Verilog literal such as 8'd3).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+}
+
+impl RtlArgs {
+    /// The design: the generated folder `dir`, or the RTL.
+    pub fn design(&self, dir: &std::path::Path) -> Result<crate::synth::Design> {
+        crate::synth::Design::of(dir, &self.rtl, self.top.as_deref(), &self.params)
+    }
+}

@@ -47,15 +47,8 @@ pub struct EnergyArgs {
     /// Map to this liberty file; energy and area from its own tables.
     #[arg(long, value_name = "FILE")]
     pub liberty: Option<PathBuf>,
-    /// Your own Verilog instead of a generated folder (spec 6.1 ports).
-    #[arg(long, num_args = 1.., value_name = "FILE")]
-    pub rtl: Vec<PathBuf>,
-    /// Top module of --rtl.
-    #[arg(long)]
-    pub top: Option<String>,
-    /// Parameter override of the --rtl top, NAME=VALUE (repeatable).
-    #[arg(long = "param", value_name = "NAME=VALUE")]
-    pub params: Vec<String>,
+    #[command(flatten)]
+    pub rtl: super::args::RtlArgs,
     /// Word format of --rtl's ports, W+C (needed by --activity sim).
     #[arg(long)]
     pub bits: Option<String>,
@@ -74,7 +67,7 @@ pub struct EnergyArgs {
 
 /// Runs `fpec energy`.
 pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
-    if args.rtl.is_empty() {
+    if args.rtl.rtl.is_empty() {
         match (&args.bits, &args.arch) {
             (Some(b), arch) => {
                 // Generate DIR first, then cost it like any generated folder.
@@ -106,7 +99,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
             "--arch goes with --bits and a folder to generate, not with --rtl",
         ));
     }
-    let mut design = Design::of(&args.dir, &args.rtl, args.top.as_deref(), &args.params)?;
+    let mut design = args.rtl.design(&args.dir)?;
     if let Some(b) = &args.bits {
         let split = Split::parse(b)?;
         design.split = Some(split);

@@ -1,7 +1,7 @@
 //! `fpec synth`: Yosys synthesis of a generated folder (or of user RTL) to
 //! the generic gate set; writes `DIR/synth/` (see [`crate::synth`]).
 
-use crate::synth::{synthesize, Design, SynthOptions};
+use crate::synth::{synthesize, SynthOptions};
 use std::path::PathBuf;
 
 /// Arguments of `fpec synth`.
@@ -9,15 +9,8 @@ use std::path::PathBuf;
 pub struct SynthArgs {
     /// Generated folder (with manifest.json); with --rtl, the output folder.
     pub dir: PathBuf,
-    /// Synthesize your own Verilog files instead of a generated folder.
-    #[arg(long, num_args = 1.., value_name = "FILE")]
-    pub rtl: Vec<PathBuf>,
-    /// Top module of --rtl.
-    #[arg(long)]
-    pub top: Option<String>,
-    /// Parameter override of the --rtl top, NAME=VALUE (repeatable).
-    #[arg(long = "param", value_name = "NAME=VALUE")]
-    pub params: Vec<String>,
+    #[command(flatten)]
+    pub rtl: super::args::RtlArgs,
     /// Map to this liberty file (dfflibmap + abc -liberty) instead of generic gates.
     #[arg(long, value_name = "FILE")]
     pub liberty: Option<PathBuf>,
@@ -31,7 +24,7 @@ pub struct SynthArgs {
 
 /// Runs `fpec synth`.
 pub fn run(args: SynthArgs) -> anyhow::Result<()> {
-    let design = Design::of(&args.dir, &args.rtl, args.top.as_deref(), &args.params)?;
+    let design = args.rtl.design(&args.dir)?;
     let opts = SynthOptions {
         liberty: args.liberty.clone(),
         blocks: args.blocks.clone(),

@@ -20,7 +20,7 @@ pub struct VerifyArgs {
     /// Simulator(s): verilator, icarus, rust-sim or all.
     #[arg(long, default_value = "all")]
     pub backend: String,
-    /// Number of dot products (1..=10000000; default 1000, as in flow; not with --exhaustive).
+    /// Number of dot products (1..=10000000; default 300, as in flow; not with --exhaustive).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_vectors)]
     pub vectors: Option<u64>,
     /// Seed of the stimulus (printed; default 1, as in every command).

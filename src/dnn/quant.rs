@@ -140,13 +140,51 @@ struct QStage {
     len: usize,
     out_ch: usize,
     kernel: usize,
-    padding: usize,
-    stride: usize,
     w_sat: usize,
     /// Fast path (see [`fits_i16_i32`]): per weight `[q, est]`, and Z & ezb
     /// as 0/1; empty when the stage takes the i64 path.
     w16: Vec<[i16; 2]>,
     wz: Vec<u8>,
+    /// Conv stages: the receptive-field index table ([`rf_table`]).
+    rf_idx: Vec<u32>,
+}
+
+/// Padding marker in a receptive-field index table.
+const RF_PAD: u32 = u32::MAX;
+
+/// The receptive-field index table of a conv stage: for each output
+/// position (y, x) in row-major order, the input indices of its dot product
+/// in (c, ky, kx) order, [`RF_PAD`] for zero-padding positions. Empty for a
+/// dense stage.
+fn rf_table(st: &Stage, kernel: usize, padding: usize, stride: usize) -> Result<Vec<u32>> {
+    if kernel == 0 {
+        return Ok(Vec::new());
+    }
+    let [c, h, w] = st.in_shape;
+    let [_, oh, ow] = st.mac_shape;
+    if c * h * w >= RF_PAD as usize {
+        bail!("layer {}: input too large ({c}x{h}x{w})", st.layer);
+    }
+    let (k, p, sd) = (kernel, padding as isize, stride);
+    let mut t = Vec::with_capacity(oh * ow * c * k * k);
+    for y in 0..oh {
+        for x in 0..ow {
+            for ch in 0..c {
+                for ky in 0..k {
+                    let iy = (y * sd) as isize + ky as isize - p;
+                    for kx in 0..k {
+                        let ix = (x * sd) as isize + kx as isize - p;
+                        if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                            t.push(RF_PAD);
+                        } else {
+                            t.push(((ch * h + iy as usize) * w + ix as usize) as u32);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(t)
 }
 
 /// True when the dot products of `split` with length `len` can run on the
@@ -366,11 +404,10 @@ impl QuantModel {
                 bias,
                 out_ch,
                 kernel,
-                padding,
-                stride,
                 w_sat,
                 w16,
                 wz,
+                rf_idx: rf_table(st, kernel, padding, stride)?,
             });
         }
         Ok(QuantModel {
@@ -393,24 +430,19 @@ impl QuantModel {
         self.stages.len()
     }
 
-    /// Receptive-field gather for output position (y, x) of a conv stage.
+    /// Receptive-field gather for output position (y, x) of a conv stage,
+    /// in (c, ky, kx) order, padding positions as `pad` (from the stage's
+    /// index table, see [`rf_table`]).
     fn gather<T: Copy>(s: &QStage, input: &[T], pad: T, y: usize, x: usize, out: &mut Vec<T>) {
+        let pos = y * s.st.mac_shape[2] + x;
         out.clear();
-        let [c, h, w] = s.st.in_shape;
-        let (k, p, sd) = (s.kernel, s.padding as isize, s.stride);
-        for ch in 0..c {
-            for ky in 0..k {
-                let iy = (y * sd) as isize + ky as isize - p;
-                for kx in 0..k {
-                    let ix = (x * sd) as isize + kx as isize - p;
-                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                        out.push(pad);
-                    } else {
-                        out.push(input[(ch * h + iy as usize) * w + ix as usize]);
-                    }
-                }
+        out.extend(s.rf_idx[pos * s.len..(pos + 1) * s.len].iter().map(|&i| {
+            if i == RF_PAD {
+                pad
+            } else {
+                input[i as usize]
             }
-        }
+        }));
     }
 
     /// Requantizes the sums of stage `si - 1` into stage `si`'s input words

@@ -628,9 +628,10 @@ fn choose_ticks(axis: &Axis, lo: f64, hi: f64, len: f64, horizontal: bool) -> Ti
             (v, lo - 0.5, hi + 0.5)
         } else {
             let mut v = linear_ticks_with_step(lo, hi, step);
-            // A step more where data would touch the frame (within 6 px).
+            // A step more where data would touch the frame (within 10 px:
+            // the largest marker, the Pareto ring, has radius 8).
             let (a, b) = (v[0], v[v.len() - 1]);
-            let near = |d: f64| d / (b - a) * len < 6.0;
+            let near = |d: f64| d / (b - a) * len < 10.0;
             if near(lo - a) && !(axis.include_zero && a == 0.0) {
                 v.insert(0, clean(a - step));
             }

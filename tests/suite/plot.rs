@@ -40,6 +40,14 @@ fn committed_charts() -> Vec<(&'static str, Chart)> {
             )
             .unwrap(),
         ),
+        (
+            "reports/dnn-lenet/dnn-report.svg",
+            report_chart_from_json(
+                &read("reports/dnn-lenet/dnn-report.json"),
+                &plot_title("mnist-lenet5.json", 0.5),
+            )
+            .unwrap(),
+        ),
     ]
 }
 

@@ -10,7 +10,7 @@ use crate::dnn::opt::{self, OptOptions};
 use crate::dnn::quant::{calibrate, QuantConfig, QuantModel};
 use crate::dnn::train::{self, Arch, TrainOptions};
 use crate::util::{usage, write_atomic};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -256,8 +256,8 @@ pub fn run(args: DnnArgs) -> Result<()> {
         DnnCmd::Eval(a) => run_eval(a),
         DnnCmd::VerifyLayer(a) => run_verify_layer(a),
         DnnCmd::Opt(a) => run_opt(a),
-        DnnCmd::Import(a) => crate::commands::dnn_onnx::run_import(&a.input, &a.out),
-        DnnCmd::Export(a) => crate::commands::dnn_onnx::run_export(&a.input, &a.out),
+        DnnCmd::Import(a) => run_import(&a.input, &a.out),
+        DnnCmd::Export(a) => run_export(&a.input, &a.out),
     }
 }
 
@@ -544,5 +544,56 @@ fn run_opt(a: OptArgs) -> Result<()> {
             t0.elapsed().as_secs_f64()
         );
     }
+    Ok(())
+}
+
+// ONNX import and export: file handling around `crate::dnn::onnx`; every
+// problem with the input or the output path exits 2 with one line, and the
+// output is written atomically.
+
+/// `fpec dnn import MODEL.onnx --out MODEL.json`.
+fn run_import(input: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let model = crate::dnn::onnx::import::import_file(input).map_err(crate::util::as_usage)?;
+    let json = model.to_json()?;
+    crate::util::write_atomic(out, json.as_bytes())
+        .with_context(|| format!("--out {}", out.display()))
+        .map_err(crate::util::as_usage)?;
+    let stages = model.stages()?;
+    let params: usize = stages
+        .iter()
+        .map(|s| {
+            let (w, b) = model.params(s.layer);
+            w.len() + b.len()
+        })
+        .sum();
+    println!(
+        "wrote {} ({} layers, {} MAC layers, {} parameters, input {:?}) in {:.3} s",
+        out.display(),
+        model.layers.len(),
+        stages.len(),
+        params,
+        model.input,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `fpec dnn export MODEL --out MODEL.onnx`.
+fn run_export(input: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let model = crate::dnn::onnx::load(input).map_err(crate::util::as_usage)?;
+    let bytes = crate::dnn::onnx::export::export_bytes(&model)
+        .with_context(|| format!("cannot export {}", input.display()))
+        .map_err(crate::util::as_usage)?;
+    crate::util::write_atomic(out, &bytes)
+        .with_context(|| format!("--out {}", out.display()))
+        .map_err(crate::util::as_usage)?;
+    println!(
+        "wrote {} (ONNX opset {}, IR {}, {} bytes)",
+        out.display(),
+        crate::dnn::onnx::OPSET,
+        crate::dnn::onnx::IR_VERSION,
+        bytes.len()
+    );
     Ok(())
 }

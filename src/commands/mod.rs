@@ -2,7 +2,6 @@
 //! layer over the library; [`args`] holds the argument groups they share.
 pub mod args;
 pub mod dnn;
-pub mod dnn_onnx;
 pub mod encode;
 pub mod energy;
 pub mod flow;

@@ -241,7 +241,7 @@ pub fn run(args: &FlowOptions) -> Result<()> {
                     let r = compute(
                         *split,
                         *arch,
-                        &args,
+                        args,
                         &out.join(crate::gen::config_dir_name(split, *arch)),
                         &workload,
                     );
@@ -254,7 +254,7 @@ pub fn run(args: &FlowOptions) -> Result<()> {
     let baselines = baselines?;
     let mut results: Vec<ConfigResult> = computed?
         .into_iter()
-        .map(|c| write_report(c, &args, &baselines))
+        .map(|c| write_report(c, args, &baselines))
         .collect::<Result<_>>()?;
     fill_overhead(&mut results);
     pb.finish_and_clear();

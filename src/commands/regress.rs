@@ -48,7 +48,7 @@ pub struct RegressArgs {
     #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = 1)]
     pub seed: u64,
     /// Run shard K of N (0 <= K < N) and write OUT/shard-K-of-N.json only.
-    #[arg(long, value_name = "K/N")]
+    #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
     pub shard: Option<String>,
     /// Rerun only chunk I of one --config (what a failure's reproduce command does).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_chunk)]

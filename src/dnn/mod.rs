@@ -1,8 +1,9 @@
 //! Bit-exact DNN accuracy studies (spec section 9) and FPEC-Opt.
 //!
-//! - [`data`]: the digits data set, MNIST IDX files, the fixed split;
+//! - [`data`]: the digits data set, the shipped 10k MNIST set, MNIST IDX
+//!   files, the fixed split;
 //! - [`model`]: the versioned JSON model file, validation, float inference;
-//! - [`train`]: deterministic float training;
+//! - [`train`]: deterministic float training (MLP, CNN, LeNet-5);
 //! - [`quant`]: bit-exact quantized inference and operand export;
 //! - [`opt`]: FPEC-Opt (configuration sweep, threshold tuning, reports) and
 //!   the [`opt::MacEnergy`] hook for the energy model;

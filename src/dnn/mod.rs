@@ -1,13 +1,14 @@
 //! Bit-exact DNN accuracy studies (spec section 9) and FPEC-Opt.
 //!
-//! - [`data`]: the digits data set, MNIST IDX files, the fixed split;
+//! - [`data`]: the digits data set, the shipped 10k MNIST set, MNIST IDX
+//!   files, the fixed split;
 //! - [`model`]: the versioned JSON model file, validation, float inference;
 //! - [`onnx`]: ONNX import/export and [`onnx::load`], the one model-loading
 //!   function of the CLI (JSON or `.onnx`);
-//! - [`train`]: deterministic float training;
+//! - [`train`]: deterministic float training (MLP, CNN, LeNet-5);
 //! - [`quant`]: bit-exact quantized inference and operand export;
 //! - [`opt`]: FPEC-Opt (configuration sweep, threshold tuning, reports) and
-//!   the [`opt::MacEnergy`] hook for the energy model;
+//!   the [`energy_model::MacEnergy`] hook for the energy model;
 //! - [`hil`]: hardware-in-the-loop check of one layer (to be wired to the
 //!   Verilator verifier).
 

@@ -7,6 +7,10 @@
 //! max-pooling takes the max of `sum` values, hidden layers apply ReLU and
 //! [`golden::requant`] into the next layer's activation format, and the class
 //! is the argmax of the last layer's sums (ties: lowest index).
+//! Stages with W <= 8 compute the same dot products on packed i16 operands
+//! summed in i32 (exact by a bound, see `fits_i16_i32`), and a search that
+//! changes only later stages can resume from cached stage entries
+//! ([`StageEntry`]).
 //!
 //! **FB rule** (per layer, per operand): with `max` the largest magnitude
 //! (weights: of the layer's float weights; activations: of the layer's float

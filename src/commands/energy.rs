@@ -52,6 +52,12 @@ pub struct EnergyArgs {
     /// Word format of --rtl's ports, W+C (needed by --activity sim).
     #[arg(long)]
     pub bits: Option<String>,
+    /// Error-magnitude bits M (0..=2) of --bits, overriding the canonical set.
+    #[arg(long, allow_negative_numbers = true, value_parser = super::args::parse_emb)]
+    pub emb: Option<u32>,
+    /// No error-zero bit (Z = 0) in --bits.
+    #[arg(long)]
+    pub no_ezb: bool,
     /// max_len of the FxP baselines with --rtl (a generated folder's manifest gives it).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_max_len)]
     pub max_len: Option<u64>,
@@ -67,11 +73,14 @@ pub struct EnergyArgs {
 
 /// Runs `fpec energy`.
 pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
+    if args.bits.is_none() && (args.emb.is_some() || args.no_ezb) {
+        return Err(usage("--emb/--no-ezb go with --bits W+C"));
+    }
     if args.rtl.rtl.is_empty() {
         match (&args.bits, &args.arch) {
             (Some(b), arch) => {
                 // Generate DIR first, then cost it like any generated folder.
-                let split = Split::parse(b)?;
+                let split = Split::parse_with(b, args.emb, args.no_ezb)?;
                 let arch = crate::gen::parse_arch(arch.as_deref().unwrap_or("fused"), &split)?;
                 let max_len = args.max_len.unwrap_or(crate::gen::DEFAULT_MAX_LEN);
                 crate::gen::check_max_len(max_len)?;
@@ -82,6 +91,8 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
                 crate::gen::generate(&req, &args.dir)?;
                 return run(EnergyArgs {
                     bits: None,
+                    emb: None,
+                    no_ezb: false,
                     arch: None,
                     max_len: None,
                     ..args
@@ -101,7 +112,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
     }
     let mut design = args.rtl.design(&args.dir)?;
     if let Some(b) = &args.bits {
-        let split = Split::parse(b)?;
+        let split = Split::parse_with(b, args.emb, args.no_ezb)?;
         design.split = Some(split);
         design.label = format!("{} ({})", split, design.top);
     }

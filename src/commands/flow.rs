@@ -15,6 +15,13 @@ pub struct FlowArgs {
     /// Bit split(s) W+C; repeat for a sweep, or give a range `3..8+2`.
     #[arg(long, value_name = "W+C", default_values_t = vec!["6+2".to_string()])]
     pub bits: Vec<String>,
+    /// Error-magnitude bits M (0..=2) of every compensated split (C must
+    /// equal Z+1+M); FxP splits of the sweep have no such field.
+    #[arg(long, allow_negative_numbers = true, value_parser = super::args::parse_emb)]
+    pub emb: Option<u32>,
+    /// No error-zero bit (Z = 0) in every compensated split.
+    #[arg(long)]
+    pub no_ezb: bool,
     /// Maximum dot-product length (1..=65536).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_max_len, default_value_t = 4096)]
     pub max_len: u64,
@@ -70,6 +77,8 @@ pub fn run(a: FlowArgs) -> Result<()> {
         .transpose()?;
     crate::flow::run(&FlowOptions {
         shard,
+        emb: a.emb,
+        no_ezb: a.no_ezb,
         bits: a.bits,
         max_len: a.max_len,
         out: a.out,

@@ -43,6 +43,10 @@ pub struct FlowOptions {
     /// Microarchitecture(s) of the FPEC MACs (spec 6.4): fused (default),
     /// split, or all (side by side); repeatable.
     pub arch: Vec<String>,
+    /// Explicit M of every compensated split (`--emb`).
+    pub emb: Option<u32>,
+    /// No error-zero bit in every compensated split (`--no-ezb`).
+    pub no_ezb: bool,
     /// Shard K of N (0-based) of the configurations, or all of them.
     pub shard: Option<(u64, u64)>,
 }
@@ -91,6 +95,20 @@ fn jobs(splits: &[Split], archs: &[Arch]) -> Result<Vec<(Split, Arch)>> {
 
 /// Expands `--bits` values: `W+C` or `A..B+C` (inclusive range of W).
 pub fn expand_bits(specs: &[String]) -> Result<Vec<Split>> {
+    expand_bits_with(specs, None, false)
+}
+
+/// [`expand_bits`] with explicit compensation fields (`--emb`, `--no-ezb`)
+/// applied to every compensated split of the sweep (FxP splits have none).
+pub fn expand_bits_with(specs: &[String], emb: Option<u32>, no_ezb: bool) -> Result<Vec<Split>> {
+    let one = |s: &str| -> Result<Split> {
+        let (_, c) = parse_bits(s)?;
+        Ok(if c == 0 {
+            Split::parse(s)?
+        } else {
+            Split::parse_with(s, emb, no_ezb)?
+        })
+    };
     let mut v = Vec::new();
     for s in specs {
         if let Some((range, c)) = s.split_once("..").map(|(a, rest)| (a, rest)) {
@@ -109,11 +127,10 @@ pub fn expand_bits(specs: &[String]) -> Result<Vec<Split>> {
                 return Err(usage(format!("--bits '{s}': empty range {a}..{b}")));
             }
             for w in a..=b {
-                v.push(Split::parse(&format!("{w}+{c}"))?);
+                v.push(one(&format!("{w}+{c}"))?);
             }
         } else {
-            parse_bits(s)?;
-            v.push(Split::parse(s)?);
+            v.push(one(s)?);
         }
     }
     v.dedup();
@@ -198,7 +215,12 @@ fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64)
 
 /// Runs `fpec flow`.
 pub fn run(args: &FlowOptions) -> Result<()> {
-    let splits = expand_bits(&args.bits)?;
+    let splits = expand_bits_with(&args.bits, args.emb, args.no_ezb)?;
+    if (args.emb.is_some() || args.no_ezb) && splits.iter().all(|s| s.is_fxp()) {
+        return Err(usage(
+            "--emb/--no-ezb need a compensated split (C >= 1) among --bits",
+        ));
+    }
     let archs = expand_archs(&args.arch)?;
     let all_jobs = jobs(&splits, &archs)?;
     let jobs = shard::select(&all_jobs, args.shard);
@@ -428,5 +450,12 @@ mod tests {
         assert_eq!(names, ["3+2", "4+2", "5+2", "8+0"]);
         assert!(expand_bits(&["5..3+2".to_string()]).is_err());
         assert!(expand_bits(&["3..17+2".to_string()]).is_err());
+        // Explicit fields apply to the compensated splits only: 6+3 with
+        // M = 1, Z = 0 is C = 0 + 1 + 1 = 2, so 6+3 does not match and 6+2 does.
+        let v =
+            expand_bits_with(&["5..6+2".to_string(), "8+0".to_string()], Some(1), true).unwrap();
+        let f: Vec<(u32, u32, bool)> = v.iter().map(|s| (s.w, s.m(), s.z())).collect();
+        assert_eq!(f, [(5, 1, false), (6, 1, false), (8, 0, false)]);
+        assert!(expand_bits_with(&["6+3".to_string()], Some(1), true).is_err());
     }
 }

@@ -833,3 +833,42 @@ fn param_grammar_is_one() {
         );
     }
 }
+
+/// The compensation fields on flow and energy (issue 13): used where they
+/// apply, a usage error naming the flags where they would be ignored.
+#[test]
+fn emb_and_no_ezb_are_never_ignored() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("f");
+    let o = run(&[
+        "flow",
+        "--bits",
+        "8+0",
+        "--emb",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--emb/--no-ezb") && e.contains("C >= 1"), "{e}");
+    assert!(!out.exists());
+    let o = run(&["energy", t.path().to_str().unwrap(), "--no-ezb"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--emb/--no-ezb go with --bits"), "{e}");
+    // A sweep whose explicit fields do not give its C: named, exit 2.
+    let o = run(&[
+        "flow",
+        "--bits",
+        "6+3",
+        "--emb",
+        "1",
+        "--no-ezb",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--bits 6+3") && e.contains("need C = 2"), "{e}");
+}

@@ -2,7 +2,7 @@
 //! the loop, FPEC-Opt, and ONNX import/export. The work is in [`crate::dnn`].
 //! Every `--model` takes an fpec JSON model or an `.onnx` file.
 
-use super::args::{parse_ezb_threshold, parse_seed, FormatArgs};
+use super::args::{parse_ezb_threshold, parse_seed, FormatArgs, HwArgs};
 use crate::dnn::data::{load_cli, load_named, Dataset, Named, Splits};
 use crate::dnn::hil;
 use crate::dnn::model::{float_accuracy, Layer, Model};
@@ -210,6 +210,8 @@ struct VerifyLayerArgs {
     layer: usize,
     #[command(flatten)]
     format: FormatArgs,
+    #[command(flatten)]
+    hw: HwArgs,
     /// Test images to run.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_images, default_value_t = 8)]
     images: usize,
@@ -468,7 +470,8 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
         eprintln!("wrote stimulus to {}", p.display());
     }
     let work = std::path::PathBuf::from("out/dnn-verify-layer");
-    let r = hil::verify_layer_rtl(split, &recs, &work)?;
+    let arch = a.hw.arch(&split)?;
+    let r = hil::verify_layer_rtl(split, arch, a.hw.max_len, &recs, &work)?;
     println!(
         "verify-layer {} layer {} on Verilator: {} dot products, {} pairs, {} mismatches",
         split, a.layer, r.products, r.pairs, r.mismatches

@@ -52,15 +52,29 @@ pub struct LayerCheck {
 /// `work` holds the generated RTL and the Verilator build cache.
 pub fn verify_layer_rtl(
     split: Split,
+    arch: crate::gen::Arch,
+    max_len: u64,
     records: &[DotRecord],
     work: &std::path::Path,
 ) -> Result<LayerCheck> {
     use crate::verify::backend::Backend;
     use crate::verify::stimulus::{pair, Stimulus, RST};
     let longest = records.iter().map(|r| r.pairs.len()).max().unwrap_or(1) as u64;
-    let max_len = longest.max(crate::gen::DEFAULT_MAX_LEN).next_power_of_two();
-    let rtl = work.join(format!("mac-{}+{}-{}", split.w, split.c(), max_len));
-    crate::gen::generate(&crate::gen::GenRequest::mac(split, max_len), &rtl)?;
+    if longest > max_len {
+        return Err(crate::util::usage(format!(
+            "--max-len {max_len} is shorter than the layer's dot products ({longest} pairs); allowed {longest}..={}",
+            crate::manifest::GEN_MAX_LEN.1
+        )));
+    }
+    let rtl = work.join(format!(
+        "mac-{}-{max_len}",
+        crate::gen::config_dir_name(&split, arch)
+    ));
+    let req = crate::gen::GenRequest {
+        arch,
+        ..crate::gen::GenRequest::mac(split, max_len)
+    };
+    crate::gen::generate(&req, &rtl)?;
     let dut = crate::verify::manifest::load(&rtl.join("manifest.json"))?;
     let mut be = crate::verify::verilator::VerilatorBackend::build(
         &dut,

@@ -133,8 +133,7 @@ fn compile_objects(srcs: &[PathBuf], dir: &Path, flags: &[String]) -> Result<Vec
 }
 
 /// The compiled runtime objects for `profile`, cached under `cache`.
-fn runtime(cache: &Path, version: &str, profile: &Profile) -> Result<Vec<PathBuf>> {
-    let root = verilator_root()?;
+fn runtime(cache: &Path, root: &Path, version: &str, profile: &Profile) -> Result<Vec<PathBuf>> {
     let cxx = Tool::Cxx.version().unwrap_or_default();
     let mut h = Hasher::default();
     h.feed(version.as_bytes())
@@ -146,7 +145,7 @@ fn runtime(cache: &Path, version: &str, profile: &Profile) -> Result<Vec<PathBuf
         .map(|s| root.join("include").join(s))
         .collect();
     let mut flags: Vec<String> = profile.cxxflags.iter().map(|s| s.to_string()).collect();
-    flags.extend(includes(&root));
+    flags.extend(includes(root));
     let dir = cached_dir(&dir, |tmp| compile_objects(&srcs, tmp, &flags).map(|_| ()))?;
     let mut objs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
@@ -198,7 +197,8 @@ pub fn build_exe(cache: &Path, b: &Build) -> Result<PathBuf> {
         abs.push(absolute(f)?);
     }
     let cache = absolute(&mkdir(cache)?)?;
-    let rt = runtime(&cache, &version, &b.profile)?;
+    let root = verilator_root()?;
+    let rt = runtime(&cache, &root, &version, &b.profile)?;
     let dir = cache.join(format!("vlt-{}-{}", b.top, &h.hex()[..20]));
     let dir = cached_dir(&dir, |tmp| {
         let obj = tmp.join("obj");
@@ -225,7 +225,6 @@ pub fn build_exe(cache: &Path, b: &Build) -> Result<PathBuf> {
             .collect();
         srcs.sort();
         srcs.push(tmp.join("harness.cpp"));
-        let root = verilator_root()?;
         let mut flags: Vec<String> = b.profile.cxxflags.iter().map(|s| s.to_string()).collect();
         flags.extend(includes(&root));
         flags.push(format!("-I{}", obj.display()));

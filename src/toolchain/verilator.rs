@@ -6,7 +6,8 @@
 //! The Verilator runtime (`verilated.cpp`, `verilated_threads.cpp`) is
 //! compiled once per cache folder and C++ flags and linked explicitly
 //! (TOOLCHAIN-NOTES: `--build` without `--exe` leaves libverilated empty).
-//! The model's C++ files are compiled on two threads, then linked.
+//! The model's C++ files are compiled as one translation unit (Verilator's
+//! `__ALL.cpp`) next to the harness, on two threads, then linked.
 
 use super::cache::{absolute, cached_dir, mkdir, Hasher};
 use super::{run, Tool};
@@ -218,13 +219,21 @@ pub fn build_exe(cache: &Path, b: &Build) -> Result<PathBuf> {
         }
         cmd.args(&abs);
         run(&mut cmd, Tool::Verilator, "verilator")?;
-        let mut srcs: Vec<PathBuf> = std::fs::read_dir(&obj)
+        let mut model: Vec<String> = std::fs::read_dir(&obj)
             .with_context(|| format!("cannot list {}", obj.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect();
-        srcs.sort();
-        srcs.push(tmp.join("harness.cpp"));
+        model.sort();
+        // One translation unit for the whole model, as Verilator's own
+        // makefile does for small designs (`VM_PARALLEL_BUILDS=0`, the
+        // `__ALL.cpp` of verilated.mk): each generated file is small and
+        // parsing verilated.h dominates, so this is ~5x less compile CPU.
+        let all = obj.join(format!("{}__ALL.cpp", b.prefix));
+        let text: String = model.iter().map(|f| format!("#include \"{f}\"\n")).collect();
+        std::fs::write(&all, text).with_context(|| format!("cannot write {}", all.display()))?;
+        let srcs = vec![all, tmp.join("harness.cpp")];
         let mut flags: Vec<String> = b.profile.cxxflags.iter().map(|s| s.to_string()).collect();
         flags.extend(includes(&root));
         flags.push(format!("-I{}", obj.display()));

@@ -267,8 +267,11 @@ fn build_verilator_simulator(net: &Netlist, dir: &Path) -> Result<PathBuf> {
     let mut ctx = tera::Context::new();
     ctx.insert("top", module);
     ctx.insert("ncells", &net.cells.len());
-    let cpp = tera::Tera::one_off(HARNESS_TEMPLATE, &ctx, false)
-        .context("rendering testbenches/toggle_harness.cpp.tera")?;
+    let cpp = crate::toolchain::render(
+        "testbenches/toggle_harness.cpp.tera",
+        HARNESS_TEMPLATE,
+        &ctx,
+    )?;
     write_atomic(&dir.join("harness.cpp"), cpp.as_bytes())?;
     let files = [dir.join("netlist_sim.v")];
     crate::toolchain::verilator::build_exe(
@@ -374,8 +377,7 @@ pub fn run_glitch_simulation(net: &Netlist, dir: &Path, stim: &str) -> Result<To
     ctx.insert("ns", &width("out_sum"));
     // Longer than any combinational path (at most one unit per cell).
     ctx.insert("half", &(ncells + 16));
-    let tb = tera::Tera::one_off(GLITCH_TEMPLATE, &ctx, false)
-        .context("rendering testbenches/glitch_harness.v.tera")?;
+    let tb = crate::toolchain::render("testbenches/glitch_harness.v.tera", GLITCH_TEMPLATE, &ctx)?;
     write_atomic(&dir.join("glitch_tb.v"), tb.as_bytes())?;
     write_atomic(&dir.join("stimulus.txt"), stim.as_bytes())?;
     crate::toolchain::icarus::compile(

@@ -6,8 +6,8 @@
 //! The Verilator runtime (`verilated.cpp`, `verilated_threads.cpp`) is
 //! compiled once per cache folder and C++ flags and linked explicitly
 //! (TOOLCHAIN-NOTES: `--build` without `--exe` leaves libverilated empty).
-//! The model's C++ files are compiled as one translation unit (Verilator's
-//! `__ALL.cpp`) next to the harness, on two threads, then linked.
+//! The model's C++ files and the harness are compiled as one translation
+//! unit (Verilator's `__ALL.cpp`), then linked.
 
 use super::cache::{absolute, cached_dir, mkdir, Hasher};
 use super::{run, Tool};
@@ -226,18 +226,22 @@ pub fn build_exe(cache: &Path, b: &Build) -> Result<PathBuf> {
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect();
         model.sort();
-        // One translation unit for the whole model, as Verilator's own
-        // makefile does for small designs (`VM_PARALLEL_BUILDS=0`, the
-        // `__ALL.cpp` of verilated.mk): each generated file is small and
-        // parsing verilated.h dominates, so this is ~5x less compile CPU.
+        // One translation unit for the whole model and the harness, as
+        // Verilator's own makefile does for small designs
+        // (`VM_PARALLEL_BUILDS=0`, the `__ALL.cpp` of verilated.mk): each
+        // generated file is small and parsing verilated.h dominates, so this
+        // is ~5x less compile CPU than one object per file.
         let all = obj.join(format!("{}__ALL.cpp", b.prefix));
-        let text: String = model.iter().map(|f| format!("#include \"{f}\"\n")).collect();
+        let mut text: String = model
+            .iter()
+            .map(|f| format!("#include \"{f}\"\n"))
+            .collect();
+        text.push_str("#include \"../harness.cpp\"\n");
         std::fs::write(&all, text).with_context(|| format!("cannot write {}", all.display()))?;
-        let srcs = vec![all, tmp.join("harness.cpp")];
         let mut flags: Vec<String> = b.profile.cxxflags.iter().map(|s| s.to_string()).collect();
         flags.extend(includes(&root));
         flags.push(format!("-I{}", obj.display()));
-        let objs = compile_objects(&srcs, &obj, &flags)?;
+        let objs = compile_objects(&[all], &obj, &flags)?;
         run(
             Tool::Cxx
                 .command()

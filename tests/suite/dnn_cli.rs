@@ -3,7 +3,7 @@
 #[test]
 fn verify_layer_runs_on_verilator() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let o = crate::common::fpec()
         .args(["dnn", "verify-layer", "--model"])
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits-mlp.json"))
         .args(["--layer", "1", "--bits", "4+2", "--images", "4"])
@@ -28,7 +28,7 @@ fn verify_layer_runs_on_verilator() {
 fn verify_layer_takes_arch_and_max_len() {
     let tmp = tempfile::tempdir().unwrap();
     let run = |more: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_fpec"))
+        crate::common::fpec()
             .args(["dnn", "verify-layer", "--model"])
             .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/digits-mlp.json"))
             .args(["--layer", "1", "--bits", "4+2", "--images", "2"])

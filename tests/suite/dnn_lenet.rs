@@ -9,7 +9,7 @@ use fpec::dnn::quant::{calibrate, QuantConfig, QuantModel};
 use fpec::format::Split;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -28,7 +28,7 @@ fn gunzip(p: &Path) -> Vec<u8> {
 }
 
 fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fpec"))
+    crate::common::fpec()
         .args(args)
         .current_dir(dir)
         .output()

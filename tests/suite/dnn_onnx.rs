@@ -37,10 +37,7 @@ fn python() -> PathBuf {
 }
 
 fn fpec(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_fpec"))
-        .args(args)
-        .output()
-        .unwrap()
+    crate::common::fpec().args(args).output().unwrap()
 }
 
 fn test_images() -> (Vec<Vec<f64>>, Vec<usize>) {

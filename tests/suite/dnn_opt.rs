@@ -6,7 +6,6 @@ use fpec::dnn::opt::{
     run_opt, sweep_splits, write_reports, AnalyticTestDouble, MacEnergy, OptOptions,
 };
 use fpec::format::Split;
-use std::process::Command;
 
 fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -151,7 +150,7 @@ fn sparsity_is_cheaper(arch: fpec::gen::Arch) {
 
 #[test]
 fn cli_verify_layer_bad_layer_and_eval_json() {
-    let out = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let out = crate::common::fpec()
         .args([
             "dnn",
             "verify-layer",
@@ -166,7 +165,7 @@ fn cli_verify_layer_bad_layer_and_eval_json() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("layer 5 does not exist"));
-    let out = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let out = crate::common::fpec()
         .args(["dnn", "eval", "--bits", "16+0", "--json", "--model"])
         .arg(root().join("models/digits-mlp.json"))
         .output()
@@ -180,7 +179,7 @@ fn cli_verify_layer_bad_layer_and_eval_json() {
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["samples"], 355);
     assert_eq!(j["macs_per_inference"], 64 * 32 + 32 * 10);
-    let out = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let out = crate::common::fpec()
         .args([
             "dnn",
             "eval",

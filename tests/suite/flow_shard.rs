@@ -2,13 +2,8 @@
 //! nothing written (the sharded sweep itself is measured in BENCHMARKS.md;
 //! it costs minutes of synthesis).
 
-use std::process::Command;
-
 fn fpec(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
-        .args(args)
-        .output()
-        .unwrap();
+    let o = crate::common::fpec().args(args).output().unwrap();
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into_owned(),

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn fpec() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_fpec"))
+    crate::common::fpec()
 }
 
 fn read_dir_sorted(d: &Path) -> Vec<(String, Vec<u8>)> {

@@ -143,7 +143,7 @@ fn report_plot_command_redraws_next_to_the_json() {
     ] {
         let json = dir.path().join(Path::new(src).file_name().unwrap());
         std::fs::copy(root().join(src), &json).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fpec"))
+        let out = crate::common::fpec()
             .args(["report", "plot"])
             .arg(&json)
             .arg("--model-name")
@@ -158,7 +158,7 @@ fn report_plot_command_redraws_next_to_the_json() {
     // Not a report: exit 2, one line.
     let bad = dir.path().join("x.json");
     std::fs::write(&bad, "{\"a\": 1}").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let out = crate::common::fpec()
         .args(["report", "plot"])
         .arg(&bad)
         .output()

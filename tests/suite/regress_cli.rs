@@ -5,14 +5,13 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn cache() -> &'static str {
-    concat!(env!("CARGO_TARGET_TMPDIR"), "/regress-cache")
+    crate::common::CACHE
 }
 
 fn fpec(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let o = crate::common::fpec()
         .args(args)
         .env("FPEC_CACHE", cache())
         .output()

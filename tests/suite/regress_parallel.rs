@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn cache() -> &'static str {
-    concat!(env!("CARGO_TARGET_TMPDIR"), "/regress-cache")
+    crate::common::CACHE
 }
 
 const ARGS: &[&str] = &[
@@ -30,7 +30,7 @@ const ARGS: &[&str] = &[
 ];
 
 fn fpec(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let o = crate::common::fpec()
         .args(args)
         .env("FPEC_CACHE", cache())
         .output()

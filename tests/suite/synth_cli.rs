@@ -3,7 +3,6 @@
 
 use fpec::energy::{mac_energy, Activity, Workload};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn fixture() -> (tempfile::TempDir, PathBuf) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny_fpec");
@@ -19,7 +18,7 @@ fn fixture() -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn energy_json_static_with_baselines() {
     let (_t, d) = fixture();
-    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let o = crate::common::fpec()
         .arg("energy")
         .arg(&d)
         .arg("--json")
@@ -59,7 +58,7 @@ fn energy_bad_table_is_a_usage_error() {
     let (t, d) = fixture();
     let bad = t.path().join("table.toml");
     std::fs::write(&bad, "[meta]\nname = \"x\"\nunits = \"fJ\"\n[cells\n").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let o = crate::common::fpec()
         .arg("energy")
         .arg(&d)
         .arg("--energy-table")
@@ -102,7 +101,7 @@ fn mac_energy_on_explicit_pairs() {
 fn flow_sweep_reports() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("flow");
-    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let o = crate::common::fpec()
         .args([
             "flow",
             "--bits",

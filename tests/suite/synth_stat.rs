@@ -3,7 +3,6 @@
 
 use fpec::synth::{parse_stat_json, synthesize, Design, SynthOptions};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn data(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -94,7 +93,7 @@ fn blocks_from_hierarchy() {
 #[test]
 fn missing_yosys_names_the_program() {
     let out = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let o = crate::common::fpec()
         .env("FPEC_YOSYS", "/nonexistent/yosys-xyz")
         .arg("synth")
         .arg(out.path())
@@ -174,7 +173,7 @@ fn handwritten_mac_same_flow() {
 #[test]
 fn bad_param_is_a_usage_error() {
     let out = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let o = crate::common::fpec()
         .arg("synth")
         .arg(out.path())
         .arg("--rtl")

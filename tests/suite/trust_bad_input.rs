@@ -18,7 +18,7 @@ use std::process::{Command, Output};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn fpec() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_fpec"))
+    crate::common::fpec()
 }
 
 fn run(args: &[&str]) -> Output {
@@ -758,7 +758,7 @@ fn fuzz_parsers_never_panic() {
 fn item1_rust_sim_never_passes_for_rtl_it_did_not_emit() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("g");
-    let st = Command::new(env!("CARGO_BIN_EXE_fpec"))
+    let st = crate::common::fpec()
         .args(["gen", "--bits", "6+2", "--out"])
         .arg(&d)
         .status()
@@ -772,7 +772,7 @@ fn item1_rust_sim_never_passes_for_rtl_it_did_not_emit() {
     assert_ne!(text, wrong, "the edit must change the file");
     std::fs::write(&top, wrong).unwrap();
     let run = |backend: &str| {
-        Command::new(env!("CARGO_BIN_EXE_fpec"))
+        crate::common::fpec()
             .arg("verify")
             .arg(&d)
             .args([

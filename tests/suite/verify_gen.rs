@@ -1,13 +1,8 @@
 //! `fpec gen` output verified by `fpec verify DIR` on every backend
 //! (Verilator, Icarus, rust-sim) and the requantizer check.
 
-use std::process::Command;
-
 fn fpec(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
-        .args(args)
-        .output()
-        .unwrap();
+    let o = crate::common::fpec().args(args).output().unwrap();
     let t = format!(
         "{}\n{}",
         String::from_utf8_lossy(&o.stdout),
@@ -19,7 +14,7 @@ fn fpec(args: &[&str]) -> (i32, String) {
 #[test]
 fn generated_designs_pass_every_backend() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/verify-cache");
+    let cache = crate::common::CACHE;
     let cases: &[(&[&str], &str)] = &[
         (
             &[
@@ -83,7 +78,7 @@ fn generated_designs_pass_every_backend() {
 #[test]
 fn exhaustive_4_2_in_both_archs() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/verify-cache");
+    let cache = crate::common::CACHE;
     for arch in ["fused", "split"] {
         let g = dir.path().join(format!("gx-{arch}"));
         let (rc, t) = fpec(&[

@@ -5,7 +5,6 @@
 
 use fpec::format::Split;
 use fpec::manifest::min_sum_width;
-use std::process::Command;
 use std::sync::Mutex;
 
 static LOCK: Mutex<()> = Mutex::new(());
@@ -52,15 +51,12 @@ fn run_mutant(name: &str, backend: &str, seed: u64) {
         "--out",
         &out,
         "--cache",
-        concat!(env!("CARGO_TARGET_TMPDIR"), "/verify-cache"),
+        crate::common::CACHE,
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
-        .args(&args)
-        .output()
-        .unwrap();
+    let o = crate::common::fpec().args(&args).output().unwrap();
     let t = format!(
         "{}\n{}",
         String::from_utf8_lossy(&o.stdout),

@@ -5,7 +5,7 @@
 
 use fpec::format::{Comp, Split};
 use fpec::manifest::min_sum_width;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Mutex;
 
 /// Serialize the tool runs: the machine has 2 cores.
@@ -32,11 +32,11 @@ fn requant(k: i32) -> serde_json::Value {
 }
 
 fn cache() -> String {
-    concat!(env!("CARGO_TARGET_TMPDIR"), "/verify-cache").to_string()
+    crate::common::CACHE.to_string()
 }
 
 fn fpec(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fpec"))
+    crate::common::fpec()
         .args(args)
         .output()
         .expect("cannot start fpec")

@@ -3,12 +3,10 @@
 //! Verilator, Icarus and rust-sim against the golden model on one seeded
 //! stimulus each.
 
-use std::process::Command;
-
 #[test]
 fn sweep_of_configurations_on_every_backend() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = concat!(env!("CARGO_TARGET_TMPDIR"), "/verify-cache");
+    let cache = crate::common::CACHE;
     let cases: &[&[&str]] = &[
         &["--bits", "2+2"],
         &["--bits", "2+0"],
@@ -45,7 +43,7 @@ fn sweep_of_configurations_on_every_backend() {
 fn one_case(dir: &std::path::Path, cache: &str, seed: &str, i: usize, gen: &[&str]) {
     {
         let g = dir.join(format!("g{i}"));
-        let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+        let o = crate::common::fpec()
             .args(["gen", "--out"])
             .arg(&g)
             .args(gen)
@@ -56,7 +54,7 @@ fn one_case(dir: &std::path::Path, cache: &str, seed: &str, i: usize, gen: &[&st
             "gen {gen:?}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let o = Command::new(env!("CARGO_BIN_EXE_fpec"))
+        let o = crate::common::fpec()
             .arg("verify")
             .arg(&g)
             .args([

@@ -1,2 +1,16 @@
 //! Test helpers shared by several test modules.
 pub mod old_stimulus;
+
+/// The one build cache of the suite: the default cache of in-process calls
+/// (`out/cache` under the crate root, where `cargo test` runs them), also
+/// given to every `fpec` the tests start, so that all tests share the
+/// Verilator runtime objects and the builds of the designs they have in
+/// common (content-hashed, so sharing cannot mix designs up).
+pub const CACHE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/out/cache");
+
+/// The `fpec` binary under test, with the suite's build cache.
+pub fn fpec() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_fpec"));
+    c.env("FPEC_CACHE", CACHE);
+    c
+}

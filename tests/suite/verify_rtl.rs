@@ -1,7 +1,7 @@
 //! `fpec verify --rtl` on the hand-written MAC under the real Verilator and
 //! Icarus, for several (W, M, Z), plus exhaustive runs, a manifest-described
-//! run and the exit-2 flag checks. Verilator builds are cached in
-//! target/tmp/verify-cache for the whole test run.
+//! run and the exit-2 flag checks. Verilator builds are cached in the
+//! suite's one cache (`common::CACHE`).
 
 use fpec::format::{Comp, Split};
 use fpec::manifest::min_sum_width;

@@ -9,8 +9,8 @@
 //! fused FPEC MAC gives the rows of [`CompRows`], so both MACs run the same
 //! generator code and an energy ratio measures the compensation alone.
 //!
-//! [`CompRows`] forms `V = qw*est(a) + qa*est(w)` from rows: est = +-(2*emb
-//! + 1) is `q + emb0*2q + emb1*4q`, negated by inverting every enabled row
+//! [`CompRows`] forms `V = qw*est(a) + qa*est(w)` from rows:
+//! est = +-(2*emb + 1) is `q + emb0*2q + emb1*4q`, negated by inverting every enabled row
 //! and adding one carry per inverted row (two sparse carry rows). Each row
 //! is W bits with its sign bit inverted (the Baugh-Wooley sign-extension
 //! trick: a signed row v at shift k is `(v ^ 2^(W-1)) << k` plus the
@@ -30,8 +30,8 @@
 use crate::blocks::{bits_of, settled_block, ShiftExt, SETTLE_MAX};
 use rust_hdl::prelude::*;
 
-/// Signed W x W product shifted by G, plus R extra rows: `t = ((a*b) << G)
-/// + sum(x) + extra` (mod 2^T), where `extra` is a constant the row
+/// Signed W x W product shifted by G, plus R extra rows:
+/// `t = ((a*b) << G) + sum(x) + extra` (mod 2^T), where `extra` is a constant the row
 /// generator declares (its rows' sign-extension constants). R1 = R + 1.
 ///
 /// Chain: `(s, c) = (bias, 0)`, then one 3:2 stage per product row

@@ -75,13 +75,16 @@ struct Built {
     exe: PathBuf,
 }
 
+/// One configuration's build, made once by whichever thread asks first.
+type BuildSlot = Arc<Mutex<Option<Arc<Built>>>>;
+
 /// Synthesis-backed [`MacEnergy`], caching one synthesized netlist and one
 /// simulator per configuration.
 pub struct SynthMacEnergy {
     work: PathBuf,
     arch: crate::gen::Arch,
     table: EnergyTable,
-    built: Mutex<HashMap<Split, Arc<Mutex<Option<Arc<Built>>>>>>,
+    built: Mutex<HashMap<Split, BuildSlot>>,
 }
 
 impl SynthMacEnergy {

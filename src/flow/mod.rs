@@ -111,7 +111,7 @@ pub fn expand_bits_with(specs: &[String], emb: Option<u32>, no_ezb: bool) -> Res
     };
     let mut v = Vec::new();
     for s in specs {
-        if let Some((range, c)) = s.split_once("..").map(|(a, rest)| (a, rest)) {
+        if let Some((range, c)) = s.split_once("..") {
             let (b, c) = c
                 .split_once('+')
                 .ok_or_else(|| usage(format!("--bits '{s}' is not of the form A..B+C")))?;

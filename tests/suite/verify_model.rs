@@ -49,10 +49,12 @@ fn dropped(stim: &Stimulus, d: &Dut) -> u64 {
     let lat = d.latency as usize;
     let v: Vec<u64> = stim.iter().collect();
     for (c, r) in v.iter().enumerate() {
-        if r & VALID != 0 && r & LAST != 0 && r & RST == 0 {
-            if (c..c + lat).any(|k| v.get(k).is_some_and(|x| x & RST != 0)) {
-                n += 1;
-            }
+        if r & VALID != 0
+            && r & LAST != 0
+            && r & RST == 0
+            && (c..c + lat).any(|k| v.get(k).is_some_and(|x| x & RST != 0))
+        {
+            n += 1;
         }
     }
     n

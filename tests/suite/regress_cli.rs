@@ -3,26 +3,9 @@
 //! refuses missing, duplicate, truncated and foreign shards. Tiny
 //! configurations and budgets (Lmax 16), real Verilator/Icarus/rust-sim.
 
+use crate::common::fpec_text as fpec;
 use serde_json::Value;
 use std::path::Path;
-
-fn cache() -> &'static str {
-    crate::common::CACHE
-}
-
-fn fpec(args: &[&str]) -> (i32, String) {
-    let o = crate::common::fpec()
-        .args(args)
-        .env("FPEC_CACHE", cache())
-        .output()
-        .unwrap();
-    let t = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.code().unwrap_or(-1), t)
-}
 
 /// Two tiny configurations, exhaustive (N = 2 and N = 4), chunks of 64.
 const PLAN: &[&str] = &[
@@ -233,7 +216,7 @@ fn broken_mac_fails_with_a_reproduce_command() {
         ]
     };
     let gen_dirs = || -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(cache())
+        std::fs::read_dir(crate::common::CACHE)
             .map(|rd| {
                 rd.filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| {

@@ -4,13 +4,10 @@
 //! number and a rerun of just that shard completes the set. Fails (does not
 //! skip) when GNU parallel is missing: `bash scripts/bootstrap.sh` installs it.
 
+use crate::common::fpec_text as fpec;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-
-fn cache() -> &'static str {
-    crate::common::CACHE
-}
 
 const ARGS: &[&str] = &[
     "--config",
@@ -28,20 +25,6 @@ const ARGS: &[&str] = &[
     "--seed",
     "9",
 ];
-
-fn fpec(args: &[&str]) -> (i32, String) {
-    let o = crate::common::fpec()
-        .args(args)
-        .env("FPEC_CACHE", cache())
-        .output()
-        .unwrap();
-    let t = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.code().unwrap_or(-1), t)
-}
 
 /// Pairs, mismatches, seeds and per-backend counts per configuration.
 fn totals(dir: &Path) -> Value {
@@ -101,7 +84,7 @@ fn gnu_parallel_shards_merge_to_the_unsharded_totals() {
         .args(["-n", "3", "-j", "2", "-o", many.to_str().unwrap(), "--"])
         .args(ARGS)
         .env("FPEC", env!("CARGO_BIN_EXE_fpec"))
-        .env("FPEC_CACHE", cache())
+        .env("FPEC_CACHE", crate::common::CACHE)
         .output()
         .unwrap();
     let t = format!(

@@ -31,10 +31,6 @@ fn requant(k: i32) -> serde_json::Value {
     })
 }
 
-fn cache() -> String {
-    crate::common::CACHE.to_string()
-}
-
 fn fpec(args: &[String]) -> Output {
     crate::common::fpec()
         .args(args)
@@ -86,7 +82,7 @@ fn mac_args(rtl: &str, w: u32, m: u32, z: bool, lmax: u64, out: &str) -> Vec<Str
         "--out".into(),
         out.into(),
         "--cache".into(),
-        cache(),
+        crate::common::CACHE.into(),
     ];
     v.extend(emb_flags);
     v
@@ -221,7 +217,7 @@ fn manifest_described_rtl_and_generated_dir() {
         "--out",
         &out,
         "--cache",
-        &cache(),
+        crate::common::CACHE,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -249,7 +245,7 @@ fn manifest_described_rtl_and_generated_dir() {
         "--out",
         &out,
         "--cache",
-        &cache(),
+        crate::common::CACHE,
     ]
     .iter()
     .map(|s| s.to_string())

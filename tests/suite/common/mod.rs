@@ -14,3 +14,14 @@ pub fn fpec() -> std::process::Command {
     c.env("FPEC_CACHE", CACHE);
     c
 }
+
+/// Runs `fpec args` (suite cache): (exit code, stdout then stderr).
+pub fn fpec_text(args: &[&str]) -> (i32, String) {
+    let o = fpec().args(args).output().unwrap();
+    let t = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.code().unwrap_or(-1), t)
+}

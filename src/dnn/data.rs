@@ -27,8 +27,12 @@ use std::path::{Path, PathBuf};
 
 pub mod bounded;
 pub mod images;
+pub mod npy;
+pub mod select;
 
 pub use images::{load_image_folder, open_image_folder, ImageFolder, ImageFolderOptions};
+pub use npy::{load_npy, load_npz, Layout};
+pub use select::{DataSpec, ModelInput, Selection};
 
 /// A data set read in batches (in-memory [`Dataset`], or an image folder
 /// decoded on demand). Labels are below [`Source::classes`].
@@ -92,19 +96,14 @@ impl Source for Dataset {
 }
 
 /// Checks that a data set's images have the model's input shape `want`
-/// ([C, H, W]); the error names the data set and both shapes.
-pub fn check_input_shape(src: &dyn Source, want: [usize; 3]) -> Result<()> {
+/// ([C, H, W]); the error names the data set (`name`: the file or folder
+/// given) and both shapes.
+pub fn check_input_shape(src: &dyn Source, want: [usize; 3], name: &str) -> Result<()> {
     let got = src.shape();
     if got != want {
         return Err(usage(format!(
-            "{}: images are {}x{}x{} (CxHxW) but the model takes {}x{}x{}",
-            src.describe(),
-            got[0],
-            got[1],
-            got[2],
-            want[0],
-            want[1],
-            want[2]
+            "{name}: images are {}x{}x{} (CxHxW) but the model takes {}x{}x{}",
+            got[0], got[1], got[2], want[0], want[1], want[2]
         )));
     }
     Ok(())

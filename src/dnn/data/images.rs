@@ -181,7 +181,15 @@ fn list(dir: &Path) -> Result<(Vec<String>, Vec<(PathBuf, u8)>)> {
 pub fn decode_file(path: &Path) -> Result<(Vec<u8>, [usize; 3])> {
     let bytes = read_file(path, MAX_IMAGE_FILE)?;
     let bad = |e: &dyn std::fmt::Display| {
-        usage(format!("{}: cannot decode the image ({e})", path.display()))
+        let msg = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        usage(format!(
+            "{}: cannot decode the image ({msg})",
+            path.display()
+        ))
     };
     let mut rd = image::ImageReader::new(std::io::Cursor::new(&bytes[..]))
         .with_guessed_format()

@@ -448,3 +448,261 @@ fn bad_flags_and_tensors() {
         &["junk.npy", "not a valid .npy"],
     );
 }
+
+// ------------------------------------------------------------ cross-checks
+
+/// The venv's python (scripts/bootstrap.sh); panics when missing.
+fn python() -> std::path::PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/bootstrap.sh (the venv with Pillow, numpy, onnxruntime)",
+        p.display()
+    );
+    p
+}
+
+/// Runs `code` in the venv's python with `args`; its stdout as JSON.
+fn py_json(code: &str, args: &[&str]) -> serde_json::Value {
+    let o = std::process::Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Pillow's 8-bit samples, channel-major (C, H, W), of each file given.
+const PIL_CHW: &str = r#"
+import sys, json
+import numpy as np
+from PIL import Image
+out = []
+for f in sys.argv[1:]:
+    with Image.open(f) as im:
+        a = np.asarray(im.convert("RGB") if im.mode != "L" else im)
+    a = a.reshape(a.shape[0], a.shape[1], -1).transpose(2, 0, 1)
+    out.append(a.reshape(-1).tolist())
+print(json.dumps(out))
+"#;
+
+fn pil_chw(files: &[&Path]) -> Vec<Vec<i64>> {
+    let args: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
+    let v = py_json(PIL_CHW, &args);
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|img| {
+            img.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_i64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// fpec's pixels back to 8-bit samples (exact: x/255 with no normalization).
+fn samples(img: &[f64]) -> Vec<i64> {
+    img.iter().map(|v| (v * 255.0).round() as i64).collect()
+}
+
+#[test]
+fn png_pixels_equal_pillow() {
+    let t = tempfile::tempdir().unwrap();
+    two_class_folder(t.path());
+    // A grey PNG class too, in its own folder set.
+    let tg = tempfile::tempdir().unwrap();
+    let g = tg.path().to_path_buf();
+    png(&g.join("k/0.png"), 5, 2, 1, |x, y, _| {
+        (37 * x + 91 * y) as u8
+    });
+    for dir in [t.path().to_path_buf(), g] {
+        let f = open_image_folder(&dir, &opts(&[], &[])).unwrap();
+        let files: Vec<&Path> = f.files.iter().map(|(p, _)| p.as_path()).collect();
+        let d = f.batch(0, f.len()).unwrap();
+        let pil = pil_chw(&files);
+        for (i, img) in d.images.iter().enumerate() {
+            assert_eq!(samples(img), pil[i], "{}", files[i].display());
+        }
+    }
+}
+
+#[test]
+fn jpeg_pixels_near_pillow() {
+    // A JPEG made here (4:2:0, quality 90), decoded by both.
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("c/0.jpg");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let (w, h) = (16u32, 16u32);
+    let buf: Vec<u8> = (0..w * h * 3).map(|i| ((i * 7) % 251) as u8).collect();
+    let mut f = std::fs::File::create(&p).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, 90)
+        .encode(&buf, w, h, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    drop(f);
+    let d = load_image_folder(t.path(), &opts(&[], &[])).unwrap();
+    let ours = samples(&d.images[0]);
+    let pil = &pil_chw(&[&p])[0];
+    let worst = ours
+        .iter()
+        .zip(pil)
+        .map(|(a, b)| (a - b).abs())
+        .max()
+        .unwrap();
+    assert!(worst <= 6, "JPEG decoders differ by {worst} LSB");
+}
+
+/// The CIFAR-10 JPEG folders of ../shared: layout, counts, shape, and a
+/// sample of pixels against Pillow (libjpeg-turbo). The decoders differ in
+/// 4:2:0 chroma upsampling: measured on the first 100 images of each class,
+/// 81 % of the samples equal, the rest within 4 LSB (BENCHMARKS.md).
+#[test]
+fn cifar10_jpeg_folders() {
+    let Some(root) =
+        crate::common::shared("data/cifar10-jpeg", "dnn_sources::cifar10_jpeg_folders")
+    else {
+        return;
+    };
+    let names = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ];
+    for (part, per) in [("test", 1000usize), ("train-1k", 100)] {
+        let f = open_image_folder(&root.join(part), &opts(&[], &[])).unwrap();
+        assert_eq!(f.class_names, names);
+        assert_eq!(f.shape(), [3, 32, 32]);
+        assert_eq!(f.len(), 10 * per);
+        let mut count = [0usize; 10];
+        for (_, l) in &f.files {
+            count[*l as usize] += 1;
+        }
+        assert_eq!(count, [per; 10], "{part}");
+    }
+    // The first image of every class, and a few more, against Pillow.
+    let f = open_image_folder(&root.join("test"), &opts(&[], &[])).unwrap();
+    let idx: Vec<usize> = (0..10)
+        .map(|c| c * 1000)
+        .chain([1, 2, 4321, 9999])
+        .collect();
+    let files: Vec<&Path> = idx.iter().map(|&i| f.files[i].0.as_path()).collect();
+    let pil = pil_chw(&files);
+    let (mut equal, mut total, mut worst) = (0usize, 0usize, 0i64);
+    for (k, &i) in idx.iter().enumerate() {
+        let ours = samples(&f.batch(i, i + 1).unwrap().images[0]);
+        for (a, b) in ours.iter().zip(&pil[k]) {
+            equal += (a == b) as usize;
+            worst = worst.max((a - b).abs());
+            total += 1;
+        }
+    }
+    let frac = equal as f64 / total as f64;
+    eprintln!(
+        "CIFAR-10 JPEG vs Pillow: {equal}/{total} samples equal ({frac:.3}), worst {worst} LSB"
+    );
+    assert!(
+        worst <= 6 && frac >= 0.7,
+        "{equal}/{total} equal, worst {worst}"
+    );
+    // Normalized as the pretrained ResNet-20 wants it: spot value by hand.
+    let o = opts(&[0.485, 0.456, 0.406], &[0.229, 0.224, 0.225]);
+    let n = open_image_folder(&root.join("test"), &o).unwrap();
+    let raw = samples(&f.batch(0, 1).unwrap().images[0]);
+    let norm = &n.batch(0, 1).unwrap().images[0];
+    assert_eq!(
+        norm[1024 + 5],
+        (raw[1024 + 5] as f64 / 255.0 - 0.456) / 0.224
+    );
+}
+
+// ------------------------------------------------------------ the CLI
+
+/// `fpec dnn export-data` writes what numpy reads back (an independent
+/// reader): float32 NCHW images equal to the hand values, int64 labels;
+/// nothing on stderr when it is not a terminal (no progress in CI logs).
+#[test]
+fn export_data_is_read_by_numpy() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("f");
+    two_class_folder(&dir);
+    let out = t.path().join("d.npz");
+    let o = crate::common::fpec()
+        .args(["dnn", "export-data", "--data", dir.to_str().unwrap()])
+        .args(["--mean", "0.5,0.25,0", "--std", "0.5,1,2"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("5 images of 3x3x4"));
+    let v = py_json(
+        r#"
+import sys, json
+import numpy as np
+with np.load(sys.argv[1]) as z:
+    x, y = z["images"], z["labels"]
+print(json.dumps({"shape": list(x.shape), "dtype": str(x.dtype), "ldtype": str(y.dtype),
+                  "labels": y.tolist(), "v": [float(x[3, 2, 1, 2]), float(x[1, 0, 2, 1])]}))
+"#,
+        &[out.to_str().unwrap()],
+    );
+    assert_eq!(v["shape"], serde_json::json!([5, 3, 3, 4]));
+    assert_eq!(v["dtype"], "float32");
+    assert_eq!(v["ldtype"], "int64");
+    assert_eq!(v["labels"], serde_json::json!([0, 0, 0, 1, 1]));
+    // Image 3, channel 2, (y, x) = (1, 2): 224 (see two_class_folder).
+    let want = [
+        ((224.0 / 255.0) / 2.0) as f32,
+        ((13.0 / 255.0 - 0.5) / 0.5) as f32,
+    ];
+    for (k, w) in want.iter().enumerate() {
+        assert_eq!(v["v"][k].as_f64().unwrap() as f32, *w);
+    }
+}
+
+/// `--limit`, `--subset-seed` and `--calib` reach `fpec dnn eval` (one
+/// argument group): the counts in its output.
+#[test]
+fn eval_takes_limit_subset_and_calib() {
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/digits-mlp.json");
+    let digits = concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits.csv.gz");
+    let run = |extra: &[&str]| {
+        let mut a = vec!["dnn", "eval", "--model", model, "--bits", "6+2", "--json"];
+        a.extend_from_slice(extra);
+        let o = crate::common::fpec().args(&a).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{a:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    // Default: the fixed split's 355 test images.
+    assert_eq!(run(&[])["samples"], 355);
+    assert_eq!(run(&["--limit", "40"])["samples"], 40);
+    let a = run(&["--limit", "40", "--subset-seed", "5"]);
+    let b = run(&["--limit", "40", "--subset-seed", "5"]);
+    assert_eq!(a["samples"], 40);
+    assert_eq!(a["correct"], b["correct"], "one seed, one subset");
+    // A separate calibration set: the whole --data is the test set.
+    let c = run(&["--data", digits, "--calib", digits]);
+    assert_eq!(c["samples"], 1797);
+}

@@ -64,6 +64,26 @@ pub trait Source: Sync {
     }
 }
 
+/// Runs `f(start, batch)` on consecutive batches of at most `batch` images
+/// of `src`, in order, advancing `progress` by each batch's size: how an
+/// engine streams a data set in bounded memory.
+pub fn for_each_batch(
+    src: &dyn Source,
+    batch: usize,
+    progress: &crate::dnn::progress::Progress,
+    mut f: impl FnMut(usize, Dataset) -> Result<()>,
+) -> Result<()> {
+    let n = src.len();
+    let mut start = 0;
+    while start < n {
+        let end = (start + batch.max(1)).min(n);
+        f(start, src.batch(start, end)?)?;
+        progress.inc((end - start) as u64);
+        start = end;
+    }
+    Ok(())
+}
+
 /// Checks a batch range against a source length.
 pub(crate) fn check_range(start: usize, end: usize, len: usize) -> Result<()> {
     if start > end || end > len {

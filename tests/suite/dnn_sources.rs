@@ -101,6 +101,18 @@ fn source_batches_equal_the_whole() {
     assert_eq!(s.batch(3, 5).unwrap().labels, vec![1, 1]);
     assert!(s.batch(4, 6).is_err());
     assert!(f.batch(3, 2).is_err());
+    // Streaming in batches of 2: starts 0, 2, 4, the same images in order.
+    let mut seen = Vec::new();
+    let mut labels = Vec::new();
+    let p = fpec::dnn::progress::Progress::hidden();
+    fpec::dnn::data::for_each_batch(&f, 2, &p, |start, d| {
+        seen.push((start, d.len()));
+        labels.extend(d.labels);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, vec![(0, 2), (2, 2), (4, 1)]);
+    assert_eq!(labels, all.labels);
     check_input_shape(&f, [3, 3, 4], "f").unwrap();
     let e = check_input_shape(&f, [3, 32, 32], "f")
         .unwrap_err()
@@ -442,10 +454,16 @@ fn bad_flags_and_tensors() {
         ],
         &["l3.npy", "[3]", "[1]"],
     );
+    let zero = t.path().join("zero.npy");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    eval(
+        &["--data", zero.to_str().unwrap(), "--labels", l],
+        &["zero.npy", "not a .npy file"],
+    );
     let junk = write(t.path(), "junk.npy", b"not numpy");
     eval(
         &["--data", junk.to_str().unwrap(), "--labels", l],
-        &["junk.npy", "not a valid .npy"],
+        &["junk.npy", "not a .npy file"],
     );
 }
 

@@ -69,6 +69,33 @@ pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>> {
     read_limited(f, limit, &path.display().to_string())
 }
 
+/// Reads the whole file `path` (at most `limit` bytes) after checking that
+/// it starts with `magic`: a file of another kind (or `/dev/zero`) is
+/// refused after its first bytes, naming `kind`.
+pub fn read_file_magic(path: &Path, limit: u64, magic: &[u8], kind: &str) -> Result<Vec<u8>> {
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(usage(format!(
+            "{} is a folder, expected a file",
+            path.display()
+        )));
+    }
+    let mut head = vec![0u8; magic.len()];
+    let got = (&mut f)
+        .take(magic.len() as u64)
+        .read(&mut head)
+        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    if got < magic.len() || head != magic {
+        return Err(usage(format!(
+            "{}: not a {kind} file (it does not start with the {kind} magic bytes)",
+            path.display()
+        )));
+    }
+    drop(f);
+    read_file(path, limit)
+}
+
 /// Reads `path`, gunzipping it when it starts with the gzip magic; both the
 /// file and its decompressed content are bounded by `limit`.
 pub fn read_maybe_gz(path: &Path, limit: u64) -> Result<Vec<u8>> {

@@ -6,7 +6,7 @@
 //! then `(x - mean) / std` per channel. Labels are an integer vector of N
 //! values 0..=255. C-order arrays only (no Fortran order, no pickles).
 
-use super::bounded::{read_file, read_limited, MAX_TENSOR_FILE};
+use super::bounded::{read_file_magic, read_limited, MAX_TENSOR_FILE};
 use super::images::ImageFolderOptions;
 use super::Dataset;
 use crate::util::usage;
@@ -26,6 +26,9 @@ pub enum Layout {
 pub const NPZ_IMAGE_NAMES: [&str; 3] = ["images", "x", "data"];
 /// See [`NPZ_IMAGE_NAMES`].
 pub const NPZ_LABEL_NAMES: [&str; 3] = ["labels", "y", "targets"];
+
+/// The first bytes of every `.npy` file.
+const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 
 /// One array: shape and values (as f64; integers exactly).
 struct Array {
@@ -275,15 +278,21 @@ pub fn load_npy(
     opts: &ImageFolderOptions,
 ) -> Result<Dataset> {
     let (wi, wl) = (images.display().to_string(), labels.display().to_string());
-    let img = parse_array(&read_file(images, MAX_TENSOR_FILE)?, &wi)?;
-    let lab = parse_array(&read_file(labels, MAX_TENSOR_FILE)?, &wl)?;
+    let img = parse_array(
+        &read_file_magic(images, MAX_TENSOR_FILE, NPY_MAGIC, ".npy")?,
+        &wi,
+    )?;
+    let lab = parse_array(
+        &read_file_magic(labels, MAX_TENSOR_FILE, NPY_MAGIC, ".npy")?,
+        &wl,
+    )?;
     assemble(img, &lab, layout, opts, &wi, &wl)
 }
 
 /// Loads an `.npz` holding the images (`images`, `x` or `data`) and the
 /// labels (`labels`, `y` or `targets`).
 pub fn load_npz(path: &Path, layout: Option<Layout>, opts: &ImageFolderOptions) -> Result<Dataset> {
-    let bytes = read_file(path, MAX_TENSOR_FILE)?;
+    let bytes = read_file_magic(path, MAX_TENSOR_FILE, b"PK", ".npz (zip)")?;
     let p = path.display();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes[..]))
         .map_err(|e| usage(format!("{p}: not a valid .npz (zip) archive ({e})")))?;
@@ -352,17 +361,13 @@ pub fn export_npz(
     let n = src.len();
     let mut images: Vec<f32> = Vec::with_capacity(n * c * h * w);
     let mut labels: Vec<i64> = Vec::with_capacity(n);
-    let mut start = 0;
-    while start < n {
-        let end = (start + batch.max(1)).min(n);
-        let d = src.batch(start, end)?;
+    super::for_each_batch(src, batch, progress, |_, d| {
         for img in &d.images {
             images.extend(img.iter().map(|&v| v as f32));
         }
         labels.extend(d.labels.iter().map(|&l| i64::from(l)));
-        progress.inc((end - start) as u64);
-        start = end;
-    }
+        Ok(())
+    })?;
     let shape = [n as u64, c as u64, h as u64, w as u64];
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opt = zip::write::SimpleFileOptions::default()

@@ -15,7 +15,7 @@ use std::path::Path;
 /// Limit of one image file (JPEG/PNG) of an image folder.
 pub const MAX_IMAGE_FILE: u64 = 64 << 20;
 /// Limit of a text data file (the digits CSV), after decompression.
-pub const MAX_TEXT_FILE: u64 = 256 << 20;
+pub const MAX_TEXT_FILE: u64 = 64 << 20;
 /// Limit of a tensor file (IDX, `.npy`, `.npz` and each array in it), after
 /// decompression. Data sets are held in memory as f64 (8 bytes a value), so
 /// a 1 GiB uint8 file already needs 8 GiB.

@@ -4,7 +4,10 @@
 //! (`data/digits.csv.gz`), the shipped 10,000 MNIST digits
 //! (`data/mnist-10k-*.gz`, checked on load) and any MNIST-style IDX files;
 //! the named-set selection of the command line; the fixed split. See
-//! `data/README.md`. Every file is read with a size bound ([`bounded`]).
+//! `data/README.md`. Submodules: [`images`] (image folders), [`npy`]
+//! (`.npy`/`.npz` tensors and the `.npz` export), [`select`] (the
+//! command line's data selection: `--calib`, `--limit`, the model checks),
+//! [`bounded`] (every file is read with a size bound).
 //!
 //! Pixels are scaled to [0, 1] (digits: value / 16; IDX and 8-bit images:
 //! value / 255), then for image folders and tensors optionally normalized

@@ -23,7 +23,7 @@ pub const MAX_TENSOR_FILE: u64 = 1 << 30;
 
 /// Human size of a limit (MiB or GiB).
 pub fn human(bytes: u64) -> String {
-    if bytes >= 1 << 30 && bytes % (1 << 30) == 0 {
+    if bytes >= 1 << 30 && bytes.is_multiple_of(1 << 30) {
         format!("{} GiB", bytes >> 30)
     } else {
         format!("{} MiB", bytes >> 20)

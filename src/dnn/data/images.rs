@@ -119,10 +119,13 @@ fn sorted_entries(dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
     Ok(v)
 }
 
+/// Class names, and every image file with its label.
+type Listing = (Vec<String>, Vec<(PathBuf, u8)>);
+
 /// Lists the class folders and their image files (sorted), checking the
 /// layout: at least one class folder, no empty one, only JPEG/PNG files in
 /// them (hidden files are ignored), at most 256 classes.
-fn list(dir: &Path) -> Result<(Vec<String>, Vec<(PathBuf, u8)>)> {
+fn list(dir: &Path) -> Result<Listing> {
     if !dir.is_dir() {
         return Err(usage(format!(
             "{}: not a folder (an image folder has one sub-folder of JPEG/PNG files per class)",

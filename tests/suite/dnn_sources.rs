@@ -724,3 +724,47 @@ fn eval_takes_limit_subset_and_calib() {
     let c = run(&["--data", digits, "--calib", digits]);
     assert_eq!(c["samples"], 1797);
 }
+
+/// On a terminal (a pty from util-linux `script`) export-data shows the
+/// progress line (images, rate, ETA); `FPEC_PROGRESS=0` silences it. The
+/// non-terminal case (nothing on stderr) is in `export_data_is_read_by_numpy`.
+#[test]
+fn progress_on_a_terminal_only() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "SKIPPED dnn_sources::progress_on_a_terminal_only: no `script` (util-linux) for a pty"
+        );
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("f");
+    two_class_folder(&dir);
+    let out = t.path().join("o.npz");
+    let cmd = format!(
+        "{} dnn export-data --data {} --out {}",
+        env!("CARGO_BIN_EXE_fpec"),
+        dir.display(),
+        out.display()
+    );
+    let run = |quiet: bool| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"]);
+        if quiet {
+            c.env("FPEC_PROGRESS", "0");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success());
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let shown = run(false);
+    assert!(
+        shown.contains("5/5 images") && shown.contains("ETA"),
+        "{shown}"
+    );
+    let quiet = run(true);
+    assert!(!quiet.contains("ETA") && quiet.contains("wrote"), "{quiet}");
+}

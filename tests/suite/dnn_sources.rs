@@ -454,6 +454,21 @@ fn bad_flags_and_tensors() {
         ],
         &["l3.npy", "[3]", "[1]"],
     );
+    // A header whose shape overflows, or promises more than the file holds.
+    let huge = write(
+        t.path(),
+        "huge.npy",
+        &npy("|u1", &[1 << 62, 1 << 62, 4], &[0; 10]),
+    );
+    eval(
+        &["--data", huge.to_str().unwrap(), "--labels", l],
+        &["huge.npy", "more than 2^64", "10 data bytes"],
+    );
+    let big = write(t.path(), "big.npy", &npy("|u1", &[1000, 8, 8], &[0; 640]));
+    eval(
+        &["--data", big.to_str().unwrap(), "--labels", l],
+        &["big.npy", "64000 elements", "640 data bytes"],
+    );
     let zero = t.path().join("zero.npy");
     std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
     eval(

@@ -39,8 +39,49 @@ struct Array {
     float: bool,
 }
 
+/// The shape of a `.npy` header, read here before the `npyz` parser sees
+/// it: its element count must fit the file (at least one byte per
+/// element), so a hostile header can neither overflow nor allocate.
+fn check_header_shape(bytes: &[u8], what: &str) -> Result<()> {
+    let bad = |why: &str| usage(format!("{what}: not a valid .npy array ({why})"));
+    let (len, start): (usize, usize) = match bytes.get(6) {
+        Some(1) if bytes.len() >= 10 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        Some(2 | 3) if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Err(bad("unknown format version or truncated header")),
+    };
+    let head = bytes
+        .get(start..start.saturating_add(len))
+        .ok_or_else(|| bad("truncated header"))?;
+    let text = String::from_utf8_lossy(head);
+    let shape = text
+        .find("'shape'")
+        .and_then(|i| {
+            let rest = &text[i..];
+            let (a, b) = (rest.find('(')?, rest.find(')')?);
+            (a < b).then(|| rest[a + 1..b].to_string())
+        })
+        .ok_or_else(|| bad("no shape tuple in the header"))?;
+    let mut count: Option<u64> = Some(1);
+    for d in shape.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let d: u64 = d.parse().map_err(|_| bad(&format!("shape entry '{d}'")))?;
+        count = count.and_then(|c| c.checked_mul(d));
+    }
+    let data = (bytes.len() - head.len() - start) as u64;
+    if count.is_none_or(|c| c > data) {
+        let n = count.map_or_else(|| "more than 2^64".to_string(), |c| c.to_string());
+        return Err(usage(format!(
+            "{what}: header shape ({shape}) has {n} elements but the file holds only {data} data bytes"
+        )));
+    }
+    Ok(())
+}
+
 fn parse_array(bytes: &[u8], what: &str) -> Result<Array> {
     let bad = |e: &dyn std::fmt::Display| usage(format!("{what}: not a valid .npy array ({e})"));
+    check_header_shape(bytes, what)?;
     let f = npyz::NpyFile::new(bytes).map_err(|e| bad(&e))?;
     let shape = f.shape().to_vec();
     let descr = f.dtype().descr();

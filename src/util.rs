@@ -333,3 +333,46 @@ pub fn parse_param(s: &str) -> anyhow::Result<(String, i64)> {
     };
     Ok((k.to_string(), value.ok_or_else(bad)?))
 }
+
+/// Largest model file (`--model`) read (bytes).
+pub const MAX_MODEL_BYTES: u64 = 512 << 20;
+/// Largest data file (`--data`, CSV/IDX) read (bytes).
+pub const MAX_DATA_BYTES: u64 = 1 << 30;
+
+/// Reads at most `limit` bytes of `path` (`what` names the flag); a larger
+/// file, or a device or FIFO that keeps giving bytes (`/dev/zero`), is a
+/// usage error naming the file and the limit, after reading at most
+/// `limit + 1` bytes. Folders are refused before reading.
+pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    if path.is_dir() {
+        return Err(usage(format!(
+            "{what} {} is a folder (allowed: a file of at most {limit} bytes)",
+            path.display()
+        )));
+    }
+    let f = std::fs::File::open(path)
+        .map_err(|e| usage(format!("{what} {}: cannot read: {e}", path.display())))?;
+    let mut buf = Vec::new();
+    f.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| usage(format!("{what} {}: cannot read: {e}", path.display())))?;
+    if buf.len() as u64 > limit {
+        return Err(usage(format!(
+            "{what} {} is larger than {limit} bytes (allowed at most {limit} bytes)",
+            path.display()
+        )));
+    }
+    Ok(buf)
+}
+
+/// [`read_limited`] as UTF-8 text.
+pub fn read_text_limited(path: &Path, limit: u64, what: &str) -> Result<String> {
+    let b = read_limited(path, limit, what)?;
+    String::from_utf8(b).map_err(|_| {
+        usage(format!(
+            "{what} {} is not UTF-8 text (allowed: UTF-8)",
+            path.display()
+        ))
+    })
+}

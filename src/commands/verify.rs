@@ -222,6 +222,10 @@ pub fn run(a: VerifyArgs) -> Result<()> {
         )));
     }
     let dut = dut_of(&a)?;
+    crate::toolchain::inputs::check_design(&dut.top, &dut.files, dut.params.keys())?;
+    if let Some(r) = &dut.requant {
+        crate::toolchain::inputs::check_design(&r.top, &r.files, r.params.keys())?;
+    }
     // The width of out_sum in the RTL must be the S the checker assumes.
     match verify::ports::out_sum_width(&dut) {
         Ok(Some(w)) if w != dut.sum_width => {
@@ -236,6 +240,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
             )));
         }
         Ok(_) => {}
+        Err(e) if e.downcast_ref::<crate::util::UsageError>().is_some() => return Err(e),
         Err(e) => eprintln!("note: out_sum width not checked against the RTL ({e:#})"),
     }
     if a.exhaustive && dut.split.w > 8 {

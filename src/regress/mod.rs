@@ -499,7 +499,7 @@ pub fn generate_cached(c: &Config, max_len: u64, cache: &Path) -> Result<Dut> {
     }
     crate::toolchain::cache::mkdir(cache)?;
     let dir = cache.join(format!("regress-gen-{}-{}", c.id(), &h.hex()[..16]));
-    let dir = cached_dir(&dir, |tmp| {
+    let write = |tmp: &Path| -> Result<()> {
         for (n, t) in &files {
             std::fs::write(tmp.join(n), t)
                 .with_context(|| format!("cannot write {}", tmp.join(n).display()))?;
@@ -507,8 +507,30 @@ pub fn generate_cached(c: &Config, max_len: u64, cache: &Path) -> Result<Dut> {
         std::fs::write(tmp.join("manifest.json"), &json)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         Ok(())
-    })?;
+    };
+    let mut dir = cached_dir(&dir, write)?;
+    // A cache entry is only used when it holds exactly what fpec would
+    // generate now (an edited or damaged entry is rebuilt).
+    if !cached_gen_matches(&dir, &json, &files) {
+        eprintln!(
+            "note: {} differs from what fpec generates for {}; regenerating it",
+            dir.display(),
+            c.id()
+        );
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove the stale {}", dir.display()))?;
+        dir = cached_dir(&dir, write)?;
+        if !cached_gen_matches(&dir, &json, &files) {
+            anyhow::bail!("{} does not hold the generated design", dir.display());
+        }
+    }
     verify::manifest::load(&dir.join("manifest.json"))
+}
+
+/// Whether `dir` holds exactly `manifest.json` = `json` and `files`.
+fn cached_gen_matches(dir: &Path, json: &str, files: &[(String, String)]) -> bool {
+    let same = |n: &str, t: &str| std::fs::read(dir.join(n)).is_ok_and(|b| b == t.as_bytes());
+    same("manifest.json", json) && files.iter().all(|(n, t)| same(n, t))
 }
 
 /// How to run a shard.

@@ -74,7 +74,7 @@ impl Design {
         Ok(Design {
             label,
             top: m.top.clone(),
-            files: m.mac_files(&dir),
+            files: m.mac_files(&dir)?,
             params: Vec::new(),
             split: Some(split),
             max_len: Some(m.max_len),
@@ -164,13 +164,7 @@ struct ParamCtx<'a> {
 }
 
 fn quote_ok(p: &Path) -> Result<String> {
-    let s = p.to_string_lossy().to_string();
-    if s.contains('"') || s.chars().any(char::is_whitespace) {
-        return Err(usage(format!(
-            "path {s:?} cannot be passed to Yosys (no spaces or quotes allowed)"
-        )));
-    }
-    Ok(s)
+    crate::toolchain::inputs::script_path(p)
 }
 
 /// Renders the Yosys script for `design` writing into `out`.
@@ -191,16 +185,11 @@ pub fn render_script(design: &Design, out: &Path, opts: &SynthOptions) -> Result
         .map(|(n, v)| ParamCtx { name: n, value: *v })
         .collect();
     ctx.insert("params", &params);
-    if !design
-        .top
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(usage(format!(
-            "--top '{}' is not a plain identifier",
-            design.top
-        )));
-    }
+    crate::toolchain::inputs::check_design(
+        &design.top,
+        &design.files,
+        design.params.iter().map(|p| &p.0),
+    )?;
     ctx.insert("top", &design.top);
     let _ = out;
     let lib = match &opts.liberty {

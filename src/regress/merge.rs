@@ -67,7 +67,94 @@ pub fn load(path: &Path) -> Result<ShardResult> {
             r.format
         )));
     }
+    super::check_text_checksum(&text, path, "shard result")?;
     Ok(r)
+}
+
+/// Largest seconds a shard or a unit may claim (about 30 years).
+const MAX_SECS: f64 = 1e9;
+
+fn check_secs(what: &str, secs: f64) -> std::result::Result<(), String> {
+    if !(secs.is_finite() && (0.0..=MAX_SECS).contains(&secs)) {
+        return Err(format!("{what} secs = {secs} (allowed 0..={MAX_SECS:e})"));
+    }
+    Ok(())
+}
+
+/// Checks one unit's record against the unit its plan gives (same config,
+/// chunk and work were checked before): exactly the plan's backends, each
+/// with the pairs and products the work yields, seconds in range, and
+/// failure reports and reproduce command agreeing with the mismatch counts.
+/// Returns what is wrong.
+pub fn check_unit(plan: &Plan, g: &UnitResult) -> std::result::Result<(), String> {
+    let at = format!("{} chunk {}", g.config, g.chunk);
+    let names: Vec<&str> = g.backends.iter().map(|b| b.name.as_str()).collect();
+    let want = g.work.backends();
+    if names != want {
+        return Err(format!(
+            "{at}: backends [{}] (allowed: exactly [{}])",
+            names.join(", "),
+            want.join(", ")
+        ));
+    }
+    let lmax = plan.spec.max_len.max(1);
+    for b in &g.backends {
+        let (name, p, n) = (&b.name, b.pairs, b.products);
+        let ok = match g.work {
+            Work::Sample { products, .. } => {
+                n == products && p >= n && p <= products.saturating_mul(lmax)
+            }
+            Work::Random { pairs, .. } => {
+                p >= pairs && p < pairs.saturating_add(lmax) && n >= 1 && n <= p
+            }
+            Work::Walk {
+                from, to, prod_len, ..
+            } => p == to - from && n <= p && n >= (to - from) / prod_len.max(1),
+        };
+        if !ok {
+            return Err(format!(
+                "{at}: {name} checked {n} products / {p} pairs, which its work {:?} cannot give (Lmax {lmax})",
+                g.work
+            ));
+        }
+        check_secs(&format!("{at}: {name}"), b.secs)?;
+    }
+    if let Some(b0) = g.backends.first() {
+        if let Some(b) = g
+            .backends
+            .iter()
+            .find(|b| (b.pairs, b.products) != (b0.pairs, b0.products))
+        {
+            return Err(format!(
+                "{at}: {} checked {} pairs but {} {} (one stimulus for every backend)",
+                b0.name, b0.pairs, b.name, b.pairs
+            ));
+        }
+    }
+    let failing = g.backends.iter().filter(|b| b.mismatches > 0).count();
+    if g.reports.len() != failing {
+        return Err(format!(
+            "{at}: {} mismatch report(s) but {failing} backend(s) with mismatches (they must agree)",
+            g.reports.len()
+        ));
+    }
+    match (&g.repro, failing > 0) {
+        (Some(r), false) => Err(format!(
+            "{at}: a reproduce command ({}) but 0 mismatches (they must agree)",
+            crate::toolchain::inputs::shorten(r)
+        )),
+        (None, true) => Err(format!("{at}: mismatches but no reproduce command")),
+        (Some(r), true)
+            if !(r.starts_with(&format!("fpec regress --config {} ", g.config))
+                && r.contains(&format!(" --chunk {} ", g.chunk))) =>
+        {
+            Err(format!(
+                "{at}: reproduce command {:?} is not this unit's",
+                crate::toolchain::inputs::shorten(r)
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Checks that `shards` (with their paths) form exactly one complete
@@ -135,6 +222,16 @@ pub fn validate(mut shards: Vec<(PathBuf, ShardResult)>) -> Result<(Plan, Vec<Sh
                 want.len()
             )));
         }
+        for g in &r.units {
+            check_unit(&plan, g).map_err(|e| {
+                usage(format!(
+                    "{}: shard {}/{n} is inconsistent: {e}; nothing merged",
+                    p.display(),
+                    r.shard
+                ))
+            })?;
+        }
+        check_secs("shard", r.secs).map_err(|e| usage(format!("{}: {e}", p.display())))?;
     }
     Ok((plan, shards.into_iter().map(|(_, r)| r).collect()))
 }

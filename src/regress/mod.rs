@@ -39,8 +39,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Version of the shard result format.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the shard result format (2: with a content checksum).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Largest N (word width) of the exhaustive walk: 2^24 pairs.
 pub const EXHAUSTIVE_MAX_N: u32 = 12;
@@ -468,6 +468,56 @@ pub struct ShardResult {
     pub secs: f64,
     /// Every unit of the shard, in plan order.
     pub units: Vec<UnitResult>,
+    /// [`text_checksum`] of the file (empty while computing it), so
+    /// truncation and accidental edits are caught by the merge.
+    #[serde(default)]
+    pub checksum: String,
+}
+
+const CHECKSUM_KEY: &str = "\"checksum\": \"";
+
+/// The checksum of a result file's text: a hash of the text with the value
+/// of its (last) `"checksum"` key empty. Catches truncation and accidental
+/// edits of any byte; the merge checks the records' meaning independently.
+/// Returns (the value found, the value the text should carry); `None` when
+/// the text has no checksum key.
+pub fn text_checksum(text: &str) -> Option<(String, String)> {
+    let i = text.rfind(CHECKSUM_KEY)? + CHECKSUM_KEY.len();
+    let len = text[i..].find('"')?;
+    let found = text[i..i + len].to_string();
+    let blank = format!("{}{}", &text[..i], &text[i + len..]);
+    let mut h = Hasher::default();
+    h.feed(b"fpec result checksum v1").feed(blank.as_bytes());
+    Some((found, h.hex()))
+}
+
+/// Fills the checksum of a result text serialized with an empty
+/// `"checksum": ""` (see [`text_checksum`]).
+pub fn seal_text(text: &str) -> Result<String> {
+    let (found, want) = text_checksum(text).context("a result without a checksum key")?;
+    anyhow::ensure!(
+        found.is_empty(),
+        "the checksum must be empty before sealing"
+    );
+    let i = text.rfind(CHECKSUM_KEY).unwrap_or(0) + CHECKSUM_KEY.len();
+    Ok(format!("{}{want}{}", &text[..i], &text[i..]))
+}
+
+/// Checks the checksum of result text read from `path`: a usage error
+/// naming the file when it is missing or does not match.
+pub fn check_text_checksum(text: &str, path: &Path, what: &str) -> Result<()> {
+    match text_checksum(text) {
+        None => Err(usage(format!(
+            "{}: no checksum (a {what} of an older fpec, or edited); rerun it",
+            path.display()
+        ))),
+        Some((found, want)) if found != want => Err(usage(format!(
+            "{}: checksum {:?} does not match its content ({want}): the file was edited or damaged after fpec wrote it; rerun this {what}",
+            path.display(),
+            crate::toolchain::inputs::shorten(&found)
+        ))),
+        Some(_) => Ok(()),
+    }
 }
 
 /// File name of shard `k` of `n`.
@@ -524,7 +574,62 @@ pub fn generate_cached(c: &Config, max_len: u64, cache: &Path) -> Result<Dut> {
             anyhow::bail!("{} does not hold the generated design", dir.display());
         }
     }
+    if let Some(m) = mutant_dir(c, cache, &h, &json, &files)? {
+        return verify::manifest::load(&m.join("manifest.json"));
+    }
     verify::manifest::load(&dir.join("manifest.json"))
+}
+
+/// The environment variable naming a deliberate mutant (for testing that a
+/// broken MAC fails): `CONFIG|FILE|FROM|TO` replaces FROM by TO in FILE of
+/// configuration CONFIG. Announced on stderr whenever it applies.
+pub const MUTANT_VAR: &str = "FPEC_REGRESS_MUTANT";
+
+/// The folder of the mutant `$FPEC_REGRESS_MUTANT` asks for `c`, when it
+/// does (written beside, never over, the generated design).
+fn mutant_dir(
+    c: &Config,
+    cache: &Path,
+    h: &Hasher,
+    json: &str,
+    files: &[(String, String)],
+) -> Result<Option<PathBuf>> {
+    let Ok(spec) = std::env::var(MUTANT_VAR) else {
+        return Ok(None);
+    };
+    let parts: Vec<&str> = spec.splitn(4, '|').collect();
+    let [id, file, from, to] = parts.as_slice() else {
+        return Err(usage(format!(
+            "${MUTANT_VAR} '{spec}' is not CONFIG|FILE|FROM|TO"
+        )));
+    };
+    if *id != c.id() {
+        return Ok(None);
+    }
+    if !files.iter().any(|(n, t)| n == file && t.contains(from)) {
+        return Err(usage(format!(
+            "${MUTANT_VAR}: {file} of {id} has no '{from}' (allowed: a generated file containing it)"
+        )));
+    }
+    let mut hm = h.clone();
+    hm.feed(spec.as_bytes());
+    let dir = cache.join(format!("regress-mutant-{id}-{}", &hm.hex()[..16]));
+    eprintln!("note: {id} is mutated by ${MUTANT_VAR} ({file}: '{from}' -> '{to}')");
+    let dir = cached_dir(&dir, |tmp| {
+        for (n, t) in files {
+            let t = if n == file {
+                t.replace(from, to)
+            } else {
+                t.clone()
+            };
+            std::fs::write(tmp.join(n), t)
+                .with_context(|| format!("cannot write {}", tmp.join(n).display()))?;
+        }
+        std::fs::write(tmp.join("manifest.json"), json)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        Ok(())
+    })?;
+    Ok(Some(dir))
 }
 
 /// Whether `dir` holds exactly `manifest.json` = `json` and `files`.
@@ -631,6 +736,7 @@ pub fn run_shard(plan: &Plan, k: u64, n: u64, opts: &RunOptions) -> Result<Shard
         host: hostname(),
         secs: t0.elapsed().as_secs_f64(),
         units: results,
+        checksum: String::new(),
     })
 }
 
@@ -713,7 +819,10 @@ fn run_unit(plan: &Plan, u: &Unit, ready: &mut Ready, opts: &RunOptions) -> Resu
 pub fn write_shard(dir: &Path, r: &ShardResult) -> Result<PathBuf> {
     crate::toolchain::cache::mkdir(dir)?;
     let p = dir.join(shard_file_name(r.shard, r.shards));
-    write_atomic(&p, (serde_json::to_string_pretty(r)? + "\n").as_bytes())?;
+    let mut r = r.clone();
+    r.checksum.clear();
+    let text = seal_text(&(serde_json::to_string_pretty(&r)? + "\n"))?;
+    write_atomic(&p, text.as_bytes())?;
     Ok(p)
 }
 

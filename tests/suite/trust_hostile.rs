@@ -379,3 +379,185 @@ fn item3_a_pass_names_the_files_simulated() {
     );
     assert!(line.contains("fpec_mac__acc.v"), "{line}");
 }
+
+// ---------------------------------------------------------------- item 4
+
+/// Rewrites a result file through `f` and, when it carries a checksum,
+/// recomputes it (an adversary who knows the format): the merge must
+/// still refuse what does not add up.
+fn forge(path: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    f(&mut v);
+    let sealed = v.get("checksum").is_some();
+    if sealed {
+        v["checksum"] = "".into();
+    }
+    let mut t = serde_json::to_string_pretty(&v).unwrap();
+    if sealed {
+        t = fpec::regress::seal_text(&t).unwrap();
+    }
+    std::fs::write(path, t).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn item4_regress_merge_recomputes_and_checks_every_record() {
+    let t = tempfile::tempdir().unwrap();
+    let sh = t.path().join("sh");
+    for k in 0..2 {
+        let o = run(&[
+            "regress",
+            "--config",
+            "3+0-fxp",
+            "--pairs",
+            "2000",
+            "--chunk-pairs",
+            "1000",
+            "--max-len",
+            "16",
+            "--sample-products",
+            "2",
+            "--shard",
+            &format!("{k}/2"),
+            "--out",
+            s(&sh),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    let o = run(&["regress", "merge", s(&sh), "--out", s(&t.path().join("ok"))]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the untouched shards merge: {}",
+        text(&o)
+    );
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "failure report kept, mismatches edited to 0",
+            Box::new(|v| {
+                v["units"][0]["reports"] = serde_json::json!(["/tmp/r/mismatch-verilator.txt"]);
+                v["units"][0]["repro"] = "fpec regress --config 3+0-fxp --chunk 0 --out x".into();
+            }),
+            "must agree",
+        ),
+        (
+            "pairs raised to 1e12",
+            Box::new(|v| {
+                let n = v["units"].as_array().unwrap().len();
+                v["units"][n - 1]["backends"][0]["pairs"] = 1_000_000_000_000u64.into();
+            }),
+            "cannot give",
+        ),
+        (
+            "a unit with no backend run",
+            Box::new(|v| {
+                let n = v["units"].as_array().unwrap().len();
+                v["units"][n - 1]["backends"] = serde_json::json!([]);
+            }),
+            "backends []",
+        ),
+        (
+            "negative time",
+            Box::new(|v| {
+                let n = v["units"].as_array().unwrap().len();
+                v["units"][n - 1]["backends"][0]["secs"] = (-5.0).into();
+            }),
+            "secs = -5",
+        ),
+    ];
+    for (what, edit, needle) in cases {
+        let bad = t.path().join("bad");
+        let _ = std::fs::remove_dir_all(&bad);
+        copy_dir(&sh, &bad);
+        forge(&bad.join("shard-0-of-2.json"), edit);
+        let out = t.path().join("merged");
+        let o = run(&["regress", "merge", s(&bad), "--out", s(&out)]);
+        assert_usage(&o, &[needle]);
+        assert!(
+            !out.join("regress.md").exists(),
+            "{what}: a report was written"
+        );
+    }
+    // An edit without a new checksum: caught by the checksum.
+    let bad = t.path().join("bad");
+    let _ = std::fs::remove_dir_all(&bad);
+    copy_dir(&sh, &bad);
+    let f = bad.join("shard-1-of-2.json");
+    let txt = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, txt.replacen("\"secs\": ", "\"secs\": 1", 1)).unwrap();
+    let o = run(&[
+        "regress",
+        "merge",
+        s(&bad),
+        "--out",
+        s(&t.path().join("m2")),
+    ]);
+    assert_usage(&o, &["checksum", "edited"]);
+}
+
+#[test]
+fn item4_flow_merge_checks_totals_and_energies() {
+    let t = tempfile::tempdir().unwrap();
+    let sh = t.path().join("fl");
+    let o = run(&[
+        "flow",
+        "--bits",
+        "3+0",
+        "--vectors",
+        "2",
+        "--shard",
+        "0/1",
+        "--out",
+        s(&sh),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let shard = "flow-shard-0-of-1.json";
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(Edit, &str)> = vec![
+        (
+            Box::new(|v| v["results"][0]["verify"][0][3] = 7.into()),
+            "must agree",
+        ),
+        (
+            Box::new(|v| v["results"][0]["energy_sim_fj"] = (-1.0).into()),
+            "sim energy = -1",
+        ),
+        (
+            Box::new(|v| v["results"][0]["energy_static_fj"] = 1e308.into()),
+            "static energy = 1",
+        ),
+        (
+            Box::new(|v| v["baselines"][0]["sim"]["energy_fj_per_mac"] = (-3.0).into()),
+            "energy = -3",
+        ),
+    ];
+    for (edit, needle) in cases {
+        let bad = t.path().join("bad");
+        let _ = std::fs::remove_dir_all(&bad);
+        copy_dir(&sh, &bad);
+        forge(&bad.join(shard), edit);
+        let o = run(&["flow", "merge", s(&bad)]);
+        assert_usage(&o, &[needle]);
+        assert!(!bad.join("summary.md").exists());
+    }
+    let bad = t.path().join("bad2");
+    copy_dir(&sh, &bad);
+    let f = bad.join(shard);
+    let txt = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, txt.replacen("\"cells\": ", "\"cells\": 9", 1)).unwrap();
+    let o = run(&["flow", "merge", s(&bad)]);
+    assert_usage(&o, &["checksum"]);
+    let o = run(&["flow", "merge", s(&sh)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}

@@ -166,8 +166,7 @@ fn unit_scale(lib: &Group) -> f64 {
 
 /// Yosys cell names produced by liberty mapping are the library's cell names.
 pub fn energy_table(path: &Path) -> Result<EnergyTable> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("cannot read liberty {}: {e}", path.display())))?;
+    let text = crate::util::read_text_limited(path, 256 << 20, "--liberty")?;
     let clean = strip_comments(&text);
     let mut root = Group::default();
     let mut pos = 0;
@@ -243,6 +242,24 @@ pub fn energy_table(path: &Path) -> Result<EnergyTable> {
             "{}: the library has no cells",
             path.display()
         )));
+    }
+    for (name, e) in &cells {
+        let vals = match e {
+            CellEnergy::Comb { per_toggle } => vec![*per_toggle],
+            CellEnergy::Flop {
+                per_cycle,
+                per_q_toggle,
+            } => vec![*per_cycle, *per_q_toggle],
+        };
+        if let Some(bad) = vals
+            .iter()
+            .find(|x| !(x.is_finite() && **x >= 0.0 && **x <= 1e9))
+        {
+            return Err(usage(format!(
+                "liberty {}: cell {name} gets energy {bad} fJ (allowed finite 0..=1e9; check nom_voltage, capacitance and the power tables)",
+                path.display()
+            )));
+        }
     }
     Ok(EnergyTable {
         origin: path.display().to_string(),

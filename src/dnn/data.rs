@@ -135,14 +135,26 @@ pub fn default_digits_path() -> PathBuf {
     }
 }
 
+/// A decompressed size above the data limit is an error (gzip bombs).
+fn gz_limit(path: &Path, len: usize) -> Result<()> {
+    let max = crate::util::MAX_DATA_BYTES;
+    if len as u64 > max {
+        return Err(usage(format!(
+            "--data {} decompresses to more than {max} bytes (allowed at most {max})",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Loads the digits CSV (gzip or plain): 64 pixel values 0..=16 then the
 /// label 0..=9 per line.
 pub fn load_digits(path: &Path) -> Result<Dataset> {
-    let raw =
-        std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let raw = crate::util::read_limited(path, crate::util::MAX_DATA_BYTES, "--data")?;
     let text = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
         GzDecoder::new(&raw[..])
+            .take(crate::util::MAX_DATA_BYTES + 1)
             .read_to_string(&mut s)
             .map_err(|e| {
                 usage(format!(
@@ -150,6 +162,7 @@ pub fn load_digits(path: &Path) -> Result<Dataset> {
                     path.display()
                 ))
             })?;
+        gz_limit(path, s.len())?;
         s
     } else {
         String::from_utf8(raw)
@@ -223,13 +236,14 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
 }
 
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw =
-        std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let raw = crate::util::read_limited(path, crate::util::MAX_DATA_BYTES, "--data")?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         GzDecoder::new(&raw[..])
+            .take(crate::util::MAX_DATA_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|e| usage(format!("{}: bad gzip data ({e})", path.display())))?;
+        gz_limit(path, out.len())?;
         Ok(out)
     } else {
         Ok(raw)

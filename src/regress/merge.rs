@@ -50,10 +50,12 @@ pub fn collect_files(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Largest shard result file read (bytes).
+pub const MAX_SHARD_BYTES: u64 = 1 << 30;
+
 /// Reads one shard file.
 pub fn load(path: &Path) -> Result<ShardResult> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("{}: cannot read: {e}", path.display())))?;
+    let text = crate::util::read_text_limited(path, MAX_SHARD_BYTES, "shard result")?;
     let r: ShardResult = serde_json::from_str(&text).map_err(|e| {
         usage(format!(
             "{} is not a complete shard result (truncated or not from fpec regress): {e}",
@@ -208,9 +210,9 @@ pub fn validate(mut shards: Vec<(PathBuf, ShardResult)>) -> Result<(Plan, Vec<Sh
     let keys: Vec<(&Path, u64)> = shards.iter().map(|(p, r)| (p.as_path(), r.shard)).collect();
     check_complete(&keys, n, "fpec regress")?;
     for (p, r) in &shards {
-        let want = plan.shard_units(r.shard, n);
-        let ok = want.len() == r.units.len()
-            && want.iter().zip(&r.units).all(|(u, g)| {
+        let want_len = plan.shard_unit_count(r.shard, n);
+        let ok = want_len == r.units.len() as u64
+            && plan.shard_units(r.shard, n).zip(&r.units).all(|(u, g)| {
                 plan.configs[u.config].id() == g.config && u.chunk == g.chunk && u.work == g.work
             });
         if !ok {
@@ -219,7 +221,7 @@ pub fn validate(mut shards: Vec<(PathBuf, ShardResult)>) -> Result<(Plan, Vec<Sh
                 p.display(),
                 r.shard,
                 r.units.len(),
-                want.len()
+                want_len
             )));
         }
         for g in &r.units {

@@ -218,7 +218,8 @@ impl Work {
             Work::Walk { .. } => None,
         }
     }
-    fn cost(&self) -> u64 {
+    /// Estimated cost (pair-equivalents of Verilator volume), for balancing.
+    pub fn cost(&self) -> u64 {
         match self {
             Work::Sample { .. } => SAMPLE_COST,
             Work::Random { pairs, .. } => *pairs,
@@ -244,6 +245,46 @@ pub struct Unit {
     pub chunk: u64,
     /// What it runs.
     pub work: Work,
+}
+
+/// What the units of a [`Segment`] run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegKind {
+    /// The sample (one unit).
+    Sample,
+    /// Random chunks of `pairs` pairs each.
+    Random {
+        /// Pairs per unit.
+        pairs: u64,
+    },
+    /// Slices `start + j*step .. min(start + (j+1)*step, total)` of a walk.
+    Walk {
+        /// First walk index of unit 0.
+        start: u64,
+        /// Walk indices per unit.
+        step: u64,
+        /// End of the walk.
+        total: u64,
+        /// Pairs per product.
+        prod_len: u64,
+        /// Permuted order.
+        permuted: bool,
+    },
+}
+
+/// A run of consecutive units of one configuration with the same cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// Configuration index.
+    pub config: usize,
+    /// Chunk index of unit 0.
+    pub first_chunk: u64,
+    /// Units.
+    pub count: u64,
+    /// Estimated cost of each unit.
+    pub cost: u64,
+    /// What they run.
+    pub kind: SegKind,
 }
 
 /// Seed of chunk `chunk` of configuration `id` under base seed `base`.
@@ -283,98 +324,162 @@ impl Plan {
         h.hex()[..16].to_string()
     }
 
-    /// The units of configuration `i`, in order.
-    pub fn config_units(&self, i: usize) -> Vec<Unit> {
+    /// The units of configuration `i` as at most seven segments of
+    /// equal-cost units (sample; full and last random chunks; full and
+    /// last slices of both walks), computed without listing the units.
+    pub fn config_segments(&self, i: usize) -> Vec<Segment> {
         let s = &self.spec;
         let c = &self.configs[i];
-        let id = c.id();
-        let mut works = Vec::new();
+        let ch = s.chunk_pairs.max(1);
+        let mut segs = Vec::new();
+        let mut chunk = 0u64;
+        let mut push = |count: u64, cost: u64, kind: SegKind| {
+            if count > 0 {
+                segs.push(Segment {
+                    config: i,
+                    first_chunk: chunk,
+                    count,
+                    cost,
+                    kind,
+                });
+                chunk += count;
+            }
+        };
         if s.sample_products > 0 {
-            works.push(Work::Sample {
-                seed: derive_seed(s.seed, &id, 0),
-                products: s.sample_products,
-            });
+            push(1, SAMPLE_COST, SegKind::Sample);
         }
         if is_exhaustive(s, c) {
             let total = 1u64 << (2 * c.split.n());
-            let ch = s.chunk_pairs.max(1);
-            let mut from = 0;
-            while from < total {
-                let to = (from + ch).min(total);
-                works.push(Work::Walk {
-                    from,
-                    to,
-                    prod_len: 1,
-                    permuted: false,
-                });
-                from = to;
-            }
             let l = s.max_len.max(1);
-            let step = (ch / l).max(1) * l;
-            let mut from = 0;
-            while from < total {
-                let to = (from + step).min(total);
-                works.push(Work::Walk {
-                    from,
-                    to,
-                    prod_len: l,
-                    permuted: true,
-                });
-                from = to;
+            for (step, prod_len, permuted) in [(ch, 1, false), ((ch / l).max(1) * l, l, true)] {
+                let full = total / step;
+                let walk = |start| SegKind::Walk {
+                    start,
+                    step,
+                    total,
+                    prod_len,
+                    permuted,
+                };
+                push(full, step, walk(0));
+                push(u64::from(total % step > 0), total % step, walk(full * step));
             }
         } else {
-            let ch = s.chunk_pairs.max(1);
-            let mut done = 0;
-            while done < s.pairs {
-                let k = works.len() as u64;
-                let pairs = ch.min(s.pairs - done);
-                works.push(Work::Random {
-                    seed: derive_seed(s.seed, &id, k),
-                    pairs,
-                });
-                done += pairs;
-            }
+            push(s.pairs / ch, ch, SegKind::Random { pairs: ch });
+            let rem = s.pairs % ch;
+            push(u64::from(rem > 0), rem, SegKind::Random { pairs: rem });
         }
-        works
+        segs
+    }
+
+    /// Unit `j` of segment `g`.
+    pub fn segment_unit(&self, g: &Segment, j: u64) -> Unit {
+        let chunk = g.first_chunk + j;
+        let id = || self.configs[g.config].id();
+        let work = match g.kind {
+            SegKind::Sample => Work::Sample {
+                seed: derive_seed(self.spec.seed, &id(), chunk),
+                products: self.spec.sample_products,
+            },
+            SegKind::Random { pairs } => Work::Random {
+                seed: derive_seed(self.spec.seed, &id(), chunk),
+                pairs,
+            },
+            SegKind::Walk {
+                start,
+                step,
+                total,
+                prod_len,
+                permuted,
+            } => {
+                let from = start + j * step;
+                Work::Walk {
+                    from,
+                    to: (from + step).min(total),
+                    prod_len,
+                    permuted,
+                }
+            }
+        };
+        Unit {
+            config: g.config,
+            chunk,
+            work,
+        }
+    }
+
+    /// Number of units of configuration `i`.
+    pub fn config_unit_count(&self, i: usize) -> u64 {
+        self.config_segments(i).iter().map(|g| g.count).sum()
+    }
+
+    /// The units of configuration `i`, in order (lazily).
+    pub fn config_units(&self, i: usize) -> impl Iterator<Item = Unit> + '_ {
+        self.config_segments(i)
             .into_iter()
-            .enumerate()
-            .map(|(k, work)| Unit {
-                config: i,
-                chunk: k as u64,
-                work,
-            })
-            .collect()
+            .flat_map(move |g| (0..g.count).map(move |j| self.segment_unit(&g, j)))
     }
 
-    /// Every unit, configurations in order.
-    pub fn units(&self) -> Vec<Unit> {
-        (0..self.configs.len())
-            .flat_map(|i| self.config_units(i))
-            .collect()
+    /// Every unit, configurations in order (lazily).
+    pub fn units(&self) -> impl Iterator<Item = Unit> + '_ {
+        (0..self.configs.len()).flat_map(|i| self.config_units(i))
     }
 
-    /// The units of shard `k` of `n`: a contiguous slice of [`Plan::units`]
-    /// balanced by estimated cost (a unit goes to the shard holding the
-    /// middle of its cost interval).
-    pub fn shard_units(&self, k: u64, n: u64) -> Vec<Unit> {
-        let units = self.units();
-        let total: u128 = units.iter().map(|u| u.work.cost() as u128).sum();
+    /// The slices of segments that shard `k` of `n` runs: a contiguous
+    /// slice of [`Plan::units`] balanced by estimated cost (a unit goes to
+    /// the shard holding the middle of its cost interval), found by
+    /// arithmetic per segment, so time and memory do not grow with the
+    /// number of units. Each entry: a segment and its unit range.
+    pub fn shard_slices(&self, k: u64, n: u64) -> Vec<(Segment, std::ops::Range<u64>)> {
+        let segs: Vec<Segment> = (0..self.configs.len())
+            .flat_map(|i| self.config_segments(i))
+            .collect();
+        let total: u128 = segs.iter().map(|g| g.count as u128 * g.cost as u128).sum();
+        let n = n.max(1);
         let mut before: u128 = 0;
         let mut out = Vec::new();
-        for u in units {
-            let c = u.work.cost() as u128;
-            let mid2 = 2 * before + c; // twice the middle
-            let shard = if total == 0 {
-                0
-            } else {
-                ((mid2 * n as u128) / (2 * total)).min(n as u128 - 1) as u64
+        for g in segs {
+            let (c, m) = (g.cost as u128, g.count as u128);
+            // First unit j whose shard is >= kk: (2B + c + 2cj) n >= 2 T kk.
+            let first = |kk: u64| -> u64 {
+                if kk == 0 {
+                    return 0;
+                }
+                if kk >= n || total == 0 {
+                    return g.count; // with no cost, everything is in shard 0
+                }
+                let need = 2 * total * kk as u128;
+                let have = (2 * before + c) * n as u128;
+                if have >= need {
+                    return 0;
+                }
+                if c == 0 {
+                    return g.count;
+                }
+                let step = 2 * c * n as u128;
+                ((need - have).div_ceil(step)).min(m) as u64
             };
-            if shard == k {
-                out.push(u);
+            let (lo, hi) = (first(k), first(k + 1));
+            if lo < hi {
+                out.push((g, lo..hi));
             }
-            before += c;
+            before += m * c;
         }
         out
+    }
+
+    /// The units of shard `k` of `n` (lazily; see [`Plan::shard_slices`]).
+    pub fn shard_units(&self, k: u64, n: u64) -> impl Iterator<Item = Unit> + '_ {
+        self.shard_slices(k, n)
+            .into_iter()
+            .flat_map(move |(g, r)| r.map(move |j| self.segment_unit(&g, j)))
+    }
+
+    /// Number of units of shard `k` of `n`.
+    pub fn shard_unit_count(&self, k: u64, n: u64) -> u64 {
+        self.shard_slices(k, n)
+            .iter()
+            .map(|(_, r)| r.end - r.start)
+            .sum()
     }
 
     /// The stimulus of a unit on `dut`.
@@ -665,34 +770,38 @@ fn progress(total: u64) -> indicatif::ProgressBar {
 /// writes it). Prints one line per configuration.
 pub fn run_shard(plan: &Plan, k: u64, n: u64, opts: &RunOptions) -> Result<ShardResult> {
     let t0 = Instant::now();
-    let mut units = plan.shard_units(k, n);
+    // The shard's units are produced lazily, one configuration at a time,
+    // so memory does not grow with the pair budget or the chunk count.
+    let mut slices = plan.shard_slices(k, n);
     if let Some(ch) = opts.only_chunk {
-        units.retain(|u| u.chunk == ch);
+        slices = slices
+            .into_iter()
+            .filter(|(g, r)| (g.first_chunk + r.start..g.first_chunk + r.end).contains(&ch))
+            .map(|(g, _)| (g, ch - g.first_chunk..ch - g.first_chunk + 1))
+            .collect();
     }
-    let est: u64 = units
+    let count: u64 = slices.iter().map(|(_, r)| r.end - r.start).sum();
+    let est: u64 = slices
         .iter()
-        .map(|u| match u.work {
-            Work::Sample { .. } => 0,
-            w => w.cost(),
-        })
-        .sum();
+        .filter(|(g, _)| g.kind != SegKind::Sample)
+        .map(|(g, r)| (r.end - r.start).saturating_mul(g.cost))
+        .fold(0u64, u64::saturating_add);
     println!(
-        "regress {}: shard {k}/{n}, {} units of {} configurations, seed {}, fingerprint {}",
+        "regress {}: shard {k}/{n}, {count} units of {} configurations, seed {}, fingerprint {}",
         opts.out.display(),
-        units.len(),
         plan.configs.len(),
         plan.spec.seed,
         plan.fingerprint()
     );
     let pb = progress(est);
-    let mut results = Vec::with_capacity(units.len());
+    let mut results = Vec::new();
     let mut i = 0;
-    while i < units.len() {
-        let ci = units[i].config;
-        let j = units[i..]
+    while i < slices.len() {
+        let ci = slices[i].0.config;
+        let j = slices[i..]
             .iter()
-            .position(|u| u.config != ci)
-            .map_or(units.len(), |p| i + p);
+            .position(|(g, _)| g.config != ci)
+            .map_or(slices.len(), |p| i + p);
         let c = plan.configs[ci];
         let id = c.id();
         pb.set_message(id.clone());
@@ -703,24 +812,27 @@ pub fn run_shard(plan: &Plan, k: u64, n: u64, opts: &RunOptions) -> Result<Shard
             .with_context(|| format!("{id}: building the Verilator model"))?;
         let mut ready = Ready { dut, vlt };
         let build_secs = tc.elapsed().as_secs_f64();
-        let (mut pairs, mut bad, mut vsecs) = (0u64, 0u64, 0f64);
-        for u in &units[i..j] {
-            let r = run_unit(plan, u, &mut ready, opts)?;
-            for b in &r.backends {
-                bad += b.mismatches;
-                if b.name == "verilator" && !matches!(u.work, Work::Sample { .. }) {
-                    pairs += b.pairs;
-                    vsecs += b.secs;
-                    pb.inc(b.pairs);
+        let (mut pairs, mut bad, mut vsecs, mut nunits) = (0u64, 0u64, 0f64, 0u64);
+        for (g, r) in &slices[i..j] {
+            for jj in r.clone() {
+                let u = plan.segment_unit(g, jj);
+                let res = run_unit(plan, &u, &mut ready, opts)?;
+                for b in &res.backends {
+                    bad += b.mismatches;
+                    if b.name == "verilator" && !matches!(u.work, Work::Sample { .. }) {
+                        pairs += b.pairs;
+                        vsecs += b.secs;
+                        pb.inc(b.pairs);
+                    }
                 }
+                results.push(res);
+                nunits += 1;
             }
-            results.push(r);
         }
         let secs = tc.elapsed().as_secs_f64();
         pb.suspend(|| {
             println!(
-                "{id}: {} units, {pairs} pairs, {bad} mismatches, {secs:.1} s (generate + build {build_secs:.1} s; Verilator {:.3e} pairs/s)",
-                j - i,
+                "{id}: {nunits} units, {pairs} pairs, {bad} mismatches, {secs:.1} s (generate + build {build_secs:.1} s; Verilator {:.3e} pairs/s)",
                 pairs as f64 / vsecs.max(1e-9)
             )
         });

@@ -167,6 +167,26 @@ fn quote_ok(p: &Path) -> Result<String> {
     crate::toolchain::inputs::script_path(p)
 }
 
+/// Where a failing run's log and script go (the previous results stay).
+pub const FAILED_LOG: &str = "yosys-failed.log";
+/// See [`FAILED_LOG`].
+pub const FAILED_SCRIPT: &str = "synth-failed.ys";
+
+/// Results of an earlier synthesis that a successful run removes when it
+/// does not write them itself (derived files, the last failure's log).
+const STALE_AFTER_SYNTH: &[&str] = &[
+    "stat.json",
+    "hier.json",
+    "netlist.json",
+    "netlist.v",
+    "stat-liberty.txt",
+    "gates.txt",
+    "report.json",
+    "energy.json",
+    FAILED_LOG,
+    FAILED_SCRIPT,
+];
+
 /// Renders the Yosys script for `design` writing into `out`.
 pub fn render_script(design: &Design, out: &Path, opts: &SynthOptions) -> Result<String> {
     let mut ctx = tera::Context::new();
@@ -215,6 +235,8 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         if !l.is_file() {
             return Err(usage(format!("--liberty {}: no such file", l.display())));
         }
+        // A malformed liberty is the user's (Yosys may crash on it).
+        crate::liberty::energy_table(l)?;
     }
     let rules = match &opts.blocks {
         Some(p) => {
@@ -224,24 +246,6 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         }
         None => BlockRules::default_rules()?,
     };
-    // Results of an earlier run must not sit beside this run's log: remove
-    // them first (a failing run then leaves only its own log and script).
-    for f in [
-        "stat.json",
-        "hier.json",
-        "netlist.json",
-        "netlist.v",
-        "stat-liberty.txt",
-        "gates.txt",
-        "report.json",
-        "energy.json",
-    ] {
-        let p = dir.join(f);
-        if p.exists() {
-            std::fs::remove_file(&p)
-                .with_context(|| format!("cannot remove the stale {}", p.display()))?;
-        }
-    }
     // Yosys runs in a temporary folder; results are renamed into place.
     let tmp = tempfile::Builder::new()
         .prefix(".synth-")
@@ -264,23 +268,46 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
             .arg(&script_path),
         Tool::Yosys,
     )?;
-    // Keep the log and script where the user can find them, even on failure.
-    let _ = std::fs::rename(&tmp_log, &log_path);
-    write_atomic(&dir.join("synth.ys"), script.as_bytes())?;
     if !status.status.success() {
-        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        // The previous results (a good netlist and report) stay as they
+        // were; this run's log and script go beside them under their own
+        // names, so nothing stale sits beside a failing log.
+        let (flog, fscript) = (dir.join(FAILED_LOG), dir.join(FAILED_SCRIPT));
+        if std::fs::rename(&tmp_log, &flog).is_err() {
+            // No log written (Yosys died first): keep what it printed.
+            write_atomic(&flog, crate::toolchain::tail(&status, 200).as_bytes())?;
+        }
+        write_atomic(&fscript, script.as_bytes())?;
+        let log = std::fs::read_to_string(&flog).unwrap_or_default();
         let mut tail: Vec<&str> = log.lines().rev().take(15).collect();
         tail.reverse();
         let stderr = String::from_utf8_lossy(&status.stderr);
+        let what = if status.status.code().is_none() {
+            "Yosys crashed"
+        } else {
+            "Yosys failed"
+        };
         bail!(
-            "Yosys failed ({}) on {}; log: {}\n--- last lines of the log ---\n{}\n{}",
+            "{what} ({}) on {}; log: {} (previous results in {} kept)\n--- last lines of the log ---\n{}\n{}",
             status.status,
             design.top,
-            log_path.display(),
+            flog.display(),
+            dir.display(),
             tail.join("\n"),
             stderr.trim()
         );
     }
+    // Success: every result, log and script renamed into place, then the
+    // results of an earlier run that this one does not produce removed.
+    let produced: Vec<&str> = STALE_AFTER_SYNTH
+        .iter()
+        .copied()
+        .filter(|f| tmp.path().join(f).exists())
+        .collect();
+    std::fs::rename(&tmp_log, &log_path)
+        .with_context(|| format!("cannot move yosys.log into {}", dir.display()))?;
+    std::fs::rename(&script_path, dir.join("synth.ys"))
+        .with_context(|| format!("cannot move synth.ys into {}", dir.display()))?;
     for f in [
         "stat.json",
         "hier.json",
@@ -292,6 +319,13 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         if src.exists() {
             std::fs::rename(&src, dir.join(f))
                 .with_context(|| format!("cannot move {f} into {}", dir.display()))?;
+        }
+    }
+    for f in STALE_AFTER_SYNTH.iter().filter(|f| !produced.contains(f)) {
+        let p = dir.join(f);
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .with_context(|| format!("cannot remove the stale {}", p.display()))?;
         }
     }
     let stat_text = std::fs::read_to_string(dir.join("stat.json"))?;

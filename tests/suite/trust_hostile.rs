@@ -561,3 +561,192 @@ fn item4_flow_merge_checks_totals_and_energies() {
     let o = run(&["flow", "merge", s(&sh)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+// ---------------------------------------------------------------- item 5
+
+use fpec::regress::{derive_seed, is_exhaustive, Plan, PlanSpec, Unit, Work};
+
+/// The plan as it was first written (every unit listed, then the shard
+/// formula applied to each): the naive reference of the streamed plan.
+fn naive_units(plan: &Plan) -> Vec<Unit> {
+    let s = &plan.spec;
+    let mut all = Vec::new();
+    for (i, c) in plan.configs.iter().enumerate() {
+        let id = c.id();
+        let mut works = Vec::new();
+        if s.sample_products > 0 {
+            works.push(Work::Sample {
+                seed: derive_seed(s.seed, &id, 0),
+                products: s.sample_products,
+            });
+        }
+        let ch = s.chunk_pairs.max(1);
+        if is_exhaustive(s, c) {
+            let total = 1u64 << (2 * c.split.n());
+            let mut from = 0;
+            while from < total {
+                let to = (from + ch).min(total);
+                works.push(Work::Walk {
+                    from,
+                    to,
+                    prod_len: 1,
+                    permuted: false,
+                });
+                from = to;
+            }
+            let l = s.max_len.max(1);
+            let step = (ch / l).max(1) * l;
+            let mut from = 0;
+            while from < total {
+                let to = (from + step).min(total);
+                works.push(Work::Walk {
+                    from,
+                    to,
+                    prod_len: l,
+                    permuted: true,
+                });
+                from = to;
+            }
+        } else {
+            let mut done = 0;
+            while done < s.pairs {
+                let k = works.len() as u64;
+                let pairs = ch.min(s.pairs - done);
+                works.push(Work::Random {
+                    seed: derive_seed(s.seed, &id, k),
+                    pairs,
+                });
+                done += pairs;
+            }
+        }
+        all.extend(works.into_iter().enumerate().map(|(k, work)| Unit {
+            config: i,
+            chunk: k as u64,
+            work,
+        }));
+    }
+    all
+}
+
+fn naive_shard(units: &[Unit], k: u64, n: u64) -> Vec<Unit> {
+    let total: u128 = units.iter().map(|u| u.work.cost() as u128).sum();
+    let mut before = 0u128;
+    let mut out = Vec::new();
+    for u in units {
+        let c = u.work.cost() as u128;
+        let shard = if total == 0 {
+            0
+        } else {
+            (((2 * before + c) * n as u128) / (2 * total)).min(n as u128 - 1) as u64
+        };
+        if shard == k {
+            out.push(*u);
+        }
+        before += c;
+    }
+    out
+}
+
+#[test]
+fn item5_streamed_plan_equals_the_listed_one() {
+    let configs = ["3+1-split", "2+0-fxp", "4+2-fused", "3+0-fxp"];
+    let mut checked = 0;
+    for (pairs, chunk, sample, exhaustive) in [
+        (1000u64, 100u64, 3u64, false),
+        (1001, 100, 0, false),
+        (7, 1, 2, false),
+        (0, 5, 1, false),
+        (5000, 999, 0, true),
+        (100, 4096, 4, true),
+    ] {
+        let plan = Plan::new(PlanSpec {
+            seed: 9,
+            pairs,
+            chunk_pairs: chunk,
+            exhaustive,
+            sample_products: sample,
+            max_len: 16,
+            configs: configs.iter().map(|s| s.to_string()).collect(),
+        })
+        .unwrap();
+        let all = naive_units(&plan);
+        assert_eq!(plan.units().collect::<Vec<_>>(), all);
+        for n in [1u64, 2, 3, 7, 16, 1000] {
+            for k in 0..n {
+                let want = naive_shard(&all, k, n);
+                assert_eq!(
+                    plan.shard_units(k, n).collect::<Vec<_>>(),
+                    want,
+                    "{pairs} {chunk} {k}/{n}"
+                );
+                assert_eq!(plan.shard_unit_count(k, n), want.len() as u64);
+                checked += 1;
+            }
+        }
+    }
+    println!("{checked} (plan, shard) pairs equal the naive listing");
+}
+
+/// Runs fpec under a 2 GB address-space limit: (exit code, text).
+fn run_limited(args: &[&str]) -> (Option<i32>, String) {
+    let bin = std::env::var("FPEC_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_fpec").into());
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -v 2000000; exec \"$@\"")
+        .arg("bash")
+        .arg(bin)
+        .args(args)
+        .env("FPEC_CACHE", crate::common::CACHE)
+        .output()
+        .unwrap();
+    (o.status.code(), text(&o))
+}
+
+#[test]
+fn item5_huge_budgets_plan_in_bounded_memory() {
+    let t = tempfile::tempdir().unwrap();
+    // 1e8 units in the whole plan (5 GB listed), 100 in this shard.
+    let (rc, out) = run_limited(&[
+        "regress",
+        "--bits",
+        "2+0",
+        "--pairs",
+        "1e13",
+        "--chunk-pairs",
+        "100000",
+        "--sample-products",
+        "0",
+        "--max-len",
+        "16",
+        "--shard",
+        "999999/1000000",
+        "--out",
+        s(&t.path().join("r")),
+    ]);
+    assert_eq!(rc, Some(0), "{out}");
+    assert!(out.contains("shard 999999/1000000, 100 units"), "{out}");
+    // The default plan at 1e13 pairs: every configuration, 5e8 units.
+    let plan = Plan::new(PlanSpec {
+        seed: 1,
+        pairs: 10_000_000_000_000,
+        chunk_pairs: 1,
+        exhaustive: false,
+        sample_products: 20,
+        max_len: 4096,
+        configs: fpec::regress::configs_of(
+            &fpec::regress::all_splits(),
+            &[fpec::gen::Arch::Fused, fpec::gen::Arch::Split],
+        )
+        .iter()
+        .map(|c| c.id())
+        .collect(),
+    })
+    .unwrap();
+    let n = plan.shard_unit_count(999_999, 1_000_000);
+    assert!(n > 0 && n < 3_000_000_000, "{n}");
+    let first = plan.shard_units(999_999, 1_000_000).next().unwrap();
+    assert!(
+        matches!(first.work, Work::Random { pairs: 1, .. }),
+        "{first:?}"
+    );
+}

@@ -389,12 +389,12 @@ pub const WRITTEN_RECORD: &str = ".fpec-written";
 /// existing file, and creatable (its nearest existing ancestor is a
 /// writable folder). A usage error otherwise; nothing is created.
 pub fn check_out_dir(dir: &Path, flag: &str) -> Result<()> {
-    let s = dir.as_os_str();
-    if s.is_empty() {
-        return Err(usage(format!(
-            "{flag} '' is empty (allowed: a folder below the current one or elsewhere, not / or .)"
-        )));
-    }
+    // An empty path (the folder of a bare file name) is the current one.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let real = abs.canonicalize().unwrap_or_else(|_| abs.clone());
     let cwd = std::env::current_dir()

@@ -167,6 +167,21 @@ fn quote_ok(p: &Path) -> Result<String> {
     crate::toolchain::inputs::script_path(p)
 }
 
+/// Yosys errors that mean the input is wrong, not the tool.
+const INPUT_ERRORS: &[&str] = &[
+    "syntax error",
+    "not found",
+    "defparam",
+    "Can't find",
+    "Re-definition",
+    "is not part of the design",
+    "Can't open input file",
+    "Missing ",
+    "Unknown module",
+    "does not have a parameter",
+    "does not have a port",
+];
+
 /// Where a failing run's log and script go (the previous results stay).
 pub const FAILED_LOG: &str = "yosys-failed.log";
 /// See [`FAILED_LOG`].
@@ -282,6 +297,21 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         let mut tail: Vec<&str> = log.lines().rev().take(15).collect();
         tail.reverse();
         let stderr = String::from_utf8_lossy(&status.stderr);
+        // Yosys rejecting what it read (syntax, a missing top or module, a
+        // parameter that does not exist) is the user's input: exit 2.
+        let input_error = log
+            .lines()
+            .chain(stderr.lines())
+            .find(|l| l.contains("ERROR") && INPUT_ERRORS.iter().any(|p| l.contains(p)));
+        if let (Some(l), Some(_)) = (input_error, status.status.code()) {
+            return Err(usage(format!(
+                "the Verilog of {} does not elaborate (Yosys: {}; allowed: Verilog files defining module {} and its parameters); log: {}",
+                design.top,
+                l.trim(),
+                design.top,
+                flog.display()
+            )));
+        }
         let what = if status.status.code().is_none() {
             "Yosys crashed"
         } else {

@@ -750,3 +750,448 @@ fn item5_huge_budgets_plan_in_bounded_memory() {
         "{first:?}"
     );
 }
+
+#[test]
+fn item5_models_and_data_have_size_limits() {
+    let m = format!("{ROOT}/models/digits-mlp.json");
+    for args in [
+        vec!["dnn", "eval", "--model", "/dev/zero", "--bits", "4+2"],
+        vec![
+            "dnn",
+            "eval",
+            "--model",
+            &m,
+            "--data",
+            "/dev/zero",
+            "--bits",
+            "4+2",
+        ],
+        vec![
+            "dnn",
+            "import",
+            "/dev/zero",
+            "--out",
+            "/tmp/fpec-never.json",
+        ],
+    ] {
+        let (rc, out) = run_limited(&args);
+        assert_eq!(rc, Some(2), "{args:?}: {out}");
+        assert!(
+            out.contains("/dev/zero") && out.contains("allowed at most"),
+            "{out}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- item 6
+
+#[test]
+fn item6_gen_keeps_user_files_in_synth_and_energy() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("g");
+    let gen = || run(&["gen", "--bits", "4+2", "--out", s(&d)]);
+    assert_eq!(gen().status.code(), Some(0));
+    for sub in ["synth", "energy"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+        std::fs::write(d.join(sub).join("my-notes.txt"), "mine").unwrap();
+        let o = gen();
+        assert_usage(&o, &[&format!("{sub}/my-notes.txt"), "fpec did not write"]);
+        assert_eq!(
+            std::fs::read_to_string(d.join(sub).join("my-notes.txt")).unwrap(),
+            "mine"
+        );
+        std::fs::remove_file(d.join(sub).join("my-notes.txt")).unwrap();
+    }
+    // fpec's own results there are replaced with the design.
+    std::fs::write(d.join("synth").join("report.json"), "{}").unwrap();
+    assert_eq!(gen().status.code(), Some(0));
+}
+
+#[test]
+fn item6_reports_fpec_did_not_write_are_never_overwritten() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("o");
+    std::fs::create_dir_all(&out).unwrap();
+    let mine = "# my notes\n";
+    for (name, args) in [
+        (
+            "regress.md",
+            vec![
+                "regress",
+                "--config",
+                "2+0-fxp",
+                "--pairs",
+                "100",
+                "--sample-products",
+                "0",
+                "--max-len",
+                "16",
+                "--out",
+                s(&out),
+            ],
+        ),
+        (
+            "summary.md",
+            vec!["flow", "--bits", "2+0", "--vectors", "1", "--out", s(&out)],
+        ),
+        (
+            "dnn-report.md",
+            vec![
+                "dnn",
+                "opt",
+                "--model",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/models/digits-mlp.json"),
+                "--test-double-energy",
+                "--out",
+                s(&out),
+            ],
+        ),
+    ] {
+        std::fs::write(out.join(name), mine).unwrap();
+        let o = run(&args);
+        assert_usage(&o, &[name, "fpec did not write"]);
+        assert_eq!(
+            std::fs::read_to_string(out.join(name)).unwrap(),
+            mine,
+            "{name} overwritten"
+        );
+    }
+    // fpec's own report is overwritten by the next run.
+    let o = run(&[
+        "regress",
+        "--config",
+        "2+0-fxp",
+        "--pairs",
+        "100",
+        "--sample-products",
+        "0",
+        "--max-len",
+        "16",
+        "--out",
+        s(&t.path().join("r")),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&[
+        "regress",
+        "--config",
+        "2+0-fxp",
+        "--pairs",
+        "200",
+        "--sample-products",
+        "0",
+        "--max-len",
+        "16",
+        "--out",
+        s(&t.path().join("r")),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn item6_merges_and_opt_refuse_dot_and_root() {
+    let t = tempfile::tempdir().unwrap();
+    let sh = t.path().join("sh");
+    let o = run(&[
+        "regress",
+        "--config",
+        "2+0-fxp",
+        "--pairs",
+        "100",
+        "--sample-products",
+        "0",
+        "--max-len",
+        "16",
+        "--shard",
+        "0/1",
+        "--out",
+        s(&sh),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let cwd = t.path().join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/digits-mlp.json");
+    // '.' first: an old fpec writes there (a scratch folder), not into '/'.
+    for out in [".", "./", "/"] {
+        for args in [
+            vec!["regress", "merge", s(&sh), "--out", out],
+            vec!["flow", "merge", s(&sh), "--out", out],
+            vec![
+                "dnn",
+                "opt",
+                "--model",
+                model,
+                "--test-double-energy",
+                "--out",
+                out,
+            ],
+        ] {
+            let o = run_in(Some(&cwd), &args);
+            assert_usage(&o, &["--out", "allowed"]);
+            assert_eq!(
+                std::fs::read_dir(&cwd).unwrap().count(),
+                0,
+                "{args:?} wrote into the current folder"
+            );
+        }
+    }
+    // A shard file given alone in the current folder: its default --out is '.'.
+    std::fs::copy(sh.join("shard-0-of-1.json"), cwd.join("shard-0-of-1.json")).unwrap();
+    let o = run_in(Some(&cwd), &["regress", "merge", "shard-0-of-1.json"]);
+    assert_usage(&o, &["current folder"]);
+}
+
+// ---------------------------------------------------------------- item 7
+
+fn rtl_files() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(format!("{ROOT}/generated/6+2"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".v"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn item7_bad_verilog_is_an_input_error() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("o");
+    let files = rtl_files();
+    let syntax = t.path().join("syntax.v");
+    std::fs::write(&syntax, "module fpec_mac(input clk; endmodule\n").unwrap();
+    let verify = |files: &[String], top: &str, extra: &[&str]| {
+        let mut a: Vec<&str> = vec!["verify", "--rtl"];
+        a.extend(files.iter().map(String::as_str));
+        a.extend([
+            "--top",
+            top,
+            "--bits",
+            "6+2",
+            "--latency",
+            "1",
+            "--sum-width",
+            "26",
+        ]);
+        a.extend(["--backend", "verilator", "--vectors", "2", "--out", s(&out)]);
+        a.extend(extra);
+        run(&a)
+    };
+    assert_usage(&verify(&files, "nosuch", &[]), &["nosuch", "not found"]);
+    assert_usage(
+        &verify(&files, "fpec_mac", &["--param", "NOPE=3"]),
+        &["NOPE"],
+    );
+    assert_usage(
+        &verify(&[s(&syntax).to_string()], "fpec_mac", &[]),
+        &["syntax error"],
+    );
+    // synth: the same three.
+    let sd = t.path().join("sy");
+    let synth = |files: &[String], top: &str, extra: &[&str]| {
+        let mut a: Vec<&str> = vec!["synth", s(&sd), "--rtl"];
+        a.extend(files.iter().map(String::as_str));
+        a.extend(["--top", top]);
+        a.extend(extra);
+        run(&a)
+    };
+    assert_usage(&synth(&files, "nosuch", &[]), &["nosuch", "not found"]);
+    assert_usage(
+        &synth(&files, "fpec_mac", &["--param", "NOPE=3"]),
+        &["NOPE"],
+    );
+    assert_usage(
+        &synth(&[s(&syntax).to_string()], "fpec_mac", &[]),
+        &["syntax error"],
+    );
+}
+
+#[test]
+fn item7_bad_liberty_and_tables_are_input_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let g = format!("{ROOT}/generated/4+2");
+    let (_tg, d) = copy_generated("4+2");
+    let empty = t.path().join("empty.lib");
+    std::fs::write(&empty, "").unwrap();
+    let nan = t.path().join("nan.lib");
+    std::fs::write(
+        &nan,
+        "library (x) { nom_voltage : nan; capacitive_load_unit (1, ff);\n cell (INV) { pin (A) { direction : input; capacitance : 1; }\n pin (Y) { direction : output; function : \"!A\"; } } }\n",
+    )
+    .unwrap();
+    for lib in [&empty, &nan] {
+        assert_usage(&run(&["synth", s(&d), "--liberty", s(lib)]), &[s(lib)]);
+        assert_usage(
+            &run(&["energy", s(&d), "--liberty", s(lib), "--no-baselines"]),
+            &[s(lib)],
+        );
+    }
+    let table = t.path().join("t.toml");
+    let builtin = std::fs::read_to_string(format!("{ROOT}/data/energy-14nm.toml")).unwrap();
+    std::fs::write(
+        &table,
+        format!(
+            "{}",
+            builtin.replacen("[meta]", "[meta]\ndefault_toggle_rate = nan", 1)
+        ),
+    )
+    .unwrap();
+    assert_usage(
+        &run(&["energy", &g, "--energy-table", s(&table), "--no-baselines"]),
+        &["default_toggle_rate"],
+    );
+    assert_usage(
+        &run(&["energy", &g, "--toggle-rate", "nan", "--no-baselines"]),
+        &["--toggle-rate", "0..=1"],
+    );
+}
+
+#[test]
+fn item7_contradictory_or_ignored_options_are_errors() {
+    let t = tempfile::tempdir().unwrap();
+    let g = format!("{ROOT}/generated/4+2");
+    let o = s(&t.path().join("x")).to_string();
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["flow", "--bits", "8+0", "--arch", "split", "--out", &o],
+            vec!["--arch", "FxP"],
+        ),
+        (
+            vec!["regress", "--bits", "8+0", "--arch", "split", "--out", &o],
+            vec!["--arch", "FxP"],
+        ),
+        (
+            vec!["energy", &g, "--workload", "uniform", "--no-baselines"],
+            vec!["--workload", "static"],
+        ),
+        (
+            vec![
+                "energy",
+                &g,
+                "--activity",
+                "sim",
+                "--len",
+                "5000",
+                "--no-baselines",
+            ],
+            vec!["--len 5000", "1..=4096"],
+        ),
+        (
+            vec!["energy", &g, "--max-len", "16", "--no-baselines"],
+            vec!["--max-len"],
+        ),
+        (
+            vec![
+                "dnn",
+                "opt",
+                "--model",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/models/digits-mlp.json"),
+                "--budget",
+                "101",
+                "--out",
+                &o,
+            ],
+            vec!["--budget 101", "0..=100"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let r = run(&args);
+        assert_usage(&r, &needles);
+        assert!(!t.path().join("x").exists(), "{args:?} wrote its output");
+    }
+    // energy DIR --bits 6+2 on a 4+2 folder: refused, folder untouched.
+    let (_tg, d) = copy_generated("4+2");
+    let before = std::fs::read_to_string(d.join("manifest.json")).unwrap();
+    let r = run(&["energy", s(&d), "--bits", "6+2", "--no-baselines"]);
+    assert_usage(&r, &["4+2", "6+2"]);
+    assert_eq!(
+        std::fs::read_to_string(d.join("manifest.json")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn item7_outputs_are_checked_before_the_work() {
+    let t = tempfile::tempdir().unwrap();
+    let file = t.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/models/digits-mlp.json");
+    let under_file = file.join("sub");
+    let missing = t.path().join("missing").join("x.json");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "regress",
+                "--config",
+                "2+0-fxp",
+                "--pairs",
+                "100",
+                "--out",
+                s(&file),
+            ],
+            "is a file",
+        ),
+        (
+            vec!["flow", "--bits", "2+0", "--out", s(&file)],
+            "is a file",
+        ),
+        (
+            vec!["flow", "--bits", "2+0", "--out", s(&under_file)],
+            "is a file",
+        ),
+        (
+            vec!["dnn", "opt", "--model", model, "--out", s(&file)],
+            "is a file",
+        ),
+        (
+            vec!["dnn", "train", "--net", "mlp", "--out", s(t.path())],
+            "is a folder",
+        ),
+        (
+            vec![
+                "dnn",
+                "verify-layer",
+                "--model",
+                model,
+                "--layer",
+                "0",
+                "--bits",
+                "4+2",
+                "--dump",
+                s(&missing),
+            ],
+            "does not exist",
+        ),
+        (
+            vec![
+                "dnn",
+                "verify-layer",
+                "--model",
+                model,
+                "--layer",
+                "0",
+                "--bits",
+                "4+2",
+                "--arch",
+                "bogus",
+            ],
+            "bogus",
+        ),
+    ];
+    for (args, needle) in cases {
+        // One line on stderr: nothing ran (a training or a layer run prints first).
+        assert_usage(&run(&args), &[needle]);
+    }
+}
+
+#[test]
+fn item7_one_configuration_flow_writes_its_summary() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("f");
+    let o = run(&["flow", "--bits", "3+0", "--vectors", "2", "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap_or_default();
+    assert!(
+        md.starts_with("# fpec flow summary") && md.contains("| 3+0 |"),
+        "{md}"
+    );
+}

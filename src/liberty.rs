@@ -243,6 +243,12 @@ pub fn energy_table(path: &Path) -> Result<EnergyTable> {
             path.display()
         )));
     }
+    if !cells.values().any(|e| matches!(e, CellEnergy::Flop { .. })) {
+        return Err(usage(format!(
+            "liberty {}: no flip-flop cell (a cell with an ff group; allowed: a library with a D flip-flop, which every MAC needs)",
+            path.display()
+        )));
+    }
     for (name, e) in &cells {
         let vals = match e {
             CellEnergy::Comb { per_toggle } => vec![*per_toggle],

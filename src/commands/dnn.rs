@@ -511,15 +511,15 @@ fn run_opt(a: OptArgs) -> Result<()> {
     crate::util::check_out_dir(&out, "--out")?;
     const REPORT: &[&str] = &["dnn-report.md", "dnn-report.json", "dnn-report.svg"];
     crate::util::check_overwritable(&out, "--out", REPORT, "# FPEC-Opt report")?;
+    let model = load_model(&a.model)?;
+    let s = a.data.load_for(Some(&model))?;
+    crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let energy: Box<dyn opt::MacEnergy> = if a.test_double_energy {
         eprintln!("WARNING: analytic test-double energy model: the energy numbers are NOT results");
         Box::new(opt::AnalyticTestDouble)
     } else {
         opt::real_mac_energy(&out.join("energy-work"), arch)?
     };
-    let model = load_model(&a.model)?;
-    let s = a.data.load_for(Some(&model))?;
-    crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let t0 = Instant::now();
     let r = opt::run_opt(
         &model,

@@ -281,6 +281,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
             verify::design_hash(&dut)?
         )),
     };
+    crate::util::check_out_dir(&out, "--out")?;
     let cache = a
         .cache
         .clone()

@@ -92,7 +92,7 @@ impl EnergyTable {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-            let msg = e.message().to_string();
+            let msg = e.message().replace('\n', " ");
             match line {
                 Some(l) => usage(format!("energy table {origin}, line {l}: {msg}")),
                 None => usage(format!("energy table {origin}: {msg}")),

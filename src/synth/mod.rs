@@ -240,19 +240,38 @@ pub fn render_script(design: &Design, out: &Path, opts: &SynthOptions) -> Result
 
 /// Runs Yosys on `design`; outputs go to `<out_root>/synth/`.
 pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Result<SynthResult> {
-    let version = yosys_version()?;
-    let dir = out_root.join("synth");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let dir = dir
-        .canonicalize()
-        .with_context(|| format!("cannot resolve {}", dir.display()))?;
+    // Every input is checked before anything is created.
+    crate::toolchain::inputs::check_design(
+        &design.top,
+        &design.files,
+        design.params.iter().map(|p| &p.0),
+    )?;
     if let Some(l) = &opts.liberty {
         if !l.is_file() {
-            return Err(usage(format!("--liberty {}: no such file", l.display())));
+            return Err(usage(format!(
+                "--liberty {}: no such file (allowed: a regular liberty file)",
+                l.display()
+            )));
         }
         // A malformed liberty is the user's (Yosys may crash on it).
         crate::liberty::energy_table(l)?;
     }
+    let version = yosys_version()?;
+    let dir = out_root.join("synth");
+    if out_root.is_file() || dir.is_file() {
+        return Err(usage(format!(
+            "{} is a file (allowed: a folder for synth/)",
+            if dir.is_file() {
+                dir.display()
+            } else {
+                out_root.display()
+            }
+        )));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))?;
     let rules = match &opts.blocks {
         Some(p) => {
             let t = std::fs::read_to_string(p)

@@ -31,6 +31,7 @@ impl IcarusBackend {
     /// Compiles (or reuses from `cache`) the test bench of `dut`; run files
     /// go to `scratch`.
     pub fn build(dut: &Dut, cache: &Path, scratch: &Path) -> Result<Self> {
+        crate::toolchain::inputs::check_design(&dut.top, &dut.files, dut.params.keys())?;
         let version = Tool::Iverilog.version()?;
         let mut ctx = tera::Context::new();
         ctx.insert("n", &dut.n());

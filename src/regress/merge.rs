@@ -508,3 +508,23 @@ pub fn write(m: &Merged, out: &Path) -> Result<()> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn text_checksum_catches_any_byte() {
+        let text = "{\n  \"a\": 1,\n  \"checksum\": \"\"\n}\n";
+        let sealed = super::super::seal_text(text).unwrap();
+        let (found, want) = super::super::text_checksum(&sealed).unwrap();
+        assert_eq!(found, want);
+        for edit in [
+            sealed.replace("1,", "2,"),
+            sealed.replace("\"a\"", "\"b\""),
+            sealed.clone() + " ",
+        ] {
+            let (f, w) = super::super::text_checksum(&edit).unwrap();
+            assert_ne!(f, w, "{edit}");
+        }
+        assert!(super::super::text_checksum("{}").is_none());
+    }
+}

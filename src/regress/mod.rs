@@ -361,7 +361,11 @@ impl Plan {
                     permuted,
                 };
                 push(full, step, walk(0));
-                push(u64::from(total % step > 0), total % step, walk(full * step));
+                push(
+                    u64::from(!total.is_multiple_of(step)),
+                    total % step,
+                    walk(full * step),
+                );
             }
         } else {
             push(s.pairs / ch, ch, SegKind::Random { pairs: ch });

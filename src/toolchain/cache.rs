@@ -224,3 +224,43 @@ pub fn sweep_stale_builds(parent: &Path) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn include_names_are_found_and_macros_flagged() {
+        let v = include_names(
+            "`include \"a.vh\"\n  `include  <b.vh>\n`include `HDR\n// `include \"c.vh\"\n",
+        );
+        assert_eq!(
+            v,
+            vec![
+                Ok("a.vh".to_string()),
+                Ok("b.vh".to_string()),
+                Err("`HDR".to_string()),
+                Ok("c.vh".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_key_follows_included_files() {
+        let d = tempfile::tempdir().unwrap();
+        let top = d.path().join("t.v");
+        std::fs::write(&top, "`include \"h.vh\"\nmodule t; endmodule\n").unwrap();
+        std::fs::write(d.path().join("h.vh"), "`define X 1\n").unwrap();
+        let key = || {
+            let mut h = Hasher::default();
+            feed_sources(&mut h, std::slice::from_ref(&top), &[]).unwrap();
+            h.hex()
+        };
+        let k1 = key();
+        assert_eq!(k1, key(), "same inputs, same key");
+        std::fs::write(d.path().join("h.vh"), "`define X 2\n").unwrap();
+        assert_ne!(k1, key(), "an edited include changes the key");
+        std::fs::remove_file(d.path().join("h.vh")).unwrap();
+        assert_ne!(key(), key(), "an unresolved include is never reused");
+    }
+}

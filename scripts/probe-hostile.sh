@@ -39,7 +39,7 @@ probe() {
     ( cd "$CWD" && ulimit -v 4000000 && exec timeout 120 "$FPEC" "$@" ) >"$out" 2>"$err"
     local rc=$? lines verdict=ok first
     lines=$(grep -c . "$err")
-    first=$(head -n1 "$err" | cut -c1-160 | tr '\t' ' ')
+    first=$(head -n1 "$err" | cut -c1-600 | tr '\t' ' ')
     if [ -e "$MARK" ]; then verdict=injection; rm -f "$MARK"
     elif [ $rc -ge 124 ] || grep -q "panicked" "$err" "$out"; then verdict=abort
     elif [ -n "$(ls -A "$CWD" | grep -vx out)" ]; then verdict=lost; rm -rf "${CWD:?}"/* "$CWD"/.[!.]* 2>/dev/null

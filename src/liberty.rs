@@ -175,7 +175,12 @@ pub fn energy_table(path: &Path) -> Result<EnergyTable> {
         .children
         .iter()
         .find(|g| g.kind == "library")
-        .ok_or_else(|| usage(format!("{}: no library group", path.display())))?;
+        .ok_or_else(|| {
+            usage(format!(
+                "{}: no library group (allowed: a liberty file, library (NAME) {{ cell (...) {{ ... }} }})",
+                path.display()
+            ))
+        })?;
     let scale = unit_scale(lib);
     let v: f64 = lib
         .attr("nom_voltage")

@@ -167,7 +167,12 @@ impl Manifest {
         };
         let text = crate::util::read_text_limited(&file, MAX_MANIFEST_BYTES, "manifest")?;
         let m = Self::parse(&text)
-            .map_err(|e| usage(format!("bad manifest {}: {e}", file.display())))?;
+            .map_err(|e| {
+                usage(format!(
+                    "bad manifest {}: {e} (allowed: a JSON object with the keys of spec 6.3)",
+                    file.display()
+                ))
+            })?;
         let dir = file
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -243,7 +248,8 @@ impl Manifest {
         if let Some(n) = self.n {
             if n != split.n() {
                 return Err(usage(format!(
-                    "manifest N = {n} does not match W + C = {} for {split}",
+                    "manifest N = {n} does not match W + C = {} for {split} (allowed: {})",
+                    split.n(),
                     split.n()
                 )));
             }
@@ -251,7 +257,8 @@ impl Manifest {
         if let Some(g) = self.g {
             if g != split.g() {
                 return Err(usage(format!(
-                    "manifest G = {g} does not match {} for {split}",
+                    "manifest G = {g} does not match {} for {split} (allowed: {})",
+                    split.g(),
                     split.g()
                 )));
             }

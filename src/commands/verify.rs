@@ -98,7 +98,10 @@ fn dut_of(a: &VerifyArgs) -> Result<manifest::Dut> {
     }
     for f in &a.rtl {
         if !f.is_file() {
-            return Err(usage(format!("--rtl {}: no such file", f.display())));
+            return Err(usage(format!(
+                "--rtl {}: no such file (allowed: existing Verilog files)",
+                f.display()
+            )));
         }
     }
     if a.manifest.is_some() {

@@ -59,7 +59,7 @@ impl Design {
     pub fn from_dir(dir: &Path) -> Result<Design> {
         if !dir.join("manifest.json").is_file() {
             return Err(usage(format!(
-                "{} is not a generated folder: it has no manifest.json",
+                "{} is not a generated folder: it has no manifest.json (allowed: a folder written by fpec gen, or --rtl FILE... --top NAME)",
                 dir.display()
             )));
         }

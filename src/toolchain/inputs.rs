@@ -135,7 +135,7 @@ pub fn resolve_inside(dir: &Path, entry: &str, what: &str) -> Result<PathBuf> {
         .map_err(|e| usage(format!("design folder {}: {e}", dir.display())))?;
     let real = p.canonicalize().map_err(|_| {
         usage(format!(
-            "{what} {} does not exist (relative to {})",
+            "{what} {} does not exist (relative to {}; allowed: Verilog files inside it)",
             shorten(entry),
             dir.display()
         ))

@@ -140,7 +140,7 @@ pub fn from_manifest(m: &Manifest, dir: &Path) -> Result<Dut> {
     let split = m.checked_split()?;
     if m.files.is_empty() {
         return Err(usage(
-            "manifest files = [] (need at least one Verilog file)",
+            "manifest files = [] (allowed: at least one Verilog file)",
         ));
     }
     m.check_names(dir)?;

@@ -153,8 +153,8 @@ probe 2 energy "$G4" --activity bogus
 probe 2 energy "$G4" --activity sim --toggle-rate 0.5
 probe 2 energy "$G4" --liberty "$W/nan.lib" --activity sim
 cp -r "$G4" "$W/e42"; probe 2 energy "$W/e42" --bits 6+2 --no-baselines
-for t in "default_toggle_rate = nan" "units = \"pJ\"" "garbage ="; do
-    python3 -c "import sys; t=open('$ROOT/data/energy-14nm.toml').read(); open('$W/t.toml','w').write(t.replace('[meta]', '[meta]\n' + sys.argv[1], 1))" "$t"
+for t in "default_toggle_rate = nan" "default_toggle_rate = -1" "default_toggle_rate = inf" "fj_per_toggle = nan" "fj_per_toggle = -1" "fj_per_toggle = inf" "units = \"pJ\"" "garbage ="; do
+    python3 -c "import sys, re; t=open('$ROOT/data/energy-14nm.toml').read(); k=sys.argv[1].split(' =')[0]; open('$W/t.toml','w').write(re.sub('(?m)^' + k + ' =.*$', sys.argv[1], t, count=1) if re.search('(?m)^' + k + ' =', t) else t.replace('[meta]', '[meta]\n' + sys.argv[1], 1))" "$t"
     probe 2 energy "$G4" --energy-table "$W/t.toml" --no-baselines
 done
 probe 2 energy "$G4" --energy-table /dev/zero --no-baselines

@@ -1031,7 +1031,7 @@ fn item7_bad_liberty_and_tables_are_input_errors() {
     let builtin = std::fs::read_to_string(format!("{ROOT}/data/energy-14nm.toml")).unwrap();
     std::fs::write(
         &table,
-        builtin.replacen("[meta]", "[meta]\ndefault_toggle_rate = nan", 1),
+        builtin.replacen("default_toggle_rate = 0.5", "default_toggle_rate = nan", 1),
     )
     .unwrap();
     assert_usage(

@@ -127,6 +127,7 @@ for v in -1 18446744073709551616 abc; do probe 2 verify "$G6" --seed "$v" --back
 for b in bogus "verilator;ls" "" ALL; do probe 2 verify "$G6" --backend "$b" --vectors 2 --out "$W/vo"; done
 echo x > "$W/afile"
 for o in "$W/afile" "$W/afile/sub"; do probe 2 verify "$G6" "${VFLAGS[@]}" --out "$o"; done
+for c in / . "$W/afile"; do probe 2 verify "$G6" "${VFLAGS[@]}" --out "$W/vo" --cache "$c"; done
 printf 'module fpec_mac(input clk; endmodule\n' > "$W/syntax.v"
 probe 2 verify --rtl "$W/syntax.v" --top fpec_mac --bits 6+2 --latency 1 --sum-width 26 "${VFLAGS[@]}" --out "$W/vo"
 probe 2 verify --rtl "$G6"/*.v --top nosuch --bits 6+2 --latency 1 --sum-width 26 "${VFLAGS[@]}" --out "$W/vo"
@@ -198,6 +199,7 @@ probe 2 regress --config 2+0-fxp --pairs 100 --chunk 5 --out "$R"
 probe 2 regress --config 2+0-fxp --pairs 100 --chunk 0 --shard 0/2 --out "$R"
 for s in -1 100001 abc; do probe 2 regress --config 2+0-fxp --pairs 100 --sample-products "$s" --out "$R"; done
 for o in / . "$W/afile" "$W/afile/x"; do probe 2 regress --config 2+0-fxp --pairs 100 --out "$o"; done
+for c in / . "$W/afile"; do probe 2 regress --config 2+0-fxp --pairs 100 --out "$R" --cache "$c"; done
 u=$(userdir regress); echo "# mine" > "$u/regress.md"
 probe 2 regress --config 2+0-fxp --pairs 100 --sample-products 0 --max-len 16 --out "$u"
 [ "$(cat "$u/regress.md")" = "# mine" ] || { echo "regress overwrote regress.md"; fails=$((fails + 1)); }

@@ -166,13 +166,12 @@ impl Manifest {
             path.to_path_buf()
         };
         let text = crate::util::read_text_limited(&file, MAX_MANIFEST_BYTES, "manifest")?;
-        let m = Self::parse(&text)
-            .map_err(|e| {
-                usage(format!(
-                    "bad manifest {}: {e} (allowed: a JSON object with the keys of spec 6.3)",
-                    file.display()
-                ))
-            })?;
+        let m = Self::parse(&text).map_err(|e| {
+            usage(format!(
+                "bad manifest {}: {e} (allowed: a JSON object with the keys of spec 6.3)",
+                file.display()
+            ))
+        })?;
         let dir = file
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

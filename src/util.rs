@@ -351,13 +351,12 @@ pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
             path.display()
         )));
     }
-    let f = std::fs::File::open(path)
-        .map_err(|e| {
-            usage(format!(
-                "{what} {}: cannot read: {e} (allowed: a readable file of at most {limit} bytes)",
-                path.display()
-            ))
-        })?;
+    let f = std::fs::File::open(path).map_err(|e| {
+        usage(format!(
+            "{what} {}: cannot read: {e} (allowed: a readable file of at most {limit} bytes)",
+            path.display()
+        ))
+    })?;
     let mut buf = Vec::new();
     f.take(limit.saturating_add(1))
         .read_to_end(&mut buf)

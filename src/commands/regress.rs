@@ -187,6 +187,9 @@ pub fn run(a: RegressArgs) -> Result<()> {
     }
     let (k, n) = shard.unwrap_or((0, 1));
     crate::util::check_out_dir(&a.out, "--out")?;
+    if let Some(c) = &a.cache {
+        crate::util::check_out_dir(c, "--cache")?;
+    }
     if shard.is_none() && a.chunk.is_none() {
         crate::util::check_overwritable(&a.out, "--out", REPORT, REPORT_HEADER)?;
     }

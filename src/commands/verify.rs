@@ -285,6 +285,9 @@ pub fn run(a: VerifyArgs) -> Result<()> {
         )),
     };
     crate::util::check_out_dir(&out, "--out")?;
+    if let Some(c) = &a.cache {
+        crate::util::check_out_dir(c, "--cache")?;
+    }
     let cache = a
         .cache
         .clone()

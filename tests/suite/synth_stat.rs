@@ -125,7 +125,10 @@ fn yosys_failure_reports_log_and_tail() {
     // Issue 20: Verilog that Yosys rejects is the user's input (exit 2),
     // reported on one line with the Yosys error and the failing run's log
     // (kept under its own name, beside any earlier good results).
-    assert!(err.downcast_ref::<fpec::util::UsageError>().is_some(), "{e}");
+    assert!(
+        err.downcast_ref::<fpec::util::UsageError>().is_some(),
+        "{e}"
+    );
     assert!(e.contains("does not elaborate"), "{e}");
     assert!(e.contains("yosys-failed.log"), "{e}");
     assert!(e.contains("ERROR"), "{e}");

@@ -282,7 +282,65 @@ fn check_replaceable(out: &Path) -> Result<()> {
             out.display()
         )));
     }
+    // synth/ and energy/ are replaced with the design they cost, but only
+    // when they hold nothing but what fpec synth / energy write.
+    for sub in FPEC_SUBDIRS {
+        if let Some(extra) = foreign_in_subdir(&out.join(sub), 0) {
+            return Err(usage(format!(
+                "--out {} holds {sub}/{extra}, which fpec did not write; refusing to replace it (move it away first)",
+                out.display()
+            )));
+        }
+    }
     Ok(())
+}
+
+/// Files `fpec synth` and `fpec energy` write at the top of `synth/` and
+/// `energy/` (besides `energy-*.json`, `.synth-*` staging folders and the
+/// `sim/` and `glitch/` toggle-simulation folders).
+const FPEC_SUBDIR_FILES: &[&str] = &[
+    "synth.ys",
+    "yosys.log",
+    "stat.json",
+    "hier.json",
+    "netlist.json",
+    "netlist.v",
+    "stat-liberty.txt",
+    "gates.txt",
+    "report.json",
+    "energy.json",
+];
+
+/// The first entry (relative path) of an fpec sub-folder that fpec did not
+/// write, if any; `None` for a missing folder.
+fn foreign_in_subdir(dir: &Path, depth: u32) -> Option<String> {
+    let rd = std::fs::read_dir(dir).ok()?;
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        let ours = if depth == 0 {
+            if is_dir {
+                name == "sim" || name == "glitch" || name.starts_with(".synth-")
+            } else {
+                FPEC_SUBDIR_FILES.contains(&name.as_str())
+                    || (name.starts_with("energy-") && name.ends_with(".json"))
+            }
+        } else {
+            !is_dir
+                && [".txt", ".v", ".cpp", ".vvp", ".vcd", ".json", ".log"]
+                    .iter()
+                    .any(|x| name.ends_with(x))
+        };
+        if !ours {
+            return Some(name);
+        }
+        if is_dir && depth == 0 {
+            if let Some(x) = foreign_in_subdir(&e.path(), 1) {
+                return Some(format!("{name}/{x}"));
+            }
+        }
+    }
+    None
 }
 
 /// Removes staging folders of earlier `fpec gen` runs in `parent` that died

@@ -166,8 +166,7 @@ fn unit_scale(lib: &Group) -> f64 {
 
 /// Yosys cell names produced by liberty mapping are the library's cell names.
 pub fn energy_table(path: &Path) -> Result<EnergyTable> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("cannot read liberty {}: {e}", path.display())))?;
+    let text = crate::util::read_text_limited(path, 256 << 20, "--liberty")?;
     let clean = strip_comments(&text);
     let mut root = Group::default();
     let mut pos = 0;
@@ -176,7 +175,12 @@ pub fn energy_table(path: &Path) -> Result<EnergyTable> {
         .children
         .iter()
         .find(|g| g.kind == "library")
-        .ok_or_else(|| usage(format!("{}: no library group", path.display())))?;
+        .ok_or_else(|| {
+            usage(format!(
+                "{}: no library group (allowed: a liberty file, library (NAME) {{ cell (...) {{ ... }} }})",
+                path.display()
+            ))
+        })?;
     let scale = unit_scale(lib);
     let v: f64 = lib
         .attr("nom_voltage")
@@ -243,6 +247,30 @@ pub fn energy_table(path: &Path) -> Result<EnergyTable> {
             "{}: the library has no cells",
             path.display()
         )));
+    }
+    if !cells.values().any(|e| matches!(e, CellEnergy::Flop { .. })) {
+        return Err(usage(format!(
+            "liberty {}: no flip-flop cell (a cell with an ff group; allowed: a library with a D flip-flop, which every MAC needs)",
+            path.display()
+        )));
+    }
+    for (name, e) in &cells {
+        let vals = match e {
+            CellEnergy::Comb { per_toggle } => vec![*per_toggle],
+            CellEnergy::Flop {
+                per_cycle,
+                per_q_toggle,
+            } => vec![*per_cycle, *per_q_toggle],
+        };
+        if let Some(bad) = vals
+            .iter()
+            .find(|x| !(x.is_finite() && **x >= 0.0 && **x <= 1e9))
+        {
+            return Err(usage(format!(
+                "liberty {}: cell {name} gets energy {bad} fJ (allowed finite 0..=1e9; check nom_voltage, capacitance and the power tables)",
+                path.display()
+            )));
+        }
     }
     Ok(EnergyTable {
         origin: path.display().to_string(),

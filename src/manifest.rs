@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 /// The Lmax range of hardware `fpec gen` builds (sizes its accumulators).
 pub const GEN_MAX_LEN: (u64, u64) = fpec_hdl::MAX_LEN_RANGE;
+/// Largest manifest.json read (bytes).
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 /// The Lmax range the verifier accepts for RTL it did not generate.
 pub const RTL_MAX_LEN: (u64, u64) = (1, 1 << 24);
 
@@ -163,15 +165,45 @@ impl Manifest {
         } else {
             path.to_path_buf()
         };
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| usage(format!("cannot read manifest {}: {e}", file.display())))?;
-        let m = Self::parse(&text)
-            .map_err(|e| usage(format!("bad manifest {}: {e}", file.display())))?;
+        let text = crate::util::read_text_limited(&file, MAX_MANIFEST_BYTES, "manifest")?;
+        let m = Self::parse(&text).map_err(|e| {
+            usage(format!(
+                "bad manifest {}: {e} (allowed: a JSON object with the keys of spec 6.3)",
+                file.display()
+            ))
+        })?;
         let dir = file
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        m.check_names(&dir)
+            .map_err(|e| usage(format!("manifest {}: {e:#}", file.display())))?;
         Ok((m, dir))
+    }
+
+    /// Checks every value of the manifest that reaches a tool: the tops and
+    /// parameter names are Verilog identifiers, every file entry resolves
+    /// to a regular file inside `dir` (see
+    /// [`crate::toolchain::inputs::resolve_inside`]).
+    pub fn check_names(&self, dir: &Path) -> Result<()> {
+        use crate::toolchain::inputs::{ident, resolve_inside};
+        ident("top =", &self.top)?;
+        for k in self.params.keys() {
+            ident("params:", k)?;
+        }
+        for f in &self.files {
+            resolve_inside(dir, f, "files:")?;
+        }
+        if let Some(r) = &self.requant {
+            ident("requant top =", &r.top)?;
+            for k in r.params.keys() {
+                ident("requant params:", k)?;
+            }
+            for f in &r.files {
+                resolve_inside(dir, f, "requant files:")?;
+            }
+        }
+        Ok(())
     }
 
     /// Parses manifest text.
@@ -215,7 +247,8 @@ impl Manifest {
         if let Some(n) = self.n {
             if n != split.n() {
                 return Err(usage(format!(
-                    "manifest N = {n} does not match W + C = {} for {split}",
+                    "manifest N = {n} does not match W + C = {} for {split} (allowed: {})",
+                    split.n(),
                     split.n()
                 )));
             }
@@ -223,7 +256,8 @@ impl Manifest {
         if let Some(g) = self.g {
             if g != split.g() {
                 return Err(usage(format!(
-                    "manifest G = {g} does not match {} for {split}",
+                    "manifest G = {g} does not match {} for {split} (allowed: {})",
+                    split.g(),
                     split.g()
                 )));
             }
@@ -260,9 +294,13 @@ impl Manifest {
         Ok(split)
     }
 
-    /// Files of the MAC (the requantizer's excluded) relative to `dir`.
-    pub fn mac_files(&self, dir: &Path) -> Vec<PathBuf> {
-        self.files.iter().map(|f| dir.join(f)).collect()
+    /// Files of the MAC (the requantizer's excluded) under `dir`, each
+    /// checked to resolve inside it.
+    pub fn mac_files(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        self.files
+            .iter()
+            .map(|f| crate::toolchain::inputs::resolve_inside(dir, f, "manifest files:"))
+            .collect()
     }
 }
 

@@ -333,3 +333,205 @@ pub fn parse_param(s: &str) -> anyhow::Result<(String, i64)> {
     };
     Ok((k.to_string(), value.ok_or_else(bad)?))
 }
+
+/// Largest model file (`--model`) read (bytes).
+pub const MAX_MODEL_BYTES: u64 = 256 << 20;
+/// Largest data file (`--data`, CSV/IDX) read (bytes).
+pub const MAX_DATA_BYTES: u64 = 256 << 20;
+
+/// Reads at most `limit` bytes of `path` (`what` names the flag); a larger
+/// file, or a device or FIFO that keeps giving bytes (`/dev/zero`), is a
+/// usage error naming the file and the limit, after reading at most
+/// `limit + 1` bytes. Folders are refused before reading.
+pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    if path.is_dir() {
+        return Err(usage(format!(
+            "{what} {} is a folder (allowed: a file of at most {limit} bytes)",
+            path.display()
+        )));
+    }
+    let f = std::fs::File::open(path).map_err(|e| {
+        usage(format!(
+            "{what} {}: cannot read: {e} (allowed: a readable file of at most {limit} bytes)",
+            path.display()
+        ))
+    })?;
+    let mut buf = Vec::new();
+    f.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| usage(format!("{what} {}: cannot read: {e}", path.display())))?;
+    if buf.len() as u64 > limit {
+        return Err(usage(format!(
+            "{what} {} is larger than {limit} bytes (allowed at most {limit} bytes)",
+            path.display()
+        )));
+    }
+    Ok(buf)
+}
+
+/// [`read_limited`] as UTF-8 text.
+pub fn read_text_limited(path: &Path, limit: u64, what: &str) -> Result<String> {
+    let b = read_limited(path, limit, what)?;
+    String::from_utf8(b).map_err(|_| {
+        usage(format!(
+            "{what} {} is not UTF-8 text (allowed: UTF-8)",
+            path.display()
+        ))
+    })
+}
+
+// ---------------------------------------------------------------- outputs
+
+/// The record of the files fpec wrote in an output folder: one
+/// `<hash> <name>` line per file, so a later run overwrites a file only
+/// when it is still what fpec wrote.
+pub const WRITTEN_RECORD: &str = ".fpec-written";
+
+/// Checks an output folder (`flag` names the option) before any work:
+/// not `/`, not the current folder (`.`, `./`, its absolute path), not an
+/// existing file, and creatable (its nearest existing ancestor is a
+/// writable folder). A usage error otherwise; nothing is created.
+pub fn check_out_dir(dir: &Path, flag: &str) -> Result<()> {
+    // An empty path (the folder of a bare file name) is the current one.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let real = abs.canonicalize().unwrap_or_else(|_| abs.clone());
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| c.canonicalize().ok());
+    if real.parent().is_none() || Some(&real) == cwd.as_ref() {
+        return Err(usage(format!(
+            "{flag} {} is {} (allowed: a folder of its own, not / or the current folder)",
+            dir.display(),
+            if real.parent().is_none() {
+                "/"
+            } else {
+                "the current folder"
+            }
+        )));
+    }
+    if abs.exists() && !abs.is_dir() {
+        return Err(usage(format!(
+            "{flag} {} is a file (allowed: a folder, existing or not)",
+            dir.display()
+        )));
+    }
+    let mut anc = abs.as_path();
+    while !anc.exists() {
+        match anc.parent() {
+            Some(p) => anc = p,
+            None => break,
+        }
+    }
+    if !anc.is_dir() {
+        return Err(usage(format!(
+            "{flag} {}: {} is a file, so the folder cannot be created (allowed: a path below folders)",
+            dir.display(),
+            anc.display()
+        )));
+    }
+    #[cfg(unix)]
+    {
+        let c = std::ffi::CString::new(anc.as_os_str().as_encoded_bytes()).ok();
+        // SAFETY: access(2) on a NUL-terminated path.
+        let ok = c.is_some_and(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0);
+        if !ok {
+            return Err(usage(format!(
+                "{flag} {}: {} is not writable (allowed: a folder you can write in)",
+                dir.display(),
+                anc.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn content_hash(bytes: &[u8]) -> String {
+    let mut h = crate::toolchain::cache::Hasher::default();
+    h.feed(bytes);
+    h.hex()
+}
+
+fn read_record(dir: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(dir.join(WRITTEN_RECORD))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(h, n)| (h.to_string(), n.to_string()))
+        .collect()
+}
+
+/// Refuses (usage error, before any work) to overwrite a file of `group`
+/// in `dir` that fpec did not write: an existing file is fpec's when
+/// [`WRITTEN_RECORD`] holds its current hash, or (outputs of fpec versions
+/// before the record) when `group[0]` begins with `header`.
+pub fn check_overwritable(dir: &Path, flag: &str, group: &[&str], header: &str) -> Result<()> {
+    let record = read_record(dir);
+    let legacy = std::fs::read(dir.join(group.first().copied().unwrap_or("")))
+        .is_ok_and(|b| b.starts_with(header.as_bytes()));
+    for name in group {
+        let p = dir.join(name);
+        if p.is_dir() {
+            return Err(usage(format!(
+                "{flag} {} holds a folder {name} where fpec writes a file; move it away first",
+                dir.display()
+            )));
+        }
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        let h = content_hash(&bytes);
+        let recorded = record.iter().any(|(rh, rn)| rn == name && *rh == h);
+        if !recorded && !legacy {
+            return Err(usage(format!(
+                "{flag} {} holds {name}, which fpec did not write (or which was edited since); refusing to overwrite it (move it away or choose another {flag})",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Records the current hashes of the files of `group` that exist in `dir`
+/// in [`WRITTEN_RECORD`] (atomically, keeping other entries).
+pub fn record_written(dir: &Path, group: &[&str]) -> Result<()> {
+    let mut record: Vec<(String, String)> = read_record(dir)
+        .into_iter()
+        .filter(|(_, n)| !group.contains(&n.as_str()))
+        .collect();
+    for name in group {
+        if let Ok(bytes) = std::fs::read(dir.join(name)) {
+            record.push((content_hash(&bytes), name.to_string()));
+        }
+    }
+    let text: String = record.iter().map(|(h, n)| format!("{h} {n}\n")).collect();
+    write_atomic(&dir.join(WRITTEN_RECORD), text.as_bytes())
+}
+
+/// Checks an output file given with `flag` before any work: not a folder,
+/// in a folder that exists (and is a folder).
+pub fn check_out_file(p: &Path, flag: &str) -> Result<()> {
+    if p.as_os_str().is_empty() || p.is_dir() {
+        return Err(usage(format!(
+            "{flag} {} is a folder (allowed: a file name)",
+            p.display()
+        )));
+    }
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(usage(format!(
+            "{flag} {}: folder {} does not exist (allowed: a file in an existing folder)",
+            p.display(),
+            parent.display()
+        )));
+    }
+    Ok(())
+}

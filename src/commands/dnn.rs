@@ -300,6 +300,7 @@ fn load_model(p: &std::path::Path) -> Result<Model> {
 }
 
 fn run_train(a: TrainArgs) -> Result<()> {
+    crate::util::check_out_file(&a.out, "--out")?;
     let s = a.data.load()?;
     let mut opts = TrainOptions::new(a.arch, a.seed);
     if let Some(e) = a.epochs {
@@ -463,14 +464,10 @@ fn run_eval(a: EvalArgs) -> Result<()> {
 
 fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
     if let Some(p) = &a.dump {
-        if p.is_dir() {
-            return Err(usage(format!(
-                "--dump {} is a folder; give a file name",
-                p.display()
-            )));
-        }
+        crate::util::check_out_file(p, "--dump")?;
     }
     let split = a.format.format(0)?.split;
+    a.hw.arch(&split)?;
     let model = load_model(&a.model)?;
     let s = a.data.load_for(Some(&model))?;
     crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
@@ -528,9 +525,9 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
 }
 
 fn run_opt(a: OptArgs) -> Result<()> {
-    if !a.budget.is_finite() || a.budget < 0.0 {
+    if !a.budget.is_finite() || !(0.0..=100.0).contains(&a.budget) {
         return Err(usage(format!(
-            "--budget {} must be a finite number >= 0 (percentage points)",
+            "--budget {} is out of range (allowed 0..=100 percentage points)",
             a.budget
         )));
     }
@@ -542,15 +539,18 @@ fn run_opt(a: OptArgs) -> Result<()> {
             .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
         PathBuf::from("out/dnn-opt").join(stem)
     });
+    crate::util::check_out_dir(&out, "--out")?;
+    const REPORT: &[&str] = &["dnn-report.md", "dnn-report.json", "dnn-report.svg"];
+    crate::util::check_overwritable(&out, "--out", REPORT, "# FPEC-Opt report")?;
+    let model = load_model(&a.model)?;
+    let s = a.data.load_for(Some(&model))?;
+    crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let energy: Box<dyn opt::MacEnergy> = if a.test_double_energy {
         eprintln!("WARNING: analytic test-double energy model: the energy numbers are NOT results");
         Box::new(opt::AnalyticTestDouble)
     } else {
         opt::real_mac_energy(&out.join("energy-work"), arch)?
     };
-    let model = load_model(&a.model)?;
-    let s = a.data.load_for(Some(&model))?;
-    crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let t0 = Instant::now();
     let r = opt::run_opt(
         &model,
@@ -568,6 +568,7 @@ fn run_opt(a: OptArgs) -> Result<()> {
         |n| n.to_string_lossy().into(),
     );
     opt::write_reports(&r, &name, &out)?;
+    crate::util::record_written(&out, REPORT)?;
     if a.json {
         print!("{}", opt::report_json(&r)?);
     } else {

@@ -26,9 +26,10 @@ pub struct EnergyArgs {
     #[arg(long, value_name = "R")]
     pub toggle_rate: Option<f64>,
     /// Workload of the sim model: `uniform` words or `dnn` (Gaussian weights,
-    /// ReLU activations, encoded by the golden model).
-    #[arg(long, default_value = super::args::DEFAULT_WORKLOAD, value_parser = ["uniform", "dnn"])]
-    pub workload: String,
+    /// ReLU activations, encoded by the golden model); default dnn; not
+    /// with --activity static (it has no workload).
+    #[arg(long, value_parser = ["uniform", "dnn"])]
+    pub workload: Option<String>,
     /// Dot-product length of the workload.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_len, default_value_t = 64)]
     pub len: usize,
@@ -71,6 +72,33 @@ pub struct EnergyArgs {
     pub arch: Option<String>,
 }
 
+/// `fpec energy DIR --bits ...` generates into DIR: refused when DIR
+/// already holds another configuration (it would be replaced silently).
+fn check_not_other_design(
+    dir: &std::path::Path,
+    req: &crate::gen::GenRequest,
+) -> anyhow::Result<()> {
+    if !dir.join("manifest.json").is_file() {
+        return Ok(());
+    }
+    let (want, _) = crate::gen::build(req)?;
+    let (have, _) = crate::manifest::Manifest::load(dir)?;
+    if (have.bits(), have.arch(), have.max_len, have.m, have.z)
+        != (want.bits(), want.arch(), want.max_len, want.m, want.z)
+    {
+        return Err(usage(format!(
+            "{} holds the {} {} design (Lmax {}); --bits would replace it with {} {} (allowed: a new folder, or drop --bits to cost it)",
+            dir.display(),
+            have.bits(),
+            have.arch(),
+            have.max_len,
+            want.bits(),
+            want.arch()
+        )));
+    }
+    Ok(())
+}
+
 /// Runs `fpec energy`.
 pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
     if args.bits.is_none() && (args.emb.is_some() || args.no_ezb) {
@@ -88,6 +116,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
                     arch,
                     ..crate::gen::GenRequest::mac(split, max_len)
                 };
+                check_not_other_design(&args.dir, &req)?;
                 crate::gen::generate(&req, &args.dir)?;
                 return run(EnergyArgs {
                     bits: None,
@@ -110,6 +139,16 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
             "--arch goes with --bits and a folder to generate, not with --rtl",
         ));
     }
+    if args.rtl.rtl.is_empty() && args.max_len.is_some() {
+        return Err(usage(
+            "--max-len goes with --rtl or --bits (a generated folder's manifest gives its Lmax)",
+        ));
+    }
+    if args.activity == "static" && args.workload.is_some() {
+        return Err(usage(
+            "--workload goes with --activity sim or glitch (static activity has no workload)",
+        ));
+    }
     let mut design = args.rtl.design(&args.dir)?;
     if let Some(b) = &args.bits {
         let split = Split::parse_with(b, args.emb, args.no_ezb)?;
@@ -130,6 +169,13 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
         Some(l) => crate::liberty::energy_table(l)?,
         None => table,
     };
+    if let Some(r) = args.toggle_rate {
+        if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
+            return Err(usage(format!(
+                "--toggle-rate {r} is out of range (allowed 0..=1)"
+            )));
+        }
+    }
     let activity = match args.activity.as_str() {
         "sim" | "glitch" => {
             if args.toggle_rate.is_some() {
@@ -165,7 +211,19 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
     if args.len == 0 {
         return Err(usage("--len must be >= 1"));
     }
-    let workload = match args.workload.as_str() {
+    if let Some(lmax) = design.max_len {
+        if args.len as u64 > lmax {
+            return Err(usage(format!(
+                "--len {} is above the design's Lmax (allowed 1..={lmax})",
+                args.len
+            )));
+        }
+    }
+    let workload = match args
+        .workload
+        .as_deref()
+        .unwrap_or(super::args::DEFAULT_WORKLOAD)
+    {
         "dnn" => Workload::Dnn { len: args.len },
         _ => Workload::Uniform { len: args.len },
     };

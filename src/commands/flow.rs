@@ -65,17 +65,54 @@ pub struct FlowMergeArgs {
     pub out: Option<PathBuf>,
 }
 
+/// The files of a flow summary, and how the first begins.
+const SUMMARY: &[&str] = &["summary.md", "summary.json", "energy.svg"];
+const SUMMARY_HEADER: &str = "# fpec flow summary";
+
+/// Runs `fpec flow merge`: the output folder is checked (not `/` or `.`,
+/// no summary fpec did not write) before the shards are read.
+fn run_merge(m: FlowMergeArgs) -> Result<()> {
+    let out = m.out.clone().unwrap_or_else(|| {
+        if m.dirs[0].is_dir() {
+            m.dirs[0].clone()
+        } else {
+            m.dirs[0]
+                .parent()
+                .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf)
+        }
+    });
+    crate::util::check_out_dir(&out, "--out")?;
+    crate::util::check_overwritable(&out, "--out", SUMMARY, SUMMARY_HEADER)?;
+    let r = crate::flow::shard::merge(&m.dirs, Some(&out));
+    if out.join(SUMMARY[0]).is_file() {
+        crate::util::record_written(&out, SUMMARY)?;
+    }
+    r
+}
+
 /// Runs `fpec flow`.
 pub fn run(a: FlowArgs) -> Result<()> {
     if let Some(FlowCmd::Merge(m)) = a.cmd {
-        return crate::flow::shard::merge(&m.dirs, m.out.as_deref());
+        return run_merge(m);
     }
     let shard = a
         .shard
         .as_deref()
         .map(crate::regress::parse_shard)
         .transpose()?;
-    crate::flow::run(&FlowOptions {
+    let splits = crate::flow::expand_bits_with(&a.bits, a.emb, a.no_ezb)?;
+    if a.arch != ["fused"] && splits.iter().all(|s| s.is_fxp()) {
+        return Err(crate::util::usage(format!(
+            "--arch {} applies to compensated splits, but every --bits is FxP (allowed: --arch with a W+C split, C >= 1)",
+            a.arch.join(",")
+        )));
+    }
+    crate::util::check_out_dir(&a.out, "--out")?;
+    if shard.is_none() {
+        crate::util::check_overwritable(&a.out, "--out", SUMMARY, SUMMARY_HEADER)?;
+    }
+    let out = a.out.clone();
+    let r = crate::flow::run(&FlowOptions {
         shard,
         emb: a.emb,
         no_ezb: a.no_ezb,
@@ -86,5 +123,9 @@ pub fn run(a: FlowArgs) -> Result<()> {
         vectors: a.vectors,
         seed: a.seed,
         arch: a.arch,
-    })
+    });
+    if shard.is_none() && out.join(SUMMARY[0]).is_file() {
+        crate::util::record_written(&out, SUMMARY)?;
+    }
+    r
 }

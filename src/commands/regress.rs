@@ -133,6 +133,12 @@ fn plan_of(a: &RegressArgs) -> Result<Plan> {
         } else {
             a.arch.clone()
         };
+        if !a.arch.is_empty() && splits.iter().all(|s| s.is_fxp()) {
+            return Err(usage(format!(
+                "--arch {} applies to compensated splits, but every --bits is FxP (allowed: --arch with a W+C split, C >= 1)",
+                a.arch.join(",")
+            )));
+        }
         let archs = crate::flow::expand_archs(&arch_names)?;
         regress::configs_of(&splits, &archs)
             .iter()
@@ -150,6 +156,10 @@ fn plan_of(a: &RegressArgs) -> Result<Plan> {
     })
 }
 
+/// The report files of a regression, and how the first begins.
+const REPORT: &[&str] = &["regress.md", "regress.json"];
+const REPORT_HEADER: &str = "# fpec regress";
+
 /// Runs `fpec regress`.
 pub fn run(a: RegressArgs) -> Result<()> {
     if let Some(RegressCmd::Merge(m)) = a.cmd {
@@ -166,7 +176,7 @@ pub fn run(a: RegressArgs) -> Result<()> {
         if shard.is_some() {
             return Err(usage("--chunk conflicts with --shard; give one of them"));
         }
-        let n = plan.config_units(0).len() as u64;
+        let n = plan.config_unit_count(0);
         if ch >= n {
             return Err(usage(format!(
                 "--chunk {ch} is out of range (allowed 0..={} for {})",
@@ -176,11 +186,12 @@ pub fn run(a: RegressArgs) -> Result<()> {
         }
     }
     let (k, n) = shard.unwrap_or((0, 1));
-    if a.out.is_file() {
-        return Err(usage(format!(
-            "--out {} is a file; give a folder",
-            a.out.display()
-        )));
+    crate::util::check_out_dir(&a.out, "--out")?;
+    if let Some(c) = &a.cache {
+        crate::util::check_out_dir(c, "--cache")?;
+    }
+    if shard.is_none() && a.chunk.is_none() {
+        crate::util::check_overwritable(&a.out, "--out", REPORT, REPORT_HEADER)?;
     }
     let opts = RunOptions {
         out: a.out.clone(),
@@ -213,6 +224,7 @@ pub fn run(a: RegressArgs) -> Result<()> {
     if shard.is_none() {
         let m = merge::combine(&plan, std::slice::from_ref(&r));
         merge::write(&m, &a.out)?;
+        crate::util::record_written(&a.out, REPORT)?;
         println!(
             "regress: {} configurations, {} pairs, {} mismatches; report {}",
             m.configs.len(),
@@ -241,7 +253,10 @@ fn run_merge(m: MergeArgs) -> Result<()> {
                 .map_or_else(|| PathBuf::from("."), |p| p.to_path_buf())
         }
     });
+    crate::util::check_out_dir(&out, "--out")?;
+    crate::util::check_overwritable(&out, "--out", REPORT, REPORT_HEADER)?;
     let merged = merge::merge(&m.dirs, &out)?;
+    crate::util::record_written(&out, REPORT)?;
     println!(
         "regress merge: {} shards, {} configurations, {} pairs, {} mismatches; report {}",
         merged.shards,

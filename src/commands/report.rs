@@ -60,8 +60,7 @@ fn model_name_from_md(md: &Path) -> Option<String> {
 }
 
 fn run_plot(a: PlotArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&a.json)
-        .map_err(|e| usage(format!("cannot read {}: {e}", a.json.display())))?;
+    let text = crate::util::read_text_limited(&a.json, 256 << 20, "report")?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| usage(format!("{} is not JSON: {e}", a.json.display())))?;
     let dir = a.json.parent().unwrap_or(Path::new("."));

@@ -98,7 +98,10 @@ fn dut_of(a: &VerifyArgs) -> Result<manifest::Dut> {
     }
     for f in &a.rtl {
         if !f.is_file() {
-            return Err(usage(format!("--rtl {}: no such file", f.display())));
+            return Err(usage(format!(
+                "--rtl {}: no such file (allowed: existing Verilog files)",
+                f.display()
+            )));
         }
     }
     if a.manifest.is_some() {
@@ -222,6 +225,10 @@ pub fn run(a: VerifyArgs) -> Result<()> {
         )));
     }
     let dut = dut_of(&a)?;
+    crate::toolchain::inputs::check_design(&dut.top, &dut.files, dut.params.keys())?;
+    if let Some(r) = &dut.requant {
+        crate::toolchain::inputs::check_design(&r.top, &r.files, r.params.keys())?;
+    }
     // The width of out_sum in the RTL must be the S the checker assumes.
     match verify::ports::out_sum_width(&dut) {
         Ok(Some(w)) if w != dut.sum_width => {
@@ -236,6 +243,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
             )));
         }
         Ok(_) => {}
+        Err(e) if e.downcast_ref::<crate::util::UsageError>().is_some() => return Err(e),
         Err(e) => eprintln!("note: out_sum width not checked against the RTL ({e:#})"),
     }
     if a.exhaustive && dut.split.w > 8 {
@@ -276,6 +284,10 @@ pub fn run(a: VerifyArgs) -> Result<()> {
             verify::design_hash(&dut)?
         )),
     };
+    crate::util::check_out_dir(&out, "--out")?;
+    if let Some(c) = &a.cache {
+        crate::util::check_out_dir(c, "--cache")?;
+    }
     let cache = a
         .cache
         .clone()

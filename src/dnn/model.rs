@@ -144,8 +144,7 @@ fn finite_check(name: &str, i: usize, what: &str, v: &[Value]) -> Result<()> {
 impl Model {
     /// Reads and validates a model file; every error names the file.
     pub fn load(path: &Path) -> Result<Model> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read model file {}", path.display()))?;
+        let text = crate::util::read_text_limited(path, crate::util::MAX_MODEL_BYTES, "--model")?;
         Model::from_json(&text).with_context(|| format!("bad model file {}", path.display()))
     }
 

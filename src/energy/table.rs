@@ -82,8 +82,7 @@ impl EnergyTable {
 
     /// Reads a table file.
     pub fn load(path: &Path) -> Result<EnergyTable> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| usage(format!("cannot read energy table {}: {e}", path.display())))?;
+        let text = crate::util::read_text_limited(path, 64 << 20, "--energy-table")?;
         EnergyTable::parse(&text, &path.display().to_string())
     }
 
@@ -93,7 +92,7 @@ impl EnergyTable {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-            let msg = e.message().to_string();
+            let msg = e.message().replace('\n', " ");
             match line {
                 Some(l) => usage(format!("energy table {origin}, line {l}: {msg}")),
                 None => usage(format!("energy table {origin}: {msg}")),
@@ -104,6 +103,13 @@ impl EnergyTable {
                 "energy table {origin}: units = {:?}, only \"fJ\" is supported",
                 f.meta.units
             )));
+        }
+        if let Some(r) = f.meta.default_toggle_rate {
+            if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
+                return Err(usage(format!(
+                    "energy table {origin}: default_toggle_rate = {r} (allowed 0..=1)"
+                )));
+            }
         }
         let mut cells = BTreeMap::new();
         for (name, c) in f.cells {

@@ -287,7 +287,7 @@ pub fn run(args: &FlowOptions) -> Result<()> {
             .collect();
         let p = shard::write_shard(&out, k, n, args, ids, &results, &baselines)?;
         println!("shard result: {}", p.display());
-    } else if results.len() > 1 {
+    } else {
         write_summary(&out, &results, &baselines, &workload)?;
         println!("summary: {}", out.join("summary.md").display());
     }

@@ -19,8 +19,8 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Version of the flow shard file.
-const FORMAT_VERSION: u32 = 1;
+/// Version of the flow shard file (2: with a content checksum).
+const FORMAT_VERSION: u32 = 2;
 
 /// What decides a sweep's results: two shards merge only when equal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +42,10 @@ struct FlowShard {
     shards: u64,
     results: Vec<ConfigResult>,
     baselines: Vec<Costed>,
+    /// [`crate::regress::text_checksum`] of the file (empty while
+    /// computing it).
+    #[serde(default)]
+    checksum: String,
 }
 
 /// The configurations of shard `k` of `n` (all without a shard): job i goes
@@ -90,9 +94,11 @@ pub(crate) fn write_shard(
         shards: n,
         results: results.to_vec(),
         baselines: baselines.to_vec(),
+        checksum: String::new(),
     };
     let p = out.join(format!("flow-shard-{k}-of-{n}.json"));
-    write_atomic(&p, (serde_json::to_string_pretty(&s)? + "\n").as_bytes())?;
+    let text = crate::regress::seal_text(&(serde_json::to_string_pretty(&s)? + "\n"))?;
+    write_atomic(&p, text.as_bytes())?;
     Ok(p)
 }
 
@@ -112,7 +118,134 @@ fn load(p: &Path) -> Result<FlowShard> {
             s.format
         )));
     }
+    crate::regress::check_text_checksum(&text, p, "flow shard result")?;
     Ok(s)
+}
+
+/// Largest energy per MAC a record may claim (fJ): a million times the
+/// FxP 16 MAC.
+const MAX_FJ: f64 = 1e9;
+
+fn check_fj(what: &str, v: f64, zero_ok: bool) -> std::result::Result<(), String> {
+    let lo_ok = if zero_ok { v >= 0.0 } else { v > 0.0 };
+    if !(v.is_finite() && lo_ok && v <= MAX_FJ) {
+        let lo = if zero_ok { "0" } else { "above 0" };
+        return Err(format!(
+            "{what} = {v} fJ (allowed {lo} ..= {MAX_FJ:e}, finite)"
+        ));
+    }
+    Ok(())
+}
+
+fn check_report(name: &str, r: &crate::energy::EnergyReport) -> std::result::Result<(), String> {
+    check_fj(
+        &format!("{name} {} energy", r.activity),
+        r.energy_fj_per_mac,
+        false,
+    )?;
+    check_fj(
+        &format!("{name} {} compensation path", r.activity),
+        r.comp_path_fj_per_mac,
+        true,
+    )?;
+    for (b, e) in &r.energy_by_block_fj {
+        check_fj(&format!("{name} {} block {b}", r.activity), *e, true)?;
+    }
+    Ok(())
+}
+
+/// Checks one configuration's record: the total of mismatches is the sum
+/// of its per-backend counts, Verilator and Icarus ran the sweep's
+/// products, energies are finite and in range. Returns what is wrong.
+fn check_result(r: &ConfigResult, spec: &FlowSpec) -> std::result::Result<(), String> {
+    let id = result_id(r);
+    let sum: u64 = r.verify.iter().map(|v| v.3).sum();
+    if sum != r.verify_mismatches {
+        return Err(format!(
+            "{id}: verify_mismatches = {} but its backends count {sum} (they must agree)",
+            r.verify_mismatches
+        ));
+    }
+    for need in ["verilator", "icarus"] {
+        if !r.verify.iter().any(|v| v.0 == need) {
+            return Err(format!(
+                "{id}: no {need} run recorded (allowed: verilator and icarus both run)"
+            ));
+        }
+    }
+    for (name, products, pairs, _) in r.verify.iter().filter(|v| !v.0.starts_with("requant-")) {
+        let lmax = spec.max_len.max(1);
+        if *products != spec.vectors || pairs < products || *pairs > products.saturating_mul(lmax) {
+            return Err(format!(
+                "{id}: {name} checked {products} products / {pairs} pairs (allowed: {} products of 1..={lmax} pairs)",
+                spec.vectors
+            ));
+        }
+    }
+    if r.cells == 0 {
+        return Err(format!("{id}: cells = 0 (allowed: at least 1)"));
+    }
+    check_fj(&format!("{id} static energy"), r.energy_static_fj, false)?;
+    check_fj(&format!("{id} sim energy"), r.energy_sim_fj, false)?;
+    check_fj(&format!("{id} glitch energy"), r.energy_glitch_fj, false)?;
+    check_fj(&format!("{id} compensation path"), r.comp_path_sim_fj, true)?;
+    for (what, v) in [
+        ("handwritten sim", r.handwritten_sim_fj),
+        ("handwritten static", r.handwritten_static_fj),
+    ] {
+        if let Some(v) = v {
+            check_fj(&format!("{id} {what} energy"), v, false)?;
+        }
+    }
+    if let Some(sh) = r.pairs_skipped_share {
+        if !(0.0..=1.0).contains(&sh) {
+            return Err(format!("{id}: pairs_skipped_share = {sh} (allowed 0..=1)"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks every record of shard `s` (read from `p`): it holds exactly the
+/// configurations [`select`] gives it, each consistent ([`check_result`]),
+/// and baselines with energies in range.
+fn check_shard(p: &Path, s: &FlowShard) -> Result<()> {
+    let bad = |e: String| {
+        usage(format!(
+            "{}: shard {}/{} is inconsistent: {e}; nothing merged",
+            p.display(),
+            s.shard,
+            s.shards
+        ))
+    };
+    let len = s.spec.configs.len() as u64;
+    let want: Vec<&String> = s
+        .spec
+        .configs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (*i as u64 * s.shards) / len.max(1) == s.shard)
+        .map(|(_, c)| c)
+        .collect();
+    let got: Vec<String> = s.results.iter().map(result_id).collect();
+    if got.iter().collect::<Vec<_>>() != want {
+        return Err(bad(format!(
+            "it holds configurations [{}], its plan gives it [{}]",
+            got.join(" "),
+            want.iter()
+                .map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )));
+    }
+    for r in &s.results {
+        check_result(r, &s.spec).map_err(bad)?;
+    }
+    for b in &s.baselines {
+        for r in [&b.static_, &b.sim, &b.glitch] {
+            check_report(&b.name, r).map_err(bad)?;
+        }
+    }
+    Ok(())
 }
 
 /// `fpec flow merge`: merges the shard results in `dirs` (files, or
@@ -141,6 +274,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<()> {
     let mut shards = Vec::new();
     for f in files {
         let s = load(&f)?;
+        check_shard(&f, &s)?;
         shards.push((f, s));
     }
     let Some((p0, first)) = shards.first().map(|(p, s)| (p.clone(), s.clone())) else {

@@ -50,10 +50,12 @@ pub fn collect_files(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Largest shard result file read (bytes).
+pub const MAX_SHARD_BYTES: u64 = 1 << 30;
+
 /// Reads one shard file.
 pub fn load(path: &Path) -> Result<ShardResult> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("{}: cannot read: {e}", path.display())))?;
+    let text = crate::util::read_text_limited(path, MAX_SHARD_BYTES, "shard result")?;
     let r: ShardResult = serde_json::from_str(&text).map_err(|e| {
         usage(format!(
             "{} is not a complete shard result (truncated or not from fpec regress): {e}",
@@ -67,7 +69,94 @@ pub fn load(path: &Path) -> Result<ShardResult> {
             r.format
         )));
     }
+    super::check_text_checksum(&text, path, "shard result")?;
     Ok(r)
+}
+
+/// Largest seconds a shard or a unit may claim (about 30 years).
+const MAX_SECS: f64 = 1e9;
+
+fn check_secs(what: &str, secs: f64) -> std::result::Result<(), String> {
+    if !(secs.is_finite() && (0.0..=MAX_SECS).contains(&secs)) {
+        return Err(format!("{what} secs = {secs} (allowed 0..={MAX_SECS:e})"));
+    }
+    Ok(())
+}
+
+/// Checks one unit's record against the unit its plan gives (same config,
+/// chunk and work were checked before): exactly the plan's backends, each
+/// with the pairs and products the work yields, seconds in range, and
+/// failure reports and reproduce command agreeing with the mismatch counts.
+/// Returns what is wrong.
+pub fn check_unit(plan: &Plan, g: &UnitResult) -> std::result::Result<(), String> {
+    let at = format!("{} chunk {}", g.config, g.chunk);
+    let names: Vec<&str> = g.backends.iter().map(|b| b.name.as_str()).collect();
+    let want = g.work.backends();
+    if names != want {
+        return Err(format!(
+            "{at}: backends [{}] (allowed: exactly [{}])",
+            names.join(", "),
+            want.join(", ")
+        ));
+    }
+    let lmax = plan.spec.max_len.max(1);
+    for b in &g.backends {
+        let (name, p, n) = (&b.name, b.pairs, b.products);
+        let ok = match g.work {
+            Work::Sample { products, .. } => {
+                n == products && p >= n && p <= products.saturating_mul(lmax)
+            }
+            Work::Random { pairs, .. } => {
+                p >= pairs && p < pairs.saturating_add(lmax) && n >= 1 && n <= p
+            }
+            Work::Walk {
+                from, to, prod_len, ..
+            } => p == to - from && n <= p && n >= (to - from) / prod_len.max(1),
+        };
+        if !ok {
+            return Err(format!(
+                "{at}: {name} checked {n} products / {p} pairs, which its work {:?} cannot give (Lmax {lmax})",
+                g.work
+            ));
+        }
+        check_secs(&format!("{at}: {name}"), b.secs)?;
+    }
+    if let Some(b0) = g.backends.first() {
+        if let Some(b) = g
+            .backends
+            .iter()
+            .find(|b| (b.pairs, b.products) != (b0.pairs, b0.products))
+        {
+            return Err(format!(
+                "{at}: {} checked {} pairs but {} {} (one stimulus for every backend)",
+                b0.name, b0.pairs, b.name, b.pairs
+            ));
+        }
+    }
+    let failing = g.backends.iter().filter(|b| b.mismatches > 0).count();
+    if g.reports.len() != failing {
+        return Err(format!(
+            "{at}: {} mismatch report(s) but {failing} backend(s) with mismatches (they must agree)",
+            g.reports.len()
+        ));
+    }
+    match (&g.repro, failing > 0) {
+        (Some(r), false) => Err(format!(
+            "{at}: a reproduce command ({}) but 0 mismatches (they must agree)",
+            crate::toolchain::inputs::shorten(r)
+        )),
+        (None, true) => Err(format!("{at}: mismatches but no reproduce command")),
+        (Some(r), true)
+            if !(r.starts_with(&format!("fpec regress --config {} ", g.config))
+                && r.contains(&format!(" --chunk {} ", g.chunk))) =>
+        {
+            Err(format!(
+                "{at}: reproduce command {:?} is not this unit's",
+                crate::toolchain::inputs::shorten(r)
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Checks that `shards` (with their paths) form exactly one complete
@@ -121,9 +210,9 @@ pub fn validate(mut shards: Vec<(PathBuf, ShardResult)>) -> Result<(Plan, Vec<Sh
     let keys: Vec<(&Path, u64)> = shards.iter().map(|(p, r)| (p.as_path(), r.shard)).collect();
     check_complete(&keys, n, "fpec regress")?;
     for (p, r) in &shards {
-        let want = plan.shard_units(r.shard, n);
-        let ok = want.len() == r.units.len()
-            && want.iter().zip(&r.units).all(|(u, g)| {
+        let want_len = plan.shard_unit_count(r.shard, n);
+        let ok = want_len == r.units.len() as u64
+            && plan.shard_units(r.shard, n).zip(&r.units).all(|(u, g)| {
                 plan.configs[u.config].id() == g.config && u.chunk == g.chunk && u.work == g.work
             });
         if !ok {
@@ -132,9 +221,19 @@ pub fn validate(mut shards: Vec<(PathBuf, ShardResult)>) -> Result<(Plan, Vec<Sh
                 p.display(),
                 r.shard,
                 r.units.len(),
-                want.len()
+                want_len
             )));
         }
+        for g in &r.units {
+            check_unit(&plan, g).map_err(|e| {
+                usage(format!(
+                    "{}: shard {}/{n} is inconsistent: {e}; nothing merged",
+                    p.display(),
+                    r.shard
+                ))
+            })?;
+        }
+        check_secs("shard", r.secs).map_err(|e| usage(format!("{}: {e}", p.display())))?;
     }
     Ok((plan, shards.into_iter().map(|(_, r)| r).collect()))
 }
@@ -408,4 +507,24 @@ pub fn write(m: &Merged, out: &Path) -> Result<()> {
         (serde_json::to_string_pretty(m)? + "\n").as_bytes(),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn text_checksum_catches_any_byte() {
+        let text = "{\n  \"a\": 1,\n  \"checksum\": \"\"\n}\n";
+        let sealed = super::super::seal_text(text).unwrap();
+        let (found, want) = super::super::text_checksum(&sealed).unwrap();
+        assert_eq!(found, want);
+        for edit in [
+            sealed.replace("1,", "2,"),
+            sealed.replace("\"a\"", "\"b\""),
+            sealed.clone() + " ",
+        ] {
+            let (f, w) = super::super::text_checksum(&edit).unwrap();
+            assert_ne!(f, w, "{edit}");
+        }
+        assert!(super::super::text_checksum("{}").is_none());
+    }
 }

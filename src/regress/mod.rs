@@ -39,8 +39,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Version of the shard result format.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the shard result format (2: with a content checksum).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Largest N (word width) of the exhaustive walk: 2^24 pairs.
 pub const EXHAUSTIVE_MAX_N: u32 = 12;
@@ -218,7 +218,8 @@ impl Work {
             Work::Walk { .. } => None,
         }
     }
-    fn cost(&self) -> u64 {
+    /// Estimated cost (pair-equivalents of Verilator volume), for balancing.
+    pub fn cost(&self) -> u64 {
         match self {
             Work::Sample { .. } => SAMPLE_COST,
             Work::Random { pairs, .. } => *pairs,
@@ -244,6 +245,46 @@ pub struct Unit {
     pub chunk: u64,
     /// What it runs.
     pub work: Work,
+}
+
+/// What the units of a [`Segment`] run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegKind {
+    /// The sample (one unit).
+    Sample,
+    /// Random chunks of `pairs` pairs each.
+    Random {
+        /// Pairs per unit.
+        pairs: u64,
+    },
+    /// Slices `start + j*step .. min(start + (j+1)*step, total)` of a walk.
+    Walk {
+        /// First walk index of unit 0.
+        start: u64,
+        /// Walk indices per unit.
+        step: u64,
+        /// End of the walk.
+        total: u64,
+        /// Pairs per product.
+        prod_len: u64,
+        /// Permuted order.
+        permuted: bool,
+    },
+}
+
+/// A run of consecutive units of one configuration with the same cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// Configuration index.
+    pub config: usize,
+    /// Chunk index of unit 0.
+    pub first_chunk: u64,
+    /// Units.
+    pub count: u64,
+    /// Estimated cost of each unit.
+    pub cost: u64,
+    /// What they run.
+    pub kind: SegKind,
 }
 
 /// Seed of chunk `chunk` of configuration `id` under base seed `base`.
@@ -283,98 +324,166 @@ impl Plan {
         h.hex()[..16].to_string()
     }
 
-    /// The units of configuration `i`, in order.
-    pub fn config_units(&self, i: usize) -> Vec<Unit> {
+    /// The units of configuration `i` as at most seven segments of
+    /// equal-cost units (sample; full and last random chunks; full and
+    /// last slices of both walks), computed without listing the units.
+    pub fn config_segments(&self, i: usize) -> Vec<Segment> {
         let s = &self.spec;
         let c = &self.configs[i];
-        let id = c.id();
-        let mut works = Vec::new();
+        let ch = s.chunk_pairs.max(1);
+        let mut segs = Vec::new();
+        let mut chunk = 0u64;
+        let mut push = |count: u64, cost: u64, kind: SegKind| {
+            if count > 0 {
+                segs.push(Segment {
+                    config: i,
+                    first_chunk: chunk,
+                    count,
+                    cost,
+                    kind,
+                });
+                chunk += count;
+            }
+        };
         if s.sample_products > 0 {
-            works.push(Work::Sample {
-                seed: derive_seed(s.seed, &id, 0),
-                products: s.sample_products,
-            });
+            push(1, SAMPLE_COST, SegKind::Sample);
         }
         if is_exhaustive(s, c) {
             let total = 1u64 << (2 * c.split.n());
-            let ch = s.chunk_pairs.max(1);
-            let mut from = 0;
-            while from < total {
-                let to = (from + ch).min(total);
-                works.push(Work::Walk {
-                    from,
-                    to,
-                    prod_len: 1,
-                    permuted: false,
-                });
-                from = to;
-            }
             let l = s.max_len.max(1);
-            let step = (ch / l).max(1) * l;
-            let mut from = 0;
-            while from < total {
-                let to = (from + step).min(total);
-                works.push(Work::Walk {
-                    from,
-                    to,
-                    prod_len: l,
-                    permuted: true,
-                });
-                from = to;
+            for (step, prod_len, permuted) in [(ch, 1, false), ((ch / l).max(1) * l, l, true)] {
+                let full = total / step;
+                let walk = |start| SegKind::Walk {
+                    start,
+                    step,
+                    total,
+                    prod_len,
+                    permuted,
+                };
+                push(full, step, walk(0));
+                push(
+                    u64::from(!total.is_multiple_of(step)),
+                    total % step,
+                    walk(full * step),
+                );
             }
         } else {
-            let ch = s.chunk_pairs.max(1);
-            let mut done = 0;
-            while done < s.pairs {
-                let k = works.len() as u64;
-                let pairs = ch.min(s.pairs - done);
-                works.push(Work::Random {
-                    seed: derive_seed(s.seed, &id, k),
-                    pairs,
-                });
-                done += pairs;
-            }
+            push(s.pairs / ch, ch, SegKind::Random { pairs: ch });
+            let rem = s.pairs % ch;
+            push(u64::from(rem > 0), rem, SegKind::Random { pairs: rem });
         }
-        works
+        segs
+    }
+
+    /// Unit `j` of segment `g`.
+    pub fn segment_unit(&self, g: &Segment, j: u64) -> Unit {
+        let chunk = g.first_chunk + j;
+        let id = || self.configs[g.config].id();
+        let work = match g.kind {
+            SegKind::Sample => Work::Sample {
+                seed: derive_seed(self.spec.seed, &id(), chunk),
+                products: self.spec.sample_products,
+            },
+            SegKind::Random { pairs } => Work::Random {
+                seed: derive_seed(self.spec.seed, &id(), chunk),
+                pairs,
+            },
+            SegKind::Walk {
+                start,
+                step,
+                total,
+                prod_len,
+                permuted,
+            } => {
+                let from = start + j * step;
+                Work::Walk {
+                    from,
+                    to: (from + step).min(total),
+                    prod_len,
+                    permuted,
+                }
+            }
+        };
+        Unit {
+            config: g.config,
+            chunk,
+            work,
+        }
+    }
+
+    /// Number of units of configuration `i`.
+    pub fn config_unit_count(&self, i: usize) -> u64 {
+        self.config_segments(i).iter().map(|g| g.count).sum()
+    }
+
+    /// The units of configuration `i`, in order (lazily).
+    pub fn config_units(&self, i: usize) -> impl Iterator<Item = Unit> + '_ {
+        self.config_segments(i)
             .into_iter()
-            .enumerate()
-            .map(|(k, work)| Unit {
-                config: i,
-                chunk: k as u64,
-                work,
-            })
-            .collect()
+            .flat_map(move |g| (0..g.count).map(move |j| self.segment_unit(&g, j)))
     }
 
-    /// Every unit, configurations in order.
-    pub fn units(&self) -> Vec<Unit> {
-        (0..self.configs.len())
-            .flat_map(|i| self.config_units(i))
-            .collect()
+    /// Every unit, configurations in order (lazily).
+    pub fn units(&self) -> impl Iterator<Item = Unit> + '_ {
+        (0..self.configs.len()).flat_map(|i| self.config_units(i))
     }
 
-    /// The units of shard `k` of `n`: a contiguous slice of [`Plan::units`]
-    /// balanced by estimated cost (a unit goes to the shard holding the
-    /// middle of its cost interval).
-    pub fn shard_units(&self, k: u64, n: u64) -> Vec<Unit> {
-        let units = self.units();
-        let total: u128 = units.iter().map(|u| u.work.cost() as u128).sum();
+    /// The slices of segments that shard `k` of `n` runs: a contiguous
+    /// slice of [`Plan::units`] balanced by estimated cost (a unit goes to
+    /// the shard holding the middle of its cost interval), found by
+    /// arithmetic per segment, so time and memory do not grow with the
+    /// number of units. Each entry: a segment and its unit range.
+    pub fn shard_slices(&self, k: u64, n: u64) -> Vec<(Segment, std::ops::Range<u64>)> {
+        let segs: Vec<Segment> = (0..self.configs.len())
+            .flat_map(|i| self.config_segments(i))
+            .collect();
+        let total: u128 = segs.iter().map(|g| g.count as u128 * g.cost as u128).sum();
+        let n = n.max(1);
         let mut before: u128 = 0;
         let mut out = Vec::new();
-        for u in units {
-            let c = u.work.cost() as u128;
-            let mid2 = 2 * before + c; // twice the middle
-            let shard = if total == 0 {
-                0
-            } else {
-                ((mid2 * n as u128) / (2 * total)).min(n as u128 - 1) as u64
+        for g in segs {
+            let (c, m) = (g.cost as u128, g.count as u128);
+            // First unit j whose shard is >= kk: (2B + c + 2cj) n >= 2 T kk.
+            let first = |kk: u64| -> u64 {
+                if kk == 0 {
+                    return 0;
+                }
+                if kk >= n || total == 0 {
+                    return g.count; // with no cost, everything is in shard 0
+                }
+                let need = 2 * total * kk as u128;
+                let have = (2 * before + c) * n as u128;
+                if have >= need {
+                    return 0;
+                }
+                if c == 0 {
+                    return g.count;
+                }
+                let step = 2 * c * n as u128;
+                ((need - have).div_ceil(step)).min(m) as u64
             };
-            if shard == k {
-                out.push(u);
+            let (lo, hi) = (first(k), first(k + 1));
+            if lo < hi {
+                out.push((g, lo..hi));
             }
-            before += c;
+            before += m * c;
         }
         out
+    }
+
+    /// The units of shard `k` of `n` (lazily; see [`Plan::shard_slices`]).
+    pub fn shard_units(&self, k: u64, n: u64) -> impl Iterator<Item = Unit> + '_ {
+        self.shard_slices(k, n)
+            .into_iter()
+            .flat_map(move |(g, r)| r.map(move |j| self.segment_unit(&g, j)))
+    }
+
+    /// Number of units of shard `k` of `n`.
+    pub fn shard_unit_count(&self, k: u64, n: u64) -> u64 {
+        self.shard_slices(k, n)
+            .iter()
+            .map(|(_, r)| r.end - r.start)
+            .sum()
     }
 
     /// The stimulus of a unit on `dut`.
@@ -468,6 +577,56 @@ pub struct ShardResult {
     pub secs: f64,
     /// Every unit of the shard, in plan order.
     pub units: Vec<UnitResult>,
+    /// [`text_checksum`] of the file (empty while computing it), so
+    /// truncation and accidental edits are caught by the merge.
+    #[serde(default)]
+    pub checksum: String,
+}
+
+const CHECKSUM_KEY: &str = "\"checksum\": \"";
+
+/// The checksum of a result file's text: a hash of the text with the value
+/// of its (last) `"checksum"` key empty. Catches truncation and accidental
+/// edits of any byte; the merge checks the records' meaning independently.
+/// Returns (the value found, the value the text should carry); `None` when
+/// the text has no checksum key.
+pub fn text_checksum(text: &str) -> Option<(String, String)> {
+    let i = text.rfind(CHECKSUM_KEY)? + CHECKSUM_KEY.len();
+    let len = text[i..].find('"')?;
+    let found = text[i..i + len].to_string();
+    let blank = format!("{}{}", &text[..i], &text[i + len..]);
+    let mut h = Hasher::default();
+    h.feed(b"fpec result checksum v1").feed(blank.as_bytes());
+    Some((found, h.hex()))
+}
+
+/// Fills the checksum of a result text serialized with an empty
+/// `"checksum": ""` (see [`text_checksum`]).
+pub fn seal_text(text: &str) -> Result<String> {
+    let (found, want) = text_checksum(text).context("a result without a checksum key")?;
+    anyhow::ensure!(
+        found.is_empty(),
+        "the checksum must be empty before sealing"
+    );
+    let i = text.rfind(CHECKSUM_KEY).unwrap_or(0) + CHECKSUM_KEY.len();
+    Ok(format!("{}{want}{}", &text[..i], &text[i..]))
+}
+
+/// Checks the checksum of result text read from `path`: a usage error
+/// naming the file when it is missing or does not match.
+pub fn check_text_checksum(text: &str, path: &Path, what: &str) -> Result<()> {
+    match text_checksum(text) {
+        None => Err(usage(format!(
+            "{}: no checksum (a {what} of an older fpec, or edited); rerun it",
+            path.display()
+        ))),
+        Some((found, want)) if found != want => Err(usage(format!(
+            "{}: checksum {:?} does not match its content ({want}): the file was edited or damaged after fpec wrote it; rerun this {what}",
+            path.display(),
+            crate::toolchain::inputs::shorten(&found)
+        ))),
+        Some(_) => Ok(()),
+    }
 }
 
 /// File name of shard `k` of `n`.
@@ -499,7 +658,7 @@ pub fn generate_cached(c: &Config, max_len: u64, cache: &Path) -> Result<Dut> {
     }
     crate::toolchain::cache::mkdir(cache)?;
     let dir = cache.join(format!("regress-gen-{}-{}", c.id(), &h.hex()[..16]));
-    let dir = cached_dir(&dir, |tmp| {
+    let write = |tmp: &Path| -> Result<()> {
         for (n, t) in &files {
             std::fs::write(tmp.join(n), t)
                 .with_context(|| format!("cannot write {}", tmp.join(n).display()))?;
@@ -507,8 +666,85 @@ pub fn generate_cached(c: &Config, max_len: u64, cache: &Path) -> Result<Dut> {
         std::fs::write(tmp.join("manifest.json"), &json)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         Ok(())
-    })?;
+    };
+    let mut dir = cached_dir(&dir, write)?;
+    // A cache entry is only used when it holds exactly what fpec would
+    // generate now (an edited or damaged entry is rebuilt).
+    if !cached_gen_matches(&dir, &json, &files) {
+        eprintln!(
+            "note: {} differs from what fpec generates for {}; regenerating it",
+            dir.display(),
+            c.id()
+        );
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove the stale {}", dir.display()))?;
+        dir = cached_dir(&dir, write)?;
+        if !cached_gen_matches(&dir, &json, &files) {
+            anyhow::bail!("{} does not hold the generated design", dir.display());
+        }
+    }
+    if let Some(m) = mutant_dir(c, cache, &h, &json, &files)? {
+        return verify::manifest::load(&m.join("manifest.json"));
+    }
     verify::manifest::load(&dir.join("manifest.json"))
+}
+
+/// The environment variable naming a deliberate mutant (for testing that a
+/// broken MAC fails): `CONFIG|FILE|FROM|TO` replaces FROM by TO in FILE of
+/// configuration CONFIG. Announced on stderr whenever it applies.
+pub const MUTANT_VAR: &str = "FPEC_REGRESS_MUTANT";
+
+/// The folder of the mutant `$FPEC_REGRESS_MUTANT` asks for `c`, when it
+/// does (written beside, never over, the generated design).
+fn mutant_dir(
+    c: &Config,
+    cache: &Path,
+    h: &Hasher,
+    json: &str,
+    files: &[(String, String)],
+) -> Result<Option<PathBuf>> {
+    let Ok(spec) = std::env::var(MUTANT_VAR) else {
+        return Ok(None);
+    };
+    let parts: Vec<&str> = spec.splitn(4, '|').collect();
+    let [id, file, from, to] = parts.as_slice() else {
+        return Err(usage(format!(
+            "${MUTANT_VAR} '{spec}' is not CONFIG|FILE|FROM|TO"
+        )));
+    };
+    if *id != c.id() {
+        return Ok(None);
+    }
+    if !files.iter().any(|(n, t)| n == file && t.contains(from)) {
+        return Err(usage(format!(
+            "${MUTANT_VAR}: {file} of {id} has no '{from}' (allowed: a generated file containing it)"
+        )));
+    }
+    let mut hm = h.clone();
+    hm.feed(spec.as_bytes());
+    let dir = cache.join(format!("regress-mutant-{id}-{}", &hm.hex()[..16]));
+    eprintln!("note: {id} is mutated by ${MUTANT_VAR} ({file}: '{from}' -> '{to}')");
+    let dir = cached_dir(&dir, |tmp| {
+        for (n, t) in files {
+            let t = if n == file {
+                t.replace(from, to)
+            } else {
+                t.clone()
+            };
+            std::fs::write(tmp.join(n), t)
+                .with_context(|| format!("cannot write {}", tmp.join(n).display()))?;
+        }
+        std::fs::write(tmp.join("manifest.json"), json)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        Ok(())
+    })?;
+    Ok(Some(dir))
+}
+
+/// Whether `dir` holds exactly `manifest.json` = `json` and `files`.
+fn cached_gen_matches(dir: &Path, json: &str, files: &[(String, String)]) -> bool {
+    let same = |n: &str, t: &str| std::fs::read(dir.join(n)).is_ok_and(|b| b == t.as_bytes());
+    same("manifest.json", json) && files.iter().all(|(n, t)| same(n, t))
 }
 
 /// How to run a shard.
@@ -538,34 +774,38 @@ fn progress(total: u64) -> indicatif::ProgressBar {
 /// writes it). Prints one line per configuration.
 pub fn run_shard(plan: &Plan, k: u64, n: u64, opts: &RunOptions) -> Result<ShardResult> {
     let t0 = Instant::now();
-    let mut units = plan.shard_units(k, n);
+    // The shard's units are produced lazily, one configuration at a time,
+    // so memory does not grow with the pair budget or the chunk count.
+    let mut slices = plan.shard_slices(k, n);
     if let Some(ch) = opts.only_chunk {
-        units.retain(|u| u.chunk == ch);
+        slices = slices
+            .into_iter()
+            .filter(|(g, r)| (g.first_chunk + r.start..g.first_chunk + r.end).contains(&ch))
+            .map(|(g, _)| (g, ch - g.first_chunk..ch - g.first_chunk + 1))
+            .collect();
     }
-    let est: u64 = units
+    let count: u64 = slices.iter().map(|(_, r)| r.end - r.start).sum();
+    let est: u64 = slices
         .iter()
-        .map(|u| match u.work {
-            Work::Sample { .. } => 0,
-            w => w.cost(),
-        })
-        .sum();
+        .filter(|(g, _)| g.kind != SegKind::Sample)
+        .map(|(g, r)| (r.end - r.start).saturating_mul(g.cost))
+        .fold(0u64, u64::saturating_add);
     println!(
-        "regress {}: shard {k}/{n}, {} units of {} configurations, seed {}, fingerprint {}",
+        "regress {}: shard {k}/{n}, {count} units of {} configurations, seed {}, fingerprint {}",
         opts.out.display(),
-        units.len(),
         plan.configs.len(),
         plan.spec.seed,
         plan.fingerprint()
     );
     let pb = progress(est);
-    let mut results = Vec::with_capacity(units.len());
+    let mut results = Vec::new();
     let mut i = 0;
-    while i < units.len() {
-        let ci = units[i].config;
-        let j = units[i..]
+    while i < slices.len() {
+        let ci = slices[i].0.config;
+        let j = slices[i..]
             .iter()
-            .position(|u| u.config != ci)
-            .map_or(units.len(), |p| i + p);
+            .position(|(g, _)| g.config != ci)
+            .map_or(slices.len(), |p| i + p);
         let c = plan.configs[ci];
         let id = c.id();
         pb.set_message(id.clone());
@@ -574,26 +814,39 @@ pub fn run_shard(plan: &Plan, k: u64, n: u64, opts: &RunOptions) -> Result<Shard
             .with_context(|| format!("{id}: generating"))?;
         let vlt = verify::verilator::VerilatorBackend::build(&dut, &opts.cache)
             .with_context(|| format!("{id}: building the Verilator model"))?;
+        pb.suspend(|| {
+            println!(
+                "{id}: files simulated: {}",
+                dut.files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        });
         let mut ready = Ready { dut, vlt };
         let build_secs = tc.elapsed().as_secs_f64();
-        let (mut pairs, mut bad, mut vsecs) = (0u64, 0u64, 0f64);
-        for u in &units[i..j] {
-            let r = run_unit(plan, u, &mut ready, opts)?;
-            for b in &r.backends {
-                bad += b.mismatches;
-                if b.name == "verilator" && !matches!(u.work, Work::Sample { .. }) {
-                    pairs += b.pairs;
-                    vsecs += b.secs;
-                    pb.inc(b.pairs);
+        let (mut pairs, mut bad, mut vsecs, mut nunits) = (0u64, 0u64, 0f64, 0u64);
+        for (g, r) in &slices[i..j] {
+            for jj in r.clone() {
+                let u = plan.segment_unit(g, jj);
+                let res = run_unit(plan, &u, &mut ready, opts)?;
+                for b in &res.backends {
+                    bad += b.mismatches;
+                    if b.name == "verilator" && !matches!(u.work, Work::Sample { .. }) {
+                        pairs += b.pairs;
+                        vsecs += b.secs;
+                        pb.inc(b.pairs);
+                    }
                 }
+                results.push(res);
+                nunits += 1;
             }
-            results.push(r);
         }
         let secs = tc.elapsed().as_secs_f64();
         pb.suspend(|| {
             println!(
-                "{id}: {} units, {pairs} pairs, {bad} mismatches, {secs:.1} s (generate + build {build_secs:.1} s; Verilator {:.3e} pairs/s)",
-                j - i,
+                "{id}: {nunits} units, {pairs} pairs, {bad} mismatches, {secs:.1} s (generate + build {build_secs:.1} s; Verilator {:.3e} pairs/s)",
                 pairs as f64 / vsecs.max(1e-9)
             )
         });
@@ -609,6 +862,7 @@ pub fn run_shard(plan: &Plan, k: u64, n: u64, opts: &RunOptions) -> Result<Shard
         host: hostname(),
         secs: t0.elapsed().as_secs_f64(),
         units: results,
+        checksum: String::new(),
     })
 }
 
@@ -691,7 +945,10 @@ fn run_unit(plan: &Plan, u: &Unit, ready: &mut Ready, opts: &RunOptions) -> Resu
 pub fn write_shard(dir: &Path, r: &ShardResult) -> Result<PathBuf> {
     crate::toolchain::cache::mkdir(dir)?;
     let p = dir.join(shard_file_name(r.shard, r.shards));
-    write_atomic(&p, (serde_json::to_string_pretty(r)? + "\n").as_bytes())?;
+    let mut r = r.clone();
+    r.checksum.clear();
+    let text = seal_text(&(serde_json::to_string_pretty(&r)? + "\n"))?;
+    write_atomic(&p, text.as_bytes())?;
     Ok(p)
 }
 

@@ -59,7 +59,7 @@ impl Design {
     pub fn from_dir(dir: &Path) -> Result<Design> {
         if !dir.join("manifest.json").is_file() {
             return Err(usage(format!(
-                "{} is not a generated folder: it has no manifest.json",
+                "{} is not a generated folder: it has no manifest.json (allowed: a folder written by fpec gen, or --rtl FILE... --top NAME)",
                 dir.display()
             )));
         }
@@ -74,7 +74,7 @@ impl Design {
         Ok(Design {
             label,
             top: m.top.clone(),
-            files: m.mac_files(&dir),
+            files: m.mac_files(&dir)?,
             params: Vec::new(),
             split: Some(split),
             max_len: Some(m.max_len),
@@ -164,14 +164,43 @@ struct ParamCtx<'a> {
 }
 
 fn quote_ok(p: &Path) -> Result<String> {
-    let s = p.to_string_lossy().to_string();
-    if s.contains('"') || s.chars().any(char::is_whitespace) {
-        return Err(usage(format!(
-            "path {s:?} cannot be passed to Yosys (no spaces or quotes allowed)"
-        )));
-    }
-    Ok(s)
+    crate::toolchain::inputs::script_path(p)
 }
+
+/// Yosys errors that mean the input is wrong, not the tool.
+const INPUT_ERRORS: &[&str] = &[
+    "syntax error",
+    "not found",
+    "defparam",
+    "Can't find",
+    "Re-definition",
+    "is not part of the design",
+    "Can't open input file",
+    "Missing ",
+    "Unknown module",
+    "does not have a parameter",
+    "does not have a port",
+];
+
+/// Where a failing run's log and script go (the previous results stay).
+pub const FAILED_LOG: &str = "yosys-failed.log";
+/// See [`FAILED_LOG`].
+pub const FAILED_SCRIPT: &str = "synth-failed.ys";
+
+/// Results of an earlier synthesis that a successful run removes when it
+/// does not write them itself (derived files, the last failure's log).
+const STALE_AFTER_SYNTH: &[&str] = &[
+    "stat.json",
+    "hier.json",
+    "netlist.json",
+    "netlist.v",
+    "stat-liberty.txt",
+    "gates.txt",
+    "report.json",
+    "energy.json",
+    FAILED_LOG,
+    FAILED_SCRIPT,
+];
 
 /// Renders the Yosys script for `design` writing into `out`.
 pub fn render_script(design: &Design, out: &Path, opts: &SynthOptions) -> Result<String> {
@@ -191,16 +220,11 @@ pub fn render_script(design: &Design, out: &Path, opts: &SynthOptions) -> Result
         .map(|(n, v)| ParamCtx { name: n, value: *v })
         .collect();
     ctx.insert("params", &params);
-    if !design
-        .top
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(usage(format!(
-            "--top '{}' is not a plain identifier",
-            design.top
-        )));
-    }
+    crate::toolchain::inputs::check_design(
+        &design.top,
+        &design.files,
+        design.params.iter().map(|p| &p.0),
+    )?;
     ctx.insert("top", &design.top);
     let _ = out;
     let lib = match &opts.liberty {
@@ -216,17 +240,38 @@ pub fn render_script(design: &Design, out: &Path, opts: &SynthOptions) -> Result
 
 /// Runs Yosys on `design`; outputs go to `<out_root>/synth/`.
 pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Result<SynthResult> {
+    // Every input is checked before anything is created.
+    crate::toolchain::inputs::check_design(
+        &design.top,
+        &design.files,
+        design.params.iter().map(|p| &p.0),
+    )?;
+    if let Some(l) = &opts.liberty {
+        if !l.is_file() {
+            return Err(usage(format!(
+                "--liberty {}: no such file (allowed: a regular liberty file)",
+                l.display()
+            )));
+        }
+        // A malformed liberty is the user's (Yosys may crash on it).
+        crate::liberty::energy_table(l)?;
+    }
     let version = yosys_version()?;
     let dir = out_root.join("synth");
+    if out_root.is_file() || dir.is_file() {
+        return Err(usage(format!(
+            "{} is a file (allowed: a folder for synth/)",
+            if dir.is_file() {
+                dir.display()
+            } else {
+                out_root.display()
+            }
+        )));
+    }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", dir.display()))?;
-    if let Some(l) = &opts.liberty {
-        if !l.is_file() {
-            return Err(usage(format!("--liberty {}: no such file", l.display())));
-        }
-    }
     let rules = match &opts.blocks {
         Some(p) => {
             let t = std::fs::read_to_string(p)
@@ -235,24 +280,6 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         }
         None => BlockRules::default_rules()?,
     };
-    // Results of an earlier run must not sit beside this run's log: remove
-    // them first (a failing run then leaves only its own log and script).
-    for f in [
-        "stat.json",
-        "hier.json",
-        "netlist.json",
-        "netlist.v",
-        "stat-liberty.txt",
-        "gates.txt",
-        "report.json",
-        "energy.json",
-    ] {
-        let p = dir.join(f);
-        if p.exists() {
-            std::fs::remove_file(&p)
-                .with_context(|| format!("cannot remove the stale {}", p.display()))?;
-        }
-    }
     // Yosys runs in a temporary folder; results are renamed into place.
     let tmp = tempfile::Builder::new()
         .prefix(".synth-")
@@ -275,23 +302,61 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
             .arg(&script_path),
         Tool::Yosys,
     )?;
-    // Keep the log and script where the user can find them, even on failure.
-    let _ = std::fs::rename(&tmp_log, &log_path);
-    write_atomic(&dir.join("synth.ys"), script.as_bytes())?;
     if !status.status.success() {
-        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        // The previous results (a good netlist and report) stay as they
+        // were; this run's log and script go beside them under their own
+        // names, so nothing stale sits beside a failing log.
+        let (flog, fscript) = (dir.join(FAILED_LOG), dir.join(FAILED_SCRIPT));
+        if std::fs::rename(&tmp_log, &flog).is_err() {
+            // No log written (Yosys died first): keep what it printed.
+            write_atomic(&flog, crate::toolchain::tail(&status, 200).as_bytes())?;
+        }
+        write_atomic(&fscript, script.as_bytes())?;
+        let log = std::fs::read_to_string(&flog).unwrap_or_default();
         let mut tail: Vec<&str> = log.lines().rev().take(15).collect();
         tail.reverse();
         let stderr = String::from_utf8_lossy(&status.stderr);
+        // Yosys rejecting what it read (syntax, a missing top or module, a
+        // parameter that does not exist) is the user's input: exit 2.
+        let input_error = log
+            .lines()
+            .chain(stderr.lines())
+            .find(|l| l.contains("ERROR") && INPUT_ERRORS.iter().any(|p| l.contains(p)));
+        if let (Some(l), Some(_)) = (input_error, status.status.code()) {
+            return Err(usage(format!(
+                "the Verilog of {} does not elaborate (Yosys: {}; allowed: Verilog files defining module {} and its parameters); log: {}",
+                design.top,
+                l.trim(),
+                design.top,
+                flog.display()
+            )));
+        }
+        let what = if status.status.code().is_none() {
+            "Yosys crashed"
+        } else {
+            "Yosys failed"
+        };
         bail!(
-            "Yosys failed ({}) on {}; log: {}\n--- last lines of the log ---\n{}\n{}",
+            "{what} ({}) on {}; log: {} (previous results in {} kept)\n--- last lines of the log ---\n{}\n{}",
             status.status,
             design.top,
-            log_path.display(),
+            flog.display(),
+            dir.display(),
             tail.join("\n"),
             stderr.trim()
         );
     }
+    // Success: every result, log and script renamed into place, then the
+    // results of an earlier run that this one does not produce removed.
+    let produced: Vec<&str> = STALE_AFTER_SYNTH
+        .iter()
+        .copied()
+        .filter(|f| tmp.path().join(f).exists())
+        .collect();
+    std::fs::rename(&tmp_log, &log_path)
+        .with_context(|| format!("cannot move yosys.log into {}", dir.display()))?;
+    std::fs::rename(&script_path, dir.join("synth.ys"))
+        .with_context(|| format!("cannot move synth.ys into {}", dir.display()))?;
     for f in [
         "stat.json",
         "hier.json",
@@ -303,6 +368,13 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         if src.exists() {
             std::fs::rename(&src, dir.join(f))
                 .with_context(|| format!("cannot move {f} into {}", dir.display()))?;
+        }
+    }
+    for f in STALE_AFTER_SYNTH.iter().filter(|f| !produced.contains(f)) {
+        let p = dir.join(f);
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .with_context(|| format!("cannot remove the stale {}", p.display()))?;
         }
     }
     let stat_text = std::fs::read_to_string(dir.join("stat.json"))?;

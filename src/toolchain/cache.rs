@@ -51,6 +51,99 @@ impl Hasher {
     }
 }
 
+/// The include folders of a build: the folder of every source, in order,
+/// once each (a design that `include`s a file next to it finds it).
+pub fn include_dirs(files: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for f in files {
+        if let Some(d) = absolute(f)?.parent() {
+            if !dirs.iter().any(|x| x == d) {
+                dirs.push(d.to_path_buf());
+            }
+        }
+    }
+    Ok(dirs)
+}
+
+/// Most files one build may include (transitively).
+const MAX_INCLUDES: usize = 4096;
+
+/// The `` `include `` arguments of Verilog `text`: `Ok(name)` for a quoted
+/// or `<...>` file name, `Err(text)` for anything else (a macro).
+fn include_names(text: &str) -> Vec<std::result::Result<String, String>> {
+    let mut v = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("`include") {
+        rest = &rest[i + "`include".len()..];
+        let arg = rest.trim_start_matches([' ', '\t']);
+        let quoted = |open: char, close: char| {
+            arg.strip_prefix(open)
+                .and_then(|a| a.split_once(close))
+                .map(|(n, _)| n.to_string())
+        };
+        match quoted('"', '"').or_else(|| quoted('<', '>')) {
+            Some(n) if !n.contains('\n') => v.push(Ok(n)),
+            _ => v.push(Err(arg.lines().next().unwrap_or("").to_string())),
+        }
+    }
+    v
+}
+
+/// Feeds every input of a build made from `files` into `h`: each file's
+/// name (not its folder: the same sources elsewhere share the entry) and
+/// contents, then every file they `` `include `` (transitively, found
+/// beside the including file or in `inc_dirs`, as the tools search), with
+/// the name as written and its contents. An include the scan cannot
+/// resolve (a macro argument, a missing file) makes the key unique to this
+/// run, so such a build is never reused.
+pub fn feed_sources(h: &mut Hasher, files: &[PathBuf], inc_dirs: &[PathBuf]) -> Result<()> {
+    let mut queue: Vec<(String, PathBuf)> = files
+        .iter()
+        .rev()
+        .map(|f| {
+            let name = f.file_name().unwrap_or_default().to_string_lossy();
+            (name.into_owned(), f.clone())
+        })
+        .collect();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    while let Some((name, f)) = queue.pop() {
+        let abs = absolute(&f)?;
+        h.feed(name.as_bytes());
+        if seen.contains(&abs) {
+            continue;
+        }
+        if seen.len() >= MAX_INCLUDES {
+            bail!("more than {MAX_INCLUDES} Verilog files and includes in one build");
+        }
+        let data = std::fs::read(&abs).with_context(|| format!("cannot read {}", abs.display()))?;
+        h.feed(&data);
+        let text = String::from_utf8_lossy(&data);
+        let here = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+        for inc in include_names(&text) {
+            let found = inc.as_ref().ok().and_then(|n| {
+                std::iter::once(&here)
+                    .chain(inc_dirs)
+                    .map(|d| d.join(n))
+                    .find(|p| p.is_file())
+                    .map(|p| (n.clone(), p))
+            });
+            match found {
+                Some(x) => queue.push(x),
+                None => {
+                    let nonce = format!(
+                        "unresolved include {inc:?} {} {:?}",
+                        std::process::id(),
+                        std::time::SystemTime::now()
+                    );
+                    h.feed(nonce.as_bytes());
+                }
+            }
+        }
+        seen.push(abs);
+    }
+    Ok(())
+}
+
 /// Creates `dir` (and parents).
 pub fn mkdir(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -129,5 +222,45 @@ pub fn sweep_stale_builds(parent: &Path) {
         if dead {
             let _ = std::fs::remove_dir_all(e.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn include_names_are_found_and_macros_flagged() {
+        let v = include_names(
+            "`include \"a.vh\"\n  `include  <b.vh>\n`include `HDR\n// `include \"c.vh\"\n",
+        );
+        assert_eq!(
+            v,
+            vec![
+                Ok("a.vh".to_string()),
+                Ok("b.vh".to_string()),
+                Err("`HDR".to_string()),
+                Ok("c.vh".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_key_follows_included_files() {
+        let d = tempfile::tempdir().unwrap();
+        let top = d.path().join("t.v");
+        std::fs::write(&top, "`include \"h.vh\"\nmodule t; endmodule\n").unwrap();
+        std::fs::write(d.path().join("h.vh"), "`define X 1\n").unwrap();
+        let key = || {
+            let mut h = Hasher::default();
+            feed_sources(&mut h, std::slice::from_ref(&top), &[]).unwrap();
+            h.hex()
+        };
+        let k1 = key();
+        assert_eq!(k1, key(), "same inputs, same key");
+        std::fs::write(d.path().join("h.vh"), "`define X 2\n").unwrap();
+        assert_ne!(k1, key(), "an edited include changes the key");
+        std::fs::remove_file(d.path().join("h.vh")).unwrap();
+        assert_ne!(key(), key(), "an unresolved include is never reused");
     }
 }

@@ -5,13 +5,24 @@ use super::{run, Tool};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 
+/// The flags of every compilation besides `-s`, `-o` and the files: the
+/// language and one `-I` per folder of `files` (part of the cache key).
+pub fn flags(files: &[PathBuf]) -> Result<Vec<String>> {
+    let mut v = vec!["-g2005".to_string()];
+    for d in super::cache::include_dirs(files)? {
+        v.push(format!("-I{}", d.display()));
+    }
+    Ok(v)
+}
+
 /// Compiles `files` (bench first or last, any order) with top `top` into
 /// `vvp`.
 pub fn compile(top: &str, files: &[PathBuf], vvp: &Path) -> Result<()> {
+    super::inputs::check_design(top, files, std::iter::empty())?;
     run(
         Tool::Iverilog
             .command()
-            .arg("-g2005")
+            .args(flags(files)?)
             .arg("-s")
             .arg(top)
             .arg("-o")

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod icarus;
+pub mod inputs;
 pub mod verilator;
 
 use anyhow::{bail, Context, Result};

@@ -9,7 +9,7 @@
 //! The model's C++ files and the harness are compiled as one translation
 //! unit (Verilator's `__ALL.cpp`), then linked.
 
-use super::cache::{absolute, cached_dir, mkdir, Hasher};
+use super::cache::{absolute, cached_dir, feed_sources, include_dirs, mkdir, Hasher};
 use super::{run, Tool};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
@@ -181,9 +181,25 @@ pub struct Build<'a> {
 
 /// Builds (or reuses from `cache`) the executable of `b`; returns its path.
 pub fn build_exe(cache: &Path, b: &Build) -> Result<PathBuf> {
+    super::inputs::check_design(b.top, b.files, b.params.keys())?;
+    super::inputs::ident("prefix", b.prefix)?;
     let version = Tool::Verilator.version()?;
+    let cxx = Tool::Cxx.version().unwrap_or_default();
+    let root = verilator_root()?;
+    let incs: Vec<String> = include_dirs(b.files)?
+        .iter()
+        .map(|d| format!("-I{}", d.display()))
+        .collect();
+    // The key: every input of the build (tool versions and programs, the
+    // runtime root, every flag, the harness, the names, the parameters,
+    // every source and everything it includes).
     let mut h = Hasher::default();
     h.feed(version.as_bytes())
+        .feed(Tool::Verilator.program().as_bytes())
+        .feed(cxx.as_bytes())
+        .feed(Tool::Cxx.program().as_bytes())
+        .feed(root.display().to_string().as_bytes())
+        .feed(b"-I<folder of every source>")
         .feed(b.profile.vflags.join(" ").as_bytes())
         .feed(b.profile.cxxflags.join(" ").as_bytes())
         .feed(b.harness.as_bytes())
@@ -194,11 +210,10 @@ pub fn build_exe(cache: &Path, b: &Build) -> Result<PathBuf> {
     }
     let mut abs = Vec::new();
     for f in b.files {
-        h.feed_file(f)?;
         abs.push(absolute(f)?);
     }
+    feed_sources(&mut h, &abs, &include_dirs(b.files)?)?;
     let cache = absolute(&mkdir(cache)?)?;
-    let root = verilator_root()?;
     let rt = runtime(&cache, &root, &version, &b.profile)?;
     let dir = cache.join(format!("vlt-{}-{}", b.top, &h.hex()[..20]));
     let dir = cached_dir(&dir, |tmp| {
@@ -217,6 +232,7 @@ pub fn build_exe(cache: &Path, b: &Build) -> Result<PathBuf> {
         for (k, v) in b.params {
             cmd.arg(gparam(k, *v));
         }
+        cmd.args(&incs);
         cmd.args(&abs);
         run(&mut cmd, Tool::Verilator, "verilator")?;
         let mut model: Vec<String> = std::fs::read_dir(&obj)
@@ -263,6 +279,10 @@ pub fn build_exe(cache: &Path, b: &Build) -> Result<PathBuf> {
 /// `verilator --lint-only -Wall` of `files` (relative to `dir`) with top
 /// `top`: (clean, everything it printed).
 pub fn lint(dir: &Path, top: &str, files: &[String]) -> Result<(bool, String)> {
+    super::inputs::ident("top", top)?;
+    for f in files {
+        super::inputs::resolve_inside(dir, f, "files:")?;
+    }
     let out = super::output(
         Tool::Verilator
             .command()

@@ -31,6 +31,7 @@ impl IcarusBackend {
     /// Compiles (or reuses from `cache`) the test bench of `dut`; run files
     /// go to `scratch`.
     pub fn build(dut: &Dut, cache: &Path, scratch: &Path) -> Result<Self> {
+        crate::toolchain::inputs::check_design(&dut.top, &dut.files, dut.params.keys())?;
         let version = Tool::Iverilog.version()?;
         let mut ctx = tera::Context::new();
         ctx.insert("n", &dut.n());
@@ -46,13 +47,25 @@ impl IcarusBackend {
             .collect();
         ctx.insert("params", &params);
         let tb = render("icarus_tb.v.tera", TB, &ctx)?;
-        let mut h = Hasher::default();
-        h.feed(version.as_bytes()).feed(tb.as_bytes());
         let mut files = Vec::new();
         for f in &dut.files {
-            h.feed_file(f)?;
             files.push(absolute(f)?);
         }
+        // The key: every input of the build (both tools, the flags, the
+        // bench, every source and everything it includes).
+        let mut h = Hasher::default();
+        h.feed(version.as_bytes())
+            .feed(Tool::Iverilog.program().as_bytes())
+            .feed(Tool::Vvp.version()?.as_bytes())
+            .feed(Tool::Vvp.program().as_bytes())
+            .feed(icarus::flags(&[])?.join(" ").as_bytes())
+            .feed(b"-I<folder of every source>")
+            .feed(tb.as_bytes());
+        crate::toolchain::cache::feed_sources(
+            &mut h,
+            &files,
+            &crate::toolchain::cache::include_dirs(&files)?,
+        )?;
         let cache = absolute(&mkdir(cache)?)?;
         let dir = cache.join(format!("ivl-{}-{}", dut.top, &h.hex()[..20]));
         let dir = cached_dir(&dir, |tmp| {

@@ -140,22 +140,10 @@ pub fn from_manifest(m: &Manifest, dir: &Path) -> Result<Dut> {
     let split = m.checked_split()?;
     if m.files.is_empty() {
         return Err(usage(
-            "manifest files = [] (need at least one Verilog file)",
+            "manifest files = [] (allowed: at least one Verilog file)",
         ));
     }
-    for f in m
-        .files
-        .iter()
-        .chain(m.requant.iter().flat_map(|r| r.files.iter()))
-    {
-        if !dir.join(f).is_file() {
-            return Err(usage(format!(
-                "manifest files: {} does not exist (relative to {})",
-                f,
-                dir.display()
-            )));
-        }
-    }
+    m.check_names(dir)?;
     let requant = match &m.requant {
         None => None,
         Some(r) => Some(requant_dut(r, dir, m.sum_width)?),
@@ -166,7 +154,7 @@ pub fn from_manifest(m: &Manifest, dir: &Path) -> Result<Dut> {
         arch: m.arch().to_string(),
         rust_sim,
         top: m.top.clone(),
-        files: m.files.iter().map(|f| dir.join(f)).collect(),
+        files: m.mac_files(dir)?,
         params: m.params.clone(),
         split,
         max_len: m.max_len,
@@ -206,7 +194,11 @@ fn requant_dut(r: &RequantManifest, dir: &Path, s: u32) -> Result<RequantDut> {
     let out = Format::new(split, 0, if split.is_fxp() { None } else { r.t })?;
     Ok(RequantDut {
         top: r.top.clone(),
-        files: r.files.iter().map(|f| dir.join(f)).collect(),
+        files: r
+            .files
+            .iter()
+            .map(|f| crate::toolchain::inputs::resolve_inside(dir, f, "requant files:"))
+            .collect::<Result<_>>()?,
         params: r.params.clone(),
         out,
         k: r.fb_shift,

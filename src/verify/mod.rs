@@ -163,6 +163,14 @@ pub fn run(dut: &Dut, opts: &Options) -> Result<Vec<BackendOutcome>> {
         "design: {} {} arch {}, Lmax {}, S {}, latency {}",
         dut.top, dut.split, dut.arch, dut.max_len, dut.sum_width, dut.latency
     );
+    println!(
+        "files simulated: {}",
+        dut.files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     println!("seed {}", opts.seed);
     crate::toolchain::cache::mkdir(&opts.out)?;
     clear_stale_reports(&opts.out)?;

@@ -28,27 +28,28 @@ pub fn parse_dump_width(text: &str, port: &str) -> Option<u32> {
 pub fn out_sum_width(dut: &Dut) -> Result<Option<u32>> {
     let tmp = tempfile::tempdir().context("cannot create a temporary folder")?;
     let dump = tmp.path().join("port.txt");
+    use crate::toolchain::inputs::{check_design, script_path};
+    check_design(&dut.top, &dut.files, dut.params.keys())?;
     let mut script = String::new();
-    for f in dut
-        .files
-        .iter()
-        .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone()))
-        .chain([dump.clone()])
-    {
-        let t = f.to_string_lossy();
-        if t.contains(|c: char| c.is_whitespace() || c == ';' || c == '"') {
-            bail!("path {t} has blanks or ';' (Yosys script)");
+    let mut dirs = std::collections::BTreeSet::new();
+    for f in &dut.files {
+        if let Some(d) = std::path::absolute(f)?.parent() {
+            dirs.insert(script_path(d)?);
         }
     }
+    let incs: String = dirs.iter().map(|d| format!(" -I{d}")).collect();
     for f in &dut.files {
-        let abs = std::path::absolute(f).unwrap_or_else(|_| f.clone());
-        script += &format!("read_verilog -sv {}; ", abs.display());
+        script += &format!("read_verilog -sv{incs} {}; ", script_path(f)?);
     }
     script += &format!("hierarchy -top {}", dut.top);
     for (k, v) in &dut.params {
         script += &format!(" -chparam {k} {v}");
     }
-    script += &format!("; tee -q -o {} dump {}/w:out_sum", dump.display(), dut.top);
+    script += &format!(
+        "; tee -q -o {} dump {}/w:out_sum",
+        script_path(&dump)?,
+        dut.top
+    );
     let out = crate::toolchain::output(
         crate::toolchain::Tool::Yosys
             .command()
@@ -60,14 +61,26 @@ pub fn out_sum_width(dut: &Dut) -> Result<Option<u32>> {
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let so = String::from_utf8_lossy(&out.stdout);
-        let msg = err
+        let error = err
             .lines()
             .chain(so.lines())
             .find(|l| l.contains("ERROR"))
-            .unwrap_or("failed")
-            .trim()
-            .to_string();
-        bail!("yosys: {msg}");
+            .map(|l| l.trim().to_string());
+        // Yosys names what is wrong with the input on an ERROR line: the
+        // user's Verilog (syntax, a top not in the files) is at fault. A
+        // crash or a silent failure is the tool's.
+        return match error {
+            Some(msg) if out.status.code().is_some() => Err(crate::util::usage(format!(
+                "the Verilog of {} does not elaborate (Yosys: {msg}; allowed: Verilog-2005/SV files defining module {})",
+                dut.top, dut.top
+            ))),
+            _ => bail!(
+                "yosys failed ({}) reading the files of {}: {}",
+                out.status,
+                dut.top,
+                crate::toolchain::tail(&out, 5).replace('\n', " | ")
+            ),
+        };
     }
     let text = std::fs::read_to_string(&dump).unwrap_or_default();
     Ok(parse_dump_width(&text, "out_sum"))

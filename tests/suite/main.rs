@@ -31,6 +31,7 @@ mod synth_cli;
 mod synth_energy;
 mod synth_stat;
 mod trust_bad_input;
+mod trust_hostile;
 mod verify_gen;
 mod verify_model;
 mod verify_mutants;

@@ -189,8 +189,9 @@ fn sharded_equals_unsharded_and_merge_refuses_incomplete_sets() {
     bad(&[&s("part"), &s("two")], "of 3 shards");
 }
 
-/// A broken MAC (the generated Verilog of `3+0-fxp` edited in the cache:
-/// `in_last` wired to the accumulator's `first`) fails the regression with
+/// A broken MAC (`$FPEC_REGRESS_MUTANT`: the generated Verilog of
+/// `3+0-fxp` with `in_last` wired to the accumulator's `first`; editing
+/// the cached design no longer works, issue 20) fails the regression with
 /// exit 1, a report, and a reproduce command that fails the same way.
 #[test]
 fn broken_mac_fails_with_a_reproduce_command() {
@@ -215,40 +216,29 @@ fn broken_mac_fails_with_a_reproduce_command() {
             out.to_string(),
         ]
     };
-    let gen_dirs = || -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(crate::common::CACHE)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| {
-                        p.file_name()
-                            .unwrap()
-                            .to_string_lossy()
-                            .starts_with("regress-gen-3+0-fxp-")
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    // Start from the design as generated (an earlier run left the mutant).
-    for g in gen_dirs() {
-        std::fs::remove_dir_all(g).unwrap();
-    }
     let o = out.to_str().unwrap();
     let a = args(o);
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     let (rc, t) = fpec(&a);
     assert_eq!(rc, 0, "the generated MAC passes: {t}");
-
-    let g = gen_dirs();
-    assert_eq!(g.len(), 1, "{g:?}");
-    let top = g[0].join("fxp_mac.v");
-    let v = std::fs::read_to_string(&top).unwrap();
-    assert!(v.contains(".first(in_first)"), "{v}");
-    std::fs::write(&top, v.replace(".first(in_first)", ".first(in_last)")).unwrap();
-
+    let mutant = "3+0-fxp|fxp_mac.v|.first(in_first)|.first(in_last)";
+    let fpec = |args: &[&str]| -> (i32, String) {
+        let o = crate::common::fpec()
+            .env("FPEC_REGRESS_MUTANT", mutant)
+            .args(args)
+            .output()
+            .unwrap();
+        let t = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.code().unwrap_or(-1), t)
+    };
     let (rc, t) = fpec(&a);
     assert_eq!(rc, 1, "the broken MAC must fail: {t}");
     assert!(t.contains("MISMATCH: backend verilator, seed "), "{t}");
+    assert!(t.contains("mutated by $FPEC_REGRESS_MUTANT"), "{t}");
     let md = std::fs::read_to_string(out.join("regress.md")).unwrap();
     assert!(md.contains("## Failures"), "{md}");
     let j: Value =

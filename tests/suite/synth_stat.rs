@@ -120,14 +120,20 @@ fn yosys_failure_reports_log_and_tail() {
     )
     .unwrap();
     let d = Design::from_rtl(&[bad], "bad", &[]).unwrap();
-    let e = format!(
-        "{:#}",
-        synthesize(&d, out.path(), &SynthOptions::default()).unwrap_err()
+    let err = synthesize(&d, out.path(), &SynthOptions::default()).unwrap_err();
+    let e = format!("{err:#}");
+    // Issue 20: Verilog that Yosys rejects is the user's input (exit 2),
+    // reported on one line with the Yosys error and the failing run's log
+    // (kept under its own name, beside any earlier good results).
+    assert!(
+        err.downcast_ref::<fpec::util::UsageError>().is_some(),
+        "{e}"
     );
-    assert!(e.contains("Yosys failed"), "{e}");
-    assert!(e.contains("yosys.log"), "{e}");
+    assert!(e.contains("does not elaborate"), "{e}");
+    assert!(e.contains("yosys-failed.log"), "{e}");
     assert!(e.contains("ERROR"), "{e}");
-    assert!(out.path().join("synth/yosys.log").is_file());
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(out.path().join("synth/yosys-failed.log").is_file());
 }
 
 /// The hand-written behavioural MAC through the same flow, with its

@@ -366,12 +366,17 @@ fn item5_failed_synth_leaves_no_stale_results() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    // Issue 20: the previous results stay (a failed run must not delete a
+    // good netlist); the failing run's log has its own name, so nothing
+    // stale sits beside it.
     for f in ["netlist.v", "stat.json", "report.json", "gates.txt"] {
-        assert!(
-            !sd.join(f).exists(),
-            "stale {f} left beside the failing log"
-        );
+        assert_eq!(std::fs::read_to_string(sd.join(f)).unwrap(), "stale", "{f}");
     }
+    assert!(sd.join("yosys-failed.log").is_file() && sd.join("synth-failed.ys").is_file());
+    assert!(
+        !sd.join("yosys.log").exists(),
+        "the failing log took the good run's name"
+    );
 }
 
 #[test]

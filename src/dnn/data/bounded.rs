@@ -39,8 +39,8 @@ pub fn read_limited(mut r: impl Read, limit: u64, what: &str) -> Result<Vec<u8>>
         .map_err(|e| usage(format!("cannot read {what}: {e}")))?;
     if out.len() as u64 > limit {
         return Err(usage(format!(
-            "{what}: larger than {} (the limit for this kind of data file)",
-            human(limit)
+            "{what}: larger than {h} (allowed at most {h} for this kind of data file)",
+            h = human(limit)
         )));
     }
     Ok(out)
@@ -59,10 +59,10 @@ pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>> {
         }
         if m.is_file() && m.len() > limit {
             return Err(usage(format!(
-                "{}: {} bytes, larger than {} (the limit for this kind of data file)",
+                "{}: {} bytes, larger than {h} (allowed at most {h} for this kind of data file)",
                 path.display(),
                 m.len(),
-                human(limit)
+                h = human(limit)
             )));
         }
     }

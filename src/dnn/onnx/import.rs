@@ -22,8 +22,7 @@ const MAX_DIM: i64 = 1 << 24;
 
 /// Reads and converts an ONNX file; every error names the file.
 pub fn import_file(path: &Path) -> Result<Model> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read ONNX file {}", path.display()))?;
+    let bytes = crate::util::read_limited(path, crate::util::MAX_MODEL_BYTES, "--model")?;
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into(),

@@ -9,8 +9,14 @@ pub mod old_stimulus;
 pub const CACHE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/out/cache");
 
 /// The `fpec` binary under test, with the suite's build cache.
+/// `$FPEC_TEST_BIN` replaces the binary (to run a test against an older
+/// build and see it fail there: `FPEC_TEST_BIN=/tmp/fpec-old cargo test
+/// --test suite trust_hostile::`).
 pub fn fpec() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_fpec"));
+    let bin = std::env::var_os("FPEC_TEST_BIN")
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_fpec").into());
+    let mut c = std::process::Command::new(bin);
     c.env("FPEC_CACHE", CACHE);
     c
 }

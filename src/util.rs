@@ -1,6 +1,10 @@
 //! Shared plumbing: user-error kind (exit code 2), atomic file output with
-//! the user's umask, and cleanup on SIGINT/SIGTERM (temporary folders and
-//! child processes registered here are removed/killed before exiting).
+//! the user's umask, the one output rule of every command that writes
+//! ([`check_out_dir`]: never `/` or the current folder or a file;
+//! [`check_overwritable`] / [`record_written`]: never overwrite what fpec
+//! did not write), size-limited reads of user files ([`read_limited`]),
+//! and cleanup on SIGINT/SIGTERM (temporary folders and child processes
+//! registered here are removed/killed before exiting).
 
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};

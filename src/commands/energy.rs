@@ -99,6 +99,30 @@ fn check_not_other_design(
     Ok(())
 }
 
+/// Options that contradict each other or would be ignored (before any
+/// work): `--max-len` on a generated folder, `--workload` with static
+/// activity, a toggle rate outside 0..=1.
+fn check_flags(args: &EnergyArgs) -> anyhow::Result<()> {
+    if args.rtl.rtl.is_empty() && args.max_len.is_some() {
+        return Err(usage(
+            "--max-len goes with --rtl or --bits (a generated folder's manifest gives its Lmax)",
+        ));
+    }
+    if args.activity == "static" && args.workload.is_some() {
+        return Err(usage(
+            "--workload goes with --activity sim or glitch (static activity has no workload)",
+        ));
+    }
+    if let Some(r) = args.toggle_rate {
+        if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
+            return Err(usage(format!(
+                "--toggle-rate {r} is out of range (allowed 0..=1)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Runs `fpec energy`.
 pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
     if args.bits.is_none() && (args.emb.is_some() || args.no_ezb) {
@@ -139,16 +163,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
             "--arch goes with --bits and a folder to generate, not with --rtl",
         ));
     }
-    if args.rtl.rtl.is_empty() && args.max_len.is_some() {
-        return Err(usage(
-            "--max-len goes with --rtl or --bits (a generated folder's manifest gives its Lmax)",
-        ));
-    }
-    if args.activity == "static" && args.workload.is_some() {
-        return Err(usage(
-            "--workload goes with --activity sim or glitch (static activity has no workload)",
-        ));
-    }
+    check_flags(&args)?;
     let mut design = args.rtl.design(&args.dir)?;
     if let Some(b) = &args.bits {
         let split = Split::parse_with(b, args.emb, args.no_ezb)?;
@@ -169,13 +184,6 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
         Some(l) => crate::liberty::energy_table(l)?,
         None => table,
     };
-    if let Some(r) = args.toggle_rate {
-        if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
-            return Err(usage(format!(
-                "--toggle-rate {r} is out of range (allowed 0..=1)"
-            )));
-        }
-    }
     let activity = match args.activity.as_str() {
         "sim" | "glitch" => {
             if args.toggle_rate.is_some() {

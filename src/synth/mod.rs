@@ -238,6 +238,66 @@ pub fn render_script(design: &Design, out: &Path, opts: &SynthOptions) -> Result
         .context("rendering synth-scripts/synth.ys.tera")
 }
 
+/// The error of a failed Yosys run. The previous results (a good netlist
+/// and report) stay as they were; this run's log and script go beside them
+/// under their own names ([`FAILED_LOG`], [`FAILED_SCRIPT`]), so nothing
+/// stale sits beside a failing log. Yosys rejecting what it read is a
+/// usage error (exit 2); a crash is named as one.
+fn yosys_failed(
+    design: &Design,
+    dir: &Path,
+    tmp_log: &Path,
+    script: &str,
+    status: &std::process::Output,
+) -> anyhow::Error {
+    // The previous results (a good netlist and report) stay as they
+    // were; this run's log and script go beside them under their own
+    // names, so nothing stale sits beside a failing log.
+    let (flog, fscript) = (dir.join(FAILED_LOG), dir.join(FAILED_SCRIPT));
+    if std::fs::rename(tmp_log, &flog).is_err() {
+        // No log written (Yosys died first): keep what it printed.
+        if let Err(e) = write_atomic(&flog, crate::toolchain::tail(status, 200).as_bytes()) {
+            return e;
+        }
+    }
+    if let Err(e) = write_atomic(&fscript, script.as_bytes()) {
+        return e;
+    }
+    let log = std::fs::read_to_string(&flog).unwrap_or_default();
+    let mut tail: Vec<&str> = log.lines().rev().take(15).collect();
+    tail.reverse();
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    // Yosys rejecting what it read (syntax, a missing top or module, a
+    // parameter that does not exist) is the user's input: exit 2.
+    let input_error = log
+        .lines()
+        .chain(stderr.lines())
+        .find(|l| l.contains("ERROR") && INPUT_ERRORS.iter().any(|p| l.contains(p)));
+    if let (Some(l), Some(_)) = (input_error, status.status.code()) {
+        return usage(format!(
+            "the Verilog of {} does not elaborate (Yosys: {}; allowed: Verilog files defining module {} and its parameters); log: {}",
+            design.top,
+            l.trim(),
+            design.top,
+            flog.display()
+        ));
+    }
+    let what = if status.status.code().is_none() {
+        "Yosys crashed"
+    } else {
+        "Yosys failed"
+    };
+    anyhow::anyhow!(
+        "{what} ({}) on {}; log: {} (previous results in {} kept)\n--- last lines of the log ---\n{}\n{}",
+        status.status,
+        design.top,
+        flog.display(),
+        dir.display(),
+        tail.join("\n"),
+        stderr.trim()
+    )
+}
+
 /// Runs Yosys on `design`; outputs go to `<out_root>/synth/`.
 pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Result<SynthResult> {
     // Every input is checked before anything is created.
@@ -303,48 +363,7 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         Tool::Yosys,
     )?;
     if !status.status.success() {
-        // The previous results (a good netlist and report) stay as they
-        // were; this run's log and script go beside them under their own
-        // names, so nothing stale sits beside a failing log.
-        let (flog, fscript) = (dir.join(FAILED_LOG), dir.join(FAILED_SCRIPT));
-        if std::fs::rename(&tmp_log, &flog).is_err() {
-            // No log written (Yosys died first): keep what it printed.
-            write_atomic(&flog, crate::toolchain::tail(&status, 200).as_bytes())?;
-        }
-        write_atomic(&fscript, script.as_bytes())?;
-        let log = std::fs::read_to_string(&flog).unwrap_or_default();
-        let mut tail: Vec<&str> = log.lines().rev().take(15).collect();
-        tail.reverse();
-        let stderr = String::from_utf8_lossy(&status.stderr);
-        // Yosys rejecting what it read (syntax, a missing top or module, a
-        // parameter that does not exist) is the user's input: exit 2.
-        let input_error = log
-            .lines()
-            .chain(stderr.lines())
-            .find(|l| l.contains("ERROR") && INPUT_ERRORS.iter().any(|p| l.contains(p)));
-        if let (Some(l), Some(_)) = (input_error, status.status.code()) {
-            return Err(usage(format!(
-                "the Verilog of {} does not elaborate (Yosys: {}; allowed: Verilog files defining module {} and its parameters); log: {}",
-                design.top,
-                l.trim(),
-                design.top,
-                flog.display()
-            )));
-        }
-        let what = if status.status.code().is_none() {
-            "Yosys crashed"
-        } else {
-            "Yosys failed"
-        };
-        bail!(
-            "{what} ({}) on {}; log: {} (previous results in {} kept)\n--- last lines of the log ---\n{}\n{}",
-            status.status,
-            design.top,
-            flog.display(),
-            dir.display(),
-            tail.join("\n"),
-            stderr.trim()
-        );
+        return Err(yosys_failed(design, &dir, &tmp_log, &script, &status));
     }
     // Success: every result, log and script renamed into place, then the
     // results of an earlier run that this one does not produce removed.

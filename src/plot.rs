@@ -756,6 +756,86 @@ fn dash(l: Line) -> &'static str {
     }
 }
 
+/// One legend entry: a series, or a reference line (dashed, no marker).
+struct Entry<'a> {
+    name: &'a str,
+    color: &'a str,
+    marker: Marker,
+    line: Line,
+}
+
+/// Width of a legend entry's line sample.
+const LEGEND_SWATCH: f64 = 28.0;
+/// Height of a legend row.
+const LEGEND_ROW: f64 = 20.0;
+
+/// The data-to-pixel mapping of a laid-out plot area.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    plot: BBox,
+    /// Plot area width and height (kept as given: `x1 - x0` may differ in
+    /// the last bit).
+    size: (f64, f64),
+    xlog: bool,
+    ylog: bool,
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+impl Scale {
+    /// True when the value can be drawn on an axis (finite; positive on a
+    /// log axis).
+    fn drawable(v: f64, log: bool) -> bool {
+        v.is_finite() && (!log || v > 0.0)
+    }
+    fn fraction(v: f64, (lo, hi): (f64, f64), log: bool) -> f64 {
+        if log {
+            (v / lo).log10() / (hi / lo).log10()
+        } else {
+            (v - lo) / (hi - lo)
+        }
+    }
+    fn px(&self, v: f64) -> f64 {
+        self.plot.x0 + Self::fraction(v, self.x, self.xlog) * self.size.0
+    }
+    fn py(&self, v: f64) -> f64 {
+        self.plot.y1 - Self::fraction(v, self.y, self.ylog) * self.size.1
+    }
+    fn point_ok(&self, p: &Point) -> bool {
+        Self::drawable(p.x, self.xlog) && Self::drawable(p.y, self.ylog)
+    }
+}
+
+/// A point label's chosen place: text, baseline origin and anchor.
+struct LabelPlace<'a> {
+    text: &'a str,
+    x: f64,
+    y: f64,
+    anchor: &'static str,
+}
+
+/// Where everything goes, in canvas pixels: computed from the chart alone,
+/// before any SVG is written ([`Chart::layout`]); [`SvgWriter`] only draws it.
+struct Layout<'a> {
+    width: f64,
+    height: f64,
+    scale: Scale,
+    xt: TickSet,
+    yt: TickSet,
+    xtitle: String,
+    ytitle: String,
+    title_y: f64,
+    /// Subtitle lines and their baselines.
+    sub: Vec<(String, f64)>,
+    entries: Vec<Entry<'a>>,
+    legend: BBox,
+    /// Legend width and height (as computed, not from the box).
+    legend_size: (f64, f64),
+    /// Every series' drawable points in pixels, with the point.
+    placed: Vec<Vec<(f64, f64, &'a Point)>>,
+    labels: Vec<LabelPlace<'a>>,
+}
+
 impl Chart {
     /// The SVG text.
     pub fn to_svg(&self) -> String {
@@ -764,39 +844,47 @@ impl Chart {
 
     /// Lays the chart out and writes it as SVG.
     pub fn render(&self) -> Rendered {
+        let l = self.layout();
+        let mut w = SvgWriter::new(&l);
+        w.header(self, &l);
+        w.grid(&l);
+        w.axis_titles(&l);
+        w.reference_lines(self, &l);
+        w.series(self, &l);
+        for p in &l.labels {
+            w.text(p.text, p.x, p.y, LABEL_FS, p.anchor, "");
+            w.g.point_labels
+                .push(text_box(p.text, p.x, p.y, LABEL_FS, p.anchor));
+        }
+        w.legend(&l);
+        w.finish()
+    }
+
+    /// The data range of each axis: every drawable point, the axis'
+    /// `include` values and (y) the reference lines.
+    fn data_ranges(&self) -> ((f64, f64), (f64, f64)) {
         let (xlog, ylog) = (self.x.log, self.y.log);
-        let ok = |v: f64, log: bool| v.is_finite() && (!log || v > 0.0);
-        let pts: Vec<(f64, f64)> = self
+        let ok = Scale::drawable;
+        let pts = self
             .series
             .iter()
             .flat_map(|s| s.points.iter())
-            .filter(|p| ok(p.x, xlog) && ok(p.y, ylog))
-            .map(|p| (p.x, p.y))
-            .collect();
+            .filter(|p| ok(p.x, xlog) && ok(p.y, ylog));
         let range = |vals: Vec<f64>| {
             vals.iter()
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
                     (a.min(*v), b.max(*v))
                 })
         };
-        let mut xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+        let (mut xs, mut ys): (Vec<f64>, Vec<f64>) = pts.map(|p| (p.x, p.y)).unzip();
         xs.extend(self.x.include.iter().filter(|v| ok(**v, xlog)));
-        let mut ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
         ys.extend(self.y.include.iter().filter(|v| ok(**v, ylog)));
         ys.extend(self.hlines.iter().map(|h| h.y).filter(|v| ok(*v, ylog)));
-        let (xlo, xhi) = range(xs);
-        let (ylo, yhi) = range(ys);
-        let (pw, ph) = (self.plot_width.max(100.0), self.plot_height.max(100.0));
-        let yt = choose_ticks(&self.y, ylo, yhi, ph, false);
-        let xt = choose_ticks(&self.x, xlo, xhi, pw, true);
+        (range(xs), range(ys))
+    }
 
-        // Legend entries: series then reference lines.
-        struct Entry<'a> {
-            name: &'a str,
-            color: &'a str,
-            marker: Marker,
-            line: Line,
-        }
+    /// Legend entries: series, then reference lines.
+    fn entries(&self) -> Vec<Entry<'_>> {
         let mut entries: Vec<Entry> = self
             .series
             .iter()
@@ -813,15 +901,25 @@ impl Chart {
             marker: Marker::None,
             line: Line::Dashed,
         }));
-        let (sw, row) = (28.0, 20.0);
+        entries
+    }
+
+    /// Computes every position: ticks, margins, canvas, plot area, legend,
+    /// points and point labels.
+    fn layout(&self) -> Layout<'_> {
+        let ((xlo, xhi), (ylo, yhi)) = self.data_ranges();
+        let (pw, ph) = (self.plot_width.max(100.0), self.plot_height.max(100.0));
+        let yt = choose_ticks(&self.y, ylo, yhi, ph, false);
+        let xt = choose_ticks(&self.x, xlo, xhi, pw, true);
+        let entries = self.entries();
         let legend_w = 2.0 * 8.0
-            + sw
+            + LEGEND_SWATCH
             + 6.0
             + entries
                 .iter()
                 .map(|e| text_width(e.name, LEGEND_FS))
                 .fold(0.0, f64::max);
-        let legend_h = 2.0 * 6.0 + row * entries.len() as f64;
+        let legend_h = 2.0 * 6.0 + LEGEND_ROW * entries.len() as f64;
 
         // Horizontal layout.
         let ytitle = axis_title(&self.y, &yt.unit);
@@ -833,8 +931,7 @@ impl Chart {
             .map_or(0.0, |l| text_width(l, TICK_FS) / 2.0);
         let gap = (last_half + 8.0).max(20.0);
         let mut width = left + pw + gap + legend_w + PAD;
-        let title_w = text_width(&self.title, TITLE_FS);
-        width = width.max(title_w + 2.0 * PAD);
+        width = width.max(text_width(&self.title, TITLE_FS) + 2.0 * PAD);
         let sub_lines = self
             .subtitle
             .as_deref()
@@ -845,13 +942,15 @@ impl Chart {
         }
         let width = width.ceil();
         // Vertical layout.
-        let mut y_cursor = PAD + TITLE_FS;
-        let title_y = y_cursor;
-        let mut sub_ys = Vec::new();
-        for _ in &sub_lines {
-            y_cursor += SUB_FS * 1.35;
-            sub_ys.push(y_cursor);
-        }
+        let title_y = PAD + TITLE_FS;
+        let mut y_cursor = title_y;
+        let sub: Vec<(String, f64)> = sub_lines
+            .into_iter()
+            .map(|l| {
+                y_cursor += SUB_FS * 1.35;
+                (l, y_cursor)
+            })
+            .collect();
         let top = y_cursor + 0.25 * SUB_FS + 16.0;
         let bottom = TICK_LEN + 4.0 + TICK_FS + 10.0 + AXIS_FS + PAD;
         let height = (top + ph.max(legend_h) + bottom).ceil();
@@ -861,215 +960,64 @@ impl Chart {
             x1: left + pw,
             y1: top + ph,
         };
-        let fx = |v: f64| {
-            let t = if xlog {
-                (v / xt.lo).log10() / (xt.hi / xt.lo).log10()
-            } else {
-                (v - xt.lo) / (xt.hi - xt.lo)
-            };
-            plot.x0 + t * pw
-        };
-        let fy = |v: f64| {
-            let t = if ylog {
-                (v / yt.lo).log10() / (yt.hi / yt.lo).log10()
-            } else {
-                (v - yt.lo) / (yt.hi - yt.lo)
-            };
-            plot.y1 - t * ph
-        };
-
-        let mut g = Geometry {
-            width,
-            height,
+        let scale = Scale {
             plot,
-            legend: BBox {
-                x0: 0.0,
-                y0: 0.0,
-                x1: 0.0,
-                y1: 0.0,
-            },
-            texts: Vec::new(),
-            markers: Vec::new(),
-            point_labels: Vec::new(),
+            size: (pw, ph),
+            xlog: self.x.log,
+            ylog: self.y.log,
+            x: (xt.lo, xt.hi),
+            y: (yt.lo, yt.hi),
         };
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\" font-size=\"{TICK_FS}\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
-        );
-        let text = |s: &mut String,
-                    g: &mut Geometry,
-                    t: &str,
-                    x: f64,
-                    y: f64,
-                    size: f64,
-                    anchor: &str,
-                    extra: &str| {
-            let _ = writeln!(
-                s,
-                "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"{size}\" text-anchor=\"{anchor}\"{extra}>{}</text>",
-                esc(t)
-            );
-            g.texts
-                .push((t.to_string(), text_box(t, x, y, size, anchor)));
+        let lx = plot.x1 + gap;
+        let legend = BBox {
+            x0: lx,
+            y0: plot.y0,
+            x1: lx + legend_w,
+            y1: plot.y0 + legend_h,
         };
-        // The full texts for readers and tools (the subtitle may be wrapped).
-        let _ = writeln!(s, "<title>{}</title>", esc(&self.title));
-        if let Some(st) = &self.subtitle {
-            let _ = writeln!(s, "<desc>{}</desc>", esc(st));
-        }
-        // Titles.
-        text(
-            &mut s,
-            &mut g,
-            &self.title,
-            width / 2.0,
-            title_y,
-            TITLE_FS,
-            "middle",
-            "",
-        );
-        for (l, y) in sub_lines.iter().zip(&sub_ys) {
-            text(
-                &mut s,
-                &mut g,
-                l,
-                width / 2.0,
-                *y,
-                SUB_FS,
-                "middle",
-                " fill=\"#555\"",
-            );
-        }
-        // Grid and ticks.
-        for (v, l) in yt.values.iter().zip(&yt.labels) {
-            let y = fy(*v);
-            if y < plot.y0 - 0.5 || y > plot.y1 + 0.5 {
-                continue;
-            }
-            let _ = writeln!(
-                s,
-                "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#e5e5e5\"/>\n<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"black\"/>",
-                plot.x0, plot.x1, plot.x0 - TICK_LEN, plot.x0
-            );
-            text(
-                &mut s,
-                &mut g,
-                l,
-                plot.x0 - TICK_LEN - 3.0,
-                y + 0.35 * TICK_FS,
-                TICK_FS,
-                "end",
-                "",
-            );
-        }
-        for (v, l) in xt.values.iter().zip(&xt.labels) {
-            let x = fx(*v);
-            if x < plot.x0 - 0.5 || x > plot.x1 + 0.5 {
-                continue;
-            }
-            let _ = writeln!(
-                s,
-                "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#e5e5e5\"/>\n<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"black\"/>",
-                plot.y0, plot.y1, plot.y1, plot.y1 + TICK_LEN
-            );
-            text(
-                &mut s,
-                &mut g,
-                l,
-                x,
-                plot.y1 + TICK_LEN + 3.0 + 0.8 * TICK_FS,
-                TICK_FS,
-                "middle",
-                "",
-            );
-        }
-        let _ = writeln!(
-            s,
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{pw:.1}\" height=\"{ph:.1}\" fill=\"none\" stroke=\"black\"/>",
-            plot.x0, plot.y0
-        );
-        // Axis titles.
-        text(
-            &mut s,
-            &mut g,
-            &xtitle,
-            (plot.x0 + plot.x1) / 2.0,
-            height - PAD - 0.25 * AXIS_FS,
-            AXIS_FS,
-            "middle",
-            "",
-        );
-        let (ax, ay) = (PAD + 0.8 * AXIS_FS, (plot.y0 + plot.y1) / 2.0);
-        let _ = writeln!(
-            s,
-            "<text x=\"{ax:.1}\" y=\"{ay:.1}\" font-size=\"{AXIS_FS}\" text-anchor=\"middle\" transform=\"rotate(-90 {ax:.1} {ay:.1})\">{}</text>",
-            esc(&ytitle)
-        );
-        let yw = text_width(&ytitle, AXIS_FS);
-        g.texts.push((
-            ytitle.clone(),
-            BBox {
-                x0: ax - 0.8 * AXIS_FS,
-                y0: ay - yw / 2.0,
-                x1: ax + 0.25 * AXIS_FS,
-                y1: ay + yw / 2.0,
-            },
-        ));
-        // Reference lines.
-        for h in &self.hlines {
-            if !ok(h.y, ylog) {
-                continue;
-            }
-            let y = fy(h.y);
-            let _ = writeln!(
-                s,
-                "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{}\" stroke-width=\"1.5\"{}/>",
-                plot.x0,
-                plot.x1,
-                esc(&h.color),
-                dash(Line::Dashed)
-            );
-        }
-        // Series: lines, then markers, then point labels.
         let placed: Vec<Vec<(f64, f64, &Point)>> = self
             .series
             .iter()
             .map(|se| {
                 se.points
                     .iter()
-                    .filter(|p| ok(p.x, xlog) && ok(p.y, ylog))
-                    .map(|p| (fx(p.x), fy(p.y), p))
+                    .filter(|p| scale.point_ok(p))
+                    .map(|p| (scale.px(p.x), scale.py(p.y), p))
                     .collect()
             })
             .collect();
-        for (se, pts) in self.series.iter().zip(&placed) {
-            if se.line != Line::None && pts.len() > 1 {
-                let path: Vec<String> = pts
-                    .iter()
-                    .map(|(x, y, _)| format!("{x:.1},{y:.1}"))
-                    .collect();
-                let _ = writeln!(
-                    s,
-                    "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>",
-                    path.join(" "),
-                    esc(&se.color),
-                    dash(se.line)
+        let labels = self.place_labels(&scale, &placed);
+        Layout {
+            width,
+            height,
+            scale,
+            xt,
+            yt,
+            xtitle,
+            ytitle,
+            title_y,
+            sub,
+            entries,
+            legend,
+            legend_size: (legend_w, legend_h),
+            placed,
+            labels,
+        }
+    }
+
+    /// What point labels must avoid: markers, lines (sampled every 3 px)
+    /// and reference lines.
+    fn label_obstacles(&self, scale: &Scale, placed: &[Vec<(f64, f64, &Point)>]) -> Vec<BBox> {
+        let mut obstacles: Vec<BBox> = Vec::new();
+        for (se, pts) in self.series.iter().zip(placed) {
+            if se.marker != Marker::None {
+                obstacles.extend(
+                    pts.iter()
+                        .map(|(x, y, _)| BBox::around(*x, *y, se.marker.radius())),
                 );
             }
         }
-        for (se, pts) in self.series.iter().zip(&placed) {
-            for (x, y, p) in pts {
-                marker_svg(&mut s, se.marker, *x, *y, &esc(&se.color), p.tip.as_deref());
-                if se.marker != Marker::None {
-                    g.markers.push(BBox::around(*x, *y, se.marker.radius()));
-                }
-            }
-        }
-        // Point labels avoid markers, lines (sampled every 3 px) and other
-        // labels where they can.
-        let mut obstacles: Vec<BBox> = g.markers.clone();
-        for (se, pts) in self.series.iter().zip(&placed) {
+        for (se, pts) in self.series.iter().zip(placed) {
             if se.line == Line::None {
                 continue;
             }
@@ -1082,91 +1030,248 @@ impl Chart {
                 }
             }
         }
-        for h in self.hlines.iter().filter(|h| ok(h.y, ylog)) {
-            let y = fy(h.y);
+        for h in self.hlines.iter().filter(|h| Scale::drawable(h.y, scale.ylog)) {
+            let y = scale.py(h.y);
             obstacles.push(BBox {
-                x0: plot.x0,
+                x0: scale.plot.x0,
                 y0: y - 1.0,
-                x1: plot.x1,
+                x1: scale.plot.x1,
                 y1: y + 1.0,
             });
         }
-        for pts in &placed {
-            for (x, y, p) in pts {
-                let Some(l) = &p.label else { continue };
-                let (dx, dy) = (9.0, 9.0);
-                let cands = [
-                    (x + dx, y - dy, "start"),
-                    (x - dx, y - dy, "end"),
-                    (x + dx, y + dy + 0.8 * LABEL_FS, "start"),
-                    (x - dx, y + dy + 0.8 * LABEL_FS, "end"),
-                    (x + dx + 2.0, y + 0.35 * LABEL_FS, "start"),
-                    (x - dx - 2.0, y + 0.35 * LABEL_FS, "end"),
-                    (*x, y - dy - 2.0, "middle"),
-                    (*x, y + dy + 2.0 + 0.8 * LABEL_FS, "middle"),
-                ];
-                let fits = |c: &(f64, f64, &str)| {
-                    let b = text_box(l, c.0, c.1, LABEL_FS, c.2);
+        obstacles
+    }
+
+    /// Places each point label at the first of eight positions around its
+    /// point that stays inside the plot area and covers no obstacle (nor an
+    /// earlier label); else the first inside the plot area; else the first.
+    fn place_labels<'a>(
+        &self,
+        scale: &Scale,
+        placed: &[Vec<(f64, f64, &'a Point)>],
+    ) -> Vec<LabelPlace<'a>> {
+        let plot = scale.plot;
+        let mut obstacles = self.label_obstacles(scale, placed);
+        let mut out = Vec::new();
+        for (x, y, p) in placed.iter().flatten() {
+            let Some(l) = &p.label else { continue };
+            let (dx, dy) = (9.0, 9.0);
+            let cands = [
+                (x + dx, y - dy, "start"),
+                (x - dx, y - dy, "end"),
+                (x + dx, y + dy + 0.8 * LABEL_FS, "start"),
+                (x - dx, y + dy + 0.8 * LABEL_FS, "end"),
+                (x + dx + 2.0, y + 0.35 * LABEL_FS, "start"),
+                (x - dx - 2.0, y + 0.35 * LABEL_FS, "end"),
+                (*x, y - dy - 2.0, "middle"),
+                (*x, y + dy + 2.0 + 0.8 * LABEL_FS, "middle"),
+            ];
+            let boxed = |c: &(f64, f64, &str)| text_box(l, c.0, c.1, LABEL_FS, c.2);
+            let c = cands
+                .iter()
+                .find(|c| {
+                    let b = boxed(c);
                     plot.contains(&b) && !obstacles.iter().any(|o| o.intersects(&b))
-                };
-                let inside =
-                    |c: &(f64, f64, &str)| plot.contains(&text_box(l, c.0, c.1, LABEL_FS, c.2));
-                let c = cands
+                })
+                .or_else(|| cands.iter().find(|c| plot.contains(&boxed(c))))
+                .unwrap_or(&cands[0]);
+            obstacles.push(boxed(c));
+            out.push(LabelPlace {
+                text: l,
+                x: c.0,
+                y: c.1,
+                anchor: c.2,
+            });
+        }
+        out
+    }
+}
+
+/// Writes a laid-out chart as SVG, recording the box of everything it draws
+/// in the [`Geometry`].
+struct SvgWriter {
+    s: String,
+    g: Geometry,
+}
+
+impl SvgWriter {
+    fn new(l: &Layout) -> Self {
+        SvgWriter {
+            s: String::new(),
+            g: Geometry {
+                width: l.width,
+                height: l.height,
+                plot: l.scale.plot,
+                legend: l.legend,
+                texts: Vec::new(),
+                markers: Vec::new(),
+                point_labels: Vec::new(),
+            },
+        }
+    }
+
+    fn text(&mut self, t: &str, x: f64, y: f64, size: f64, anchor: &str, extra: &str) {
+        let _ = writeln!(
+            self.s,
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"{size}\" text-anchor=\"{anchor}\"{extra}>{}</text>",
+            esc(t)
+        );
+        self.g
+            .texts
+            .push((t.to_string(), text_box(t, x, y, size, anchor)));
+    }
+
+    /// The document head, the full title and subtitle for readers and tools
+    /// (the subtitle may be wrapped on the canvas), and the drawn titles.
+    fn header(&mut self, c: &Chart, l: &Layout) {
+        let (width, height) = (self.g.width, self.g.height);
+        let _ = writeln!(
+            self.s,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\" font-size=\"{TICK_FS}\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
+        );
+        let _ = writeln!(self.s, "<title>{}</title>", esc(&c.title));
+        if let Some(st) = &c.subtitle {
+            let _ = writeln!(self.s, "<desc>{}</desc>", esc(st));
+        }
+        self.text(&c.title, width / 2.0, l.title_y, TITLE_FS, "middle", "");
+    }
+
+    /// Subtitle lines, grid lines, ticks and their labels, the plot frame.
+    fn grid(&mut self, l: &Layout) {
+        for (line, y) in &l.sub {
+            self.text(line, l.width / 2.0, *y, SUB_FS, "middle", " fill=\"#555\"");
+        }
+        let plot = l.scale.plot;
+        for (v, label) in l.yt.values.iter().zip(&l.yt.labels) {
+            let y = l.scale.py(*v);
+            if y < plot.y0 - 0.5 || y > plot.y1 + 0.5 {
+                continue;
+            }
+            let _ = writeln!(
+                self.s,
+                "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#e5e5e5\"/>\n<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"black\"/>",
+                plot.x0, plot.x1, plot.x0 - TICK_LEN, plot.x0
+            );
+            self.text(label, plot.x0 - TICK_LEN - 3.0, y + 0.35 * TICK_FS, TICK_FS, "end", "");
+        }
+        for (v, label) in l.xt.values.iter().zip(&l.xt.labels) {
+            let x = l.scale.px(*v);
+            if x < plot.x0 - 0.5 || x > plot.x1 + 0.5 {
+                continue;
+            }
+            let _ = writeln!(
+                self.s,
+                "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#e5e5e5\"/>\n<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"black\"/>",
+                plot.y0, plot.y1, plot.y1, plot.y1 + TICK_LEN
+            );
+            let y = plot.y1 + TICK_LEN + 3.0 + 0.8 * TICK_FS;
+            self.text(label, x, y, TICK_FS, "middle", "");
+        }
+        let (pw, ph) = l.scale.size;
+        let _ = writeln!(
+            self.s,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{pw:.1}\" height=\"{ph:.1}\" fill=\"none\" stroke=\"black\"/>",
+            plot.x0, plot.y0
+        );
+    }
+
+    /// The x title under the ticks, the y title rotated left of them.
+    fn axis_titles(&mut self, l: &Layout) {
+        let plot = l.scale.plot;
+        let y = l.height - PAD - 0.25 * AXIS_FS;
+        self.text(&l.xtitle, (plot.x0 + plot.x1) / 2.0, y, AXIS_FS, "middle", "");
+        let (ax, ay) = (PAD + 0.8 * AXIS_FS, (plot.y0 + plot.y1) / 2.0);
+        let _ = writeln!(
+            self.s,
+            "<text x=\"{ax:.1}\" y=\"{ay:.1}\" font-size=\"{AXIS_FS}\" text-anchor=\"middle\" transform=\"rotate(-90 {ax:.1} {ay:.1})\">{}</text>",
+            esc(&l.ytitle)
+        );
+        let yw = text_width(&l.ytitle, AXIS_FS);
+        self.g.texts.push((
+            l.ytitle.clone(),
+            BBox {
+                x0: ax - 0.8 * AXIS_FS,
+                y0: ay - yw / 2.0,
+                x1: ax + 0.25 * AXIS_FS,
+                y1: ay + yw / 2.0,
+            },
+        ));
+    }
+
+    fn reference_lines(&mut self, c: &Chart, l: &Layout) {
+        let plot = l.scale.plot;
+        for h in c.hlines.iter().filter(|h| Scale::drawable(h.y, l.scale.ylog)) {
+            let y = l.scale.py(h.y);
+            let _ = writeln!(
+                self.s,
+                "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"{}\" stroke-width=\"1.5\"{}/>",
+                plot.x0,
+                plot.x1,
+                esc(&h.color),
+                dash(Line::Dashed)
+            );
+        }
+    }
+
+    /// Series lines first, then every marker on top of them.
+    fn series(&mut self, c: &Chart, l: &Layout) {
+        for (se, pts) in c.series.iter().zip(&l.placed) {
+            if se.line != Line::None && pts.len() > 1 {
+                let path: Vec<String> = pts
                     .iter()
-                    .find(|c| fits(c))
-                    .or_else(|| cands.iter().find(|c| inside(c)))
-                    .unwrap_or(&cands[0]);
-                text(&mut s, &mut g, l, c.0, c.1, LABEL_FS, c.2, "");
-                let b = text_box(l, c.0, c.1, LABEL_FS, c.2);
-                obstacles.push(b);
-                g.point_labels.push(b);
+                    .map(|(x, y, _)| format!("{x:.1},{y:.1}"))
+                    .collect();
+                let _ = writeln!(
+                    self.s,
+                    "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>",
+                    path.join(" "),
+                    esc(&se.color),
+                    dash(se.line)
+                );
             }
         }
-        // Legend, right of the plot area.
-        let lx = plot.x1 + gap;
-        let legend = BBox {
-            x0: lx,
-            y0: plot.y0,
-            x1: lx + legend_w,
-            y1: plot.y0 + legend_h,
-        };
-        g.legend = legend;
+        for (se, pts) in c.series.iter().zip(&l.placed) {
+            for (x, y, p) in pts {
+                marker_svg(&mut self.s, se.marker, *x, *y, &esc(&se.color), p.tip.as_deref());
+                if se.marker != Marker::None {
+                    self.g.markers.push(BBox::around(*x, *y, se.marker.radius()));
+                }
+            }
+        }
+    }
+
+    /// The legend box right of the plot area, a row per entry.
+    fn legend(&mut self, l: &Layout) {
+        let legend = l.legend;
         let _ = writeln!(
-            s,
+            self.s,
             "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"white\" stroke=\"#bbb\"/>",
-            legend.x0,
-            legend.y0,
-            legend_w,
-            legend_h
+            legend.x0, legend.y0, l.legend_size.0, l.legend_size.1
         );
-        for (i, e) in entries.iter().enumerate() {
-            let cy = legend.y0 + 6.0 + row * (i as f64 + 0.5);
+        for (i, e) in l.entries.iter().enumerate() {
+            let cy = legend.y0 + 6.0 + LEGEND_ROW * (i as f64 + 0.5);
             let x0 = legend.x0 + 8.0;
             if e.line != Line::None {
                 let _ = writeln!(
-                    s,
+                    self.s,
                     "<line x1=\"{x0:.1}\" y1=\"{cy:.1}\" x2=\"{:.1}\" y2=\"{cy:.1}\" stroke=\"{}\" stroke-width=\"2\"{}/>",
-                    x0 + sw,
+                    x0 + LEGEND_SWATCH,
                     esc(e.color),
                     dash(e.line)
                 );
             }
-            marker_svg(&mut s, e.marker, x0 + sw / 2.0, cy, &esc(e.color), None);
-            text(
-                &mut s,
-                &mut g,
-                e.name,
-                x0 + sw + 6.0,
-                cy + 0.35 * LEGEND_FS,
-                LEGEND_FS,
-                "start",
-                "",
-            );
+            let mx = x0 + LEGEND_SWATCH / 2.0;
+            marker_svg(&mut self.s, e.marker, mx, cy, &esc(e.color), None);
+            let tx = x0 + LEGEND_SWATCH + 6.0;
+            self.text(e.name, tx, cy + 0.35 * LEGEND_FS, LEGEND_FS, "start", "");
         }
-        s.push_str("</svg>\n");
+    }
+
+    fn finish(mut self) -> Rendered {
+        self.s.push_str("</svg>\n");
         Rendered {
-            svg: s,
-            geometry: g,
+            svg: self.s,
+            geometry: self.g,
         }
     }
 }

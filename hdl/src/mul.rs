@@ -17,7 +17,7 @@
 //!
 //! Cost class: `multiplier`.
 
-use crate::blocks::{bits_of, low_mask, settled_block, ShiftExt, SETTLE_MAX};
+use crate::blocks::{bits_of, low_mask, settled_block, Cpa, ShiftExt, SETTLE_MAX};
 use crate::heap::BitHeap;
 use rust_hdl::prelude::*;
 
@@ -42,7 +42,7 @@ pub fn bias(w: usize, g: usize, t: usize, extra: i128) -> u64 {
 ///
 /// Partial-product rows `rows[j] = (a_j ? b << (G + j) : 0) ^ masks[j]`
 /// (masks: the Baugh-Wooley inversions); the heap reduces them, the extra
-/// rows and the constant to two rows; `t = s + c`. Doublings are written
+/// rows and the constant to two rows; `t = s + c` ([`Cpa`]). Doublings are written
 /// `x + x` (rust-hdl 0.46 simulates shifts through a BigUint); synthesis
 /// reduces them to wiring.
 pub struct CsaMul<const W: usize, const T: usize, const R: usize> {
@@ -56,6 +56,7 @@ pub struct CsaMul<const W: usize, const T: usize, const R: usize> {
     pub t: Signal<Out, Bits<T>>,
     bz: ShiftExt<W, T>,
     heap: BitHeap<T, W, R>,
+    cpa: Cpa<T>,
     bsh: [Signal<Local, Bits<T>>; W],
     rows: [Signal<Local, Bits<T>>; W],
     masks: [Constant<Bits<T>>; W],
@@ -64,7 +65,7 @@ pub struct CsaMul<const W: usize, const T: usize, const R: usize> {
     settle_changed: bool,
 }
 
-settled_block!(CsaMul<W, T, R>, settle_changed, [a, b, x, t, bz, heap, bsh, rows, masks, amask, zero_t]);
+settled_block!(CsaMul<W, T, R>, settle_changed, [a, b, x, t, bz, heap, cpa, bsh, rows, masks, amask, zero_t]);
 
 impl<const W: usize, const T: usize, const R: usize> CsaMul<W, T, R> {
     /// Product shifted by `g`; `extra` is the constant of the extra rows
@@ -80,6 +81,7 @@ impl<const W: usize, const T: usize, const R: usize> CsaMul<W, T, R> {
             t: Default::default(),
             bz: ShiftExt::new(g),
             heap: BitHeap::new(&all, bias(W, g, T, extra)),
+            cpa: Default::default(),
             bsh: std::array::from_fn(|_| Default::default()),
             rows: std::array::from_fn(|_| Default::default()),
             masks: std::array::from_fn(|j| {
@@ -118,7 +120,9 @@ impl<const W: usize, const T: usize, const R: usize> Logic for CsaMul<W, T, R> {
             self.heap.x[j].next = self.x[j].val();
         }
         // The one carry-propagate adder.
-        self.t.next = self.heap.s.val() + self.heap.c.val();
+        self.cpa.a.next = self.heap.s.val();
+        self.cpa.b.next = self.heap.c.val();
+        self.t.next = self.cpa.y.val();
     }
 }
 

@@ -189,6 +189,16 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
             baselines.push((format!("fxp{w}"), evaluate(&bd, &bdir, &opts)?));
         }
     }
+    // The row model, at the unit costs of FxP W synthesized by the same flow.
+    let floor = match &design.split {
+        Some(sp) if !sp.is_fxp() => crate::synth::floor::with_companion(
+            &design,
+            &main.cells_by_block,
+            &args.dir.join("energy").join(format!("fxp{}-floor", sp.w)),
+            &opts.synth,
+        )?,
+        _ => None,
+    };
     let ratio = |k: &str| {
         baselines
             .iter()
@@ -219,6 +229,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
         "baseline_max_len": design.max_len.unwrap_or(4096),
         "ratio_vs_fxp8": ratio("fxp8"),
         "ratio_vs_fxp16": ratio("fxp16"),
+        "row_model": floor,
     });
     let text = serde_json::to_string_pretty(&json)?;
     std::fs::create_dir_all(args.dir.join("energy"))?;
@@ -250,6 +261,24 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
     }
     if let Some(a) = main.area_um2 {
         println!("  area: {a:.3} um^2");
+    }
+    if let Some(f) = &floor {
+        println!("  {}", f.describe());
+        for b in &f.blocks {
+            println!(
+                "    {:<13} {:>6} cells, row model {:>8.1} ({:.3}x)",
+                b.block,
+                b.cells,
+                b.model,
+                b.cells as f64 / b.model.max(f64::MIN_POSITIVE)
+            );
+        }
+        println!(
+            "    all           {:>6} cells, row model {:>8.1} ({:.3}x)",
+            f.cells,
+            f.model,
+            f.ratio()
+        );
     }
     for (n, r) in &baselines {
         println!(

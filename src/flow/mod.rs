@@ -12,6 +12,7 @@ use crate::energy::{
 };
 use crate::format::{parse_bits, Split};
 use crate::gen::Arch;
+use crate::synth::floor::Units;
 use crate::synth::{Design, SynthOptions};
 
 use crate::util::{usage, write_atomic};
@@ -173,6 +174,10 @@ pub(crate) struct ConfigResult {
     /// Compensation overhead: this FPEC MAC's energy over FxP W's from the
     /// same run (static, sim, glitch); None for FxP.
     overhead: Option<[f64; 3]>,
+    /// Row-model cells (FPEC with FxP W in the same run), see
+    /// `synth::floor`.
+    #[serde(default)]
+    row_model_cells: Option<f64>,
 }
 
 /// Synthesizes `design` once (into `dir/synth`) and costs it under the
@@ -274,9 +279,21 @@ pub fn run(args: &FlowOptions) -> Result<()> {
         },
     );
     let baselines = baselines?;
-    let mut results: Vec<ConfigResult> = computed?
+    let computed = computed?;
+    // Row-model unit costs of every FxP W of this run (its companions).
+    let units: Vec<Units> = computed
+        .iter()
+        .filter(|c| c.split.is_fxp())
+        .filter_map(|c| {
+            Units::from_fxp(c.m.w, c.m.sum_width, &c.main.static_.cells_by_part).ok()
+        })
+        .collect();
+    let mut results: Vec<ConfigResult> = computed
         .into_iter()
-        .map(|c| write_report(c, args, &baselines))
+        .map(|c| {
+            let u = units.iter().find(|u| u.fxp_w == c.m.w).copied();
+            write_report(c, args, &baselines, u)
+        })
         .collect::<Result<_>>()?;
     fill_overhead(&mut results);
     pb.finish_and_clear();

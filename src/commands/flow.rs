@@ -41,6 +41,15 @@ pub struct FlowArgs {
     /// split, or all (side by side); repeatable.
     #[arg(long, default_values_t = vec!["fused".to_string()])]
     pub arch: Vec<String>,
+    /// Share of sparse pairs (both ezb = 1) in each dot product of the
+    /// FPEC configurations' dnn workload, 0..=1 (Z = 1 only; FxP runs keep
+    /// the plain workload).
+    #[arg(long, allow_negative_numbers = true, value_name = "S")]
+    pub sparsity: Option<f64>,
+    /// Zero threshold T (64ths of an LSB, 0..=32) of the FPEC
+    /// configurations' dnn workload (Z = 1 only).
+    #[arg(long, allow_negative_numbers = true, value_name = "T")]
+    pub ezb_threshold: Option<i64>,
     /// Run shard K of N of the configurations: their reports and
     /// OUT/flow-shard-K-of-N.json; `fpec flow merge OUT` writes the summary.
     #[arg(long, value_name = "K/N")]
@@ -86,5 +95,7 @@ pub fn run(a: FlowArgs) -> Result<()> {
         vectors: a.vectors,
         seed: a.seed,
         arch: a.arch,
+        sparsity: a.sparsity,
+        ezb_threshold: a.ezb_threshold,
     })
 }

@@ -50,6 +50,35 @@ pub struct FlowOptions {
     pub no_ezb: bool,
     /// Shard K of N (0-based) of the configurations, or all of them.
     pub shard: Option<(u64, u64)>,
+    /// Share of sparse pairs of the FPEC workload (`--sparsity`).
+    pub sparsity: Option<f64>,
+    /// Zero threshold of the FPEC workload (`--ezb-threshold`).
+    pub ezb_threshold: Option<i64>,
+}
+
+impl FlowOptions {
+    /// The FPEC workload's sparse-mode controls, checked against every
+    /// requested split (each must have sparse pairs: FPEC, Z = 1).
+    fn sparse_controls(&self, splits: &[Split]) -> Result<Option<(Option<f64>, Option<u32>)>> {
+        if self.sparsity.is_none() && self.ezb_threshold.is_none() {
+            return Ok(None);
+        }
+        let thr = match self.ezb_threshold {
+            Some(t) if !(0..=32).contains(&t) => {
+                return Err(usage(format!(
+                    "--ezb-threshold {t} is out of range (allowed 0..=32)"
+                )))
+            }
+            t => t.map(|t| t as u32),
+        };
+        if self.workload != "dnn" {
+            return Err(usage("--sparsity/--ezb-threshold set the dnn workload (--workload dnn)"));
+        }
+        for s in splits {
+            crate::energy::check_sparse(s, self.sparsity, thr)?;
+        }
+        Ok(Some((self.sparsity, thr)))
+    }
 }
 
 /// The hand-written behavioural MAC (quality-of-results baseline).
@@ -226,6 +255,7 @@ pub fn run(args: &FlowOptions) -> Result<()> {
             "--emb/--no-ezb need a compensated split (C >= 1) among --bits",
         ));
     }
+    let sparse = args.sparse_controls(&splits)?;
     let archs = expand_archs(&args.arch)?;
     let all_jobs = jobs(&splits, &archs)?;
     let jobs = shard::select(&all_jobs, args.shard);
@@ -265,12 +295,20 @@ pub fn run(args: &FlowOptions) -> Result<()> {
         || -> Result<Vec<Computed>> {
             jobs.par_iter()
                 .map(|(split, arch)| {
+                    let wl = match sparse {
+                        Some((sparsity, ezb_threshold)) if split.z() => Workload::DnnSparse {
+                            len: 64,
+                            sparsity,
+                            ezb_threshold,
+                        },
+                        _ => workload.clone(),
+                    };
                     let r = compute(
                         *split,
                         *arch,
                         args,
                         &out.join(crate::gen::config_dir_name(split, *arch)),
-                        &workload,
+                        &wl,
                     );
                     pb.inc(1);
                     r

@@ -83,6 +83,17 @@ pub struct BlockFloor {
     pub model: f64,
 }
 
+impl BlockFloor {
+    /// Cells over model, as text (`-` where the model has no cell).
+    pub fn ratio_text(&self) -> String {
+        if self.model > 0.0 {
+            format!("{:.3}", self.cells as f64 / self.model)
+        } else {
+            "-".to_string()
+        }
+    }
+}
+
 /// The row model of one FPEC configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RowModel {
@@ -163,11 +174,11 @@ impl RowModel {
         );
         for b in &self.blocks {
             s += &format!(
-                "| {} | {} | {:.1} | {:.3} |\n",
+                "| {} | {} | {:.1} | {} |\n",
                 b.block,
                 b.cells,
                 b.model,
-                b.cells as f64 / b.model.max(f64::MIN_POSITIVE)
+                b.ratio_text()
             );
         }
         s += &format!(

@@ -13,6 +13,7 @@ mod dnn_onnx;
 mod dnn_opt;
 mod dnn_quant;
 mod dnn_stride;
+mod energy_sparse;
 mod flow_shard;
 mod gen_cli;
 mod gen_lint;

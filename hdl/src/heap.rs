@@ -150,6 +150,14 @@ impl HeapPlan {
     /// Evaluates the plan on `rows` (P + R values): (s, c).
     pub fn eval(&self, rows: &[u64]) -> (u64, u64) {
         let mut nets = vec![false; self.nets];
+        self.eval_with(rows, &mut nets)
+    }
+
+    /// [`HeapPlan::eval`] with a caller's buffer for the nets (no
+    /// allocation per evaluation: rust-sim calls this every settle pass).
+    pub fn eval_with(&self, rows: &[u64], nets: &mut Vec<bool>) -> (u64, u64) {
+        nets.resize(self.nets, false);
+        let nets = nets.as_mut_slice();
         let get = |nets: &[bool], x: Src| match x {
             Src::In(r, i) => (rows[r] >> i) & 1 == 1,
             Src::One => true,
@@ -240,6 +248,7 @@ pub struct BitHeap<const T: usize, const P: usize, const R: usize> {
     /// Carry row.
     pub c: Signal<Out, Bits<T>>,
     plan: HeapPlan,
+    nets: Vec<bool>,
     settle_changed: bool,
 }
 
@@ -255,6 +264,7 @@ impl<const T: usize, const P: usize, const R: usize> BitHeap<T, P, R> {
             s: Default::default(),
             c: Default::default(),
             plan: HeapPlan::new(T, P, sup, ones & low_mask(T)),
+            nets: Vec::new(),
             settle_changed: false,
         }
     }
@@ -270,7 +280,7 @@ impl<const T: usize, const P: usize, const R: usize> Logic for BitHeap<T, P, R> 
         for (k, r) in self.p.iter().chain(self.x.iter()).enumerate() {
             rows[k] = r.val().to_u64();
         }
-        let (s, c) = self.plan.eval(&rows[..P + R]);
+        let (s, c) = self.plan.eval_with(&rows[..P + R], &mut self.nets);
         self.s.next = Bits::from(s);
         self.c.next = Bits::from(c);
     }

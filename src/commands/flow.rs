@@ -50,6 +50,11 @@ pub struct FlowArgs {
     /// configurations' dnn workload (Z = 1 only).
     #[arg(long, allow_negative_numbers = true, value_name = "T")]
     pub ezb_threshold: Option<i64>,
+    /// Instead of the flow: the sparse-mode curve of every --bits (FPEC,
+    /// Z = 1): sim and glitch energy per MAC at 0, 25, 50, 75 and 100 %
+    /// sparse pairs beside FxP W, into OUT/sparse-curve.{md,json,svg}.
+    #[arg(long)]
+    pub sparsity_curve: bool,
     /// Run shard K of N of the configurations: their reports and
     /// OUT/flow-shard-K-of-N.json; `fpec flow merge OUT` writes the summary.
     #[arg(long, value_name = "K/N")]
@@ -78,6 +83,16 @@ pub struct FlowMergeArgs {
 pub fn run(a: FlowArgs) -> Result<()> {
     if let Some(FlowCmd::Merge(m)) = a.cmd {
         return crate::flow::shard::merge(&m.dirs, m.out.as_deref());
+    }
+    if a.sparsity_curve {
+        if a.sparsity.is_some() || a.ezb_threshold.is_some() || a.shard.is_some() {
+            return Err(crate::util::usage(
+                "--sparsity-curve sets the share of sparse pairs itself and runs unsharded (no --sparsity, --ezb-threshold or --shard)",
+            ));
+        }
+        let splits = crate::flow::expand_bits_with(&a.bits, a.emb, a.no_ezb)?;
+        crate::flow::curve::run(&splits, a.max_len, a.seed, &a.out)?;
+        return Ok(());
     }
     let shard = a
         .shard

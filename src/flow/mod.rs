@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+pub mod curve;
 mod report;
 pub mod shard;
 pub use report::{energy_chart, energy_chart_from_summary, EnergyPoint};

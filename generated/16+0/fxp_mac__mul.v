@@ -43,11 +43,31 @@ module fxp_mac__mul(a,b,t);
     localparam  amask__14 = 16'h4000;
     localparam  amask__15 = 16'h8000;
     localparam  zero_t = 32'h0;
-    localparam  bias = 32'h80010000;
 
     // Stub signals
     reg  [15:0] bz__x;
     wire  [31:0] bz__y;
+    reg  [31:0] heap__p__0;
+    reg  [31:0] heap__p__1;
+    reg  [31:0] heap__p__2;
+    reg  [31:0] heap__p__3;
+    reg  [31:0] heap__p__4;
+    reg  [31:0] heap__p__5;
+    reg  [31:0] heap__p__6;
+    reg  [31:0] heap__p__7;
+    reg  [31:0] heap__p__8;
+    reg  [31:0] heap__p__9;
+    reg  [31:0] heap__p__10;
+    reg  [31:0] heap__p__11;
+    reg  [31:0] heap__p__12;
+    reg  [31:0] heap__p__13;
+    reg  [31:0] heap__p__14;
+    reg  [31:0] heap__p__15;
+    wire  [31:0] heap__s;
+    wire  [31:0] heap__c;
+    reg  [31:0] cpa__a;
+    reg  [31:0] cpa__b;
+    wire  [31:0] cpa__y;
 
     // Local signals
     reg  [31:0] bsh__0;
@@ -82,77 +102,36 @@ module fxp_mac__mul(a,b,t);
     reg  [31:0] rows__13;
     reg  [31:0] rows__14;
     reg  [31:0] rows__15;
-    reg  [31:0] rowx__0;
-    reg  [31:0] rowx__1;
-    reg  [31:0] rowx__2;
-    reg  [31:0] rowx__3;
-    reg  [31:0] rowx__4;
-    reg  [31:0] rowx__5;
-    reg  [31:0] rowx__6;
-    reg  [31:0] rowx__7;
-    reg  [31:0] rowx__8;
-    reg  [31:0] rowx__9;
-    reg  [31:0] rowx__10;
-    reg  [31:0] rowx__11;
-    reg  [31:0] rowx__12;
-    reg  [31:0] rowx__13;
-    reg  [31:0] rowx__14;
-    reg  [31:0] rowx__15;
-    reg  [31:0] es__0;
-    reg  [31:0] ec__0;
-    reg  [31:0] s__0;
-    reg  [31:0] s__1;
-    reg  [31:0] s__2;
-    reg  [31:0] s__3;
-    reg  [31:0] s__4;
-    reg  [31:0] s__5;
-    reg  [31:0] s__6;
-    reg  [31:0] s__7;
-    reg  [31:0] s__8;
-    reg  [31:0] s__9;
-    reg  [31:0] s__10;
-    reg  [31:0] s__11;
-    reg  [31:0] s__12;
-    reg  [31:0] s__13;
-    reg  [31:0] s__14;
-    reg  [31:0] s__15;
-    reg  [31:0] c__0;
-    reg  [31:0] c__1;
-    reg  [31:0] c__2;
-    reg  [31:0] c__3;
-    reg  [31:0] c__4;
-    reg  [31:0] c__5;
-    reg  [31:0] c__6;
-    reg  [31:0] c__7;
-    reg  [31:0] c__8;
-    reg  [31:0] c__9;
-    reg  [31:0] c__10;
-    reg  [31:0] c__11;
-    reg  [31:0] c__12;
-    reg  [31:0] c__13;
-    reg  [31:0] c__14;
-    reg  [31:0] c__15;
-    reg  [31:0] maj__0;
-    reg  [31:0] maj__1;
-    reg  [31:0] maj__2;
-    reg  [31:0] maj__3;
-    reg  [31:0] maj__4;
-    reg  [31:0] maj__5;
-    reg  [31:0] maj__6;
-    reg  [31:0] maj__7;
-    reg  [31:0] maj__8;
-    reg  [31:0] maj__9;
-    reg  [31:0] maj__10;
-    reg  [31:0] maj__11;
-    reg  [31:0] maj__12;
-    reg  [31:0] maj__13;
-    reg  [31:0] maj__14;
-    reg  [31:0] maj__15;
 
     // Sub module instances
     fxp_mac__mul__bz bz(
         .x(bz__x),
         .y(bz__y)
+    );
+    fxp_mac__mul__heap heap(
+        .p__0(heap__p__0),
+        .p__1(heap__p__1),
+        .p__2(heap__p__2),
+        .p__3(heap__p__3),
+        .p__4(heap__p__4),
+        .p__5(heap__p__5),
+        .p__6(heap__p__6),
+        .p__7(heap__p__7),
+        .p__8(heap__p__8),
+        .p__9(heap__p__9),
+        .p__10(heap__p__10),
+        .p__11(heap__p__11),
+        .p__12(heap__p__12),
+        .p__13(heap__p__13),
+        .p__14(heap__p__14),
+        .p__15(heap__p__15),
+        .s(heap__s),
+        .c(heap__c)
+    );
+    fxp_mac__mul__cpa cpa(
+        .a(cpa__a),
+        .b(cpa__b),
+        .y(cpa__y)
     );
 
     // Update code
@@ -178,133 +157,85 @@ module fxp_mac__mul(a,b,t);
         if (|(a & amask__0)) begin
             rows__0 = bsh__0;
         end
-        rowx__0 = rows__0 ^ masks__0;
+        heap__p__0 = rows__0 ^ masks__0;
         rows__1 = zero_t;
         if (|(a & amask__1)) begin
             rows__1 = bsh__1;
         end
-        rowx__1 = rows__1 ^ masks__1;
+        heap__p__1 = rows__1 ^ masks__1;
         rows__2 = zero_t;
         if (|(a & amask__2)) begin
             rows__2 = bsh__2;
         end
-        rowx__2 = rows__2 ^ masks__2;
+        heap__p__2 = rows__2 ^ masks__2;
         rows__3 = zero_t;
         if (|(a & amask__3)) begin
             rows__3 = bsh__3;
         end
-        rowx__3 = rows__3 ^ masks__3;
+        heap__p__3 = rows__3 ^ masks__3;
         rows__4 = zero_t;
         if (|(a & amask__4)) begin
             rows__4 = bsh__4;
         end
-        rowx__4 = rows__4 ^ masks__4;
+        heap__p__4 = rows__4 ^ masks__4;
         rows__5 = zero_t;
         if (|(a & amask__5)) begin
             rows__5 = bsh__5;
         end
-        rowx__5 = rows__5 ^ masks__5;
+        heap__p__5 = rows__5 ^ masks__5;
         rows__6 = zero_t;
         if (|(a & amask__6)) begin
             rows__6 = bsh__6;
         end
-        rowx__6 = rows__6 ^ masks__6;
+        heap__p__6 = rows__6 ^ masks__6;
         rows__7 = zero_t;
         if (|(a & amask__7)) begin
             rows__7 = bsh__7;
         end
-        rowx__7 = rows__7 ^ masks__7;
+        heap__p__7 = rows__7 ^ masks__7;
         rows__8 = zero_t;
         if (|(a & amask__8)) begin
             rows__8 = bsh__8;
         end
-        rowx__8 = rows__8 ^ masks__8;
+        heap__p__8 = rows__8 ^ masks__8;
         rows__9 = zero_t;
         if (|(a & amask__9)) begin
             rows__9 = bsh__9;
         end
-        rowx__9 = rows__9 ^ masks__9;
+        heap__p__9 = rows__9 ^ masks__9;
         rows__10 = zero_t;
         if (|(a & amask__10)) begin
             rows__10 = bsh__10;
         end
-        rowx__10 = rows__10 ^ masks__10;
+        heap__p__10 = rows__10 ^ masks__10;
         rows__11 = zero_t;
         if (|(a & amask__11)) begin
             rows__11 = bsh__11;
         end
-        rowx__11 = rows__11 ^ masks__11;
+        heap__p__11 = rows__11 ^ masks__11;
         rows__12 = zero_t;
         if (|(a & amask__12)) begin
             rows__12 = bsh__12;
         end
-        rowx__12 = rows__12 ^ masks__12;
+        heap__p__12 = rows__12 ^ masks__12;
         rows__13 = zero_t;
         if (|(a & amask__13)) begin
             rows__13 = bsh__13;
         end
-        rowx__13 = rows__13 ^ masks__13;
+        heap__p__13 = rows__13 ^ masks__13;
         rows__14 = zero_t;
         if (|(a & amask__14)) begin
             rows__14 = bsh__14;
         end
-        rowx__14 = rows__14 ^ masks__14;
+        heap__p__14 = rows__14 ^ masks__14;
         rows__15 = zero_t;
         if (|(a & amask__15)) begin
             rows__15 = bsh__15;
         end
-        rowx__15 = rows__15 ^ masks__15;
-        s__0 = bias ^ rowx__0;
-        maj__0 = bias & rowx__0;
-        c__0 = maj__0 + maj__0;
-        s__1 = s__0 ^ c__0 ^ rowx__1;
-        maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
-        c__1 = maj__1 + maj__1;
-        s__2 = s__1 ^ c__1 ^ rowx__2;
-        maj__2 = (s__1 & c__1) | (s__1 & rowx__2) | (c__1 & rowx__2);
-        c__2 = maj__2 + maj__2;
-        s__3 = s__2 ^ c__2 ^ rowx__3;
-        maj__3 = (s__2 & c__2) | (s__2 & rowx__3) | (c__2 & rowx__3);
-        c__3 = maj__3 + maj__3;
-        s__4 = s__3 ^ c__3 ^ rowx__4;
-        maj__4 = (s__3 & c__3) | (s__3 & rowx__4) | (c__3 & rowx__4);
-        c__4 = maj__4 + maj__4;
-        s__5 = s__4 ^ c__4 ^ rowx__5;
-        maj__5 = (s__4 & c__4) | (s__4 & rowx__5) | (c__4 & rowx__5);
-        c__5 = maj__5 + maj__5;
-        s__6 = s__5 ^ c__5 ^ rowx__6;
-        maj__6 = (s__5 & c__5) | (s__5 & rowx__6) | (c__5 & rowx__6);
-        c__6 = maj__6 + maj__6;
-        s__7 = s__6 ^ c__6 ^ rowx__7;
-        maj__7 = (s__6 & c__6) | (s__6 & rowx__7) | (c__6 & rowx__7);
-        c__7 = maj__7 + maj__7;
-        s__8 = s__7 ^ c__7 ^ rowx__8;
-        maj__8 = (s__7 & c__7) | (s__7 & rowx__8) | (c__7 & rowx__8);
-        c__8 = maj__8 + maj__8;
-        s__9 = s__8 ^ c__8 ^ rowx__9;
-        maj__9 = (s__8 & c__8) | (s__8 & rowx__9) | (c__8 & rowx__9);
-        c__9 = maj__9 + maj__9;
-        s__10 = s__9 ^ c__9 ^ rowx__10;
-        maj__10 = (s__9 & c__9) | (s__9 & rowx__10) | (c__9 & rowx__10);
-        c__10 = maj__10 + maj__10;
-        s__11 = s__10 ^ c__10 ^ rowx__11;
-        maj__11 = (s__10 & c__10) | (s__10 & rowx__11) | (c__10 & rowx__11);
-        c__11 = maj__11 + maj__11;
-        s__12 = s__11 ^ c__11 ^ rowx__12;
-        maj__12 = (s__11 & c__11) | (s__11 & rowx__12) | (c__11 & rowx__12);
-        c__12 = maj__12 + maj__12;
-        s__13 = s__12 ^ c__12 ^ rowx__13;
-        maj__13 = (s__12 & c__12) | (s__12 & rowx__13) | (c__12 & rowx__13);
-        c__13 = maj__13 + maj__13;
-        s__14 = s__13 ^ c__13 ^ rowx__14;
-        maj__14 = (s__13 & c__13) | (s__13 & rowx__14) | (c__13 & rowx__14);
-        c__14 = maj__14 + maj__14;
-        s__15 = s__14 ^ c__14 ^ rowx__15;
-        maj__15 = (s__14 & c__14) | (s__14 & rowx__15) | (c__14 & rowx__15);
-        c__15 = maj__15 + maj__15;
-        es__0 = s__15;
-        ec__0 = c__15;
-        t = es__0 + ec__0;
+        heap__p__15 = rows__15 ^ masks__15;
+        cpa__a = heap__s;
+        cpa__b = heap__c;
+        t = cpa__y;
     end
 
 endmodule

@@ -18,7 +18,10 @@ module fpec_mac(clk,rst,in_valid,in_first,in_last,w,a,out_valid,out_sum);
     wire [1:0] cw = w[1:0];
     wire [3:0] qa = a[5:2];
     wire [1:0] ca = a[1:0];
-    wire [9:0] comp_v;
+    wire [9:0] comp_x0;
+    wire [9:0] comp_x1;
+    wire [9:0] comp_x2;
+    wire [9:0] comp_x3;
     wire [9:0] mul_t;
 
     fpec_mac__rows rows(
@@ -26,14 +29,20 @@ module fpec_mac(clk,rst,in_valid,in_first,in_last,w,a,out_valid,out_sum);
         .qa(qa),
         .cw(cw),
         .ca(ca),
-        .v(comp_v)
+        .x__0(comp_x0),
+        .x__1(comp_x1),
+        .x__2(comp_x2),
+        .x__3(comp_x3)
     );
 
     fpec_mac__mul mul(
         .a(qw),
         .b(qa),
-        .x__0(comp_v),
-        .t(mul_t)
+        .t(mul_t),
+        .x__0(comp_x0),
+        .x__1(comp_x1),
+        .x__2(comp_x2),
+        .x__3(comp_x3)
     );
 
     fpec_mac__acc acc(

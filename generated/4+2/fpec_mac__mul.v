@@ -2,12 +2,15 @@
 // Do not edit; regenerate with: fpec gen --bits 4+2
 `default_nettype none
 
-module fpec_mac__mul(a,b,x__0,t);
+module fpec_mac__mul(a,b,x__0,x__1,x__2,x__3,t);
 
     // Module arguments
     input wire  [3:0] a;
     input wire  [3:0] b;
     input wire  [9:0] x__0;
+    input wire  [9:0] x__1;
+    input wire  [9:0] x__2;
+    input wire  [9:0] x__3;
     output reg  [9:0] t;
 
     // Constant declarations
@@ -20,11 +23,23 @@ module fpec_mac__mul(a,b,x__0,t);
     localparam  amask__2 = 4'h4;
     localparam  amask__3 = 4'h8;
     localparam  zero_t = 10'b0;
-    localparam  bias = 10'b1000100000;
 
     // Stub signals
     reg  [3:0] bz__x;
     wire  [9:0] bz__y;
+    reg  [9:0] heap__p__0;
+    reg  [9:0] heap__p__1;
+    reg  [9:0] heap__p__2;
+    reg  [9:0] heap__p__3;
+    reg  [9:0] heap__x__0;
+    reg  [9:0] heap__x__1;
+    reg  [9:0] heap__x__2;
+    reg  [9:0] heap__x__3;
+    wire  [9:0] heap__s;
+    wire  [9:0] heap__c;
+    reg  [9:0] cpa__a;
+    reg  [9:0] cpa__b;
+    wire  [9:0] cpa__y;
 
     // Local signals
     reg  [9:0] bsh__0;
@@ -35,32 +50,28 @@ module fpec_mac__mul(a,b,x__0,t);
     reg  [9:0] rows__1;
     reg  [9:0] rows__2;
     reg  [9:0] rows__3;
-    reg  [9:0] rowx__0;
-    reg  [9:0] rowx__1;
-    reg  [9:0] rowx__2;
-    reg  [9:0] rowx__3;
-    reg  [9:0] es__0;
-    reg  [9:0] es__1;
-    reg  [9:0] ec__0;
-    reg  [9:0] ec__1;
-    reg  [9:0] emaj__0;
-    reg  [9:0] s__0;
-    reg  [9:0] s__1;
-    reg  [9:0] s__2;
-    reg  [9:0] s__3;
-    reg  [9:0] c__0;
-    reg  [9:0] c__1;
-    reg  [9:0] c__2;
-    reg  [9:0] c__3;
-    reg  [9:0] maj__0;
-    reg  [9:0] maj__1;
-    reg  [9:0] maj__2;
-    reg  [9:0] maj__3;
 
     // Sub module instances
     fpec_mac__mul__bz bz(
         .x(bz__x),
         .y(bz__y)
+    );
+    fpec_mac__mul__heap heap(
+        .p__0(heap__p__0),
+        .p__1(heap__p__1),
+        .p__2(heap__p__2),
+        .p__3(heap__p__3),
+        .x__0(heap__x__0),
+        .x__1(heap__x__1),
+        .x__2(heap__x__2),
+        .x__3(heap__x__3),
+        .s(heap__s),
+        .c(heap__c)
+    );
+    fpec_mac__mul__cpa cpa(
+        .a(cpa__a),
+        .b(cpa__b),
+        .y(cpa__y)
     );
 
     // Update code
@@ -74,40 +85,29 @@ module fpec_mac__mul(a,b,x__0,t);
         if (|(a & amask__0)) begin
             rows__0 = bsh__0;
         end
-        rowx__0 = rows__0 ^ masks__0;
+        heap__p__0 = rows__0 ^ masks__0;
         rows__1 = zero_t;
         if (|(a & amask__1)) begin
             rows__1 = bsh__1;
         end
-        rowx__1 = rows__1 ^ masks__1;
+        heap__p__1 = rows__1 ^ masks__1;
         rows__2 = zero_t;
         if (|(a & amask__2)) begin
             rows__2 = bsh__2;
         end
-        rowx__2 = rows__2 ^ masks__2;
+        heap__p__2 = rows__2 ^ masks__2;
         rows__3 = zero_t;
         if (|(a & amask__3)) begin
             rows__3 = bsh__3;
         end
-        rowx__3 = rows__3 ^ masks__3;
-        s__0 = bias ^ rowx__0;
-        maj__0 = bias & rowx__0;
-        c__0 = maj__0 + maj__0;
-        s__1 = s__0 ^ c__0 ^ rowx__1;
-        maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
-        c__1 = maj__1 + maj__1;
-        s__2 = s__1 ^ c__1 ^ rowx__2;
-        maj__2 = (s__1 & c__1) | (s__1 & rowx__2) | (c__1 & rowx__2);
-        c__2 = maj__2 + maj__2;
-        s__3 = s__2 ^ c__2 ^ rowx__3;
-        maj__3 = (s__2 & c__2) | (s__2 & rowx__3) | (c__2 & rowx__3);
-        c__3 = maj__3 + maj__3;
-        es__0 = s__3;
-        ec__0 = c__3;
-        es__1 = es__0 ^ ec__0 ^ x__0;
-        emaj__0 = (es__0 & ec__0) | (es__0 & x__0) | (ec__0 & x__0);
-        ec__1 = emaj__0 + emaj__0;
-        t = es__1 + ec__1;
+        heap__p__3 = rows__3 ^ masks__3;
+        heap__x__0 = x__0;
+        heap__x__1 = x__1;
+        heap__x__2 = x__2;
+        heap__x__3 = x__3;
+        cpa__a = heap__s;
+        cpa__b = heap__c;
+        t = cpa__y;
     end
 
 endmodule

@@ -2,26 +2,27 @@
 // Do not edit; regenerate with: fpec gen --bits 6+2
 `default_nettype none
 
-module fpec_mac__rows(qw,qa,cw,ca,v);
+module fpec_mac__rows(qw,qa,cw,ca,x__0,x__1,x__2,x__3);
 
     // Module arguments
     input wire  [5:0] qw;
     input wire  [5:0] qa;
     input wire  [1:0] cw;
     input wire  [1:0] ca;
-    output reg  [13:0] v;
+    output reg  [13:0] x__0;
+    output reg  [13:0] x__1;
+    output reg  [13:0] x__2;
+    output reg  [13:0] x__3;
 
     // Constant declarations
     localparam  ezb_mask = 2'b10;
     localparam  edb_mask = 2'b1;
-    localparam  emask__0 = 2'b0;
-    localparam  always__0 = 1'b1;
-    localparam  onehot__0 = 14'b1;
-    localparam  ones_w = 14'b111111;
-    localparam  msb__0 = 14'b100000;
+    localparam  emb0_mask = 2'b0;
+    localparam  csd = 1'b0;
+    localparam  ones0 = 14'b111111;
+    localparam  msb0 = 14'b100000;
+    localparam  one0 = 14'b1;
     localparam  zero_t = 14'b0;
-    localparam  bias = 14'b1000000;
-    localparam  vmask = 14'b11111111;
 
     // Stub signals
     reg  [5:0] zqw__x;
@@ -30,45 +31,28 @@ module fpec_mac__rows(qw,qa,cw,ca,v);
     wire  [13:0] zqa__y;
 
     // Local signals
-    reg  ga;
-    reg  gw;
-    reg  da;
-    reg  dw;
-    reg  nega;
-    reg  negw;
-    reg  [13:0] qga;
-    reg  [13:0] qgw;
-    reg  [13:0] nma;
-    reg  [13:0] nmw;
-    reg  [13:0] xqa;
-    reg  [13:0] xqw;
-    reg  [13:0] xma__0;
-    reg  [13:0] xmw__0;
-    reg  eba__0;
-    reg  ebw__0;
-    reg  ena__0;
-    reg  enw__0;
-    reg  [13:0] ra__0;
-    reg  [13:0] rw__0;
-    reg  cba__0;
-    reg  cbw__0;
-    reg  [13:0] cva__0;
-    reg  [13:0] cvw__0;
-    reg  [13:0] cora__0;
-    reg  [13:0] corw__0;
-    reg  [13:0] s1;
-    reg  [13:0] m1;
-    reg  [13:0] c1;
-    reg  [13:0] s2;
-    reg  [13:0] m2;
-    reg  [13:0] c2;
-    reg  [13:0] sa__0;
-    reg  [13:0] ma__0;
-    reg  [13:0] cca__0;
-    reg  [13:0] sw__0;
-    reg  [13:0] mw__0;
-    reg  [13:0] ccw__0;
-    reg  [13:0] sum;
+    reg  [13:0] qz__0;
+    reg  [13:0] qz__1;
+    reg  [1:0] o__0;
+    reg  [1:0] o__1;
+    reg  g__0;
+    reg  g__1;
+    reg  edb__0;
+    reg  edb__1;
+    reg  e0__0;
+    reg  e0__1;
+    reg  neg__0;
+    reg  neg__1;
+    reg  n0__0;
+    reg  n0__1;
+    reg  [13:0] qg__0;
+    reg  [13:0] qg__1;
+    reg  [13:0] nm0__0;
+    reg  [13:0] nm0__1;
+    reg  [13:0] x0__0;
+    reg  [13:0] x0__1;
+    reg  [13:0] c0b__0;
+    reg  [13:0] c0b__1;
 
     // Sub module instances
     fpec_mac__rows__zqw zqw(
@@ -82,72 +66,52 @@ module fpec_mac__rows(qw,qa,cw,ca,v);
 
     // Update code
     always @(*) begin
-        ga = |(ca & ezb_mask);
-        gw = |(cw & ezb_mask);
         zqw__x = qw;
         zqa__x = qa;
-        qga = zqw__y;
-        if (ga) begin
-            qga = zero_t;
+        qz__0 = zqw__y;
+        qz__1 = zqa__y;
+        o__0 = ca;
+        o__1 = cw;
+        g__0 = |(o__0 & ezb_mask);
+        edb__0 = |(o__0 & edb_mask);
+        e0__0 = |(o__0 & emb0_mask);
+        qg__0 = qz__0;
+        if (g__0) begin
+            qg__0 = zero_t;
         end
-        qgw = zqa__y;
-        if (gw) begin
-            qgw = zero_t;
+        neg__0 = ~edb__0 & ~g__0;
+        n0__0 = neg__0 ^ (e0__0 & csd & ~g__0);
+        nm0__0 = zero_t;
+        if (n0__0) begin
+            nm0__0 = ones0;
         end
-        da = |(ca & edb_mask);
-        dw = |(cw & edb_mask);
-        nega = ~da & ~ga;
-        negw = ~dw & ~gw;
-        nma = zero_t;
-        if (nega) begin
-            nma = ones_w;
+        x0__0 = qg__0 ^ nm0__0;
+        x__0 = x0__0 ^ msb0;
+        c0b__0 = zero_t;
+        if (n0__0) begin
+            c0b__0 = one0;
         end
-        nmw = zero_t;
-        if (negw) begin
-            nmw = ones_w;
+        x__2 = c0b__0;
+        g__1 = |(o__1 & ezb_mask);
+        edb__1 = |(o__1 & edb_mask);
+        e0__1 = |(o__1 & emb0_mask);
+        qg__1 = qz__1;
+        if (g__1) begin
+            qg__1 = zero_t;
         end
-        xqa = qga ^ nma;
-        xqw = qgw ^ nmw;
-        xma__0 = xqa ^ msb__0;
-        xmw__0 = xqw ^ msb__0;
-        eba__0 = |(ca & emask__0);
-        ebw__0 = |(cw & emask__0);
-        ena__0 = always__0 | eba__0;
-        enw__0 = always__0 | ebw__0;
-        ra__0 = msb__0;
-        if (ena__0) begin
-            ra__0 = xma__0;
+        neg__1 = ~edb__1 & ~g__1;
+        n0__1 = neg__1 ^ (e0__1 & csd & ~g__1);
+        nm0__1 = zero_t;
+        if (n0__1) begin
+            nm0__1 = ones0;
         end
-        rw__0 = msb__0;
-        if (enw__0) begin
-            rw__0 = xmw__0;
+        x0__1 = qg__1 ^ nm0__1;
+        x__1 = x0__1 ^ msb0;
+        c0b__1 = zero_t;
+        if (n0__1) begin
+            c0b__1 = one0;
         end
-        cba__0 = nega & ena__0;
-        cbw__0 = negw & enw__0;
-        cva__0 = zero_t;
-        if (cba__0) begin
-            cva__0 = onehot__0;
-        end
-        cvw__0 = zero_t;
-        if (cbw__0) begin
-            cvw__0 = onehot__0;
-        end
-        cora__0 = cva__0;
-        corw__0 = cvw__0;
-        s1 = bias ^ cora__0;
-        m1 = bias & cora__0;
-        c1 = m1 + m1;
-        s2 = s1 ^ c1 ^ corw__0;
-        m2 = (s1 & c1) | (s1 & corw__0) | (c1 & corw__0);
-        c2 = m2 + m2;
-        sa__0 = s2 ^ c2 ^ ra__0;
-        ma__0 = (s2 & c2) | (s2 & ra__0) | (c2 & ra__0);
-        cca__0 = ma__0 + ma__0;
-        sw__0 = sa__0 ^ cca__0 ^ rw__0;
-        mw__0 = (sa__0 & cca__0) | (sa__0 & rw__0) | (cca__0 & rw__0);
-        ccw__0 = mw__0 + mw__0;
-        sum = sw__0 + ccw__0;
-        v = sum & vmask;
+        x__3 = c0b__1;
     end
 
 endmodule

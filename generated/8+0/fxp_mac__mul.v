@@ -27,11 +27,23 @@ module fxp_mac__mul(a,b,t);
     localparam  amask__6 = 8'h40;
     localparam  amask__7 = 8'h80;
     localparam  zero_t = 16'h0;
-    localparam  bias = 16'h8100;
 
     // Stub signals
     reg  [7:0] bz__x;
     wire  [15:0] bz__y;
+    reg  [15:0] heap__p__0;
+    reg  [15:0] heap__p__1;
+    reg  [15:0] heap__p__2;
+    reg  [15:0] heap__p__3;
+    reg  [15:0] heap__p__4;
+    reg  [15:0] heap__p__5;
+    reg  [15:0] heap__p__6;
+    reg  [15:0] heap__p__7;
+    wire  [15:0] heap__s;
+    wire  [15:0] heap__c;
+    reg  [15:0] cpa__a;
+    reg  [15:0] cpa__b;
+    wire  [15:0] cpa__y;
 
     // Local signals
     reg  [15:0] bsh__0;
@@ -50,45 +62,28 @@ module fxp_mac__mul(a,b,t);
     reg  [15:0] rows__5;
     reg  [15:0] rows__6;
     reg  [15:0] rows__7;
-    reg  [15:0] rowx__0;
-    reg  [15:0] rowx__1;
-    reg  [15:0] rowx__2;
-    reg  [15:0] rowx__3;
-    reg  [15:0] rowx__4;
-    reg  [15:0] rowx__5;
-    reg  [15:0] rowx__6;
-    reg  [15:0] rowx__7;
-    reg  [15:0] es__0;
-    reg  [15:0] ec__0;
-    reg  [15:0] s__0;
-    reg  [15:0] s__1;
-    reg  [15:0] s__2;
-    reg  [15:0] s__3;
-    reg  [15:0] s__4;
-    reg  [15:0] s__5;
-    reg  [15:0] s__6;
-    reg  [15:0] s__7;
-    reg  [15:0] c__0;
-    reg  [15:0] c__1;
-    reg  [15:0] c__2;
-    reg  [15:0] c__3;
-    reg  [15:0] c__4;
-    reg  [15:0] c__5;
-    reg  [15:0] c__6;
-    reg  [15:0] c__7;
-    reg  [15:0] maj__0;
-    reg  [15:0] maj__1;
-    reg  [15:0] maj__2;
-    reg  [15:0] maj__3;
-    reg  [15:0] maj__4;
-    reg  [15:0] maj__5;
-    reg  [15:0] maj__6;
-    reg  [15:0] maj__7;
 
     // Sub module instances
     fxp_mac__mul__bz bz(
         .x(bz__x),
         .y(bz__y)
+    );
+    fxp_mac__mul__heap heap(
+        .p__0(heap__p__0),
+        .p__1(heap__p__1),
+        .p__2(heap__p__2),
+        .p__3(heap__p__3),
+        .p__4(heap__p__4),
+        .p__5(heap__p__5),
+        .p__6(heap__p__6),
+        .p__7(heap__p__7),
+        .s(heap__s),
+        .c(heap__c)
+    );
+    fxp_mac__mul__cpa cpa(
+        .a(cpa__a),
+        .b(cpa__b),
+        .y(cpa__y)
     );
 
     // Update code
@@ -106,69 +101,45 @@ module fxp_mac__mul(a,b,t);
         if (|(a & amask__0)) begin
             rows__0 = bsh__0;
         end
-        rowx__0 = rows__0 ^ masks__0;
+        heap__p__0 = rows__0 ^ masks__0;
         rows__1 = zero_t;
         if (|(a & amask__1)) begin
             rows__1 = bsh__1;
         end
-        rowx__1 = rows__1 ^ masks__1;
+        heap__p__1 = rows__1 ^ masks__1;
         rows__2 = zero_t;
         if (|(a & amask__2)) begin
             rows__2 = bsh__2;
         end
-        rowx__2 = rows__2 ^ masks__2;
+        heap__p__2 = rows__2 ^ masks__2;
         rows__3 = zero_t;
         if (|(a & amask__3)) begin
             rows__3 = bsh__3;
         end
-        rowx__3 = rows__3 ^ masks__3;
+        heap__p__3 = rows__3 ^ masks__3;
         rows__4 = zero_t;
         if (|(a & amask__4)) begin
             rows__4 = bsh__4;
         end
-        rowx__4 = rows__4 ^ masks__4;
+        heap__p__4 = rows__4 ^ masks__4;
         rows__5 = zero_t;
         if (|(a & amask__5)) begin
             rows__5 = bsh__5;
         end
-        rowx__5 = rows__5 ^ masks__5;
+        heap__p__5 = rows__5 ^ masks__5;
         rows__6 = zero_t;
         if (|(a & amask__6)) begin
             rows__6 = bsh__6;
         end
-        rowx__6 = rows__6 ^ masks__6;
+        heap__p__6 = rows__6 ^ masks__6;
         rows__7 = zero_t;
         if (|(a & amask__7)) begin
             rows__7 = bsh__7;
         end
-        rowx__7 = rows__7 ^ masks__7;
-        s__0 = bias ^ rowx__0;
-        maj__0 = bias & rowx__0;
-        c__0 = maj__0 + maj__0;
-        s__1 = s__0 ^ c__0 ^ rowx__1;
-        maj__1 = (s__0 & c__0) | (s__0 & rowx__1) | (c__0 & rowx__1);
-        c__1 = maj__1 + maj__1;
-        s__2 = s__1 ^ c__1 ^ rowx__2;
-        maj__2 = (s__1 & c__1) | (s__1 & rowx__2) | (c__1 & rowx__2);
-        c__2 = maj__2 + maj__2;
-        s__3 = s__2 ^ c__2 ^ rowx__3;
-        maj__3 = (s__2 & c__2) | (s__2 & rowx__3) | (c__2 & rowx__3);
-        c__3 = maj__3 + maj__3;
-        s__4 = s__3 ^ c__3 ^ rowx__4;
-        maj__4 = (s__3 & c__3) | (s__3 & rowx__4) | (c__3 & rowx__4);
-        c__4 = maj__4 + maj__4;
-        s__5 = s__4 ^ c__4 ^ rowx__5;
-        maj__5 = (s__4 & c__4) | (s__4 & rowx__5) | (c__4 & rowx__5);
-        c__5 = maj__5 + maj__5;
-        s__6 = s__5 ^ c__5 ^ rowx__6;
-        maj__6 = (s__5 & c__5) | (s__5 & rowx__6) | (c__5 & rowx__6);
-        c__6 = maj__6 + maj__6;
-        s__7 = s__6 ^ c__6 ^ rowx__7;
-        maj__7 = (s__6 & c__6) | (s__6 & rowx__7) | (c__6 & rowx__7);
-        c__7 = maj__7 + maj__7;
-        es__0 = s__7;
-        ec__0 = c__7;
-        t = es__0 + ec__0;
+        heap__p__7 = rows__7 ^ masks__7;
+        cpa__a = heap__s;
+        cpa__b = heap__c;
+        t = cpa__y;
     end
 
 endmodule

@@ -177,6 +177,39 @@ impl<const X: usize, const Y: usize> Logic for ShiftExt<X, Y> {
     }
 }
 
+/// The carry-propagate adder of a multiplier array: `y = a + b` (mod 2^T),
+/// its own block so that its cells are counted apart from the tree's
+/// (the row model's final-adder bits).
+pub struct Cpa<const T: usize> {
+    /// Operand.
+    pub a: Signal<In, Bits<T>>,
+    /// Operand.
+    pub b: Signal<In, Bits<T>>,
+    /// Sum.
+    pub y: Signal<Out, Bits<T>>,
+    settle_changed: bool,
+}
+
+settled_block!(Cpa<T>, settle_changed, [a, b, y]);
+
+impl<const T: usize> Default for Cpa<T> {
+    fn default() -> Self {
+        Self {
+            a: Default::default(),
+            b: Default::default(),
+            y: Default::default(),
+            settle_changed: false,
+        }
+    }
+}
+
+impl<const T: usize> Logic for Cpa<T> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.y.next = self.a.val() + self.b.val();
+    }
+}
+
 /// One product of the compensation term: `q * est(word)` (spec 3), where
 /// `word` is the *other* operand's packed N-bit word. est = 0 when Z and ezb
 /// (then q is gated to zero at the input, so nothing downstream switches);

@@ -9,7 +9,8 @@
 //! trait that gives its Verilog and simulates it cycle by cycle.
 
 use crate::acc::{AccCtl, CompAcc, EstTerms, OutAdd};
-use crate::mul::{CompRows, CsaMul};
+use crate::comp::rows::CompRows;
+use crate::mul::CsaMul;
 use crate::requant::{Requant, RequantParams};
 use crate::HdlError;
 use rust_hdl::prelude::*;
@@ -50,7 +51,7 @@ pub trait MulDyn: BlockDyn {
     fn eval(&mut self, a: u64, b: u64, x: &[u64]) -> u64;
 }
 
-/// [`CompRows`]: `qw*est(a) + qa*est(w)` as one row (into `x[0]`).
+/// [`CompRows`]: `qw*est(a) + qa*est(w)` as rows (into `x`, R of them).
 pub trait RowsDyn: BlockDyn {
     fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64, x: &mut [u64]);
 }
@@ -91,16 +92,15 @@ macro_rules! block_dyn {
     };
 }
 
-block_dyn!(CsaMul<W, T, R, R1>);
-block_dyn!(CompRows<W, C, T, K>);
+block_dyn!(CsaMul<W, T, R>);
+block_dyn!(CompRows<W, C, T, N1, R>);
 block_dyn!(AccCtl<S, L, K>);
 block_dyn!(EstTerms<W, C, TW>);
 block_dyn!(CompAcc<CA>);
 block_dyn!(OutAdd<S>);
 block_dyn!(Requant<X>);
 
-impl<const W: usize, const T: usize, const R: usize, const R1: usize> MulDyn
-    for Inst<CsaMul<W, T, R, R1>>
+impl<const W: usize, const T: usize, const R: usize> MulDyn for Inst<CsaMul<W, T, R>>
 {
     fn eval(&mut self, a: u64, b: u64, x: &[u64]) -> u64 {
         let u = &mut self.0;
@@ -114,8 +114,8 @@ impl<const W: usize, const T: usize, const R: usize, const R1: usize> MulDyn
     }
 }
 
-impl<const W: usize, const C: usize, const T: usize, const K: usize> RowsDyn
-    for Inst<CompRows<W, C, T, K>>
+impl<const W: usize, const C: usize, const T: usize, const N1: usize, const R: usize> RowsDyn
+    for Inst<CompRows<W, C, T, N1, R>>
 {
     fn eval(&mut self, qw: u64, qa: u64, cw: u64, ca: u64, x: &mut [u64]) {
         let u = &mut self.0;
@@ -124,7 +124,9 @@ impl<const W: usize, const C: usize, const T: usize, const K: usize> RowsDyn
         u.cw.next = cw.into();
         u.ca.next = ca.into();
         simulate(u, 100);
-        x[0] = u.v.val().to_u64();
+        for (o, s) in x.iter_mut().zip(&u.x) {
+            *o = s.val().to_u64();
+        }
     }
 }
 
@@ -202,18 +204,20 @@ fn none(what: &str, key: String) -> HdlError {
     HdlError(format!("no hardware instance of {what} for widths {key}"))
 }
 
-/// The multiplier array with R extra rows.
-pub fn mul(w: u32, t: u32, r: u32, g: u32, extra: i128) -> Result<Box<dyn MulDyn>, HdlError> {
-    gen::mul(w, t, r, g as usize, extra)
+/// The multiplier array with R = `sup.len()` extra rows of supports `sup`
+/// and their constant `extra`.
+pub fn mul(w: u32, t: u32, g: u32, extra: i128, sup: &[u64]) -> Result<Box<dyn MulDyn>, HdlError> {
+    let r = sup.len() as u32;
+    gen::mul(w, t, r, g as usize, extra, sup)
         .ok_or_else(|| none("the multiplier array", format!("(W {w}, T {t}, R {r})")))
 }
 
-/// The fused compensation rows.
-pub fn rows(w: u32, c: u32, t: u32, k: u32, z: bool) -> Result<Box<dyn RowsDyn>, HdlError> {
-    gen::rows(w, c, t, k, z).ok_or_else(|| {
+/// The fused compensation rows for M = `m`.
+pub fn rows(w: u32, c: u32, t: u32, m: u32, z: bool) -> Result<Box<dyn RowsDyn>, HdlError> {
+    gen::rows(w, c, t, m, z).ok_or_else(|| {
         none(
             "the compensation rows",
-            format!("(W {w}, C {c}, T {t}, K {k})"),
+            format!("(W {w}, C {c}, T {t}, M {m})"),
         )
     })
 }

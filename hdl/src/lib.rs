@@ -1,7 +1,9 @@
 //! fpec-hdl: the hardware of fpec described in rust-hdl.
 //!
-//! - [`mul`]: the multiplier array every MAC shares and the fused
-//!   compensation rows;
+//! - [`mul`]: the multiplier array every MAC shares (partial products,
+//!   [`heap`] reduction, one adder);
+//! - [`comp`]: the fused compensation blocks ([`comp::rows`]);
+//! - [`heap`]: the bit heap (Dadda tree) every array reduces with;
 //! - [`acc`]: the accumulator with the MAC control, and the blocks of the
 //!   `split` arch;
 //! - [`requant`]: the requantizer core (spec 5);
@@ -15,8 +17,10 @@
 
 pub mod acc;
 pub mod blocks;
+pub mod comp;
 pub mod dispatch;
 pub mod emit;
+pub mod heap;
 pub mod mul;
 pub mod requant;
 pub mod sim;

@@ -6,9 +6,9 @@
 //! between the blocks' rust-hdl simulations.
 //!
 //! - `fxp_mac`: `mul` (the array, no extra rows) -> `acc`.
-//! - `fpec_mac`, `fused`: `rows` (the compensation term as one row) ->
-//!   `mul` (the same array, that row first, the product shifted by G) ->
-//!   `acc`, one accumulator of S bits.
+//! - `fpec_mac`, `fused`: `rows` (the compensation term as rows) ->
+//!   `mul` (the same array, those rows in its bit heap beside the partial
+//!   products, the product shifted by G) -> `acc`, one accumulator of S bits.
 //! - `fpec_mac`, `split`: `mul` -> `acc` (A bits); `est` (the term) ->
 //!   `comp` (CA bits, not enabled on sparse pairs); `out` adds
 //!   `(acc << G) + comp` when the result is valid.
@@ -208,6 +208,9 @@ fn slice_wires(x: &Widths) -> Vec<(u32, String, Option<String>)> {
     v
 }
 
+/// rust-hdl's names of the ports of an array `x` of rows.
+const X_PORTS: [&str; 6] = ["x__0", "x__1", "x__2", "x__3", "x__4", "x__5"];
+
 /// The blocks of one MAC configuration.
 pub(crate) enum Mac {
     Fxp {
@@ -239,22 +242,27 @@ impl Mac {
         if !x.fpec {
             return Ok(Mac::Fxp {
                 x,
-                mul: dispatch::mul(x.w, x.p, 0, 0, 0)?,
+                mul: dispatch::mul(x.w, x.p, 0, 0, &[])?,
                 acc: dispatch::acc(x.a, x.p)?,
             });
         }
-        let k = x.m + 1;
         Ok(match cfg.arch {
             Arch::Fused => Mac::Fused {
                 x,
-                rows: dispatch::rows(x.w, x.c, x.t, k, x.z)?,
-                mul: dispatch::mul(x.w, x.t, 1, x.g, crate::mul::comp_extra(x.w, k))?,
+                rows: dispatch::rows(x.w, x.c, x.t, x.m, x.z)?,
+                mul: dispatch::mul(
+                    x.w,
+                    x.t,
+                    x.g,
+                    crate::comp::rows::extra(x.w, x.m),
+                    &crate::comp::rows::supports(x.w, x.m),
+                )?,
                 acc: dispatch::acc(x.s, x.t)?,
-                buf: vec![0; 1],
+                buf: vec![0; crate::comp::rows::row_count(x.m) as usize],
             },
             Arch::Split => Mac::Split {
                 x,
-                mul: dispatch::mul(x.w, x.p, 0, 0, 0)?,
+                mul: dispatch::mul(x.w, x.p, 0, 0, &[])?,
                 acc: dispatch::acc(x.a, x.p)?,
                 est: dispatch::est(x.w, x.c, x.tw, x.m, x.z)?,
                 comp: dispatch::comp_acc(x.ca)?,
@@ -286,30 +294,27 @@ impl Mac {
                 x, rows, mul, acc, ..
             } => {
                 let mut wires = slice_wires(x);
-                wires.push((x.t, "comp_v".into(), None));
+                let r = crate::comp::rows::row_count(x.m);
+                let mut rows_p = vec![
+                    ("qw", "qw".to_string()),
+                    ("qa", "qa".into()),
+                    ("cw", "cw".into()),
+                    ("ca", "ca".into()),
+                ];
+                let mut mul_p = vec![
+                    ("a", "qw".to_string()),
+                    ("b", "qa".into()),
+                    ("t", "mul_t".into()),
+                ];
+                for k in 0..r {
+                    wires.push((x.t, format!("comp_x{k}"), None));
+                    rows_p.push((X_PORTS[k as usize], format!("comp_x{k}")));
+                    mul_p.push((X_PORTS[k as usize], format!("comp_x{k}")));
+                }
                 wires.push((x.t, "mul_t".into(), None));
                 let insts = [
-                    instance(
-                        "rows",
-                        rows.verilog()?,
-                        &[
-                            ("qw", "qw".into()),
-                            ("qa", "qa".into()),
-                            ("cw", "cw".into()),
-                            ("ca", "ca".into()),
-                            ("v", "comp_v".into()),
-                        ],
-                    ),
-                    instance(
-                        "mul",
-                        mul.verilog()?,
-                        &[
-                            ("a", "qw".into()),
-                            ("b", "qa".into()),
-                            ("x__0", "comp_v".into()),
-                            ("t", "mul_t".into()),
-                        ],
-                    ),
+                    instance("rows", rows.verilog()?, &rows_p),
+                    instance("mul", mul.verilog()?, &mul_p),
                     instance(
                         "acc",
                         acc.verilog()?,

@@ -39,6 +39,14 @@ pub struct EnergyArgs {
     /// Workload seed.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, default_value_t = super::args::DEFAULT_SEED)]
     pub seed: u64,
+    /// Share of sparse pairs (both ezb = 1) in each dot product of the dnn
+    /// workload, 0..=1 (sim and glitch activity; FPEC with Z = 1 only).
+    #[arg(long, allow_negative_numbers = true, value_name = "S")]
+    pub sparsity: Option<f64>,
+    /// Zero threshold T (64ths of an LSB, 0..=32) with which the dnn
+    /// workload is encoded (sim and glitch activity; FPEC with Z = 1 only).
+    #[arg(long, allow_negative_numbers = true, value_name = "T")]
+    pub ezb_threshold: Option<i64>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -227,7 +235,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
             )));
         }
     }
-    let workload = match args
+    let base = match args
         .workload
         .as_deref()
         .unwrap_or(super::args::DEFAULT_WORKLOAD)
@@ -235,6 +243,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
         "dnn" => Workload::Dnn { len: args.len },
         _ => Workload::Uniform { len: args.len },
     };
+    let workload = sparse_workload(&args, &design, &activity, &base)?;
     let opts = EnergyOptions {
         activity,
         workload,
@@ -252,9 +261,24 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
             let bdir = args.dir.join("energy").join(format!("fxp{w}"));
             crate::gen::generate_baseline(w, max_len, &bdir)?;
             let bd = Design::from_dir(&bdir)?;
-            baselines.push((format!("fxp{w}"), evaluate(&bd, &bdir, &opts)?));
+            // FxP has no sparse pairs: the plain workload.
+            let bopts = EnergyOptions {
+                workload: base.clone(),
+                ..opts.clone()
+            };
+            baselines.push((format!("fxp{w}"), evaluate(&bd, &bdir, &bopts)?));
         }
     }
+    // The row model, at the unit costs of FxP W synthesized by the same flow.
+    let floor = match &design.split {
+        Some(sp) if !sp.is_fxp() => crate::synth::floor::with_companion(
+            &design,
+            &main.cells_by_block,
+            &args.dir.join("energy").join(format!("fxp{}-floor", sp.w)),
+            &opts.synth,
+        )?,
+        _ => None,
+    };
     let ratio = |k: &str| {
         baselines
             .iter()
@@ -285,6 +309,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
         "baseline_max_len": design.max_len.unwrap_or(4096),
         "ratio_vs_fxp8": ratio("fxp8"),
         "ratio_vs_fxp16": ratio("fxp16"),
+        "row_model": floor,
     });
     let text = serde_json::to_string_pretty(&json)?;
     std::fs::create_dir_all(args.dir.join("energy"))?;
@@ -317,6 +342,24 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
     if let Some(a) = main.area_um2 {
         println!("  area: {a:.3} um^2");
     }
+    if let Some(f) = &floor {
+        println!("  {}", f.describe());
+        for b in &f.blocks {
+            println!(
+                "    {:<13} {:>6} cells, row model {:>8.1} (cells / model {})",
+                b.block,
+                b.cells,
+                b.model,
+                b.ratio_text()
+            );
+        }
+        println!(
+            "    all           {:>6} cells, row model {:>8.1} (cells / model {:.3})",
+            f.cells,
+            f.model,
+            f.ratio()
+        );
+    }
     for (n, r) in &baselines {
         println!(
             "  baseline {n} (same flow, max_len {}): {:.2} fJ/MAC, ratio {n} / {} = {:.3}",
@@ -327,4 +370,40 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The workload with `--sparsity` / `--ezb-threshold` applied (checked:
+/// ranges, a dnn workload under sim or glitch activity, an FPEC design
+/// with Z = 1), or `base` when neither is given.
+fn sparse_workload(
+    args: &EnergyArgs,
+    design: &Design,
+    activity: &Activity,
+    base: &Workload,
+) -> anyhow::Result<Workload> {
+    if args.sparsity.is_none() && args.ezb_threshold.is_none() {
+        return Ok(base.clone());
+    }
+    let thr = match args.ezb_threshold {
+        Some(t) if !(0..=32).contains(&t) => {
+            return Err(usage(format!(
+                "--ezb-threshold {t} is out of range (allowed 0..=32)"
+            )))
+        }
+        t => t.map(|t| t as u32),
+    };
+    let split = design.split.ok_or_else(|| {
+        usage("--sparsity/--ezb-threshold need the word format (--bits W+C with --rtl)")
+    })?;
+    crate::energy::check_sparse(&split, args.sparsity, thr)?;
+    if matches!(activity, Activity::Static { .. }) || !matches!(base, Workload::Dnn { .. }) {
+        return Err(usage(
+            "--sparsity/--ezb-threshold set the dnn workload of --activity sim or glitch",
+        ));
+    }
+    Ok(Workload::DnnSparse {
+        len: args.len,
+        sparsity: args.sparsity,
+        ezb_threshold: thr,
+    })
 }

@@ -41,6 +41,20 @@ pub struct FlowArgs {
     /// split, or all (side by side); repeatable.
     #[arg(long, default_values_t = vec!["fused".to_string()])]
     pub arch: Vec<String>,
+    /// Share of sparse pairs (both ezb = 1) in each dot product of the
+    /// FPEC configurations' dnn workload, 0..=1 (Z = 1 only; FxP runs keep
+    /// the plain workload).
+    #[arg(long, allow_negative_numbers = true, value_name = "S")]
+    pub sparsity: Option<f64>,
+    /// Zero threshold T (64ths of an LSB, 0..=32) of the FPEC
+    /// configurations' dnn workload (Z = 1 only).
+    #[arg(long, allow_negative_numbers = true, value_name = "T")]
+    pub ezb_threshold: Option<i64>,
+    /// Instead of the flow: the sparse-mode curve of every --bits (FPEC,
+    /// Z = 1): sim and glitch energy per MAC at 0, 25, 50, 75 and 100 %
+    /// sparse pairs beside FxP W, into OUT/sparse-curve.{md,json,svg}.
+    #[arg(long)]
+    pub sparsity_curve: bool,
     /// Run shard K of N of the configurations: their reports and
     /// OUT/flow-shard-K-of-N.json; `fpec flow merge OUT` writes the summary.
     #[arg(long, value_name = "K/N")]
@@ -95,6 +109,17 @@ pub fn run(a: FlowArgs) -> Result<()> {
     if let Some(FlowCmd::Merge(m)) = a.cmd {
         return run_merge(m);
     }
+    if a.sparsity_curve {
+        if a.sparsity.is_some() || a.ezb_threshold.is_some() || a.shard.is_some() {
+            return Err(crate::util::usage(
+                "--sparsity-curve sets the share of sparse pairs itself and runs unsharded (no --sparsity, --ezb-threshold or --shard)",
+            ));
+        }
+        let splits = crate::flow::expand_bits_with(&a.bits, a.emb, a.no_ezb)?;
+        crate::util::check_out_dir(&a.out, "--out")?;
+        crate::flow::curve::run(&splits, a.max_len, a.seed, &a.out)?;
+        return Ok(());
+    }
     let shard = a
         .shard
         .as_deref()
@@ -123,6 +148,8 @@ pub fn run(a: FlowArgs) -> Result<()> {
         vectors: a.vectors,
         seed: a.seed,
         arch: a.arch,
+        sparsity: a.sparsity,
+        ezb_threshold: a.ezb_threshold,
     });
     if shard.is_none() && out.join(SUMMARY[0]).is_file() {
         crate::util::record_written(&out, SUMMARY)?;

@@ -69,6 +69,13 @@ fn run_plot(a: PlotArgs) -> Result<()> {
             energy_chart_from_summary(&text).map_err(as_usage)?.to_svg(),
             "energy.svg",
         )
+    } else if v.get("sparse_curve").is_some() {
+        (
+            crate::flow::curve::chart_from_json(&text)
+                .map_err(as_usage)?
+                .to_svg(),
+            "sparse-curve.svg",
+        )
     } else if v.get("energy_model").is_some() {
         let budget = v.get("budget").and_then(|b| b.as_f64()).unwrap_or(0.0);
         let name = a

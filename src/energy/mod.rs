@@ -60,6 +60,9 @@ pub struct EnergyReport {
     pub cells_by_type: BTreeMap<String, u64>,
     /// Cells by block.
     pub cells_by_block: BTreeMap<String, u64>,
+    /// Cells by part (block and sub-instance: `multiplier/heap`, ...).
+    #[serde(default)]
+    pub cells_by_part: BTreeMap<String, u64>,
     /// Energy per MAC, fJ.
     pub energy_fj_per_mac: f64,
     /// Energy per MAC by block, fJ.
@@ -208,6 +211,7 @@ pub fn evaluate_synthesized(
         energy_table: format!("{} ({})", opts.table.meta.name, opts.table.origin),
         cells_by_type: sr.cells_by_type.clone(),
         cells_by_block: sr.cells_by_block.clone(),
+        cells_by_part: sr.cells_by_part.clone(),
         energy_fj_per_mac: total,
         comp_path_fj_per_mac: by_block.get("compensation").copied().unwrap_or(0.0),
         energy_by_block_fj: by_block,

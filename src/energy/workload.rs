@@ -5,6 +5,7 @@ use crate::format::{Format, Split};
 use crate::golden::Operand;
 use crate::util::usage;
 use anyhow::Result;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -71,6 +72,20 @@ pub enum Workload {
         /// Dot-product length.
         len: usize,
     },
+    /// The `Dnn` operands with the sparse mode under control (FPEC, Z = 1):
+    /// encoded with the zero threshold `ezb_threshold` (64ths of an LSB,
+    /// spec 2) when given; when `sparsity` is given, exactly
+    /// round(sparsity * len) pairs of each dot product (chosen at random
+    /// from the seed) are made sparse (both ezb set) and no other pair is
+    /// (the activation's ezb is cleared where both were set).
+    DnnSparse {
+        /// Dot-product length.
+        len: usize,
+        /// Share of sparse pairs, 0..=1.
+        sparsity: Option<f64>,
+        /// Zero threshold T, 0..=32.
+        ezb_threshold: Option<u32>,
+    },
     /// Explicit packed (w, a) pairs (e.g. a layer's real operands), cut into
     /// dot products of length `len` (the last one may be shorter).
     Pairs {
@@ -89,6 +104,18 @@ impl Workload {
             Workload::Dnn { len } => {
                 format!("dnn (len {len}; w ~ N(0,1), a = ReLU(N(0,1)), FB = W-3)")
             }
+            Workload::DnnSparse {
+                len,
+                sparsity,
+                ezb_threshold,
+            } => format!(
+                "dnn (len {len}; w ~ N(0,1), a = ReLU(N(0,1)), FB = W-3){}{}",
+                ezb_threshold.map_or(String::new(), |t| format!(", ezb threshold T = {t}")),
+                sparsity.map_or(String::new(), |s| format!(
+                    ", {:.0} % sparse pairs",
+                    100.0 * s
+                ))
+            ),
             Workload::Pairs { pairs, len } => format!("pairs ({} given, len {len})", pairs.len()),
         }
     }
@@ -96,13 +123,16 @@ impl Workload {
     pub fn kind(&self) -> &'static str {
         match self {
             Workload::Uniform { .. } => "uniform",
-            Workload::Dnn { .. } => "dnn",
+            Workload::Dnn { .. } | Workload::DnnSparse { .. } => "dnn",
             Workload::Pairs { .. } => "pairs",
         }
     }
     fn len(&self) -> usize {
         match self {
-            Workload::Uniform { len } | Workload::Dnn { len } | Workload::Pairs { len, .. } => *len,
+            Workload::Uniform { len }
+            | Workload::Dnn { len }
+            | Workload::DnnSparse { len, .. }
+            | Workload::Pairs { len, .. } => *len,
         }
     }
 
@@ -143,6 +173,38 @@ impl Workload {
                     })
                     .collect()
             }
+            Workload::DnnSparse {
+                sparsity,
+                ezb_threshold,
+                ..
+            } => {
+                check_sparse(split, *sparsity, *ezb_threshold)?;
+                let fb = split.w as i32 - 3;
+                let fmt = Format::new(*split, fb, *ezb_threshold)?;
+                let ezb = 1u32 << (split.m() + 1);
+                (0..ndots)
+                    .map(|_| {
+                        let mut d: Vec<(u32, u32)> = (0..len)
+                            .map(|_| crate::operands::dnn_pair(&mut rng, &fmt, &fmt, 1.0))
+                            .collect::<Result<_>>()?;
+                        if let Some(sh) = sparsity {
+                            let k = (sh * len as f64).round() as usize;
+                            let mut idx: Vec<usize> = (0..len).collect();
+                            idx.shuffle(&mut rng);
+                            for (j, &i) in idx.iter().enumerate() {
+                                let (w, a) = &mut d[i];
+                                if j < k {
+                                    *w |= ezb;
+                                    *a |= ezb;
+                                } else if *w & ezb != 0 && *a & ezb != 0 {
+                                    *a &= !ezb;
+                                }
+                            }
+                        }
+                        Ok(d)
+                    })
+                    .collect()
+            }
             Workload::Pairs { pairs, .. } => {
                 if pairs.is_empty() {
                     return Err(usage("workload: the list of pairs is empty"));
@@ -159,6 +221,31 @@ impl Workload {
             }
         }
     }
+}
+
+/// Checks the sparse-mode controls: `sparsity` in 0..=1, `ezb_threshold`
+/// in 0..=32, and a split that has sparse pairs at all (FPEC with Z = 1).
+pub fn check_sparse(split: &Split, sparsity: Option<f64>, ezb_threshold: Option<u32>) -> Result<()> {
+    if let Some(s) = sparsity {
+        if !(0.0..=1.0).contains(&s) {
+            return Err(usage(format!(
+                "--sparsity {s} is out of range (allowed 0..=1)"
+            )));
+        }
+    }
+    if let Some(t) = ezb_threshold {
+        if t > 32 {
+            return Err(usage(format!(
+                "--ezb-threshold {t} is out of range (allowed 0..=32)"
+            )));
+        }
+    }
+    if (sparsity.is_some() || ezb_threshold.is_some()) && !split.z() {
+        return Err(usage(format!(
+            "--sparsity/--ezb-threshold need an FPEC design with an ezb bit (Z = 1); {split} has none, so no pair is sparse"
+        )));
+    }
+    Ok(())
 }
 
 /// Share of pairs whose two operands both have ezb = 1 (Z = 1 only).

@@ -12,6 +12,7 @@ use crate::energy::{
 };
 use crate::format::{parse_bits, Split};
 use crate::gen::Arch;
+use crate::synth::floor::Units;
 use crate::synth::{Design, SynthOptions};
 
 use crate::util::{usage, write_atomic};
@@ -20,6 +21,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+pub mod curve;
 mod report;
 pub mod shard;
 pub use report::{energy_chart, energy_chart_from_summary, EnergyPoint};
@@ -49,6 +51,35 @@ pub struct FlowOptions {
     pub no_ezb: bool,
     /// Shard K of N (0-based) of the configurations, or all of them.
     pub shard: Option<(u64, u64)>,
+    /// Share of sparse pairs of the FPEC workload (`--sparsity`).
+    pub sparsity: Option<f64>,
+    /// Zero threshold of the FPEC workload (`--ezb-threshold`).
+    pub ezb_threshold: Option<i64>,
+}
+
+impl FlowOptions {
+    /// The FPEC workload's sparse-mode controls, checked against every
+    /// requested split (each must have sparse pairs: FPEC, Z = 1).
+    fn sparse_controls(&self, splits: &[Split]) -> Result<Option<(Option<f64>, Option<u32>)>> {
+        if self.sparsity.is_none() && self.ezb_threshold.is_none() {
+            return Ok(None);
+        }
+        let thr = match self.ezb_threshold {
+            Some(t) if !(0..=32).contains(&t) => {
+                return Err(usage(format!(
+                    "--ezb-threshold {t} is out of range (allowed 0..=32)"
+                )))
+            }
+            t => t.map(|t| t as u32),
+        };
+        if self.workload != "dnn" {
+            return Err(usage("--sparsity/--ezb-threshold set the dnn workload (--workload dnn)"));
+        }
+        for s in splits {
+            crate::energy::check_sparse(s, self.sparsity, thr)?;
+        }
+        Ok(Some((self.sparsity, thr)))
+    }
 }
 
 /// The hand-written behavioural MAC (quality-of-results baseline).
@@ -173,6 +204,10 @@ pub(crate) struct ConfigResult {
     /// Compensation overhead: this FPEC MAC's energy over FxP W's from the
     /// same run (static, sim, glitch); None for FxP.
     overhead: Option<[f64; 3]>,
+    /// Row-model cells (FPEC with FxP W in the same run), see
+    /// `synth::floor`.
+    #[serde(default)]
+    row_model_cells: Option<f64>,
 }
 
 /// Synthesizes `design` once (into `dir/synth`) and costs it under the
@@ -221,6 +256,7 @@ pub fn run(args: &FlowOptions) -> Result<()> {
             "--emb/--no-ezb need a compensated split (C >= 1) among --bits",
         ));
     }
+    let sparse = args.sparse_controls(&splits)?;
     let archs = expand_archs(&args.arch)?;
     let all_jobs = jobs(&splits, &archs)?;
     let jobs = shard::select(&all_jobs, args.shard);
@@ -260,12 +296,20 @@ pub fn run(args: &FlowOptions) -> Result<()> {
         || -> Result<Vec<Computed>> {
             jobs.par_iter()
                 .map(|(split, arch)| {
+                    let wl = match sparse {
+                        Some((sparsity, ezb_threshold)) if split.z() => Workload::DnnSparse {
+                            len: 64,
+                            sparsity,
+                            ezb_threshold,
+                        },
+                        _ => workload.clone(),
+                    };
                     let r = compute(
                         *split,
                         *arch,
                         args,
                         &out.join(crate::gen::config_dir_name(split, *arch)),
-                        &workload,
+                        &wl,
                     );
                     pb.inc(1);
                     r
@@ -274,9 +318,21 @@ pub fn run(args: &FlowOptions) -> Result<()> {
         },
     );
     let baselines = baselines?;
-    let mut results: Vec<ConfigResult> = computed?
+    let computed = computed?;
+    // Row-model unit costs of every FxP W of this run (its companions).
+    let units: Vec<Units> = computed
+        .iter()
+        .filter(|c| c.split.is_fxp())
+        .filter_map(|c| {
+            Units::from_fxp(c.m.w, c.m.sum_width, &c.main.static_.cells_by_part).ok()
+        })
+        .collect();
+    let mut results: Vec<ConfigResult> = computed
         .into_iter()
-        .map(|c| write_report(c, args, &baselines))
+        .map(|c| {
+            let u = units.iter().find(|u| u.fxp_w == c.m.w).copied();
+            write_report(c, args, &baselines, u)
+        })
         .collect::<Result<_>>()?;
     fill_overhead(&mut results);
     pb.finish_and_clear();

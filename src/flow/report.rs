@@ -3,6 +3,7 @@
 
 use super::{Computed, ConfigResult, Costed, FlowOptions};
 use crate::energy::Workload;
+use crate::synth::floor::{RowModel, Units};
 use crate::plot::{Axis, Chart, Line, Marker, Point, Series, PALETTE};
 use crate::util::write_atomic;
 use anyhow::{Context, Result};
@@ -15,6 +16,7 @@ pub(super) fn write_report(
     c: Computed,
     args: &FlowOptions,
     baselines: &[Costed],
+    units: Option<Units>,
 ) -> Result<ConfigResult> {
     let Computed {
         split,
@@ -176,6 +178,17 @@ pub(super) fn write_report(
             .unwrap_or(0.0);
         let _ = writeln!(md, "| {b} | {n} | {e:.1} | {g:.1} |");
     }
+    let floor = units.filter(|_| !split.is_fxp()).map(|u| {
+        RowModel::new(m.w, m.m, m.sum_width, u, &main.static_.cells_by_block)
+    });
+    if let Some(f) = &floor {
+        let _ = writeln!(
+            md,
+            "\n### Against the row model (the first-principles floor)\n\n{}.\n\n{}",
+            f.describe(),
+            f.markdown()
+        );
+    }
     let _ = writeln!(md, "\n| cell type | count |\n|---|---|");
     for (t, n) in &main.sim.cells_by_type {
         let _ = writeln!(md, "| {t} | {n} |");
@@ -200,6 +213,7 @@ pub(super) fn write_report(
         handwritten_sim_fj: hand.as_ref().map(|h| h.sim.energy_fj_per_mac),
         handwritten_static_fj: hand.as_ref().map(|h| h.static_.energy_fj_per_mac),
         overhead: None,
+        row_model_cells: floor.as_ref().map(|f| f.model),
     };
     let json = serde_json::json!({
         "config": m.bits(),
@@ -209,6 +223,7 @@ pub(super) fn write_report(
         "verify": { "seed": args.seed, "vectors": args.vectors, "mismatches": bad,
                     "backends": result.verify },
         "yosys_version": main.sim.yosys_version,
+        "row_model": floor,
         "energy": rows.iter().map(|r| serde_json::json!({
             "design": r.name, "static": r.static_, "sim": r.sim, "glitch": r.glitch })).collect::<Vec<_>>(),
         "ratio_vs_fxp8": { "static": e8.0 / result.energy_static_fj, "sim": e8.1 / result.energy_sim_fj,
@@ -250,9 +265,11 @@ pub(super) fn write_summary(
         "# fpec flow summary\n\nWorkload of the sim and glitch activity: {}. Baselines: FxP 8 {:.1} / {:.1} / {:.1} fJ/MAC, \
          FxP 16 {:.1} / {:.1} / {:.1} fJ/MAC (static / sim / glitch).\n\n\
          Overhead = this FPEC MAC / FxP W (same W, same run, same flow): what the compensation costs. \
-         FxP8/it = FxP 8 energy / this design's (> 1: this design is cheaper).\n\n\
-         | bits | arch | cells | static fJ/MAC | sim fJ/MAC | glitch fJ/MAC | overhead (static / sim / glitch) | FxP8/it (static / sim / glitch) | FxP16/it (static / sim / glitch) | skipped | hand-written sim fJ/MAC | mismatches |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+         FxP8/it = FxP 8 energy / this design's (> 1: this design is cheaper). \
+         Cells / row model: synthesized cells over the first-principles count at the unit costs of FxP W of the same run \
+         (per block in each report).\n\n\
+         | bits | arch | cells | cells / row model | static fJ/MAC | sim fJ/MAC | glitch fJ/MAC | overhead (static / sim / glitch) | FxP8/it (static / sim / glitch) | FxP16/it (static / sim / glitch) | skipped | hand-written sim fJ/MAC | mismatches |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         workload.name(),
         b8.static_.energy_fj_per_mac,
         b8.sim.energy_fj_per_mac,
@@ -272,10 +289,12 @@ pub(super) fn write_summary(
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {} |",
             r.bits,
             r.arch,
             r.cells,
+            r.row_model_cells
+                .map_or("-".to_string(), |f| format!("{:.3}", r.cells as f64 / f)),
             r.energy_static_fj,
             r.energy_sim_fj,
             r.energy_glitch_fj,

@@ -134,6 +134,7 @@ pub struct SynthOptions {
 }
 
 mod blocks;
+pub mod floor;
 mod netlist;
 pub use blocks::*;
 pub use netlist::*;
@@ -151,6 +152,8 @@ pub struct SynthResult {
     pub cells_by_type: BTreeMap<String, u64>,
     /// Per-block counts.
     pub cells_by_block: BTreeMap<String, u64>,
+    /// Per-part counts (block and sub-instance, see `Netlist::cells_by_part`).
+    pub cells_by_part: BTreeMap<String, u64>,
     /// The flattened netlist.
     pub netlist: Netlist,
     /// Liberty area (um^2, from `stat -liberty`), liberty mode only.
@@ -415,6 +418,7 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         dir: dir.clone(),
         top: design.top.clone(),
         cells_by_block: netlist.cells_by_block(),
+        cells_by_part: netlist.cells_by_part(),
         cells_by_type,
         netlist,
         liberty_area,

@@ -69,6 +69,19 @@ impl Netlist {
         }
         m
     }
+    /// Counts per part: the block, then `/` and the sub-instance of the
+    /// block's instance a cell came from (e.g. `multiplier/heap`), if any.
+    pub fn cells_by_part(&self) -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for c in &self.cells {
+            let k = match sub_instance_of(&c.name) {
+                Some(sub) => format!("{}/{sub}", c.block),
+                None => c.block.clone(),
+            };
+            *m.entry(k).or_insert(0) += 1;
+        }
+        m
+    }
     /// A port by name.
     pub fn port(&self, name: &str) -> Option<&Port> {
         self.ports.iter().find(|p| p.name == name)
@@ -158,6 +171,15 @@ fn instance_of(cell_name: &str) -> Option<&str> {
         return None;
     };
     let rest = rest.trim_start_matches('\\');
+    rest.split_once('.').map(|(i, _)| i)
+}
+
+/// The instance below the top-level instance a flattened cell came from
+/// (`$flatten\\mul.\\heap.$abc$1` -> `heap`), if any.
+fn sub_instance_of(cell_name: &str) -> Option<&str> {
+    let rest = cell_name.strip_prefix("$flatten")?.trim_start_matches('\\');
+    let (_, rest) = rest.split_once('.')?;
+    let rest = rest.strip_prefix('\\')?;
     rest.split_once('.').map(|(i, _)| i)
 }
 

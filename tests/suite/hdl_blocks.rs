@@ -5,6 +5,7 @@
 //! combination). A block bug shows up here, at the block, before any MAC
 //! test.
 
+use fpec_hdl::comp::rows;
 use fpec_hdl::dispatch::{self, BlockDyn};
 use fpec_hdl::emit::split_modules;
 use std::fmt::Write as _;
@@ -40,6 +41,18 @@ fn est(c: u64, m: u32, z: bool) -> i64 {
 /// its inputs (`ins`: port name and width, first port least significant in
 /// the counter) and returns (counter, output) pairs.
 fn icarus_walk(block: &dyn BlockDyn, ins: &[(&str, u32)], out: (&str, u32)) -> Vec<(u64, u64)> {
+    icarus_walk_outs(block, ins, &[out])
+        .into_iter()
+        .map(|(n, v)| (n, v[0]))
+        .collect()
+}
+
+/// [`icarus_walk`] with several outputs, printed in order.
+fn icarus_walk_outs(
+    block: &dyn BlockDyn,
+    ins: &[(&str, u32)],
+    outs: &[(&str, u32)],
+) -> Vec<(u64, Vec<u64>)> {
     let dir = tempfile::tempdir().unwrap();
     let files = split_modules(&block.verilog().unwrap(), "blk", "");
     let mut names = Vec::new();
@@ -57,14 +70,18 @@ fn icarus_walk(block: &dyn BlockDyn, ins: &[(&str, u32)], out: (&str, u32)) -> V
         conns.push(format!(".{p}({p})"));
         lo += w;
     }
-    let _ = writeln!(tb, "wire [{}:0] {};", out.1 - 1, out.0);
-    conns.push(format!(".{0}({0})", out.0));
+    for out in outs {
+        let _ = writeln!(tb, "wire [{}:0] {};", out.1 - 1, out.0);
+        conns.push(format!(".{0}({0})", out.0));
+    }
     let _ = writeln!(tb, "blk u({});", conns.join(", "));
+    let fmt = vec!["%0d"; outs.len() + 1].join(" ");
+    let onames: Vec<&str> = outs.iter().map(|o| o.0).collect();
     let _ = writeln!(
         tb,
-        "initial begin\n  for (n = 0; n < {}; n = n + 1) begin\n    #1 $display(\"%0d %0d\", n, {});\n  end\n  $finish;\nend\nendmodule",
+        "initial begin\n  for (n = 0; n < {}; n = n + 1) begin\n    #1 $display(\"{fmt}\", n, {});\n  end\n  $finish;\nend\nendmodule",
         1u64 << total,
-        out.0
+        onames.join(", ")
     );
     std::fs::write(dir.path().join("tb.v"), tb).unwrap();
     let exe = dir.path().join("sim");
@@ -78,11 +95,13 @@ fn icarus_walk(block: &dyn BlockDyn, ins: &[(&str, u32)], out: (&str, u32)) -> V
         .expect("iverilog");
     assert!(st.success());
     let o = Command::new("vvp").arg(&exe).output().expect("vvp");
-    let v: Vec<(u64, u64)> = String::from_utf8_lossy(&o.stdout)
+    let v: Vec<(u64, Vec<u64>)> = String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter_map(|l| {
             let mut it = l.split_whitespace();
-            Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+            let n = it.next()?.parse().ok()?;
+            let vals: Vec<u64> = it.filter_map(|x| x.parse().ok()).collect();
+            (vals.len() == outs.len()).then_some((n, vals))
         })
         .collect();
     assert_eq!(
@@ -105,7 +124,7 @@ fn mul_model(w: u32, t: u32, g: u32, extra: i128, a: u64, b: u64, x: &[u64]) -> 
 #[test]
 fn multiplier_array_fxp_exhaustive() {
     for w in 2..=5u32 {
-        let mut m = dispatch::mul(w, 2 * w, 0, 0, 0).unwrap();
+        let mut m = dispatch::mul(w, 2 * w, 0, 0, &[]).unwrap();
         for a in 0..1u64 << w {
             for b in 0..1u64 << w {
                 assert_eq!(
@@ -127,38 +146,50 @@ fn multiplier_array_fxp_exhaustive() {
 }
 
 #[test]
-fn multiplier_array_with_an_extra_row_exhaustive() {
-    // The fused shape: T = 2W + G, one extra row, a constant.
-    for (w, m) in [(2u32, 0u32), (2, 1), (3, 0), (2, 2)] {
+fn multiplier_array_with_compensation_rows() {
+    // The fused shape: T = 2W + G, the rows of comp::rows (random values
+    // inside their supports, seeded), their constant.
+    let mut seed = 0x19u64;
+    let mut rnd = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for (w, m) in [(2u32, 0u32), (2, 1), (3, 0), (2, 2), (3, 2), (4, 1)] {
         let g = m + 2;
         let t = 2 * w + g;
-        let extra = -(1i128 << (w + m + 1));
-        let mut blk = dispatch::mul(w, t, 1, g, extra).unwrap();
+        let sup = rows::supports(w, m);
+        let extra = rows::extra(w, m);
+        let mut blk = dispatch::mul(w, t, g, extra, &sup).unwrap();
         for a in 0..1u64 << w {
             for b in 0..1u64 << w {
-                for x in (0..1u64 << t).step_by(3) {
-                    let want = mul_model(w, t, g, extra, a, b, &[x]);
-                    assert_eq!(blk.eval(a, b, &[x]), want, "W {w} M {m}: {a} * {b} + {x}");
+                for _ in 0..64 {
+                    let x: Vec<u64> = sup.iter().map(|&s| rnd() & s).collect();
+                    let want = mul_model(w, t, g, extra, a, b, &x);
+                    assert_eq!(blk.eval(a, b, &x), want, "W {w} M {m}: {a} * {b} + {x:?}");
                 }
             }
-        }
-        for (n, got) in icarus_walk(blk.as_ref(), &[("a", w), ("b", w), ("x__0", t)], ("t", t)) {
-            let (a, b, x) = (n & mask(w), (n >> w) & mask(w), n >> (2 * w));
-            assert_eq!(
-                got,
-                mul_model(w, t, g, extra, a, b, &[x]),
-                "icarus W {w} M {m}"
-            );
         }
     }
 }
 
-/// The fused compensation row: V = qw*est(ca) + qa*est(cw) in W+K+1 bits
-/// with its sign bit inverted (K = M + 1).
-fn rows_model(w: u32, m: u32, z: bool, qw: u64, qa: u64, cw: u64, ca: u64) -> u64 {
-    let k = m + 1;
+/// The fused compensation rows: every row inside its support, and the rows
+/// plus their constant add up to V = qw*est(ca) + qa*est(cw) (mod 2^T).
+fn rows_check(w: u32, m: u32, z: bool, t: u32, n: u64, got: &[u64], what: &str) {
+    let c = z as u32 + 1 + m;
+    let (qw, qa) = (n & mask(w), (n >> w) & mask(w));
+    let (cw, ca) = ((n >> (2 * w)) & mask(c), n >> (2 * w + c));
+    let sup = rows::supports(w, m);
+    for (r, (&v, &s)) in got.iter().zip(&sup).enumerate() {
+        assert_eq!(v & !s, 0, "{what} W {w} M {m} Z {z}: row {r} outside its support");
+    }
+    let sum = got
+        .iter()
+        .fold(rows::extra(w, m) as u64, |a, &v| a.wrapping_add(v))
+        & mask(t);
     let v = sx(qw, w) * est(ca, m, z) + sx(qa, w) * est(cw, m, z);
-    ((v + (1i64 << (w + k))) as u64) & mask(w + k + 1)
+    assert_eq!(sum, (v as u64) & mask(t), "{what} W {w} M {m} Z {z}: {n}");
 }
 
 #[test]
@@ -168,30 +199,23 @@ fn compensation_rows_exhaustive() {
             for z in [false, true] {
                 let c = z as u32 + 1 + m;
                 let t = 2 * w + m + 2;
-                let mut blk = dispatch::rows(w, c, t, m + 1, z).unwrap();
-                let mut out = [0u64];
+                let r = rows::row_count(m) as usize;
+                let mut blk = dispatch::rows(w, c, t, m, z).unwrap();
+                let mut out = vec![0u64; r];
                 for n in 0..1u64 << (2 * w + 2 * c) {
                     let (qw, qa) = (n & mask(w), (n >> w) & mask(w));
                     let (cw, ca) = ((n >> (2 * w)) & mask(c), n >> (2 * w + c));
                     blk.eval(qw, qa, cw, ca, &mut out);
-                    assert_eq!(
-                        out[0],
-                        rows_model(w, m, z, qw, qa, cw, ca),
-                        "W {w} M {m} Z {z}: {n}"
-                    );
+                    rows_check(w, m, z, t, n, &out, "rust-sim");
                 }
-                for (n, got) in icarus_walk(
+                let names = ["x__0", "x__1", "x__2", "x__3", "x__4", "x__5"];
+                let outs: Vec<(&str, u32)> = names[..r].iter().map(|&p| (p, t)).collect();
+                for (n, got) in icarus_walk_outs(
                     blk.as_ref(),
                     &[("qw", w), ("qa", w), ("cw", c), ("ca", c)],
-                    ("v", t),
+                    &outs,
                 ) {
-                    let (qw, qa) = (n & mask(w), (n >> w) & mask(w));
-                    let (cw, ca) = ((n >> (2 * w)) & mask(c), n >> (2 * w + c));
-                    assert_eq!(
-                        got,
-                        rows_model(w, m, z, qw, qa, cw, ca),
-                        "icarus W {w} M {m} Z {z}: {n}"
-                    );
+                    rows_check(w, m, z, t, n, &got, "icarus");
                 }
             }
         }

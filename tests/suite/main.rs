@@ -14,6 +14,7 @@ mod dnn_opt;
 mod dnn_quant;
 mod dnn_sources;
 mod dnn_stride;
+mod energy_sparse;
 mod flow_shard;
 mod gen_cli;
 mod gen_lint;

@@ -41,6 +41,10 @@ fn committed_charts() -> Vec<(&'static str, Chart)> {
             .unwrap(),
         ),
         (
+            "reports/sparse-curve/sparse-curve.svg",
+            fpec::flow::curve::chart_from_json(&read("reports/sparse-curve/sparse-curve.json")).unwrap(),
+        ),
+        (
             "reports/dnn-lenet/dnn-report.svg",
             report_chart_from_json(
                 &read("reports/dnn-lenet/dnn-report.json"),

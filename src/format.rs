@@ -116,7 +116,8 @@ impl Split {
         if c == 0 {
             if emb.is_some() || no_ezb {
                 return Err(FormatError(format!(
-                    "{bits_flag} {s} is FxP (C = 0): {fields_flag} need C >= 1"
+                    "{bits_flag} {s} is FxP (C = 0): {fields_flag} need C >= 1 (allowed: a W+C split with C 1..={})",
+                    C_RANGE.1
                 )));
             }
             return Split::new(w, None);
@@ -128,7 +129,7 @@ impl Split {
             comp = Comp::new(m, !no_ezb)?;
             if comp.c() != c {
                 return Err(FormatError(format!(
-                    "{bits_flag} {s}: C = {c} does not match the explicit fields (Z = {}, M = {m} need C = {})",
+                    "{bits_flag} {s}: C = {c} does not match the explicit fields (Z = {}, M = {m} need C = {}; allowed: C = Z + 1 + M)",
                     comp.z as u32,
                     comp.c()
                 )));
@@ -192,7 +193,8 @@ pub fn parse_bits(s: &str) -> Result<(u32, u32), FormatError> {
 pub fn parse_bits_flag(flag: &str, s: &str) -> Result<(u32, u32), FormatError> {
     let bad = || {
         FormatError(format!(
-            "{flag} '{s}' is not of the form W+C (e.g. 6+2, 8+0)"
+            "{flag} '{s}' is not of the form W+C (allowed W {}..={}, C {}..={}; e.g. 6+2, 8+0)",
+            W_RANGE.0, W_RANGE.1, C_RANGE.0, C_RANGE.1
         ))
     };
     let (w, c) = s.trim().split_once('+').ok_or_else(bad)?;

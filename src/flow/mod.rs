@@ -143,19 +143,26 @@ pub fn expand_bits_with(specs: &[String], emb: Option<u32>, no_ezb: bool) -> Res
     let mut v = Vec::new();
     for s in specs {
         if let Some((range, c)) = s.split_once("..") {
+            let bad_range = || {
+                let (w, c) = (crate::format::W_RANGE, crate::format::C_RANGE);
+                usage(format!(
+                    "--bits '{s}' is not of the form A..B+C (allowed W {}..={} for A <= B, C {}..={}; e.g. 3..8+2)",
+                    w.0, w.1, c.0, c.1
+                ))
+            };
             let (b, c) = c
                 .split_once('+')
-                .ok_or_else(|| usage(format!("--bits '{s}' is not of the form A..B+C")))?;
+                .ok_or_else(bad_range)?;
             let a: u32 = range
                 .trim()
                 .parse()
-                .map_err(|_| usage(format!("--bits '{s}' is not of the form A..B+C")))?;
+                .map_err(|_| bad_range())?;
             let b: u32 = b
                 .trim()
                 .parse()
-                .map_err(|_| usage(format!("--bits '{s}' is not of the form A..B+C")))?;
+                .map_err(|_| bad_range())?;
             if a > b {
-                return Err(usage(format!("--bits '{s}': empty range {a}..{b}")));
+                return Err(usage(format!("--bits '{s}': empty range {a}..{b} (allowed A <= B)")));
             }
             for w in a..=b {
                 v.push(one(&format!("{w}+{c}"))?);

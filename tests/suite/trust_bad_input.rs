@@ -68,7 +68,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 // ---------------------------------------------------------------- item 2
 
 #[test]
-fn item2_idx_header_overflow_is_an_error_with_the_exact_byte_count() {
+fn idx_header_overflow_is_an_error_with_the_exact_byte_count() {
     let t = tempfile::tempdir().unwrap();
     let m = u32::MAX;
     let i = write(t.path(), "i.idx", &idx_images(m, m, m, &[]));
@@ -99,7 +99,7 @@ fn item2_idx_header_overflow_is_an_error_with_the_exact_byte_count() {
 }
 
 #[test]
-fn item2_energy_len_and_macs_have_upper_bounds() {
+fn energy_len_and_macs_have_upper_bounds() {
     let d = gen_dir();
     let o = run(&[
         "energy",
@@ -133,7 +133,7 @@ fn dut(bits: &str, lmax: u64, latency: u32) -> Dut {
 }
 
 #[test]
-fn item3_streamed_stimulus_equals_the_old_up_front_one() {
+fn streamed_stimulus_equals_the_old_up_front_one() {
     for (bits, lmax, lat, n, seed) in [
         ("6+2", 4096, 1, 60, 1u64),
         ("4+3", 100, 3, 500, 42),
@@ -165,7 +165,7 @@ fn rss_kb() -> u64 {
 }
 
 #[test]
-fn item3_ten_million_vectors_stream_in_flat_memory() {
+fn ten_million_vectors_stream_in_flat_memory() {
     // The documented maximum, --vectors 10000000, on a short-Lmax design:
     // about 40 M cycles, 320 MB if built up front.
     let d = dut("4+2", 2, 1);
@@ -190,7 +190,7 @@ fn item3_ten_million_vectors_stream_in_flat_memory() {
 // ---------------------------------------------------------------- item 4
 
 #[test]
-fn item4_gen_never_replaces_a_folder_it_did_not_write() {
+fn gen_never_replaces_a_folder_it_did_not_write() {
     let t = tempfile::tempdir().unwrap();
     // A folder with a manifest.json of someone else.
     let d = t.path().join("d");
@@ -231,7 +231,7 @@ fn leftovers(dir: &Path, prefixes: &[&str]) -> Vec<String> {
 }
 
 #[test]
-fn item5_gen_out_dot_is_a_usage_error_and_leaves_nothing() {
+fn gen_out_dot_is_a_usage_error_and_leaves_nothing() {
     let t = tempfile::tempdir().unwrap();
     let o = fpec()
         .args(["gen", "--bits", "6+2", "--out", "."])
@@ -244,7 +244,7 @@ fn item5_gen_out_dot_is_a_usage_error_and_leaves_nothing() {
 }
 
 #[test]
-fn item5_gen_sweeps_staging_folders_of_dead_runs_and_cleans_up_on_sigterm() {
+fn gen_sweeps_staging_folders_of_dead_runs_and_cleans_up_on_sigterm() {
     let t = tempfile::tempdir().unwrap();
     // Left by a run killed with SIGKILL (pid 999999 does not exist).
     std::fs::create_dir(t.path().join(".fpec-gen-999999-abc")).unwrap();
@@ -280,7 +280,7 @@ fn item5_gen_sweeps_staging_folders_of_dead_runs_and_cleans_up_on_sigterm() {
 }
 
 #[test]
-fn item5_build_folders_of_dead_runs_are_swept() {
+fn build_folders_of_dead_runs_are_swept() {
     let t = tempfile::tempdir().unwrap();
     std::fs::create_dir(t.path().join(".build-999999-x")).unwrap();
     let mine = t.path().join(format!(".build-{}-y", std::process::id()));
@@ -291,7 +291,7 @@ fn item5_build_folders_of_dead_runs_are_swept() {
 }
 
 #[test]
-fn item5_sigterm_during_verify_kills_the_compiler_and_removes_the_build() {
+fn sigterm_during_verify_kills_the_compiler_and_removes_the_build() {
     let t = tempfile::tempdir().unwrap();
     let cache = t.path().join("cache");
     let mut c = fpec()
@@ -340,7 +340,7 @@ fn item5_sigterm_during_verify_kills_the_compiler_and_removes_the_build() {
 }
 
 #[test]
-fn item5_failed_synth_leaves_no_stale_results() {
+fn failed_synth_leaves_no_stale_results() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("mac");
     assert!(
@@ -380,7 +380,7 @@ fn item5_failed_synth_leaves_no_stale_results() {
 }
 
 #[test]
-fn item5_verify_default_folders_differ_per_design_and_stale_reports_go() {
+fn verify_default_folders_differ_per_design_and_stale_reports_go() {
     let t = tempfile::tempdir().unwrap();
     let a = t.path().join("a.v");
     let b = t.path().join("b.v");
@@ -424,7 +424,7 @@ fn item5_verify_default_folders_differ_per_design_and_stale_reports_go() {
 // ---------------------------------------------------------------- item 6
 
 #[test]
-fn item6_bad_input_exits_2_everywhere() {
+fn bad_input_exits_2_everywhere() {
     let t = tempfile::tempdir().unwrap();
     let model = format!("{ROOT}/models/digits-mlp.json");
     // Empty and short CSV: both 2.
@@ -514,7 +514,7 @@ fn item6_bad_input_exits_2_everywhere() {
 // ---------------------------------------------------------------- item 7
 
 #[test]
-fn item7_vacuous_runs_and_ignored_options_are_errors() {
+fn vacuous_runs_and_ignored_options_are_errors() {
     let t = tempfile::tempdir().unwrap();
     let model = format!("{ROOT}/models/digits-mlp.json");
     let o = run(&[
@@ -605,7 +605,7 @@ fn item7_vacuous_runs_and_ignored_options_are_errors() {
 // ---------------------------------------------------------------- item 8
 
 #[test]
-fn item8_messages_and_file_modes() {
+fn messages_and_file_modes() {
     // Negative values: the range, not "unexpected argument".
     let d = gen_dir();
     let o = run(&["verify", &d, "--vectors", "-1"]);
@@ -760,7 +760,7 @@ fn fuzz_parsers_never_panic() {
 /// whose Verilog was replaced (a wrong MAC under the manifest's top), or
 /// whose files are missing, never gets a rust-sim pass.
 #[test]
-fn item1_rust_sim_never_passes_for_rtl_it_did_not_emit() {
+fn rust_sim_never_passes_for_rtl_it_did_not_emit() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("g");
     let st = crate::common::fpec()

@@ -69,7 +69,7 @@ fn s(p: &Path) -> &str {
 // ---------------------------------------------------------------- item 1
 
 #[test]
-fn item1_top_never_reaches_a_tool_script() {
+fn top_never_reaches_a_tool_script() {
     let (t, d) = copy_generated("6+2");
     let marker = t.path().join("pwned");
     let evil = format!("fpec_mac; exec -- touch {};", marker.display());
@@ -177,7 +177,7 @@ fn design_with_include() -> (tempfile::TempDir, PathBuf) {
 }
 
 #[test]
-fn item2_an_edited_include_is_never_a_cached_pass() {
+fn an_edited_include_is_never_a_cached_pass() {
     let (t, d) = design_with_include();
     let out = t.path().join("o");
     for be in ["verilator", "icarus"] {
@@ -211,7 +211,7 @@ fn item2_an_edited_include_is_never_a_cached_pass() {
 }
 
 #[test]
-fn item2_rtl_next_to_its_include_gets_its_folder_as_include_path() {
+fn rtl_next_to_its_include_gets_its_folder_as_include_path() {
     let (t, d) = design_with_include();
     let out = t.path().join("o");
     for be in ["verilator", "icarus"] {
@@ -230,7 +230,7 @@ fn item2_rtl_next_to_its_include_gets_its_folder_as_include_path() {
 }
 
 #[test]
-fn item2_regress_never_simulates_an_edited_cached_design() {
+fn regress_never_simulates_an_edited_cached_design() {
     let t = tempfile::tempdir().unwrap();
     let cache = t.path().join("cache");
     let out = t.path().join("r");
@@ -287,7 +287,7 @@ fn item2_regress_never_simulates_an_edited_cached_design() {
 // ---------------------------------------------------------------- item 3
 
 #[test]
-fn item3_manifest_files_stay_inside_the_folder() {
+fn manifest_files_stay_inside_the_folder() {
     let (t, d) = copy_generated("6+2");
     let out = t.path().join("o");
     // Break this folder's own Verilog, point the manifest at another's.
@@ -356,7 +356,7 @@ fn item3_manifest_files_stay_inside_the_folder() {
 }
 
 #[test]
-fn item3_a_pass_names_the_files_simulated() {
+fn a_pass_names_the_files_simulated() {
     let (t, d) = copy_generated("4+2");
     let out = t.path().join("o");
     let o = run(&[
@@ -413,7 +413,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 #[test]
-fn item4_regress_merge_recomputes_and_checks_every_record() {
+fn regress_merge_recomputes_and_checks_every_record() {
     let t = tempfile::tempdir().unwrap();
     let sh = t.path().join("sh");
     for k in 0..2 {
@@ -509,7 +509,7 @@ fn item4_regress_merge_recomputes_and_checks_every_record() {
 }
 
 #[test]
-fn item4_flow_merge_checks_totals_and_energies() {
+fn flow_merge_checks_totals_and_energies() {
     let t = tempfile::tempdir().unwrap();
     let sh = t.path().join("fl");
     let o = run(&[
@@ -650,7 +650,7 @@ fn naive_shard(units: &[Unit], k: u64, n: u64) -> Vec<Unit> {
 }
 
 #[test]
-fn item5_streamed_plan_equals_the_listed_one() {
+fn streamed_plan_equals_the_listed_one() {
     let configs = ["3+1-split", "2+0-fxp", "4+2-fused", "3+0-fxp"];
     let mut checked = 0;
     for (pairs, chunk, sample, exhaustive) in [
@@ -705,7 +705,7 @@ fn run_limited(args: &[&str]) -> (Option<i32>, String) {
 }
 
 #[test]
-fn item5_huge_budgets_plan_in_bounded_memory() {
+fn huge_budgets_plan_in_bounded_memory() {
     let t = tempfile::tempdir().unwrap();
     // 1e8 units in the whole plan (5 GB listed), 100 in this shard.
     let (rc, out) = run_limited(&[
@@ -754,7 +754,7 @@ fn item5_huge_budgets_plan_in_bounded_memory() {
 }
 
 #[test]
-fn item5_models_and_data_have_size_limits() {
+fn models_and_data_have_size_limits() {
     let m = format!("{ROOT}/models/digits-mlp.json");
     for args in [
         vec!["dnn", "eval", "--model", "/dev/zero", "--bits", "4+2"],
@@ -788,7 +788,7 @@ fn item5_models_and_data_have_size_limits() {
 // ---------------------------------------------------------------- item 6
 
 #[test]
-fn item6_gen_keeps_user_files_in_synth_and_energy() {
+fn gen_keeps_user_files_in_synth_and_energy() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("g");
     let gen = || run(&["gen", "--bits", "4+2", "--out", s(&d)]);
@@ -810,7 +810,7 @@ fn item6_gen_keeps_user_files_in_synth_and_energy() {
 }
 
 #[test]
-fn item6_reports_fpec_did_not_write_are_never_overwritten() {
+fn reports_fpec_did_not_write_are_never_overwritten() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("o");
     std::fs::create_dir_all(&out).unwrap();
@@ -890,7 +890,7 @@ fn item6_reports_fpec_did_not_write_are_never_overwritten() {
 }
 
 #[test]
-fn item6_merges_and_opt_refuse_dot_and_root() {
+fn merges_and_opt_refuse_dot_and_root() {
     let t = tempfile::tempdir().unwrap();
     let sh = t.path().join("sh");
     let o = run(&[
@@ -955,7 +955,7 @@ fn rtl_files() -> Vec<String> {
 }
 
 #[test]
-fn item7_bad_verilog_is_an_input_error() {
+fn bad_verilog_is_an_input_error() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("o");
     let files = rtl_files();
@@ -1008,7 +1008,7 @@ fn item7_bad_verilog_is_an_input_error() {
 }
 
 #[test]
-fn item7_bad_liberty_and_tables_are_input_errors() {
+fn bad_liberty_and_tables_are_input_errors() {
     let t = tempfile::tempdir().unwrap();
     let (_tg, d) = copy_generated("4+2");
     let g = s(&d).to_string();
@@ -1045,7 +1045,7 @@ fn item7_bad_liberty_and_tables_are_input_errors() {
 }
 
 #[test]
-fn item7_contradictory_or_ignored_options_are_errors() {
+fn contradictory_or_ignored_options_are_errors() {
     let t = tempfile::tempdir().unwrap();
     let (_tg0, d0) = copy_generated("4+2");
     let g = s(&d0).to_string();
@@ -1110,7 +1110,7 @@ fn item7_contradictory_or_ignored_options_are_errors() {
 }
 
 #[test]
-fn item7_outputs_are_checked_before_the_work() {
+fn outputs_are_checked_before_the_work() {
     let t = tempfile::tempdir().unwrap();
     let file = t.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
@@ -1184,7 +1184,7 @@ fn item7_outputs_are_checked_before_the_work() {
 }
 
 #[test]
-fn item7_one_configuration_flow_writes_its_summary() {
+fn one_configuration_flow_writes_its_summary() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("f");
     let o = run(&["flow", "--bits", "3+0", "--vectors", "2", "--out", s(&out)]);

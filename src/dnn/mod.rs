@@ -14,6 +14,8 @@
 
 pub mod data;
 pub mod energy_model;
+pub mod gquant;
+pub mod graph;
 pub mod hil;
 pub mod model;
 pub mod onnx;

@@ -4,10 +4,12 @@
 
 use super::args::{parse_ezb_threshold, parse_seed, FormatArgs, HwArgs};
 use crate::dnn::data::{load_cli, load_named, Dataset, Named, Splits};
+use crate::dnn::gquant::{calibrate_graph, Engine, QuantGraph};
+use crate::dnn::graph::Graph;
 use crate::dnn::hil;
-use crate::dnn::model::{float_accuracy, Layer, Model};
+use crate::dnn::model::{float_accuracy, Model};
 use crate::dnn::opt::{self, OptOptions};
-use crate::dnn::quant::{calibrate, QuantConfig, QuantModel};
+use crate::dnn::quant::QuantConfig;
 use crate::dnn::train::{self, Arch, TrainOptions};
 use crate::util::{usage, write_atomic};
 use anyhow::{Context, Result};
@@ -97,6 +99,10 @@ impl DataArgs {
     /// Loads and splits the data; with a model, checks first that the data
     /// fits it (shape, labels below its output count).
     fn load_for(&self, model: Option<&Model>) -> Result<Splits> {
+        self.load_fitting(model.map(|m| (m.input, m.classes())))
+    }
+    /// [`Self::load_for`] by input shape and class count (any model kind).
+    fn load_fitting(&self, model: Option<([usize; 3], usize)>) -> Result<Splits> {
         if self.data.is_some() && (self.idx_images.is_some() || self.idx_labels.is_some()) {
             return Err(usage(
                 "--data conflicts with --idx-images/--idx-labels; give the CSV or the IDX pair",
@@ -109,7 +115,7 @@ impl DataArgs {
             ));
         }
         let named = self.dataset.or(match model {
-            Some(m) if !custom && m.input == [1, 28, 28] => Some(Named::Mnist10k),
+            Some((input, _)) if !custom && input == [1, 28, 28] => Some(Named::Mnist10k),
             _ => None,
         });
         let d = match named {
@@ -120,13 +126,15 @@ impl DataArgs {
                 self.idx_labels.as_deref(),
             )?,
         };
-        if let Some(m) = model {
-            crate::dnn::model::check_data(m, &d).map_err(|e| {
-                usage(format!(
-                    "{e} (labels must be 0..={})",
-                    m.classes().saturating_sub(1)
-                ))
-            })?;
+        if let Some((input, classes)) = model {
+            if input != d.shape || classes < d.classes {
+                return Err(usage(format!(
+                    "the model expects inputs of shape {input:?} with {classes} classes but the data has shape {:?} and {} classes (labels must be 0..={})",
+                    d.shape,
+                    d.classes,
+                    classes.saturating_sub(1)
+                )));
+            }
         }
         let s = d.split();
         for (name, part) in [
@@ -315,12 +323,9 @@ fn run_train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn layer_name(m: &Model, i: usize) -> &'static str {
-    match m.layers[i] {
-        Layer::Conv2d { .. } => "conv2d",
-        Layer::Dense { .. } => "dense",
-        _ => "?",
-    }
+/// A graph model (JSON v1/v2 or `.onnx`, [`crate::dnn::onnx::load_graph`]); any error exits 2.
+fn load_graph_model(p: &std::path::Path) -> Result<Graph> {
+    crate::dnn::onnx::load_graph(p).map_err(|e| usage(format!("{e:#}")))
 }
 
 fn run_eval(a: EvalArgs) -> Result<()> {
@@ -328,36 +333,42 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     if split.is_fxp() && (a.tw.is_some() || a.ta.is_some()) {
         return Err(usage("--tw/--ta need a compensated split (C >= 1)"));
     }
-    let model = load_model(&a.model)?;
-    let s = a.data.load_for(Some(&model))?;
-    crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
+    let graph = load_graph_model(&a.model)?;
+    let s = a.data.load_fitting(Some((graph.input, graph.classes())))?;
     let data: &Dataset = if a.calibration {
         &s.calibration
     } else {
         &s.test
     };
-    let ranges = calibrate(&model, &s.calibration)?;
+    let ranges = calibrate_graph(&graph, &s.calibration)?;
     let mut cfg = QuantConfig::from_ranges(split, &ranges, None)?;
     let t = a.format.ezb_threshold;
     cfg.override_t(a.tw.or(t), a.ta.or(t))?;
-    let fl = float_accuracy(&model, data)?;
+    let fl = graph.float_accuracy(data)?;
     let t0 = Instant::now();
-    let qm = QuantModel::new(&model, &cfg)?;
+    let qm = QuantGraph::new(&graph, &cfg, Engine::Gemm)
+        .map_err(|e| usage(format!("model {}: {e:#}", a.model.display())))?;
     let ev = qm.evaluate(data)?;
     let secs = t0.elapsed().as_secs_f64();
-    let stages = model.stages()?;
+    let plan = graph.plan()?;
     let macs = qm.macs();
     let info = qm.stage_info();
     let part = if a.calibration { "calibration" } else { "test" };
+    let kind = |k: usize| match graph.nodes[plan.macs[k]].op {
+        crate::dnn::graph::Op::Conv { .. } => "conv2d",
+        _ => "dense",
+    };
+    let dot_len = |k: usize| {
+        let n = &graph.nodes[plan.macs[k]];
+        n.op.params().0.len() / n.op.params().1.len().max(1)
+    };
     if a.json {
-        let layers: Vec<_> = stages
-            .iter()
-            .enumerate()
-            .map(|(k, st)| {
+        let layers: Vec<_> = (0..macs.len())
+            .map(|k| {
                 let (f, f_in) = info[k];
                 let l = &ev.layers[k];
                 serde_json::json!({
-                    "layer": k, "type": layer_name(&model, st.layer),
+                    "layer": k, "type": kind(k), "node": graph.nodes[plan.macs[k]].name,
                     "fb_w": f.w.fb, "fb_a": f.a.fb, "t_w": f.w.t, "t_a": f.a.t, "f_in": f_in,
                     "macs_per_inference": macs[k], "pairs": l.pairs,
                     "sparse_pairs": l.sparse_pairs, "sparsity": l.sparsity(),
@@ -372,13 +383,14 @@ fn run_eval(a: EvalArgs) -> Result<()> {
             "float_accuracy": fl, "quantized_accuracy": ev.accuracy,
             "correct": ev.correct, "sparsity": ev.sparsity(),
             "macs_per_inference": macs.iter().sum::<u64>(),
+            "calibration_method": "max", "weight_fb": "per-tensor",
             "seconds": secs, "layers": layers,
         });
         println!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(());
     }
     println!(
-        "{} on the {part} split ({} images), bits {} (M={}, Z={})",
+        "{} on the {part} split ({} images), bits {} (M={}, Z={}), calibration max-abs, FB per tensor",
         a.model.display(),
         ev.samples,
         split,
@@ -393,32 +405,21 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     println!("compensation sparsity (both ezb=1): {:.4}", ev.sparsity());
     println!(
         "{:<3} {:<7} {:>5} {:>5} {:>4} {:>4} {:>4} {:>5} {:>9} {:>9} {:>6} {:>12}",
-        "L",
-        "type",
-        "FBw",
-        "FBa",
-        "Tw",
-        "Ta",
-        "Fin",
-        "len",
-        "MACs/inf",
-        "sparsity",
-        "w-sat",
-        "a-sat"
+        "L", "type", "FBw", "FBa", "Tw", "Ta", "Fin", "len", "MACs/inf", "sparsity", "w-sat", "a-sat"
     );
-    for (k, st) in stages.iter().enumerate() {
+    for k in 0..macs.len() {
         let (f, f_in) = info[k];
         let l = &ev.layers[k];
         println!(
             "{:<3} {:<7} {:>5} {:>5} {:>4} {:>4} {:>4} {:>5} {:>9} {:>9.4} {:>6} {:>12}",
             k,
-            layer_name(&model, st.layer),
+            kind(k),
             f.w.fb,
             f.a.fb,
             f.w.t,
             f.a.t,
             f_in,
-            st.dot_len(&model),
+            dot_len(k),
             macs[k],
             l.sparsity(),
             l.weight_saturations,
@@ -557,26 +558,52 @@ fn run_opt(a: OptArgs) -> Result<()> {
 /// `fpec dnn import MODEL.onnx --out MODEL.json`.
 fn run_import(input: &std::path::Path, out: &std::path::Path) -> Result<()> {
     let t0 = std::time::Instant::now();
-    let model = crate::dnn::onnx::import::import_file(input).map_err(crate::util::as_usage)?;
-    let json = model.to_json()?;
+    // A chain of the layer-list ops stays a version-1 file (readable by every
+    // command, byte-identical to earlier imports); anything else is a graph.
+    let (json, summary) = match crate::dnn::onnx::import::import_file(input) {
+        Ok(model) => {
+            let stages = model.stages()?;
+            let params: usize = stages
+                .iter()
+                .map(|s| {
+                    let (w, b) = model.params(s.layer);
+                    w.len() + b.len()
+                })
+                .sum();
+            let summary = format!(
+                "{} layers, {} MAC layers, {} parameters, input {:?}",
+                model.layers.len(),
+                stages.len(),
+                params,
+                model.input
+            );
+            (model.to_json()?, summary)
+        }
+        Err(_) => {
+            let g = crate::dnn::onnx::graph_import::import_graph_file(input)
+                .map_err(crate::util::as_usage)?;
+            let plan = g.plan()?;
+            let params: usize = g
+                .nodes
+                .iter()
+                .map(|n| n.op.params().0.len() + n.op.params().1.len())
+                .sum();
+            let summary = format!(
+                "graph of {} nodes, {} MAC layers, {} parameters, input {:?}",
+                g.nodes.len(),
+                plan.macs.len(),
+                params,
+                g.input
+            );
+            (g.to_json()?, summary)
+        }
+    };
     crate::util::write_atomic(out, json.as_bytes())
         .with_context(|| format!("--out {}", out.display()))
         .map_err(crate::util::as_usage)?;
-    let stages = model.stages()?;
-    let params: usize = stages
-        .iter()
-        .map(|s| {
-            let (w, b) = model.params(s.layer);
-            w.len() + b.len()
-        })
-        .sum();
     println!(
-        "wrote {} ({} layers, {} MAC layers, {} parameters, input {:?}) in {:.3} s",
+        "wrote {} ({summary}) in {:.3} s",
         out.display(),
-        model.layers.len(),
-        stages.len(),
-        params,
-        model.input,
         t0.elapsed().as_secs_f64()
     );
     Ok(())

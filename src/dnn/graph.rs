@@ -437,7 +437,7 @@ fn window_shape(
 }
 
 /// Output shape of one node, checking its parameters.
-fn node_shape(op: &Op, shapes: &[[usize; 3]]) -> Result<[usize; 3]> {
+pub fn node_shape(op: &Op, shapes: &[[usize; 3]]) -> Result<[usize; 3]> {
     match op {
         Op::Conv {
             out_ch,

@@ -27,6 +27,7 @@
 //! [`crate::dnn::quant`] like any other model.
 
 pub mod export;
+pub mod graph_import;
 pub mod import;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 #[rustfmt::skip]
@@ -61,5 +62,15 @@ pub fn load(path: &Path) -> Result<Model> {
         import::import_file(path)
     } else {
         Model::load(path)
+    }
+}
+
+/// Reads a model as a graph: `.onnx` through [`graph_import`] (every op of
+/// spec 9), JSON of version 1 (layer list, as the equivalent chain) or 2.
+pub fn load_graph(path: &Path) -> Result<crate::dnn::graph::Graph> {
+    if is_onnx_path(path) {
+        graph_import::import_graph_file(path)
+    } else {
+        crate::dnn::graph::Graph::load_json(path)
     }
 }

@@ -137,7 +137,7 @@ fn cifar_like(seed: u64, n: usize) -> Vec<Vec<f64>> {
 
 #[test]
 fn shared_resnet20_imports_and_matches_onnxruntime() {
-    let Some(net) = crate::common::shared("nets/cifar10-resnet20.onnx") else {
+    let Some(net) = crate::common::shared("nets/cifar10-resnet20.onnx", "dnn_graph_onnx::shared_resnet20") else {
         return;
     };
     let g = load_graph(&net).unwrap();

@@ -25,19 +25,3 @@ pub fn fpec_text(args: &[&str]) -> (i32, String) {
     );
     (o.status.code().unwrap_or(-1), t)
 }
-
-/// A path under `../shared` (the third-party networks and data sets beside
-/// the repository). When it is missing: `None` after printing that the test
-/// is skipped and why, or a test failure when `CI=true` (CI must run it).
-pub fn shared(rel: &str) -> Option<std::path::PathBuf> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(!ci, "CI=true but {} is missing (see README: third-party networks)", p.display());
-    println!("SKIPPED: {} is missing (a fresh clone without ../shared; see README)", p.display());
-    None
-}

@@ -3,7 +3,7 @@
 //! Every `--model` takes an fpec JSON model or an `.onnx` file.
 
 use super::args::{parse_ezb_threshold, parse_seed, FormatArgs, HwArgs};
-use crate::dnn::data::{load_cli, load_named, Dataset, Named, Splits};
+use crate::dnn::data::{DataSpec, Dataset, ImageFolderOptions, Layout, ModelInput, Named, Splits};
 use crate::dnn::gquant::{calibrate_graph, Engine, QuantGraph};
 use crate::dnn::graph::Graph;
 use crate::dnn::hil;
@@ -20,6 +20,7 @@ use std::time::Instant;
 crate::ranged_arg!(parse_epochs, usize, "--epochs", 1, 100000);
 crate::ranged_arg!(parse_layer, usize, "--layer", 0, 10000);
 crate::ranged_arg!(parse_images, usize, "--images", 1, 1000000);
+crate::ranged_arg!(parse_limit, usize, "--limit", 1, 1000000000);
 crate::ranged_arg!(
     parse_activity_images,
     usize,
@@ -51,6 +52,18 @@ enum DnnCmd {
     Import(ImportArgs),
     /// Write a model (JSON or .onnx) as ONNX (opset 13, NCHW, float32).
     Export(ExportArgs),
+    /// Write the --data set as fpec decodes it (normalized, NCHW) to an
+    /// .npz (images float32, labels int64), e.g. for onnxruntime.
+    ExportData(ExportDataArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExportDataArgs {
+    /// Output .npz file (written atomically).
+    #[arg(long, value_name = "FILE.npz")]
+    out: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 #[derive(Args, Debug)]
@@ -73,17 +86,49 @@ struct ExportArgs {
     out: PathBuf,
 }
 
-/// Data-set selection shared by the subcommands.
+/// Data-set selection shared by the subcommands (one group: every dnn
+/// command that takes data takes all of it the same way).
 #[derive(Args, Debug, Clone)]
 struct DataArgs {
     /// A data set shipped in data/ (default: digits, or mnist-10k for a
     /// model with 28x28 inputs).
     #[arg(long, value_enum, value_name = "NAME")]
     dataset: Option<Named>,
-    /// Digits CSV (64 pixels + label per line, optionally gzipped);
-    /// default: the repository's data/digits.csv.gz.
-    #[arg(long, value_name = "FILE")]
+    /// The data: a digits CSV (64 pixels + label per line, optionally
+    /// gzipped), an image folder (one sub-folder of JPEG/PNG files per
+    /// class, sorted names), a .npy image tensor (with --labels) or a .npz
+    /// (arrays images/x and labels/y); default: data/digits.csv.gz.
+    #[arg(long, value_name = "PATH")]
     data: Option<PathBuf>,
+    /// Labels of a .npy --data: an integer vector, one label per image.
+    #[arg(long, value_name = "FILE.npy")]
+    labels: Option<PathBuf>,
+    /// Layout of 4-D .npy/.npz image tensors: nchw [N,C,H,W] or nhwc [N,H,W,C].
+    #[arg(long, value_enum)]
+    layout: Option<Layout>,
+    /// A calibration set separate from the test set (same kinds as
+    /// --data); the whole --data is then the test set. Without it, the
+    /// fixed stratified split of --data gives both.
+    #[arg(long, value_name = "PATH")]
+    calib: Option<PathBuf>,
+    /// Labels of a .npy --calib.
+    #[arg(long, value_name = "FILE.npy")]
+    calib_labels: Option<PathBuf>,
+    /// Per-channel mean subtracted after scaling pixels to [0, 1]
+    /// (comma-separated, one value per channel; default 0).
+    #[arg(long, allow_hyphen_values = true, value_name = "M,..")]
+    mean: Option<String>,
+    /// Per-channel divisor after the mean (comma-separated, each > 0; default 1).
+    #[arg(long, allow_hyphen_values = true, value_name = "S,..")]
+    std: Option<String>,
+    /// At most N images in each set used (test, calibration, training),
+    /// for quick runs: the first N, or a seeded subset with --subset-seed.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_limit, value_name = "N")]
+    limit: Option<usize>,
+    /// With --limit: a uniformly drawn subset (kept in file order) from
+    /// this seed instead of the first N.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed, value_name = "SEED")]
+    subset_seed: Option<u64>,
     /// MNIST-style IDX image file (magic 0x00000803), with --idx-labels.
     #[arg(long, value_name = "FILE")]
     idx_images: Option<PathBuf>,
@@ -92,76 +137,56 @@ struct DataArgs {
     idx_labels: Option<PathBuf>,
 }
 
+/// A comma-separated list of numbers (`--mean`, `--std`); none: empty.
+fn parse_list(flag: &str, s: Option<&str>) -> Result<Vec<f64>> {
+    let Some(s) = s else { return Ok(Vec::new()) };
+    s.split(',')
+        .map(|v| {
+            v.trim().parse::<f64>().map_err(|_| {
+                usage(format!(
+                    "{flag} {s}: '{v}' is not a number (give comma-separated numbers, one per channel)"
+                ))
+            })
+        })
+        .collect()
+}
+
 impl DataArgs {
+    fn spec(&self) -> Result<DataSpec> {
+        Ok(DataSpec {
+            dataset: self.dataset,
+            data: self.data.clone(),
+            labels: self.labels.clone(),
+            idx_images: self.idx_images.clone(),
+            idx_labels: self.idx_labels.clone(),
+            layout: self.layout,
+            calib: self.calib.clone(),
+            calib_labels: self.calib_labels.clone(),
+            norm: ImageFolderOptions {
+                mean: parse_list("--mean", self.mean.as_deref())?,
+                std: parse_list("--std", self.std.as_deref())?,
+                limit: self.limit,
+                subset_seed: self.subset_seed,
+            },
+        })
+    }
     fn load(&self) -> Result<Splits> {
+        if self.calib.is_some() {
+            return Err(usage(
+                "--calib is for eval, opt and verify-layer; dnn train uses the fixed split of --data",
+            ));
+        }
         self.load_for(None)
     }
-    /// Loads and splits the data; with a model, checks first that the data
+    /// Loads the sets into memory; with a model, checks first that the data
     /// fits it (shape, labels below its output count).
     fn load_for(&self, model: Option<&Model>) -> Result<Splits> {
         self.load_fitting(model.map(|m| (m.input, m.classes())))
     }
     /// [`Self::load_for`] by input shape and class count (any model kind).
     fn load_fitting(&self, model: Option<([usize; 3], usize)>) -> Result<Splits> {
-        if self.data.is_some() && (self.idx_images.is_some() || self.idx_labels.is_some()) {
-            return Err(usage(
-                "--data conflicts with --idx-images/--idx-labels; give the CSV or the IDX pair",
-            ));
-        }
-        let custom = self.data.is_some() || self.idx_images.is_some() || self.idx_labels.is_some();
-        if custom && self.dataset.is_some() {
-            return Err(usage(
-                "--dataset conflicts with --data/--idx-images/--idx-labels; give one data source",
-            ));
-        }
-        let named = self.dataset.or(match model {
-            Some((input, _)) if !custom && input == [1, 28, 28] => Some(Named::Mnist10k),
-            _ => None,
-        });
-        let d = match named {
-            Some(n) => load_named(n)?,
-            None => load_cli(
-                self.data.as_deref(),
-                self.idx_images.as_deref(),
-                self.idx_labels.as_deref(),
-            )?,
-        };
-        if let Some((input, classes)) = model {
-            if input != d.shape || classes < d.classes {
-                return Err(usage(format!(
-                    "the model expects inputs of shape {input:?} with {classes} classes but the data has shape {:?} and {} classes (labels must be 0..={})",
-                    d.shape,
-                    d.classes,
-                    classes.saturating_sub(1)
-                )));
-            }
-        }
-        let s = d.split();
-        for (name, part) in [
-            ("training", &s.train),
-            ("calibration", &s.calibration),
-            ("test", &s.test),
-        ] {
-            if part.is_empty() {
-                // The split is per class (p-th sample of a class: p mod 5),
-                // so name the rarest label.
-                let mut count = [0usize; 256];
-                for &l in &d.labels {
-                    count[l as usize] += 1;
-                }
-                let (lab, n) = count
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &c)| c > 0)
-                    .min_by_key(|(_, &c)| c)
-                    .map_or((0, 0), |(l, &c)| (l, c));
-                return Err(usage(format!(
-                    "the data set is too small: its {name} split is empty (the split is per label and needs at least 5 samples of a label; label {lab} has {n}, labels seen: {})",
-                    count.iter().filter(|&&c| c > 0).count()
-                )));
-            }
-        }
-        Ok(s)
+        let input = model.map(|(shape, classes)| ModelInput { shape, classes });
+        self.spec()?.load(input.as_ref())
     }
 }
 
@@ -268,6 +293,7 @@ pub fn run(args: DnnArgs) -> Result<()> {
         DnnCmd::Opt(a) => run_opt(a),
         DnnCmd::Import(a) => run_import(&a.input, &a.out),
         DnnCmd::Export(a) => run_export(&a.input, &a.out),
+        DnnCmd::ExportData(a) => run_export_data(a),
     }
 }
 
@@ -624,6 +650,42 @@ fn run_export(input: &std::path::Path, out: &std::path::Path) -> Result<()> {
         crate::dnn::onnx::OPSET,
         crate::dnn::onnx::IR_VERSION,
         bytes.len()
+    );
+    Ok(())
+}
+
+/// `fpec dnn export-data --data D --out FILE.npz`: the set as fpec decodes it.
+fn run_export_data(a: ExportDataArgs) -> Result<()> {
+    if a.out.extension().and_then(|e| e.to_str()) != Some("npz") {
+        return Err(usage(format!(
+            "--out {}: the output is an .npz archive (name it FILE.npz)",
+            a.out.display()
+        )));
+    }
+    if a.out.is_dir() {
+        return Err(usage(format!(
+            "--out {} is a folder; give a file name",
+            a.out.display()
+        )));
+    }
+    let t0 = Instant::now();
+    let (name, src) = a.data.spec()?.open_whole()?;
+    let progress = crate::dnn::progress::Progress::new(src.len() as u64, "decoding");
+    let bytes = crate::dnn::data::npy::export_npz(src.as_ref(), 256, &progress)?;
+    progress.finish();
+    write_atomic(&a.out, &bytes)
+        .with_context(|| format!("--out {}", a.out.display()))
+        .map_err(crate::util::as_usage)?;
+    let s = src.shape();
+    println!(
+        "wrote {} ({} images of {}x{}x{} from {name}, {} classes) in {:.1} s",
+        a.out.display(),
+        src.len(),
+        s[0],
+        s[1],
+        s[2],
+        src.classes(),
+        t0.elapsed().as_secs_f64()
     );
     Ok(())
 }

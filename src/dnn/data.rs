@@ -1,10 +1,14 @@
-//! Data sets for the accuracy studies: the UCI optical-recognition digits
+//! Data sets for the accuracy studies: the [`Source`] trait (a data set read
+//! in batches) over in-memory [`Dataset`]s and image folders decoded on
+//! demand ([`images`]); the UCI optical-recognition digits
 //! (`data/digits.csv.gz`), the shipped 10,000 MNIST digits
 //! (`data/mnist-10k-*.gz`, checked on load) and any MNIST-style IDX files;
 //! the named-set selection of the command line; the fixed split. See
-//! `data/README.md`.
+//! `data/README.md`. Every file is read with a size bound ([`bounded`]).
 //!
-//! Pixels are scaled to [0, 1] (digits: value / 16; IDX: value / 255).
+//! Pixels are scaled to [0, 1] (digits: value / 16; IDX and 8-bit images:
+//! value / 255), then for image folders and tensors optionally normalized
+//! per channel, `(x - mean) / std`.
 //! Every data set is split deterministically and stratified by class: the
 //! p-th sample of a class (0-based, in file order) goes to calibration when
 //! p mod 5 = 3, to test when p mod 5 = 4, and to training otherwise
@@ -19,16 +23,99 @@ macro_rules! bail {
         return Err(usage(format!($($t)*)))
     };
 }
-use flate2::read::GzDecoder;
-use std::io::Read;
 use std::path::{Path, PathBuf};
+
+pub mod bounded;
+pub mod images;
+pub mod npy;
+pub mod select;
+
+pub use images::{load_image_folder, open_image_folder, ImageFolder, ImageFolderOptions};
+pub use npy::{load_npy, load_npz, Layout};
+pub use select::{DataSpec, ModelInput, Selection};
+
+/// A data set read in batches (in-memory [`Dataset`], or an image folder
+/// decoded on demand). Labels are below [`Source::classes`].
+pub trait Source: Sync {
+    /// Image shape [C, H, W].
+    fn shape(&self) -> [usize; 3];
+    /// Number of samples.
+    fn len(&self) -> usize;
+    /// Number of classes.
+    fn classes(&self) -> usize;
+    /// Images start..end (decoded, normalized, channel-major f64) as an
+    /// in-memory Dataset; `start <= end <= len()`.
+    fn batch(&self, start: usize, end: usize) -> Result<Dataset>;
+    /// True when there are no samples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// One line naming the data set, for logs and errors.
+    fn describe(&self) -> String {
+        let s = self.shape();
+        format!(
+            "{} images of {}x{}x{} (CxHxW), {} classes",
+            self.len(),
+            s[0],
+            s[1],
+            s[2],
+            self.classes()
+        )
+    }
+}
+
+/// Checks a batch range against a source length.
+pub(crate) fn check_range(start: usize, end: usize, len: usize) -> Result<()> {
+    if start > end || end > len {
+        return Err(usage(format!(
+            "batch {start}..{end} outside the data set's 0..{len}"
+        )));
+    }
+    Ok(())
+}
+
+impl Source for Dataset {
+    fn shape(&self) -> [usize; 3] {
+        self.shape
+    }
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+    fn classes(&self) -> usize {
+        self.classes
+    }
+    fn batch(&self, start: usize, end: usize) -> Result<Dataset> {
+        check_range(start, end, self.labels.len())?;
+        Ok(Dataset {
+            shape: self.shape,
+            images: self.images[start..end].to_vec(),
+            labels: self.labels[start..end].to_vec(),
+            classes: self.classes,
+        })
+    }
+}
+
+/// Checks that a data set's images have the model's input shape `want`
+/// ([C, H, W]); the error names the data set (`name`: the file or folder
+/// given) and both shapes.
+pub fn check_input_shape(src: &dyn Source, want: [usize; 3], name: &str) -> Result<()> {
+    let got = src.shape();
+    if got != want {
+        return Err(usage(format!(
+            "{name}: images are {}x{}x{} (CxHxW) but the model takes {}x{}x{}",
+            got[0], got[1], got[2], want[0], want[1], want[2]
+        )));
+    }
+    Ok(())
+}
 
 /// A labelled image set. Images are flattened channel-major (C, H, W).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// Image shape [C, H, W].
     pub shape: [usize; 3],
-    /// One flattened image per sample, values in [0, 1].
+    /// One flattened image per sample: values in [0, 1], or normalized
+    /// `(x - mean) / std` per channel (image folders, tensors).
     pub images: Vec<Vec<f64>>,
     /// Class label per sample.
     pub labels: Vec<u8>,
@@ -138,23 +225,9 @@ pub fn default_digits_path() -> PathBuf {
 /// Loads the digits CSV (gzip or plain): 64 pixel values 0..=16 then the
 /// label 0..=9 per line.
 pub fn load_digits(path: &Path) -> Result<Dataset> {
-    let raw =
-        std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
-    let text = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut s = String::new();
-        GzDecoder::new(&raw[..])
-            .read_to_string(&mut s)
-            .map_err(|e| {
-                usage(format!(
-                    "{}: not a valid gzip text file ({e})",
-                    path.display()
-                ))
-            })?;
-        s
-    } else {
-        String::from_utf8(raw)
-            .map_err(|e| usage(format!("{}: not UTF-8 text ({e})", path.display())))?
-    };
+    let raw = bounded::read_maybe_gz(path, bounded::MAX_TEXT_FILE)?;
+    let text = String::from_utf8(raw)
+        .map_err(|e| usage(format!("{}: not UTF-8 text ({e})", path.display())))?;
     let mut images = Vec::new();
     let mut labels = Vec::new();
     for (ln, line) in text.lines().enumerate() {
@@ -223,17 +296,7 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
 }
 
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw =
-        std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| usage(format!("{}: bad gzip data ({e})", path.display())))?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
+    bounded::read_maybe_gz(path, bounded::MAX_TENSOR_FILE)
 }
 
 /// Loads an MNIST-style IDX pair (optionally gzipped): images with magic

@@ -1,7 +1,9 @@
 //! Bit-exact DNN accuracy studies (spec section 9) and FPEC-Opt.
 //!
-//! - [`data`]: the digits data set, the shipped 10k MNIST set, MNIST IDX
+//! - [`data`]: the [`data::Source`] of batches, image folders, `.npy`/`.npz`,
+//!   the digits data set, the shipped 10k MNIST set, MNIST IDX
 //!   files, the fixed split;
+//! - [`progress`]: images/s and ETA of long runs on a terminal;
 //! - [`model`]: the versioned JSON model file, validation, float inference;
 //! - [`onnx`]: ONNX import/export and [`onnx::load`], the one model-loading
 //!   function of the CLI (JSON or `.onnx`);
@@ -20,5 +22,6 @@ pub mod hil;
 pub mod model;
 pub mod onnx;
 pub mod opt;
+pub mod progress;
 pub mod quant;
 pub mod train;

@@ -14,6 +14,7 @@ mod dnn_model;
 mod dnn_onnx;
 mod dnn_opt;
 mod dnn_quant;
+mod dnn_sources;
 mod dnn_stride;
 mod flow_shard;
 mod gen_cli;

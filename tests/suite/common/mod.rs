@@ -25,3 +25,27 @@ pub fn fpec_text(args: &[&str]) -> (i32, String) {
     );
     (o.status.code().unwrap_or(-1), t)
 }
+
+/// A path under the shared folder `../shared` (beside the repository: the
+/// third-party networks and data sets, never committed). `None`, after
+/// printing why the caller is skipped, when it is missing; with `CI=true` a
+/// missing path fails the test instead.
+pub fn shared(rel: &str, who: &str) -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
+    assert!(
+        !ci,
+        "{who}: {} is missing and CI=true: CI must have ../shared",
+        p.display()
+    );
+    eprintln!(
+        "SKIPPED {who}: {} is missing (the third-party data beside the repository; see README \"Real networks and data\")",
+        p.display()
+    );
+    None
+}

@@ -3,13 +3,15 @@
 //! Every `--model` takes an fpec JSON model or an `.onnx` file.
 
 use super::args::{parse_ezb_threshold, parse_seed, FormatArgs, HwArgs};
-use crate::dnn::data::{DataSpec, Dataset, ImageFolderOptions, Layout, ModelInput, Named, Splits};
-use crate::dnn::gquant::{calibrate_graph, Engine, QuantGraph};
+use crate::dnn::data::{DataSpec, ImageFolderOptions, Layout, ModelInput, Named, Splits};
+use crate::dnn::gquant::{
+    calibrate_source, choose_fbs, config_from_fbs, float_accuracy_source, CalibMethod, Engine,
+    QuantGraph,
+};
 use crate::dnn::graph::Graph;
 use crate::dnn::hil;
 use crate::dnn::model::{float_accuracy, Model};
 use crate::dnn::opt::{self, OptOptions};
-use crate::dnn::quant::QuantConfig;
 use crate::dnn::train::{self, Arch, TrainOptions};
 use crate::util::{usage, write_atomic};
 use anyhow::{Context, Result};
@@ -183,6 +185,11 @@ impl DataArgs {
     fn load_for(&self, model: Option<&Model>) -> Result<Splits> {
         self.load_fitting(model.map(|m| (m.input, m.classes())))
     }
+    /// The sets opened (image folders decoded on demand), checked against a
+    /// model's input shape and class count.
+    fn open_fitting(&self, shape: [usize; 3], classes: usize) -> Result<crate::dnn::data::Selection> {
+        self.spec()?.open(Some(&ModelInput { shape, classes }))
+    }
     /// [`Self::load_for`] by input shape and class count (any model kind).
     fn load_fitting(&self, model: Option<([usize; 3], usize)>) -> Result<Splits> {
         let input = model.map(|(shape, classes)| ModelInput { shape, classes });
@@ -229,6 +236,11 @@ struct EvalArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// How FB is chosen per tensor: max (max-abs, no saturation) or mse
+    /// (least squared rounding error over the calibration set); FxP and
+    /// FPEC get the same method.
+    #[arg(long, value_enum, default_value = "max")]
+    calib_method: CalibMethod,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -360,22 +372,23 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         return Err(usage("--tw/--ta need a compensated split (C >= 1)"));
     }
     let graph = load_graph_model(&a.model)?;
-    let s = a.data.load_fitting(Some((graph.input, graph.classes())))?;
-    let data: &Dataset = if a.calibration {
-        &s.calibration
+    let sel = a.data.open_fitting(graph.input, graph.classes())?;
+    let data: &dyn crate::dnn::data::Source = if a.calibration {
+        sel.calibration.as_ref()
     } else {
-        &s.test
+        sel.test.as_ref()
     };
-    let ranges = calibrate_graph(&graph, &s.calibration)?;
-    let mut cfg = QuantConfig::from_ranges(split, &ranges, None)?;
+    let ranges = calibrate_source(&graph, sel.calibration.as_ref())?;
+    let fbs = choose_fbs(&graph, sel.calibration.as_ref(), &ranges, split.w, a.calib_method)?;
+    let mut cfg = config_from_fbs(split, &fbs, None)?;
     let t = a.format.ezb_threshold;
     cfg.override_t(a.tw.or(t), a.ta.or(t))?;
-    let fl = graph.float_accuracy(data)?;
-    let t0 = Instant::now();
+    let fl = float_accuracy_source(&graph, data)?;
     let qm = QuantGraph::new(&graph, &cfg, Engine::Gemm)
         .map_err(|e| usage(format!("model {}: {e:#}", a.model.display())))?;
-    let ev = qm.evaluate(data)?;
-    let secs = t0.elapsed().as_secs_f64();
+    let bar = crate::dnn::progress::Progress::new(data.len() as u64, &format!("eval {split}"));
+    let (ev, secs) = qm.evaluate_source(data, &bar)?;
+    bar.finish();
     let plan = graph.plan()?;
     let macs = qm.macs();
     let info = qm.stage_info();
@@ -409,20 +422,23 @@ fn run_eval(a: EvalArgs) -> Result<()> {
             "float_accuracy": fl, "quantized_accuracy": ev.accuracy,
             "correct": ev.correct, "sparsity": ev.sparsity(),
             "macs_per_inference": macs.iter().sum::<u64>(),
-            "calibration_method": "max", "weight_fb": "per-tensor",
+            "calibration_method": a.calib_method.name(), "weight_fb": "per-tensor",
+            "data": sel.summary,
             "seconds": secs, "layers": layers,
         });
         println!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(());
     }
     println!(
-        "{} on the {part} split ({} images), bits {} (M={}, Z={}), calibration max-abs, FB per tensor",
+        "{} on the {part} split ({} images), bits {} (M={}, Z={}), calibration {}, FB per tensor",
         a.model.display(),
         ev.samples,
         split,
         split.m(),
-        split.z() as u8
+        split.z() as u8,
+        a.calib_method.name()
     );
+    println!("data: {}", sel.summary);
     println!("float accuracy:     {fl:.2} %");
     println!(
         "quantized accuracy: {:.2} % ({}/{})",

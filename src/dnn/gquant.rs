@@ -8,12 +8,15 @@
 //! Two ways to compute the dot products, always the same integers:
 //! - the **reference** ([`Engine::Reference`]): [`golden::dot`] per output;
 //! - the **GEMM** engine ([`Engine::Gemm`], default): per image and group an
-//!   im2col matrix of i16 lanes, activations as `[q*2^G + est, q]` (FxP: `[q]`)
+//!   im2col matrix of lanes, activations as `[q*2^G + est, q]` (FxP: `[q]`)
 //!   and weights as `[q, est]` (FxP: `[q]`), so every sum
-//!   `Qw.(2^G Qa + Ea) + Ew.Qa` is one integer matrix product, summed in i32
-//!   four weight rows at a time (AVX2 when the CPU has it). Exact by a bound
-//!   ([`gemm_fits`]); layers outside it use the reference. Images run in
-//!   parallel (rayon); memory is bounded by the batch the caller passes.
+//!   `Qw.(2^G Qa + Ea) + Ew.Qa` is one matrix product of integers, run by
+//!   `matrixmultiply`'s sgemm (f32) when len * max|term| < 2^24, else dgemm
+//!   (f64) over K blocks with block * max|term| < 2^53, each block's result
+//!   added in i64: every partial sum is an integer below the format's exact
+//!   range, so the products are exact whatever the summation order
+//!   ([`gemm_plan`]). Images run in parallel (rayon); memory is bounded by
+//!   the batch the caller passes ([`BATCH`] for a [`Source`]).
 //!
 //! Formats come from a [`QuantConfig`] whose stage `i` is the i-th MAC node
 //! in graph order (for a version-1 layer list: stage i, as [`crate::dnn::quant`]).
@@ -21,7 +24,7 @@
 use crate::dnn::graph::{for_windows, pad_map, slice_map, Graph, Op, Plan, IN_IDX};
 use crate::dnn::model::argmax;
 use crate::dnn::quant::{DotRecord, LayerStats, QuantConfig, QuantEval, StageFormats};
-use crate::dnn::data::Dataset;
+use crate::dnn::data::{Dataset, Source};
 use crate::format::{Format, Split};
 use crate::golden::{self, bias_to_sum, encode_full, requant_div, Operand, Word};
 use anyhow::{bail, Context, Result};
@@ -80,22 +83,28 @@ struct QMac {
     /// GEMM lanes (1 FxP, 2 FPEC) and weights `[out][len * lanes]`; empty
     /// when the layer runs on the reference.
     lanes: usize,
-    wl: Vec<i16>,
+    /// Weights `[out][len * lanes]` as f32 (sgemm) or f64 (dgemm, `kb > 0`).
+    wl32: Vec<f32>,
+    wl64: Vec<f64>,
+    /// dgemm K block in pairs (0: sgemm).
+    kb: usize,
     wz: Vec<u8>,
 }
 
-/// True when every sum of `split` with length `len` is exact in the GEMM
-/// engine: lanes fit i16 (|q*2^G + est| <= 2^(W-1+G) + 7 < 2^15) and
-/// len * max|term| < 2^31 (no i32 partial sum overflows).
-pub fn gemm_fits(split: &Split, len: usize) -> bool {
+/// How the GEMM engine runs a layer of `split` with dot length `len`:
+/// `Some(0)` sgemm in one block (len * max|term| < 2^24), `Some(kb)` dgemm
+/// in K blocks of `kb` pairs (kb * max|term| < 2^53), `None` not at all.
+/// max|term| bounds |qw * (2^G qa + ea) + ew * qa| (|q| <= 2^(W-1), |est| <= 7).
+pub fn gemm_plan(split: &Split, len: usize) -> Option<usize> {
     let g = split.g();
-    if split.w + g > 15 {
-        return false;
-    }
     let q = 1u64 << (split.w - 1);
     let est = if split.is_fxp() { 0 } else { 7 };
     let term = q * ((q << g) + est) + est * q;
-    (len as u64).saturating_mul(term) < (1u64 << 31)
+    if (len as u64).saturating_mul(term) < (1u64 << 24) {
+        return Some(0);
+    }
+    let kb = ((1u64 << 53) - 1) / term;
+    (kb >= 1).then(|| (kb as usize).min(len.max(1)))
 }
 
 /// The graph quantized under one configuration.
@@ -346,9 +355,10 @@ impl QuantGraph {
         }
         let (s, f, d) = self.to_sums(v);
         st.activations += s.len() as u64;
+        let fast = self.engine == Engine::Gemm;
         s.iter()
             .map(|&x| {
-                let r = requant_div(x, f, d, &fmt);
+                let r = if fast { requant_fast(x, f, d, &fmt) } else { requant_div(x, f, d, &fmt) };
                 st.act_saturations += r.saturated as u64;
                 r.word
             })
@@ -535,22 +545,25 @@ fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, 
         Op::Dense { out, .. } => (*out, 1, in_shape.iter().product(), Vec::new(), 0),
         _ => bail!("internal: {} is not a MAC layer", label()),
     };
-    let lanes = if engine == Engine::Gemm && gemm_fits(&split, len) {
-        if split.is_fxp() { 1 } else { 2 }
-    } else {
-        0
+    let gp = if engine == Engine::Gemm { gemm_plan(&split, len) } else { None };
+    let lanes = match gp {
+        Some(_) if split.is_fxp() => 1,
+        Some(_) => 2,
+        None => 0,
     };
+    let kb = gp.unwrap_or(0);
     let mut wl = Vec::new();
     let mut wz = Vec::new();
     if lanes > 0 {
         for o in &w_ops {
-            wl.push(o.q as i16);
+            wl.push(o.q as f64);
             if lanes == 2 {
-                wl.push(o.est as i16);
+                wl.push(o.est as f64);
             }
             wz.push(o.zero as u8);
         }
     }
+    let (wl32, wl64) = if kb == 0 { (wl.iter().map(|&v| v as f32).collect(), Vec::new()) } else { (Vec::new(), wl) };
     Ok(QMac {
         node: ni,
         fmt: *fmt,
@@ -566,7 +579,9 @@ fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, 
         group_stride,
         w_sat,
         lanes,
-        wl,
+        wl32,
+        wl64,
+        kb,
         wz,
     })
 }
@@ -691,43 +706,58 @@ fn reference_mac(
     }
 }
 
-/// GEMM dot products: im2col of i16 lanes, then four weight rows per pass.
+/// GEMM dot products: im2col of lanes, then one matrix product per group.
 fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i64], st: Option<&mut LayerStats>) {
     let g = split.g();
     let l = m.lanes;
-    let lane = |w: &Word, out: &mut Vec<i16>| {
+    let lane = |w: &Word, out: &mut Vec<f64>| {
         let o = Operand::of(split, w);
         if l == 2 {
-            out.push(((o.q << g) + o.est) as i16);
+            out.push(((o.q << g) + o.est) as f64);
         }
-        out.push(o.q as i16);
+        out.push(o.q as f64);
     };
-    let mut al: Vec<i16> = Vec::with_capacity(words.len() * l);
+    let mut al: Vec<f64> = Vec::with_capacity(words.len() * l);
     words.iter().for_each(|w| lane(w, &mut al));
     let mut padl = Vec::with_capacity(2);
     lane(&pad_w, &mut padl);
-    let az: Vec<u8> = words.iter().map(|w| (split.z() && w.ezb) as u8).collect();
-    let pad_z = (split.z() && pad_w.ezb) as u8;
     let kl = m.len * l;
     let opg = m.out_ch / m.groups;
-    let mut col: Vec<i16> = vec![0; m.npos * kl];
-    let mut colz: Vec<u8> = Vec::new();
     let mut sparse = 0u64;
+    let want_sparse = st.is_some();
+    let az: Vec<u8> = if want_sparse { words.iter().map(|w| (split.z() && w.ezb) as u8).collect() } else { Vec::new() };
+    let pad_z = (split.z() && pad_w.ezb) as u8;
+    let mut colz: Vec<u8> = Vec::new();
     for grp in 0..m.groups {
         let off = grp * m.group_stride;
-        if m.rf.is_empty() {
-            col.copy_from_slice(&al[..kl]);
+        let out = &mut sums[grp * opg * m.npos..(grp + 1) * opg * m.npos];
+        if m.kb == 0 {
+            let col = im2col::<f32>(m, &al, &padl, off, l, |v| v as f32);
+            let mut c = vec![0f32; opg * m.npos];
+            let w = &m.wl32[grp * opg * kl..(grp + 1) * opg * kl];
+            // SAFETY: the slices hold opg x kl, npos x kl and opg x npos
+            // elements with the strides given (row-major A and C, B as the
+            // transpose of the [npos][kl] im2col matrix).
+            unsafe {
+                matrixmultiply::sgemm(opg, kl, m.npos, 1.0, w.as_ptr(), kl as isize, 1, col.as_ptr(), 1, kl as isize, 0.0, c.as_mut_ptr(), m.npos as isize, 1);
+            }
+            out.iter_mut().zip(&c).for_each(|(o, v)| *o = *v as i64);
         } else {
-            for (c, &idx) in col.chunks_exact_mut(l).zip(&m.rf) {
-                if idx == PAD {
-                    c.copy_from_slice(&padl);
-                } else {
-                    let s = (off + idx as usize) * l;
-                    c.copy_from_slice(&al[s..s + l]);
+            let col = im2col::<f64>(m, &al, &padl, off, l, |v| v);
+            out.iter_mut().for_each(|o| *o = 0);
+            let w = &m.wl64[grp * opg * kl..(grp + 1) * opg * kl];
+            let mut c = vec![0f64; opg * m.npos];
+            let blk = m.kb * l;
+            for k0 in (0..kl).step_by(blk) {
+                let kk = blk.min(kl - k0);
+                // SAFETY: as above, on the K columns k0..k0+kk of A and B.
+                unsafe {
+                    matrixmultiply::dgemm(opg, kk, m.npos, 1.0, w.as_ptr().add(k0), kl as isize, 1, col.as_ptr().add(k0), 1, kl as isize, 0.0, c.as_mut_ptr(), m.npos as isize, 1);
                 }
+                out.iter_mut().zip(&c).for_each(|(o, v)| *o += *v as i64);
             }
         }
-        if st.is_some() {
+        if want_sparse {
             colz.clear();
             if m.rf.is_empty() {
                 colz.extend_from_slice(&az[..m.len]);
@@ -741,100 +771,30 @@ fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i6
                 }
             }
         }
-        let rows = &m.wl[grp * opg * kl..(grp + 1) * opg * kl];
-        gemm_i16(rows, &col, kl, |o, pos, v| sums[(grp * opg + o) * m.npos + pos] = v as i64);
     }
     if let Some(st) = st {
         st.sparse_pairs += sparse;
     }
 }
 
-/// out(o, p) = sum_k w[o][k] * a[p][k] for row-major `w` [rows][kl] and
-/// `a` [cols][kl], exact in i32 (the caller's bound).
-fn gemm_i16(w: &[i16], a: &[i16], kl: usize, mut put: impl FnMut(usize, usize, i32)) {
-    let rows = w.len() / kl;
-    let mut o = 0;
-    while o + 4 <= rows {
-        let ws = [&w[o * kl..(o + 1) * kl], &w[(o + 1) * kl..(o + 2) * kl], &w[(o + 2) * kl..(o + 3) * kl], &w[(o + 3) * kl..(o + 4) * kl]];
-        for (p, ap) in a.chunks_exact(kl).enumerate() {
-            let s = dot4(ws, ap);
-            for (j, v) in s.iter().enumerate() {
-                put(o + j, p, *v);
-            }
-        }
-        o += 4;
+/// The im2col matrix `[npos][len * lanes]` of one group (dense: the input).
+fn im2col<T: Copy + Default>(m: &QMac, al: &[f64], padl: &[f64], off: usize, l: usize, cv: impl Fn(f64) -> T) -> Vec<T> {
+    let kl = m.len * l;
+    let mut col: Vec<T> = Vec::with_capacity(m.npos * kl);
+    if m.rf.is_empty() {
+        col.extend(al[..kl].iter().map(|&v| cv(v)));
+        return col;
     }
-    for r in o..rows {
-        let wr = &w[r * kl..(r + 1) * kl];
-        for (p, ap) in a.chunks_exact(kl).enumerate() {
-            put(r, p, dot1(wr, ap));
+    let pad: Vec<T> = padl.iter().map(|&v| cv(v)).collect();
+    for &idx in &m.rf {
+        if idx == PAD {
+            col.extend_from_slice(&pad);
+        } else {
+            let s = (off + idx as usize) * l;
+            col.extend(al[s..s + l].iter().map(|&v| cv(v)));
         }
     }
-}
-
-#[inline(always)]
-fn dot4_body(w: [&[i16]; 4], a: &[i16]) -> [i32; 4] {
-    let n = a.len();
-    let (w0, w1, w2, w3) = (&w[0][..n], &w[1][..n], &w[2][..n], &w[3][..n]);
-    let mut s = [0i32; 4];
-    for k in 0..n {
-        let x = a[k] as i32;
-        s[0] += w0[k] as i32 * x;
-        s[1] += w1[k] as i32 * x;
-        s[2] += w2[k] as i32 * x;
-        s[3] += w3[k] as i32 * x;
-    }
-    s
-}
-
-#[inline(always)]
-fn dot1_body(w: &[i16], a: &[i16]) -> i32 {
-    let n = a.len().min(w.len());
-    let mut s = 0i32;
-    for k in 0..n {
-        s += w[k] as i32 * a[k] as i32;
-    }
-    s
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn dot4_avx2(w: [&[i16]; 4], a: &[i16]) -> [i32; 4] {
-    dot4_body(w, a)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn dot1_avx2(w: &[i16], a: &[i16]) -> i32 {
-    dot1_body(w, a)
-}
-
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVX2.get_or_init(|| std::is_x86_feature_detected!("avx2"))
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
-fn dot4(w: [&[i16]; 4], a: &[i16]) -> [i32; 4] {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2 (checked at run time).
-        return unsafe { dot4_avx2(w, a) };
-    }
-    dot4_body(w, a)
-}
-
-fn dot1(w: &[i16], a: &[i16]) -> i32 {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2 (checked at run time).
-        return unsafe { dot1_avx2(w, a) };
-    }
-    dot1_body(w, a)
+    col
 }
 
 /// Per-MAC calibration ranges by max-abs (as [`crate::dnn::quant::calibrate`]
@@ -866,4 +826,213 @@ pub fn calibrate_graph(graph: &Graph, calib: &Dataset) -> Result<crate::dnn::qua
             |a, b| a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect(),
         );
     Ok(crate::dnn::quant::Ranges { w_max, a_max })
+}
+
+/// Images per batch when streaming a [`Source`]: memory is bounded by
+/// this many decoded images (f64) plus one image's tensors per thread.
+pub const BATCH: usize = 500;
+
+/// [`calibrate_graph`] over a source read in batches (same maxima).
+pub fn calibrate_source(graph: &Graph, src: &dyn Source) -> Result<crate::dnn::quant::Ranges> {
+    let mut acc: Option<crate::dnn::quant::Ranges> = None;
+    for start in (0..src.len()).step_by(BATCH) {
+        let b = src.batch(start, (start + BATCH).min(src.len()))?;
+        let r = calibrate_graph(graph, &b)?;
+        acc = Some(match acc {
+            None => r,
+            Some(a) => crate::dnn::quant::Ranges {
+                w_max: a.w_max,
+                a_max: a.a_max.iter().zip(&r.a_max).map(|(x, y)| x.max(*y)).collect(),
+            },
+        });
+    }
+    acc.context("the calibration set is empty")
+}
+
+/// Float accuracy (percent) over a source read in batches.
+pub fn float_accuracy_source(graph: &Graph, src: &dyn Source) -> Result<f64> {
+    let mut ok = 0.0;
+    for start in (0..src.len()).step_by(BATCH) {
+        let b = src.batch(start, (start + BATCH).min(src.len()))?;
+        ok += graph.float_accuracy(&b)? * b.len() as f64 / 100.0;
+    }
+    Ok(100.0 * ok / src.len().max(1) as f64)
+}
+
+impl QuantGraph {
+    /// [`Self::evaluate`] over a source read in batches of [`BATCH`]
+    /// images (the same result; memory bounded by the batch). Returns the
+    /// evaluation and the seconds spent in inference (decoding excluded).
+    pub fn evaluate_source(
+        &self,
+        src: &dyn Source,
+        progress: &crate::dnn::progress::Progress,
+    ) -> Result<(QuantEval, f64)> {
+        let n = self.macs.len();
+        let mut total = QuantEval {
+            accuracy: 0.0,
+            correct: 0,
+            samples: 0,
+            layers: vec![LayerStats::default(); n],
+        };
+        let mut secs = 0.0;
+        for start in (0..src.len()).step_by(BATCH) {
+            let b = src.batch(start, (start + BATCH).min(src.len()))?;
+            let t0 = std::time::Instant::now();
+            let ev = self.evaluate(&b)?;
+            secs += t0.elapsed().as_secs_f64();
+            total.correct += ev.correct;
+            total.samples += ev.samples;
+            for (a, x) in total.layers.iter_mut().zip(&ev.layers) {
+                add_stats(a, x);
+                a.weight_saturations = x.weight_saturations;
+            }
+            progress.inc(b.len() as u64);
+        }
+        total.accuracy = 100.0 * total.correct as f64 / total.samples.max(1) as f64;
+        Ok((total, secs))
+    }
+}
+
+/// How FB is chosen per tensor (the same method for FxP and FPEC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum CalibMethod {
+    /// The largest FB at which the max |value| does not saturate ([`crate::dnn::quant::fb_for`]).
+    Max,
+    /// Among that FB and the 4 finer ones (which clip the largest values),
+    /// the one with the least squared error of plain W-bit rounding and
+    /// clamping (the q part, for FxP and FPEC alike) over the weights or the
+    /// calibration activations; ties to the smaller FB.
+    Mse,
+}
+
+impl CalibMethod {
+    /// Name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CalibMethod::Max => "max",
+            CalibMethod::Mse => "mse",
+        }
+    }
+}
+
+/// Candidate FBs of [`CalibMethod::Mse`] above the max-abs FB.
+const MSE_STEPS: i32 = 5;
+
+fn sq_err(x: f64, w: u32, fb: i32) -> f64 {
+    let qmax = ((1i64 << (w - 1)) - 1) as f64;
+    let s = 2f64.powi(fb);
+    let q = (x * s + 0.5).floor().clamp(-qmax - 1.0, qmax);
+    let e = x - q / s;
+    e * e
+}
+
+fn mse_pick(sse: &[f64], fb0: i32) -> i32 {
+    let mut best = 0;
+    for (i, v) in sse.iter().enumerate() {
+        if *v < sse[best] {
+            best = i;
+        }
+    }
+    (fb0 + best as i32).clamp(crate::format::FB_RANGE.0, crate::format::FB_RANGE.1)
+}
+
+/// Per MAC layer (FBw, FBa) for width `w` by `method`; `ranges` from
+/// [`calibrate_source`] (the max-abs rule, and the starting FB of MSE).
+pub fn choose_fbs(
+    graph: &Graph,
+    src: &dyn Source,
+    ranges: &crate::dnn::quant::Ranges,
+    w: u32,
+    method: CalibMethod,
+) -> Result<Vec<(i32, i32)>> {
+    use crate::dnn::quant::fb_for;
+    let base: Vec<(i32, i32)> = ranges
+        .w_max
+        .iter()
+        .zip(&ranges.a_max)
+        .map(|(&a, &b)| (fb_for(a, w), fb_for(b, w)))
+        .collect();
+    if method == CalibMethod::Max {
+        return Ok(base);
+    }
+    let plan = graph.plan()?;
+    let steps = MSE_STEPS as usize;
+    let fbw: Vec<i32> = plan
+        .macs
+        .iter()
+        .zip(&base)
+        .map(|(&i, &(f0, _))| {
+            let wts = graph.nodes[i].op.params().0;
+            let sse: Vec<f64> = (0..MSE_STEPS).map(|k| wts.iter().map(|&x| sq_err(x, w, f0 + k)).sum()).collect();
+            mse_pick(&sse, f0)
+        })
+        .collect();
+    let mut sse = vec![0.0; plan.macs.len() * steps];
+    for start in (0..src.len()).step_by(BATCH) {
+        let b = src.batch(start, (start + BATCH).min(src.len()))?;
+        let part = b
+            .images
+            .par_iter()
+            .map(|img| {
+                let vals = graph.forward_all(&plan, img);
+                let mut s = vec![0.0; plan.macs.len() * steps];
+                for (m, &i) in plan.macs.iter().enumerate() {
+                    let j = plan.inputs[i][0];
+                    let x = if j == IN_IDX { &img[..] } else { &vals[j][..] };
+                    for k in 0..steps {
+                        s[m * steps + k] += x.iter().map(|&v| sq_err(v, w, base[m].1 + k as i32)).sum::<f64>();
+                    }
+                }
+                s
+            })
+            .reduce(|| vec![0.0; plan.macs.len() * steps], |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect());
+        sse.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
+    }
+    Ok(fbw
+        .into_iter()
+        .enumerate()
+        .map(|(m, fw)| (fw, mse_pick(&sse[m * steps..(m + 1) * steps], base[m].1)))
+        .collect())
+}
+
+/// A configuration from per-MAC (FBw, FBa) (T: default, or `t`).
+pub fn config_from_fbs(split: Split, fbs: &[(i32, i32)], t: Option<(u32, u32)>) -> Result<QuantConfig> {
+    let stages = fbs
+        .iter()
+        .map(|&(fw, fa)| {
+            Ok(StageFormats {
+                w: Format::new(split, fw, t.map(|t| t.0))?,
+                a: Format::new(split, fa, t.map(|t| t.1))?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(QuantConfig { split, stages })
+}
+
+/// [`requant_div`] in i64 for the common case (d = 1, 1 <= k <= 40,
+/// |s| < 2^50): section 5's integer steps; the same word (the GEMM engine's
+/// requantizer, cross-checked against the reference engine's).
+fn requant_fast(s: i64, f: i32, d: i64, fmt: &Format) -> golden::Rounded {
+    let k = f - fmt.fb;
+    if d != 1 || !(1..=40).contains(&k) || s.unsigned_abs() >= 1 << 50 {
+        return requant_div(s, f, d, fmt);
+    }
+    let split = fmt.split;
+    let (qmin, qmax) = split.q_range();
+    let q0 = (s + (1i64 << (k - 1))) >> k;
+    let q = q0.clamp(qmin, qmax);
+    let r = s - (q << k);
+    let m = split.m();
+    let mag = r.unsigned_abs();
+    let emb = if m == 0 { 0 } else { ((mag << (m + 1)) >> k).min((1u64 << m) - 1) as u32 };
+    golden::Rounded {
+        word: Word {
+            q: q as i32,
+            edb: split.comp.is_some() && r > 0,
+            emb,
+            ezb: split.z() && mag * 64 <= (fmt.t as u64) << k,
+        },
+        saturated: q != q0,
+    }
 }

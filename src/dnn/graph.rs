@@ -587,29 +587,34 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
     let [oc, oh, ow] = out;
     let (cpg, opg) = (c / groups, oc / groups);
     let mut y = vec![0.0; oc * oh * ow];
+    // Per output: bias, then the products in (c, ky, kx) order (the order of
+    // the layer-list forward pass, so the same f64 sums), vectorized over x.
     for o in 0..oc {
         let g = o / opg;
-        for oy in 0..oh {
-            for ox in 0..ow {
-                let mut acc = bias[o];
-                for ci in 0..cpg {
-                    let ch = g * cpg + ci;
-                    for ky in 0..kernel[0] {
+        let yo = &mut y[o * oh * ow..(o + 1) * oh * ow];
+        yo.iter_mut().for_each(|v| *v = bias[o]);
+        for ci in 0..cpg {
+            let xc = &x[(g * cpg + ci) * h * w..(g * cpg + ci + 1) * h * w];
+            for ky in 0..kernel[0] {
+                for kx in 0..kernel[1] {
+                    let wv = weights[((o * cpg + ci) * kernel[0] + ky) * kernel[1] + kx];
+                    // ox with 0 <= ox * s + kx - p < w.
+                    let (p1, s1) = (pads[1] as isize, stride[1] as isize);
+                    let lo = ((p1 - kx as isize).max(0) + s1 - 1) / s1;
+                    let hi = ((w as isize - 1 + p1 - kx as isize).div_euclid(s1) + 1).clamp(0, ow as isize);
+                    for oy in 0..oh {
                         let iy = (oy * stride[0] + ky) as isize - pads[0] as isize;
                         if iy < 0 || iy >= h as isize {
                             continue;
                         }
-                        for kx in 0..kernel[1] {
-                            let ix = (ox * stride[1] + kx) as isize - pads[1] as isize;
-                            if ix < 0 || ix >= w as isize {
-                                continue;
-                            }
-                            acc += weights[((o * cpg + ci) * kernel[0] + ky) * kernel[1] + kx]
-                                * x[(ch * h + iy as usize) * w + ix as usize];
+                        let row = &xc[iy as usize * w..(iy as usize + 1) * w];
+                        let yr = &mut yo[oy * ow..(oy + 1) * ow];
+                        for ox in lo..hi.max(lo) {
+                            let ix = (ox * s1 + kx as isize - p1) as usize;
+                            yr[ox as usize] += wv * row[ix];
                         }
                     }
                 }
-                y[(o * oh + oy) * ow + ox] = acc;
             }
         }
     }

@@ -232,3 +232,37 @@ fn divisor_requant_matches_the_rational_formula() {
         assert_eq!((r.word.q as i64, r.word.edb, r.word.emb, r.word.ezb), (q, edb, emb, ezb), "s {s} f {f} d {d} {bits} fb {} t {}", fmt.fb, fmt.t);
     }
 }
+
+#[test]
+fn mse_calibration_picks_the_hand_worked_fb() {
+    use fpec::dnn::gquant::{calibrate_source, choose_fbs, CalibMethod};
+    // Dense 100 -> 2, weights all 0.5; W = 4. Activations: 0.1 everywhere,
+    // one 3.9. Max rule: FB = 0 (3.9 * 2 rounds to 8 > 7). Squared errors
+    // (spec 2 rounding, clamp to -8..7) per FB with 9999 x 0.1 and one 3.9:
+    // FB 0: 9999 * 0.01 + 0.01 = 100.0; FB 1: 9999 * 0.01 + 0.16 = 100.15;
+    // FB 2: 9999 * 0.01 + 4.62 = 104.6; FB 3: 9999 * 0.000625 + 3.025^2 = 15.40;
+    // FB 4: 9999 * 0.000625 + 3.4625^2 = 18.24: MSE picks FB 3.
+    // Weights 0.5: max rule FB 3 (0.5 * 16 = 8 > 7), exact there: MSE keeps 3.
+    let g = Graph {
+        format: "fpec-model".into(),
+        version: 2,
+        input: [100, 1, 1],
+        nodes: vec![node("fc", &[INPUT], Op::Dense { out: 2, weights: vec![0.5; 200], bias: vec![0.0; 2] })],
+        output: "fc".into(),
+        meta: None,
+    };
+    let mut images = vec![vec![0.1; 100]; 100];
+    images[7][3] = 3.9;
+    let d = Dataset { shape: [100, 1, 1], images, labels: vec![0; 100], classes: 2 };
+    let r = calibrate_source(&g, &d).unwrap();
+    assert_eq!(choose_fbs(&g, &d, &r, 4, CalibMethod::Max).unwrap(), vec![(3, 0)]);
+    assert_eq!(choose_fbs(&g, &d, &r, 4, CalibMethod::Mse).unwrap(), vec![(3, 3)]);
+    // With 100 outliers among 10,000 values the clipping costs more.
+    let mut images = vec![vec![0.1; 100]; 100];
+    for im in images.iter_mut() {
+        im[0] = 3.9;
+    }
+    let d = Dataset { shape: [100, 1, 1], images, labels: vec![0; 100], classes: 2 };
+    // FB 0: 9900 * 0.01 + 100 * 0.01 = 100; FB 3: 6.19 + 100 * 9.15 = 921: FB 0.
+    assert_eq!(choose_fbs(&g, &d, &r, 4, CalibMethod::Mse).unwrap(), vec![(3, 0)]);
+}

@@ -140,23 +140,36 @@ fn shared_resnet20_imports_and_matches_onnxruntime() {
     let Some(net) = crate::common::shared("nets/cifar10-resnet20.onnx", "dnn_graph_onnx::shared_resnet20") else {
         return;
     };
+    let Some(test_dir) = crate::common::shared("data/cifar10-jpeg/test", "dnn_graph_onnx::shared_resnet20") else {
+        return;
+    };
     let g = load_graph(&net).unwrap();
     let plan = g.plan().unwrap();
     assert_eq!(plan.macs.len(), 20);
     assert_eq!(g.input, [3, 32, 32]);
+    // 200 test images (a seeded subset over all classes), decoded by fpec.
     let seed = 20;
-    println!("seed {seed}");
-    let images = cifar_like(seed, 24);
-    let ort = ort_logits(&net, &images, &[3, 32, 32]);
-    compare_float("ResNet-20", &g, &ort, &images, 2e-3);
-    // Bit-exact: the GEMM engine equals the per-dot reference on two images.
-    let calib = fpec::dnn::data::Dataset { shape: [3, 32, 32], images: images[..8].to_vec(), labels: vec![0; 8], classes: 10 };
+    println!("subset seed {seed}");
+    let opts = fpec::dnn::data::ImageFolderOptions {
+        mean: vec![0.485, 0.456, 0.406],
+        std: vec![0.229, 0.224, 0.225],
+        limit: Some(200),
+        subset_seed: Some(seed),
+    };
+    let d = fpec::dnn::data::load_image_folder(&test_dir, &opts).unwrap();
+    let ort = ort_logits(&net, &d.images, &[3, 32, 32]);
+    compare_float("ResNet-20 (200 CIFAR-10 test JPEGs)", &g, &ort, &d.images, 2e-3);
+    // Bit-exact: the GEMM engine equals the per-dot reference on two images
+    // (also random, off-distribution ones), FxP and FPEC.
+    let mut images = d.images[..2].to_vec();
+    images.extend(cifar_like(seed, 1));
+    let calib = d.take(16);
     let ranges = calibrate_graph(&g, &calib).unwrap();
     for bits in ["6+2", "8+0"] {
         let cfg = QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
         let a = QuantGraph::new(&g, &cfg, Engine::Reference).unwrap();
         let b = QuantGraph::new(&g, &cfg, Engine::Gemm).unwrap();
-        for img in &images[8..10] {
+        for img in &images {
             assert_eq!(a.logits(img).unwrap(), b.logits(img).unwrap(), "{bits}");
         }
     }

@@ -292,6 +292,16 @@ struct OptArgs {
     /// energy model; every output is stamped as not a result.
     #[arg(long, hide = true)]
     test_double_energy: bool,
+    /// How FB is chosen per tensor, for FxP and FPEC alike: max or mse
+    /// (mse, or a graph model, runs the graph search).
+    #[arg(long, value_enum, default_value = "max")]
+    calib_method: CalibMethod,
+    /// Graph search: calibration images of the threshold trials.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_images, default_value_t = 200)]
+    tune_images: usize,
+    /// Graph search: test images of the early stop of hopeless candidates.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_images, default_value_t = 1000)]
+    early_images: usize,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -539,6 +549,47 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
     Ok(())
 }
 
+/// `dnn opt` on a graph model (or with `--calib-method mse`).
+fn run_opt_graph(a: &OptArgs, energy: &dyn opt::MacEnergy, out: &std::path::Path) -> Result<()> {
+    let graph = load_graph_model(&a.model)?;
+    let sel = a.data.open_fitting(graph.input, graph.classes())?;
+    let calib = sel.calibration.batch(0, sel.calibration.len())?;
+    let t0 = Instant::now();
+    let ranges = calibrate_source(&graph, &calib)?;
+    // Fails early (exit 2) on a graph the bit-exact engine refuses.
+    let probe = config_from_fbs(crate::format::Split::parse("8+0")?, &choose_fbs(&graph, &calib, &ranges, 8, CalibMethod::Max)?, None)?;
+    QuantGraph::new(&graph, &probe, Engine::Gemm).map_err(|e| usage(format!("model {}: {e:#}", a.model.display())))?;
+    let r = crate::dnn::gopt::run_opt_graph(
+        &graph,
+        &calib,
+        &ranges,
+        sel.test.as_ref(),
+        energy,
+        &OptOptions {
+            budget: a.budget,
+            activity_images: a.activity_images,
+            progress: !a.json,
+        },
+        &crate::dnn::gopt::GraphOptOptions {
+            method: a.calib_method,
+            tune_images: a.tune_images,
+            early_images: a.early_images,
+            early_margin: 2.0,
+            max_dots: 256,
+            shard: (0, 1),
+        },
+    )?;
+    let name = a.model.file_name().map_or_else(|| a.model.display().to_string(), |n| n.to_string_lossy().into());
+    opt::write_reports(&r, &name, out)?;
+    if a.json {
+        print!("{}", opt::report_json(&r)?);
+    } else {
+        print!("{}", opt::report_md(&r, &name));
+        println!("\ndata: {}\nwrote {}/dnn-report.{{md,json,svg}} in {:.1} s", sel.summary, out.display(), t0.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
 fn run_opt(a: OptArgs) -> Result<()> {
     if !a.budget.is_finite() || a.budget < 0.0 {
         return Err(usage(format!(
@@ -560,7 +611,13 @@ fn run_opt(a: OptArgs) -> Result<()> {
     } else {
         opt::real_mac_energy(&out.join("energy-work"), arch)?
     };
-    let model = load_model(&a.model)?;
+    let layer_list = match crate::dnn::onnx::load(&a.model) {
+        Ok(m) if a.calib_method == CalibMethod::Max => Some(m),
+        _ => None,
+    };
+    let Some(model) = layer_list else {
+        return run_opt_graph(&a, energy.as_ref(), &out);
+    };
     let s = a.data.load_for(Some(&model))?;
     crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
     let t0 = Instant::now();

@@ -728,11 +728,13 @@ fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i6
     let az: Vec<u8> = if want_sparse { words.iter().map(|w| (split.z() && w.ezb) as u8).collect() } else { Vec::new() };
     let pad_z = (split.z() && pad_w.ezb) as u8;
     let mut colz: Vec<u8> = Vec::new();
+    let al32: Vec<f32> = if m.kb == 0 { al.iter().map(|&v| v as f32).collect() } else { Vec::new() };
+    let pad32: Vec<f32> = padl.iter().map(|&v| v as f32).collect();
     for grp in 0..m.groups {
         let off = grp * m.group_stride;
         let out = &mut sums[grp * opg * m.npos..(grp + 1) * opg * m.npos];
         if m.kb == 0 {
-            let col = im2col::<f32>(m, &al, &padl, off, l, |v| v as f32);
+            let col = im2col(m, &al32, &pad32, off, l);
             let mut c = vec![0f32; opg * m.npos];
             let w = &m.wl32[grp * opg * kl..(grp + 1) * opg * kl];
             // SAFETY: the slices hold opg x kl, npos x kl and opg x npos
@@ -743,7 +745,7 @@ fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i6
             }
             out.iter_mut().zip(&c).for_each(|(o, v)| *o = *v as i64);
         } else {
-            let col = im2col::<f64>(m, &al, &padl, off, l, |v| v);
+            let col = im2col(m, &al, &padl, off, l);
             out.iter_mut().for_each(|o| *o = 0);
             let w = &m.wl64[grp * opg * kl..(grp + 1) * opg * kl];
             let mut c = vec![0f64; opg * m.npos];
@@ -778,20 +780,24 @@ fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i6
 }
 
 /// The im2col matrix `[npos][len * lanes]` of one group (dense: the input).
-fn im2col<T: Copy + Default>(m: &QMac, al: &[f64], padl: &[f64], off: usize, l: usize, cv: impl Fn(f64) -> T) -> Vec<T> {
+fn im2col<T: Copy + Default>(m: &QMac, al: &[T], pad: &[T], off: usize, l: usize) -> Vec<T> {
     let kl = m.len * l;
-    let mut col: Vec<T> = Vec::with_capacity(m.npos * kl);
     if m.rf.is_empty() {
-        col.extend(al[..kl].iter().map(|&v| cv(v)));
-        return col;
+        return al[..kl].to_vec();
     }
-    let pad: Vec<T> = padl.iter().map(|&v| cv(v)).collect();
-    for &idx in &m.rf {
-        if idx == PAD {
-            col.extend_from_slice(&pad);
-        } else {
-            let s = (off + idx as usize) * l;
-            col.extend(al[s..s + l].iter().map(|&v| cv(v)));
+    let mut col: Vec<T> = vec![T::default(); m.npos * kl];
+    if l == 1 {
+        for (c, &idx) in col.iter_mut().zip(&m.rf) {
+            *c = if idx == PAD { pad[0] } else { al[off + idx as usize] };
+        }
+    } else {
+        for (c, &idx) in col.chunks_exact_mut(2).zip(&m.rf) {
+            if idx == PAD {
+                c.copy_from_slice(&pad[..2]);
+            } else {
+                let s = (off + idx as usize) * 2;
+                c.copy_from_slice(&al[s..s + 2]);
+            }
         }
     }
     col

@@ -609,9 +609,19 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
                         }
                         let row = &xc[iy as usize * w..(iy as usize + 1) * w];
                         let yr = &mut yo[oy * ow..(oy + 1) * ow];
-                        for ox in lo..hi.max(lo) {
-                            let ix = (ox * s1 + kx as isize - p1) as usize;
-                            yr[ox as usize] += wv * row[ix];
+                        if hi <= lo {
+                            continue;
+                        }
+                        let (lo, hi) = (lo as usize, hi as usize);
+                        let x0 = (lo as isize * s1 + kx as isize - p1) as usize;
+                        if s1 == 1 {
+                            for (y, x) in yr[lo..hi].iter_mut().zip(&row[x0..]) {
+                                *y += wv * x;
+                            }
+                        } else {
+                            for (y, x) in yr[lo..hi].iter_mut().zip(row[x0..].iter().step_by(s1 as usize)) {
+                                *y += wv * x;
+                            }
                         }
                     }
                 }

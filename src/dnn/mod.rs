@@ -16,6 +16,7 @@
 
 pub mod data;
 pub mod energy_model;
+pub mod gopt;
 pub mod gquant;
 pub mod graph;
 pub mod hil;

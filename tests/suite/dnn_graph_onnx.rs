@@ -174,3 +174,28 @@ fn shared_resnet20_imports_and_matches_onnxruntime() {
         }
     }
 }
+
+#[test]
+fn fpec_opt_runs_on_a_graph_with_either_calibration() {
+    let tmp = tempfile::tempdir().unwrap();
+    make_graphs(tmp.path());
+    let f = tmp.path().join("every-op.onnx");
+    for method in ["max", "mse"] {
+        let out = tmp.path().join(format!("opt-{method}"));
+        let o = fpec_out(&[
+            "dnn", "opt", "--model", f.to_str().unwrap(), "--test-double-energy", "--calib-method", method,
+            "--tune-images", "20", "--early-images", "30", "--activity-images", "1", "--limit", "60", "--json",
+            "--out", out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["configs"].as_array().unwrap().len(), fpec::dnn::opt::sweep_splits().unwrap().len());
+        let cal = v["calibration"].as_str().unwrap();
+        assert!(cal.contains(&format!("by {method}")), "{cal}");
+        let md = std::fs::read_to_string(out.join("dnn-report.md")).unwrap();
+        assert!(md.contains("Calibration (FxP and FPEC alike)"), "{md}");
+        // FxP 16 keeps the float accuracy within the budget on this graph (60 test images).
+        let fx16 = v["configs"].as_array().unwrap().iter().find(|c| c["bits"] == "16+0").unwrap();
+        assert!(fx16["within_budget"].as_bool().unwrap(), "{fx16}");
+    }
+}

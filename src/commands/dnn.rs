@@ -4,10 +4,7 @@
 
 use super::args::{parse_ezb_threshold, parse_seed, FormatArgs, HwArgs};
 use crate::dnn::data::{DataSpec, ImageFolderOptions, Layout, ModelInput, Named, Splits};
-use crate::dnn::gquant::{
-    calibrate_source, choose_fbs, config_from_fbs, float_accuracy_source, CalibMethod, Engine,
-    QuantGraph,
-};
+use crate::dnn::gquant::{calibrate_source, choose_fbs, config_from_fbs, CalibMethod, Engine, QuantGraph};
 use crate::dnn::graph::Graph;
 use crate::dnn::hil;
 use crate::dnn::model::{float_accuracy, Model};
@@ -393,11 +390,10 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     let mut cfg = config_from_fbs(split, &fbs, None)?;
     let t = a.format.ezb_threshold;
     cfg.override_t(a.tw.or(t), a.ta.or(t))?;
-    let fl = float_accuracy_source(&graph, data)?;
     let qm = QuantGraph::new(&graph, &cfg, Engine::Gemm)
         .map_err(|e| usage(format!("model {}: {e:#}", a.model.display())))?;
     let bar = crate::dnn::progress::Progress::new(data.len() as u64, &format!("eval {split}"));
-    let (ev, secs) = qm.evaluate_source(data, &bar)?;
+    let (ev, fl, secs) = qm.evaluate_source_with_float(data, &bar, true)?;
     bar.finish();
     let plan = graph.plan()?;
     let macs = qm.macs();

@@ -88,7 +88,8 @@ struct QMac {
     wl64: Vec<f64>,
     /// dgemm K block in pairs (0: sgemm).
     kb: usize,
-    wz: Vec<u8>,
+    /// Per group and k: how many of the group's weight rows have Z & ezb at k.
+    wz_sum: Vec<u64>,
 }
 
 /// How the GEMM engine runs a layer of `split` with dot length `len`:
@@ -563,6 +564,14 @@ fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, 
             wz.push(o.zero as u8);
         }
     }
+    let opg = out_ch / groups;
+    let mut wz_sum = vec![0u64; if lanes > 0 { groups * len } else { 0 }];
+    if lanes > 0 {
+        for (o, row) in wz.chunks_exact(len.max(1)).enumerate() {
+            let grp = o / opg;
+            wz_sum[grp * len..(grp + 1) * len].iter_mut().zip(row).for_each(|(a, &z)| *a += z as u64);
+        }
+    }
     let (wl32, wl64) = if kb == 0 { (wl.iter().map(|&v| v as f32).collect(), Vec::new()) } else { (Vec::new(), wl) };
     Ok(QMac {
         node: ni,
@@ -582,7 +591,7 @@ fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, 
         wl32,
         wl64,
         kb,
-        wz,
+        wz_sum,
     })
 }
 
@@ -766,12 +775,14 @@ fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i6
             } else {
                 colz.extend(m.rf.iter().map(|&i| if i == PAD { pad_z } else { az[off + i as usize] }));
             }
-            for o in grp * opg..(grp + 1) * opg {
-                let wz = &m.wz[o * m.len..(o + 1) * m.len];
-                for a in colz.chunks_exact(m.len) {
-                    sparse += wz.iter().zip(a).map(|(x, y)| (x & y) as u32).sum::<u32>() as u64;
-                }
+            // Pairs with both flags over every (output, position) of the
+            // group: sum_k (sum_o wz[o][k]) * (sum_pos colz[pos][k]).
+            let mut csum = vec![0u64; m.len];
+            for a in colz.chunks_exact(m.len) {
+                csum.iter_mut().zip(a).for_each(|(c, &z)| *c += z as u64);
             }
+            let wsum = &m.wz_sum[grp * m.len..(grp + 1) * m.len];
+            sparse += wsum.iter().zip(&csum).map(|(w, c)| w * c).sum::<u64>();
         }
     }
     if let Some(st) = st {
@@ -874,6 +885,19 @@ impl QuantGraph {
         src: &dyn Source,
         progress: &crate::dnn::progress::Progress,
     ) -> Result<(QuantEval, f64)> {
+        let (ev, _, secs) = self.evaluate_source_with_float(src, progress, false)?;
+        Ok((ev, secs))
+    }
+
+    /// [`Self::evaluate_source`], also giving the float accuracy of the same
+    /// batches when `float` (each batch decoded once for both).
+    pub fn evaluate_source_with_float(
+        &self,
+        src: &dyn Source,
+        progress: &crate::dnn::progress::Progress,
+        float: bool,
+    ) -> Result<(QuantEval, f64, f64)> {
+        let mut float_ok = 0.0;
         let n = self.macs.len();
         let mut total = QuantEval {
             accuracy: 0.0,
@@ -884,6 +908,9 @@ impl QuantGraph {
         let mut secs = 0.0;
         for start in (0..src.len()).step_by(BATCH) {
             let b = src.batch(start, (start + BATCH).min(src.len()))?;
+            if float {
+                float_ok += self.graph.float_accuracy(&b)? * b.len() as f64 / 100.0;
+            }
             let t0 = std::time::Instant::now();
             let ev = self.evaluate(&b)?;
             secs += t0.elapsed().as_secs_f64();
@@ -896,7 +923,8 @@ impl QuantGraph {
             progress.inc(b.len() as u64);
         }
         total.accuracy = 100.0 * total.correct as f64 / total.samples.max(1) as f64;
-        Ok((total, secs))
+        let fl = 100.0 * float_ok / total.samples.max(1) as f64;
+        Ok((total, fl, secs))
     }
 }
 

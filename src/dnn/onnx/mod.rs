@@ -13,6 +13,8 @@
 //!   Anything else is a one-line error naming the node, its op type and
 //!   this list; every dimension is checked against the data the file holds
 //!   before anything is allocated from it.
+//! - [`graph_import`]: ONNX -> [`crate::dnn::graph::Graph`], every op of spec 9
+//!   (revised), opset 11..=21; [`load_graph`] reads any model as a graph.
 //! - [`export`]: [`Model`] -> ONNX, opset [`OPSET`], IR version
 //!   [`IR_VERSION`], NCHW with a symbolic batch `N`; float32 initializers
 //!   (the f64 weights rounded to nearest); a `Flatten` is inserted before a

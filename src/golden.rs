@@ -310,3 +310,61 @@ pub fn bias_to_sum(b: f64, f_in: i32) -> Result<i64, GoldenError> {
     };
     Ok(v.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
 }
+
+/// Spec 9's requantization generalized to a divisor: the exact value
+/// `s / (d * 2^f)` into `out` (no ReLU; apply it to `s` first). With
+/// k = f - FBo, n = s * 2^max(0, -k), D = d * 2^max(0, k): q0 = floor((2n + D) / 2D),
+/// q = clamp(q0), r = n - q * D; edb = r > 0; emb = min(floor(|r| * 2^(M+1) / D), 2^M - 1);
+/// ezb = |r| * 64 <= T * D. For d = 1 this is [`round_scaled`] (section 5).
+/// `d` must be in 1..2^40 (products of pooling window sizes).
+pub fn requant_div(s: i64, f: i32, d: i64, out: &Format) -> Rounded {
+    let k = f - out.fb;
+    if d == 1 {
+        return round_scaled(s as i128, k, out);
+    }
+    // |s| < 2^63, d < 2^40: n < 2^124 (kn <= 60), 2D < 2^122 (kp <= 80).
+    let (kp, kn) = (k.max(0) as u32, (-k).max(0) as u32);
+    let (qmin, qmax) = out.split.q_range();
+    if s != 0 && kn > 60 {
+        // |n| >= 2^60 far above any q * D (D = d < 2^40, |q| <= 2^15): saturated,
+        // the error has the sign of s and a magnitude above every threshold.
+        return Rounded {
+            word: Word {
+                q: if s > 0 { qmax as i32 } else { qmin as i32 },
+                edb: out.split.comp.is_some() && s > 0,
+                emb: (1u32 << out.split.m()) - 1,
+                ezb: false,
+            },
+            saturated: true,
+        };
+    }
+    if kp > 80 {
+        // D >= 2^81 > 2^6 * |s|: q0 = 0, r = s, emb = 0 (exact, as in encode).
+        return Rounded {
+            word: comp_fields_far(s as i128, out),
+            saturated: false,
+        };
+    }
+    let n = (s as i128) << kn;
+    let dd = (d as i128) << kp;
+    let q0 = (2 * n + dd).div_euclid(2 * dd);
+    let q = q0.clamp(qmin as i128, qmax as i128);
+    let r = n - q * dd;
+    let split = out.split;
+    let m = split.m();
+    let mag = r.unsigned_abs();
+    let emb = if m == 0 {
+        0
+    } else {
+        (mag.saturating_mul(1 << (m + 1)) / dd as u128).min((1u128 << m) - 1) as u32
+    };
+    Rounded {
+        word: Word {
+            q: q as i32,
+            edb: split.comp.is_some() && r > 0,
+            emb,
+            ezb: split.z() && mag.saturating_mul(64) <= out.t as u128 * dd as u128,
+        },
+        saturated: q != q0,
+    }
+}

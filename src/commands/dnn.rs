@@ -3,11 +3,12 @@
 //! Every `--model` takes an fpec JSON model or an `.onnx` file.
 
 use super::args::{parse_ezb_threshold, parse_seed, FormatArgs, HwArgs};
-use crate::dnn::data::{DataSpec, Dataset, ImageFolderOptions, Layout, ModelInput, Named, Splits};
+use crate::dnn::data::{DataSpec, ImageFolderOptions, Layout, ModelInput, Named, Splits};
+use crate::dnn::gquant::{calibrate_source, choose_fbs, config_from_fbs, CalibMethod, Engine, QuantGraph};
+use crate::dnn::graph::Graph;
 use crate::dnn::hil;
-use crate::dnn::model::{float_accuracy, Layer, Model};
+use crate::dnn::model::{float_accuracy, Model};
 use crate::dnn::opt::{self, OptOptions};
-use crate::dnn::quant::{calibrate, QuantConfig, QuantModel};
 use crate::dnn::train::{self, Arch, TrainOptions};
 use crate::util::{usage, write_atomic};
 use anyhow::{Context, Result};
@@ -179,10 +180,16 @@ impl DataArgs {
     /// Loads the sets into memory; with a model, checks first that the data
     /// fits it (shape, labels below its output count).
     fn load_for(&self, model: Option<&Model>) -> Result<Splits> {
-        let input = model.map(|m| ModelInput {
-            shape: m.input,
-            classes: m.classes(),
-        });
+        self.load_fitting(model.map(|m| (m.input, m.classes())))
+    }
+    /// The sets opened (image folders decoded on demand), checked against a
+    /// model's input shape and class count.
+    fn open_fitting(&self, shape: [usize; 3], classes: usize) -> Result<crate::dnn::data::Selection> {
+        self.spec()?.open(Some(&ModelInput { shape, classes }))
+    }
+    /// [`Self::load_for`] by input shape and class count (any model kind).
+    fn load_fitting(&self, model: Option<([usize; 3], usize)>) -> Result<Splits> {
+        let input = model.map(|(shape, classes)| ModelInput { shape, classes });
         self.spec()?.load(input.as_ref())
     }
 }
@@ -226,6 +233,11 @@ struct EvalArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// How FB is chosen per tensor: max (max-abs, no saturation) or mse
+    /// (least squared rounding error over the calibration set); FxP and
+    /// FPEC get the same method.
+    #[arg(long, value_enum, default_value = "max")]
+    calib_method: CalibMethod,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -277,6 +289,16 @@ struct OptArgs {
     /// energy model; every output is stamped as not a result.
     #[arg(long, hide = true)]
     test_double_energy: bool,
+    /// How FB is chosen per tensor, for FxP and FPEC alike: max or mse
+    /// (mse, or a graph model, runs the graph search).
+    #[arg(long, value_enum, default_value = "max")]
+    calib_method: CalibMethod,
+    /// Graph search: calibration images of the threshold trials.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_images, default_value_t = 200)]
+    tune_images: usize,
+    /// Graph search: test images of the early stop of hopeless candidates.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_images, default_value_t = 1000)]
+    early_images: usize,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -347,12 +369,9 @@ fn run_train(a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn layer_name(m: &Model, i: usize) -> &'static str {
-    match m.layers[i] {
-        Layer::Conv2d { .. } => "conv2d",
-        Layer::Dense { .. } => "dense",
-        _ => "?",
-    }
+/// A graph model (JSON v1/v2 or `.onnx`, [`crate::dnn::onnx::load_graph`]); any error exits 2.
+fn load_graph_model(p: &std::path::Path) -> Result<Graph> {
+    crate::dnn::onnx::load_graph(p).map_err(|e| usage(format!("{e:#}")))
 }
 
 fn run_eval(a: EvalArgs) -> Result<()> {
@@ -360,36 +379,42 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     if split.is_fxp() && (a.tw.is_some() || a.ta.is_some()) {
         return Err(usage("--tw/--ta need a compensated split (C >= 1)"));
     }
-    let model = load_model(&a.model)?;
-    let s = a.data.load_for(Some(&model))?;
-    crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
-    let data: &Dataset = if a.calibration {
-        &s.calibration
+    let graph = load_graph_model(&a.model)?;
+    let sel = a.data.open_fitting(graph.input, graph.classes())?;
+    let data: &dyn crate::dnn::data::Source = if a.calibration {
+        sel.calibration.as_ref()
     } else {
-        &s.test
+        sel.test.as_ref()
     };
-    let ranges = calibrate(&model, &s.calibration)?;
-    let mut cfg = QuantConfig::from_ranges(split, &ranges, None)?;
+    let ranges = calibrate_source(&graph, sel.calibration.as_ref())?;
+    let fbs = choose_fbs(&graph, sel.calibration.as_ref(), &ranges, split.w, a.calib_method)?;
+    let mut cfg = config_from_fbs(split, &fbs, None)?;
     let t = a.format.ezb_threshold;
     cfg.override_t(a.tw.or(t), a.ta.or(t))?;
-    let fl = float_accuracy(&model, data)?;
-    let t0 = Instant::now();
-    let qm = QuantModel::new(&model, &cfg)?;
-    let ev = qm.evaluate(data)?;
-    let secs = t0.elapsed().as_secs_f64();
-    let stages = model.stages()?;
+    let qm = QuantGraph::new(&graph, &cfg, Engine::Gemm)
+        .map_err(|e| usage(format!("model {}: {e:#}", a.model.display())))?;
+    let bar = crate::dnn::progress::Progress::new(data.len() as u64, &format!("eval {split}"));
+    let (ev, fl, secs) = qm.evaluate_source_with_float(data, &bar, true)?;
+    bar.finish();
+    let plan = graph.plan()?;
     let macs = qm.macs();
     let info = qm.stage_info();
     let part = if a.calibration { "calibration" } else { "test" };
+    let kind = |k: usize| match graph.nodes[plan.macs[k]].op {
+        crate::dnn::graph::Op::Conv { .. } => "conv2d",
+        _ => "dense",
+    };
+    let dot_len = |k: usize| {
+        let n = &graph.nodes[plan.macs[k]];
+        n.op.params().0.len() / n.op.params().1.len().max(1)
+    };
     if a.json {
-        let layers: Vec<_> = stages
-            .iter()
-            .enumerate()
-            .map(|(k, st)| {
+        let layers: Vec<_> = (0..macs.len())
+            .map(|k| {
                 let (f, f_in) = info[k];
                 let l = &ev.layers[k];
                 serde_json::json!({
-                    "layer": k, "type": layer_name(&model, st.layer),
+                    "layer": k, "type": kind(k), "node": graph.nodes[plan.macs[k]].name,
                     "fb_w": f.w.fb, "fb_a": f.a.fb, "t_w": f.w.t, "t_a": f.a.t, "f_in": f_in,
                     "macs_per_inference": macs[k], "pairs": l.pairs,
                     "sparse_pairs": l.sparse_pairs, "sparsity": l.sparsity(),
@@ -404,19 +429,23 @@ fn run_eval(a: EvalArgs) -> Result<()> {
             "float_accuracy": fl, "quantized_accuracy": ev.accuracy,
             "correct": ev.correct, "sparsity": ev.sparsity(),
             "macs_per_inference": macs.iter().sum::<u64>(),
+            "calibration_method": a.calib_method.name(), "weight_fb": "per-tensor",
+            "data": sel.summary,
             "seconds": secs, "layers": layers,
         });
         println!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(());
     }
     println!(
-        "{} on the {part} split ({} images), bits {} (M={}, Z={})",
+        "{} on the {part} split ({} images), bits {} (M={}, Z={}), calibration {}, FB per tensor",
         a.model.display(),
         ev.samples,
         split,
         split.m(),
-        split.z() as u8
+        split.z() as u8,
+        a.calib_method.name()
     );
+    println!("data: {}", sel.summary);
     println!("float accuracy:     {fl:.2} %");
     println!(
         "quantized accuracy: {:.2} % ({}/{})",
@@ -425,32 +454,21 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     println!("compensation sparsity (both ezb=1): {:.4}", ev.sparsity());
     println!(
         "{:<3} {:<7} {:>5} {:>5} {:>4} {:>4} {:>4} {:>5} {:>9} {:>9} {:>6} {:>12}",
-        "L",
-        "type",
-        "FBw",
-        "FBa",
-        "Tw",
-        "Ta",
-        "Fin",
-        "len",
-        "MACs/inf",
-        "sparsity",
-        "w-sat",
-        "a-sat"
+        "L", "type", "FBw", "FBa", "Tw", "Ta", "Fin", "len", "MACs/inf", "sparsity", "w-sat", "a-sat"
     );
-    for (k, st) in stages.iter().enumerate() {
+    for k in 0..macs.len() {
         let (f, f_in) = info[k];
         let l = &ev.layers[k];
         println!(
             "{:<3} {:<7} {:>5} {:>5} {:>4} {:>4} {:>4} {:>5} {:>9} {:>9.4} {:>6} {:>12}",
             k,
-            layer_name(&model, st.layer),
+            kind(k),
             f.w.fb,
             f.a.fb,
             f.w.t,
             f.a.t,
             f_in,
-            st.dot_len(&model),
+            dot_len(k),
             macs[k],
             l.sparsity(),
             l.weight_saturations,
@@ -524,6 +542,47 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
     Ok(())
 }
 
+/// `dnn opt` on a graph model (or with `--calib-method mse`).
+fn run_opt_graph(a: &OptArgs, energy: &dyn opt::MacEnergy, out: &std::path::Path) -> Result<()> {
+    let graph = load_graph_model(&a.model)?;
+    let sel = a.data.open_fitting(graph.input, graph.classes())?;
+    let calib = sel.calibration.batch(0, sel.calibration.len())?;
+    let t0 = Instant::now();
+    let ranges = calibrate_source(&graph, &calib)?;
+    // Fails early (exit 2) on a graph the bit-exact engine refuses.
+    let probe = config_from_fbs(crate::format::Split::parse("8+0")?, &choose_fbs(&graph, &calib, &ranges, 8, CalibMethod::Max)?, None)?;
+    QuantGraph::new(&graph, &probe, Engine::Gemm).map_err(|e| usage(format!("model {}: {e:#}", a.model.display())))?;
+    let r = crate::dnn::gopt::run_opt_graph(
+        &graph,
+        &calib,
+        &ranges,
+        sel.test.as_ref(),
+        energy,
+        &OptOptions {
+            budget: a.budget,
+            activity_images: a.activity_images,
+            progress: !a.json,
+        },
+        &crate::dnn::gopt::GraphOptOptions {
+            method: a.calib_method,
+            tune_images: a.tune_images,
+            early_images: a.early_images,
+            early_margin: 2.0,
+            max_dots: 256,
+            shard: (0, 1),
+        },
+    )?;
+    let name = a.model.file_name().map_or_else(|| a.model.display().to_string(), |n| n.to_string_lossy().into());
+    opt::write_reports(&r, &name, out)?;
+    if a.json {
+        print!("{}", opt::report_json(&r)?);
+    } else {
+        print!("{}", opt::report_md(&r, &name));
+        println!("\ndata: {}\nwrote {}/dnn-report.{{md,json,svg}} in {:.1} s", sel.summary, out.display(), t0.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
 fn run_opt(a: OptArgs) -> Result<()> {
     if !a.budget.is_finite() || !(0.0..=100.0).contains(&a.budget) {
         return Err(usage(format!(
@@ -542,14 +601,35 @@ fn run_opt(a: OptArgs) -> Result<()> {
     crate::util::check_out_dir(&out, "--out")?;
     const REPORT: &[&str] = &["dnn-report.md", "dnn-report.json", "dnn-report.svg"];
     crate::util::check_overwritable(&out, "--out", REPORT, "# FPEC-Opt report")?;
-    let model = load_model(&a.model)?;
-    let s = a.data.load_for(Some(&model))?;
-    crate::dnn::model::check_data(&model, &s.test).map_err(|e| usage(e.to_string()))?;
+    // The model and data are checked before any work (the energy model
+    // synthesizes MACs): a layer list with max-abs calibration takes the
+    // layer engine (the committed reports reproduce bit for bit), anything
+    // else the graph engine.
+    let layer_list = match crate::dnn::onnx::load(&a.model) {
+        Ok(m) if a.calib_method == CalibMethod::Max => Some(m),
+        _ => None,
+    };
+    let layer_data = match &layer_list {
+        Some(model) => {
+            let s = a.data.load_for(Some(model))?;
+            crate::dnn::model::check_data(model, &s.test).map_err(|e| usage(e.to_string()))?;
+            Some(s)
+        }
+        None => {
+            let graph = load_graph_model(&a.model)?;
+            a.data.open_fitting(graph.input, graph.classes())?;
+            None
+        }
+    };
     let energy: Box<dyn opt::MacEnergy> = if a.test_double_energy {
         eprintln!("WARNING: analytic test-double energy model: the energy numbers are NOT results");
         Box::new(opt::AnalyticTestDouble)
     } else {
         opt::real_mac_energy(&out.join("energy-work"), arch)?
+    };
+    let (Some(model), Some(s)) = (layer_list, layer_data) else {
+        run_opt_graph(&a, energy.as_ref(), &out)?;
+        return crate::util::record_written(&out, REPORT);
     };
     let t0 = Instant::now();
     let r = opt::run_opt(
@@ -589,26 +669,52 @@ fn run_opt(a: OptArgs) -> Result<()> {
 /// `fpec dnn import MODEL.onnx --out MODEL.json`.
 fn run_import(input: &std::path::Path, out: &std::path::Path) -> Result<()> {
     let t0 = std::time::Instant::now();
-    let model = crate::dnn::onnx::import::import_file(input).map_err(crate::util::as_usage)?;
-    let json = model.to_json()?;
+    // A chain of the layer-list ops stays a version-1 file (readable by every
+    // command, byte-identical to earlier imports); anything else is a graph.
+    let (json, summary) = match crate::dnn::onnx::import::import_file(input) {
+        Ok(model) => {
+            let stages = model.stages()?;
+            let params: usize = stages
+                .iter()
+                .map(|s| {
+                    let (w, b) = model.params(s.layer);
+                    w.len() + b.len()
+                })
+                .sum();
+            let summary = format!(
+                "{} layers, {} MAC layers, {} parameters, input {:?}",
+                model.layers.len(),
+                stages.len(),
+                params,
+                model.input
+            );
+            (model.to_json()?, summary)
+        }
+        Err(_) => {
+            let g = crate::dnn::onnx::graph_import::import_graph_file(input)
+                .map_err(crate::util::as_usage)?;
+            let plan = g.plan()?;
+            let params: usize = g
+                .nodes
+                .iter()
+                .map(|n| n.op.params().0.len() + n.op.params().1.len())
+                .sum();
+            let summary = format!(
+                "graph of {} nodes, {} MAC layers, {} parameters, input {:?}",
+                g.nodes.len(),
+                plan.macs.len(),
+                params,
+                g.input
+            );
+            (g.to_json()?, summary)
+        }
+    };
     crate::util::write_atomic(out, json.as_bytes())
         .with_context(|| format!("--out {}", out.display()))
         .map_err(crate::util::as_usage)?;
-    let stages = model.stages()?;
-    let params: usize = stages
-        .iter()
-        .map(|s| {
-            let (w, b) = model.params(s.layer);
-            w.len() + b.len()
-        })
-        .sum();
     println!(
-        "wrote {} ({} layers, {} MAC layers, {} parameters, input {:?}) in {:.3} s",
+        "wrote {} ({summary}) in {:.3} s",
         out.display(),
-        model.layers.len(),
-        stages.len(),
-        params,
-        model.input,
         t0.elapsed().as_secs_f64()
     );
     Ok(())

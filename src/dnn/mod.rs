@@ -4,7 +4,10 @@
 //!   the digits data set, the shipped 10k MNIST set, MNIST IDX
 //!   files, the fixed split;
 //! - [`progress`]: images/s and ETA of long runs on a terminal;
-//! - [`model`]: the versioned JSON model file, validation, float inference;
+//! - [`model`]: the version-1 JSON model file (a layer list), validation, float inference;
+//! - [`graph`]: the network graph (spec 9 revised, JSON version 2), float inference;
+//! - [`gquant`]: bit-exact inference over graphs (reference and GEMM engines), calibration methods;
+//! - [`gopt`]: FPEC-Opt over graphs;
 //! - [`onnx`]: ONNX import/export and [`onnx::load`], the one model-loading
 //!   function of the CLI (JSON or `.onnx`);
 //! - [`train`]: deterministic float training (MLP, CNN, LeNet-5);
@@ -16,6 +19,9 @@
 
 pub mod data;
 pub mod energy_model;
+pub mod gopt;
+pub mod gquant;
+pub mod graph;
 pub mod hil;
 pub mod model;
 pub mod onnx;

@@ -130,6 +130,9 @@ pub struct OptReport {
     pub ratio_vs_fxp16: Option<f64>,
     /// best FPEC energy / cheapest FxP within budget (iso-accuracy).
     pub ratio_vs_best_fxp: Option<f64>,
+    /// How FB was chosen (graph searches; the same for FxP and FPEC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<String>,
 }
 
 fn pick(c: &ConfigResult) -> Pick {
@@ -295,6 +298,7 @@ pub fn run_opt(
         ratio_vs_fxp8: ratio(&fxp8),
         ratio_vs_fxp16: ratio(&fxp16),
         ratio_vs_best_fxp: ratio(&best_fxp),
+        calibration: None,
         configs,
         best_fpec,
         best_fxp,
@@ -334,6 +338,9 @@ pub fn report_md(r: &OptReport, model_name: &str) -> String {
         fmt_pick(&r.fxp8),
         fmt_pick(&r.fxp16)
     );
+    if let Some(c) = &r.calibration {
+        s += &format!("- Calibration (FxP and FPEC alike): {c}\n");
+    }
     let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.3}"));
     s += &format!(
         "- Best FPEC energy / FxP 8: {}; / FxP 16: {}; / cheapest FxP within budget: {}\n",

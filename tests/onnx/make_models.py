@@ -69,8 +69,12 @@ def build(defect=None):
     ]
     out = "logits"
     if defect == "softmax":
+        # Softmax as the last node: imported as a graph, dropped (argmax unchanged).
         nodes.append(helper.make_node("Softmax", ["logits"], ["prob"], name="softmax", axis=1))
         out = "prob"
+    if defect == "softmax-mid":
+        # Softmax before the classifier: not the last node.
+        nodes[7] = helper.make_node("Softmax", ["a"], ["h"], name="softmax", axis=1)
     graph = helper.make_graph(
         nodes,
         "onnx-helper-cnn",
@@ -90,7 +94,7 @@ def main():
     good = build()
     onnx.checker.check_model(good, full_check=True)
     onnx.save(good, os.path.join(out, "good.onnx"))
-    for defect in ["softmax", "float64", "int32", "shape"]:
+    for defect in ["softmax", "softmax-mid", "float64", "int32", "shape"]:
         onnx.save(build(defect), os.path.join(out, f"bad-{defect}.onnx"))
 
 

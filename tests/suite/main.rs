@@ -7,6 +7,8 @@
 mod common;
 mod dnn_cli;
 mod dnn_data;
+mod dnn_graph;
+mod dnn_graph_onnx;
 mod dnn_lenet;
 mod dnn_model;
 mod dnn_onnx;

@@ -18,7 +18,7 @@ use std::path::Path;
 
 /// Largest dimension accepted anywhere (per axis); far above any network fpec
 /// can run, small enough that products of a few dims cannot overflow.
-const MAX_DIM: i64 = 1 << 24;
+pub(super) const MAX_DIM: i64 = 1 << 24;
 
 /// Reads and converts an ONNX file; every error names the file.
 pub fn import_file(path: &Path) -> Result<Model> {
@@ -85,7 +85,7 @@ pub fn import_bytes(bytes: &[u8], source: &str) -> Result<Model> {
 
 /// Per-sample shape of the tensor flowing through the chain.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Shape {
+pub(super) enum Shape {
     /// `[N, C, H, W]`.
     Map([usize; 3]),
     /// `[N, n]`.
@@ -108,10 +108,10 @@ impl Shape {
 }
 
 /// A constant tensor (initializer or `Constant` node output).
-struct Const<'a> {
-    t: &'a TensorProto,
+pub(super) struct Const<'a> {
+    pub(super) t: &'a TensorProto,
     /// "initializer" or "Constant node \"...\"".
-    origin: String,
+    pub(super) origin: String,
 }
 
 /// Walks the graph. Returns the model input `[C, H, W]` and the layers.
@@ -439,7 +439,7 @@ fn convert_graph(g: &GraphProto) -> Result<([usize; 3], Vec<Layer>)> {
 
 /// The graph input's per-sample shape: `[N, C, H, W]` or `[N, n]` (then
 /// `[n, 1, 1]`), float32.
-fn input_shape(v: &ValueInfoProto) -> Result<([usize; 3], Shape)> {
+pub(super) fn input_shape(v: &ValueInfoProto) -> Result<([usize; 3], Shape)> {
     let name = v.name();
     let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
@@ -484,7 +484,7 @@ fn input_shape(v: &ValueInfoProto) -> Result<([usize; 3], Shape)> {
     }
 }
 
-fn single_output(node: &NodeProto) -> Result<&str> {
+pub(super) fn single_output(node: &NodeProto) -> Result<&str> {
     let outs: Vec<&String> = node.output.iter().filter(|o| !o.is_empty()).collect();
     match outs[..] {
         [o] if node.output.first() == Some(o) => Ok(o.as_str()),
@@ -495,28 +495,28 @@ fn single_output(node: &NodeProto) -> Result<&str> {
     }
 }
 
-fn expect_inputs(node: &NodeProto, n: usize) -> Result<()> {
+pub(super) fn expect_inputs(node: &NodeProto, n: usize) -> Result<()> {
     if node.input.len() != n {
         bail!("expects {n} input(s), found {}", node.input.len());
     }
     Ok(())
 }
 
-fn no_attrs(node: &NodeProto) -> Result<()> {
+pub(super) fn no_attrs(node: &NodeProto) -> Result<()> {
     if let Some(a) = node.attribute.first() {
         bail!("attribute \"{}\" is not supported", a.name());
     }
     Ok(())
 }
 
-fn attr_int(a: &AttributeProto) -> Result<i64> {
+pub(super) fn attr_int(a: &AttributeProto) -> Result<i64> {
     if a.r#type.is_some() && a.r#type() != AttributeType::Int {
         bail!("attribute \"{}\" must be an integer", a.name());
     }
     a.i.with_context(|| format!("attribute \"{}\" has no integer value", a.name()))
 }
 
-fn attr_float(a: &AttributeProto) -> Result<f64> {
+pub(super) fn attr_float(a: &AttributeProto) -> Result<f64> {
     if a.r#type.is_some() && a.r#type() != AttributeType::Float {
         bail!("attribute \"{}\" must be a float", a.name());
     }
@@ -528,14 +528,14 @@ fn attr_float(a: &AttributeProto) -> Result<f64> {
     Ok(v as f64)
 }
 
-fn attr_ints(a: &AttributeProto) -> Result<&[i64]> {
+pub(super) fn attr_ints(a: &AttributeProto) -> Result<&[i64]> {
     if a.r#type.is_some() && a.r#type() != AttributeType::Ints {
         bail!("attribute \"{}\" must be a list of integers", a.name());
     }
     Ok(&a.ints)
 }
 
-fn attr_str(a: &AttributeProto) -> Result<String> {
+pub(super) fn attr_str(a: &AttributeProto) -> Result<String> {
     if a.r#type.is_some() && a.r#type() != AttributeType::String {
         bail!("attribute \"{}\" must be a string", a.name());
     }
@@ -553,7 +553,7 @@ fn square(a: &AttributeProto) -> Result<usize> {
     }
 }
 
-fn check_auto_pad(a: &AttributeProto) -> Result<bool> {
+pub(super) fn check_auto_pad(a: &AttributeProto) -> Result<bool> {
     let s = attr_str(a)?;
     match s.as_str() {
         "NOTSET" | "" => Ok(false),
@@ -562,7 +562,7 @@ fn check_auto_pad(a: &AttributeProto) -> Result<bool> {
     }
 }
 
-fn all_ones(a: &AttributeProto) -> Result<()> {
+pub(super) fn all_ones(a: &AttributeProto) -> Result<()> {
     let v = attr_ints(a)?;
     if v.iter().any(|&d| d != 1) {
         bail!("{} {v:?} is not supported (only 1)", a.name());
@@ -661,7 +661,7 @@ fn pool_attrs(node: &NodeProto) -> Result<usize> {
 }
 
 /// A `Constant` node's tensor.
-fn constant_value(node: &NodeProto) -> Result<&TensorProto> {
+pub(super) fn constant_value(node: &NodeProto) -> Result<&TensorProto> {
     if !node.input.is_empty() {
         bail!("Constant with inputs");
     }
@@ -676,7 +676,7 @@ fn constant_value(node: &NodeProto) -> Result<&TensorProto> {
 }
 
 /// A bias for `n` outputs of a dense layer: shape [n], [1, n] or a scalar.
-fn dense_bias(dims: &[usize], v: &[f64], n: usize) -> Result<Vec<f64>> {
+pub(super) fn dense_bias(dims: &[usize], v: &[f64], n: usize) -> Result<Vec<f64>> {
     match (dims, v.len()) {
         ([], 1) | ([1], 1) | ([1, 1], 1) => Ok(vec![v[0]; n]),
         ([x], _) | ([1, x], _) if *x == n => Ok(v.to_vec()),
@@ -687,7 +687,7 @@ fn dense_bias(dims: &[usize], v: &[f64], n: usize) -> Result<Vec<f64>> {
 }
 
 /// A bias for `c` conv channels: [c, 1, 1], [1, c, 1, 1] or a scalar.
-fn conv_bias(dims: &[usize], v: &[f64], c: usize) -> Result<Vec<f64>> {
+pub(super) fn conv_bias(dims: &[usize], v: &[f64], c: usize) -> Result<Vec<f64>> {
     if v.len() == 1 && dims.iter().all(|&d| d == 1) && dims.len() <= 4 {
         return Ok(vec![v[0]; c]);
     }
@@ -697,12 +697,12 @@ fn conv_bias(dims: &[usize], v: &[f64], c: usize) -> Result<Vec<f64>> {
     }
 }
 
-fn dtype_name(t: i32) -> String {
+pub(super) fn dtype_name(t: i32) -> String {
     DataType::try_from(t).map_or_else(|_| format!("{t}"), |d| d.as_str_name().to_string())
 }
 
 /// Dims of a constant, each checked, and their product.
-fn dims_of(c: &Const) -> Result<(Vec<usize>, usize)> {
+pub(super) fn dims_of(c: &Const) -> Result<(Vec<usize>, usize)> {
     let t = c.t;
     let mut n: usize = 1;
     let mut dims = Vec::with_capacity(t.dims.len());
@@ -737,7 +737,7 @@ fn dims_of(c: &Const) -> Result<(Vec<usize>, usize)> {
 
 /// A float32 constant as f64 values (exact), after checking its type and
 /// that the data length matches the dims; values must be finite.
-fn float_tensor(c: &Const) -> Result<(Vec<usize>, Vec<f64>)> {
+pub(super) fn float_tensor(c: &Const) -> Result<(Vec<usize>, Vec<f64>)> {
     let t = c.t;
     if t.data_type() != DataType::Float as i32 {
         bail!(
@@ -787,7 +787,7 @@ fn float_tensor(c: &Const) -> Result<(Vec<usize>, Vec<f64>)> {
 }
 
 /// An int64 constant of at most 8 values (a Reshape target).
-fn int_tensor(c: &Const) -> Result<Vec<i64>> {
+pub(super) fn int_tensor(c: &Const) -> Result<Vec<i64>> {
     let t = c.t;
     if t.data_type() != DataType::Int64 as i32 {
         bail!(

@@ -13,6 +13,8 @@
 //!   Anything else is a one-line error naming the node, its op type and
 //!   this list; every dimension is checked against the data the file holds
 //!   before anything is allocated from it.
+//! - [`graph_import`]: ONNX -> [`crate::dnn::graph::Graph`], every op of spec 9
+//!   (revised), opset 11..=21; [`load_graph`] reads any model as a graph.
 //! - [`export`]: [`Model`] -> ONNX, opset [`OPSET`], IR version
 //!   [`IR_VERSION`], NCHW with a symbolic batch `N`; float32 initializers
 //!   (the f64 weights rounded to nearest); a `Flatten` is inserted before a
@@ -27,6 +29,7 @@
 //! [`crate::dnn::quant`] like any other model.
 
 pub mod export;
+pub mod graph_import;
 pub mod import;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 #[rustfmt::skip]
@@ -61,5 +64,15 @@ pub fn load(path: &Path) -> Result<Model> {
         import::import_file(path)
     } else {
         Model::load(path)
+    }
+}
+
+/// Reads a model as a graph: `.onnx` through [`graph_import`] (every op of
+/// spec 9), JSON of version 1 (layer list, as the equivalent chain) or 2.
+pub fn load_graph(path: &Path) -> Result<crate::dnn::graph::Graph> {
+    if is_onnx_path(path) {
+        graph_import::import_graph_file(path)
+    } else {
+        crate::dnn::graph::Graph::load_json(path)
     }
 }

@@ -1,0 +1,249 @@
+//! FPEC-Opt over a [`Graph`] (any network, e.g. an imported ResNet): the
+//! search of [`crate::dnn::opt`] (same sweep, same report types) on the
+//! graph engine, with the calibration method of both FxP and FPEC chosen
+//! by the caller ([`CalibMethod`]), the threshold trials run on a
+//! calibration subset, hopeless candidates stopped on a test subset, and
+//! the test set streamed once per surviving candidate.
+//!
+//! Per configuration: FB per tensor by `method`; all T start at 0; then,
+//! MAC layer by MAC layer, weights then activations, T is raised one step at
+//! a time (up to 32) while the accuracy on the first `tune_images`
+//! calibration images stays within `budget` of the float accuracy on them.
+//! Early stop: a configuration whose accuracy on the first `early_images`
+//! test images is more than `budget + early_margin` points below the float
+//! accuracy there is reported with that subset accuracy, marked
+//! `stopped_early`, never within budget. Energy per inference = sum over
+//! layers of MACs x energy per MAC from [`MacEnergy`], given at most
+//! `max_dots` dot products per layer (evenly spaced) of the first
+//! `activity_images` test images.
+
+use crate::dnn::data::{Dataset, Source};
+use crate::dnn::gquant::{choose_fbs, config_from_fbs, float_accuracy_source, CalibMethod, Engine, QuantGraph};
+use crate::dnn::graph::Graph;
+use crate::dnn::opt::{sweep_splits, ConfigResult, LayerChoice, MacEnergy, OptOptions, OptReport, Pick};
+use crate::dnn::quant::{QuantConfig, Ranges};
+use crate::format::Split;
+use anyhow::{Context, Result};
+use std::collections::HashMap;
+
+/// Graph-specific options of the search.
+#[derive(Debug, Clone)]
+pub struct GraphOptOptions {
+    /// FB method (FxP and FPEC alike).
+    pub method: CalibMethod,
+    /// Calibration images used by the threshold trials.
+    pub tune_images: usize,
+    /// Test images of the early-stop check (0: no early stop).
+    pub early_images: usize,
+    /// Margin (points) beyond the budget before a candidate is stopped.
+    pub early_margin: f64,
+    /// Dot products per layer given to the energy model.
+    pub max_dots: usize,
+    /// Only configurations whose index i satisfies i % n == k (`--shard k/n`).
+    pub shard: (usize, usize),
+}
+
+fn acc(qm: &QuantGraph, d: &Dataset) -> Result<f64> {
+    Ok(100.0 * qm.count_correct(d)? as f64 / d.len().max(1) as f64)
+}
+
+/// Raises T layer by layer while the tuning accuracy stays >= `floor`.
+fn tune(graph: &Graph, mut cfg: QuantConfig, tune: &Dataset, floor: f64) -> Result<(QuantConfig, f64)> {
+    let mut best = acc(&QuantGraph::new(graph, &cfg, Engine::Gemm)?, tune)?;
+    if !cfg.split.z() {
+        return Ok((cfg, best));
+    }
+    for s in 0..cfg.stages.len() {
+        for operand in 0..2 {
+            loop {
+                let (tw, ta) = (cfg.stages[s].w.t, cfg.stages[s].a.t);
+                let cur = if operand == 0 { tw } else { ta };
+                if cur >= 32 {
+                    break;
+                }
+                let mut trial = cfg.clone();
+                if operand == 0 {
+                    trial.set_t(s, tw + 1, ta)?;
+                } else {
+                    trial.set_t(s, tw, ta + 1)?;
+                }
+                let a = acc(&QuantGraph::new(graph, &trial, Engine::Gemm)?, tune)?;
+                if a < floor {
+                    break;
+                }
+                cfg = trial;
+                best = a;
+            }
+        }
+    }
+    Ok((cfg, best))
+}
+
+/// Energy per MAC of each layer from at most `max_dots` dot products.
+fn layer_energy(qm: &QuantGraph, split: &Split, activity: &Dataset, energy: &dyn MacEnergy, max_dots: usize) -> Result<Vec<f64>> {
+    (0..qm.num_stages())
+        .map(|k| {
+            let recs = qm.layer_dot_products(k, &activity.images)?;
+            let step = recs.len().div_ceil(max_dots.max(1)).max(1);
+            let dots: Vec<Vec<(u32, u32)>> = recs.into_iter().step_by(step).map(|r| r.pairs).collect();
+            energy
+                .energy_fj_per_mac(split, &dots)
+                .with_context(|| format!("energy of {split}, layer {k}"))
+        })
+        .collect()
+}
+
+/// Everything one configuration needs that does not depend on it.
+struct Ctx<'a> {
+    graph: &'a Graph,
+    calib: &'a Dataset,
+    test: &'a dyn Source,
+    early: Dataset,
+    float_early: f64,
+    float_test: f64,
+    floor_tune: f64,
+    activity: Dataset,
+    tune_set: Dataset,
+}
+
+fn run_config(c: &Ctx, split: Split, fbs: &[(i32, i32)], energy: &dyn MacEnergy, opts: &OptOptions, go: &GraphOptOptions) -> Result<ConfigResult> {
+    let base = config_from_fbs(split, fbs, Some((0, 0)))?;
+    let (cfg, cal_acc) = tune(c.graph, base, &c.tune_set, c.floor_tune).with_context(|| format!("tuning {split}"))?;
+    let qm = QuantGraph::new(c.graph, &cfg, Engine::Gemm)?;
+    let mut stopped = false;
+    let ev = if go.early_images > 0 && acc(&qm, &c.early)? < c.float_early - opts.budget - go.early_margin {
+        stopped = true;
+        qm.evaluate(&c.early)?
+    } else {
+        qm.evaluate_source(c.test, &crate::dnn::progress::Progress::hidden())?.0
+    };
+    let macs = qm.macs();
+    let e = layer_energy(&qm, &split, &c.activity, energy, go.max_dots)?;
+    let layers = qm
+        .stage_info()
+        .iter()
+        .enumerate()
+        .map(|(k, (fmt, _))| LayerChoice {
+            fb_w: fmt.w.fb,
+            fb_a: fmt.a.fb,
+            t_w: fmt.w.t,
+            t_a: fmt.a.t,
+            macs: macs[k],
+            energy_fj_per_mac: e[k],
+            sparsity: ev.layers[k].sparsity(),
+        })
+        .collect();
+    let _ = c.calib;
+    Ok(ConfigResult {
+        bits: if stopped { format!("{split} (stopped early)") } else { split.to_string() },
+        fxp: split.is_fxp(),
+        accuracy: ev.accuracy,
+        calibration_accuracy: cal_acc,
+        energy_fj_per_inference: e.iter().zip(&macs).map(|(e, m)| e * *m as f64).sum(),
+        sparsity: ev.sparsity(),
+        within_budget: !stopped && ev.accuracy >= c.float_test - opts.budget,
+        layers,
+        pareto: false,
+    })
+}
+
+/// Runs FPEC-Opt on `graph` (calibration set in memory, test set streamed).
+pub fn run_opt_graph(
+    graph: &Graph,
+    calib: &Dataset,
+    ranges: &Ranges,
+    test: &dyn Source,
+    energy: &dyn MacEnergy,
+    opts: &OptOptions,
+    go: &GraphOptOptions,
+) -> Result<OptReport> {
+    let tune_set = calib.take(go.tune_images.max(1));
+    let early = test.batch(0, go.early_images.min(test.len()))?;
+    let activity = test.batch(0, opts.activity_images.max(1).min(test.len()))?;
+    let float_cal = graph.float_accuracy(calib)?;
+    let c = Ctx {
+        graph,
+        calib,
+        test,
+        float_early: if early.is_empty() { 0.0 } else { graph.float_accuracy(&early)? },
+        float_test: float_accuracy_source(graph, test)?,
+        floor_tune: graph.float_accuracy(&tune_set)? - opts.budget,
+        early,
+        activity,
+        tune_set,
+    };
+    let splits: Vec<Split> = sweep_splits()?
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % go.shard.1 == go.shard.0)
+        .map(|(_, s)| s)
+        .collect();
+    let mut fb_cache: HashMap<u32, Vec<(i32, i32)>> = HashMap::new();
+    let bar = crate::dnn::progress::Progress::new(splits.len() as u64, "FPEC-Opt configs");
+    let mut configs = Vec::new();
+    for split in splits {
+        if !fb_cache.contains_key(&split.w) {
+            fb_cache.insert(split.w, choose_fbs(graph, calib, ranges, split.w, go.method)?);
+        }
+        configs.push(run_config(&c, split, &fb_cache[&split.w], energy, opts, go)?);
+        bar.inc(1);
+    }
+    bar.finish();
+    let mut r = summarize(configs, energy.describe(), c.float_test, float_cal, opts.budget);
+    r.calibration = Some(format!(
+        "FB per tensor by {} over {} calibration images; T tuned on the first {}; early stop on the first {} test images (margin {} pp); weights per tensor",
+        go.method.name(),
+        calib.len(),
+        c.tune_set.len(),
+        c.early.len(),
+        go.early_margin
+    ));
+    Ok(r)
+}
+
+/// Pareto flags, the picks and the ratios (as [`crate::dnn::opt::run_opt`]).
+pub fn summarize(mut configs: Vec<ConfigResult>, energy_model: String, float_test: f64, float_cal: f64, budget: f64) -> OptReport {
+    let snapshot: Vec<(f64, f64)> = configs.iter().map(|c| (c.energy_fj_per_inference, c.accuracy)).collect();
+    for (i, c) in configs.iter_mut().enumerate() {
+        let (e, a) = snapshot[i];
+        c.pareto = !snapshot
+            .iter()
+            .enumerate()
+            .any(|(j, &(e2, a2))| j != i && ((e2 <= e && a2 > a) || (e2 < e && a2 >= a)));
+    }
+    let pick = |c: &ConfigResult| Pick {
+        bits: c.bits.clone(),
+        accuracy: c.accuracy,
+        energy_fj_per_inference: c.energy_fj_per_inference,
+    };
+    let cheapest = |fxp: bool| {
+        configs
+            .iter()
+            .filter(|c| c.fxp == fxp && c.within_budget)
+            .min_by(|a, b| a.energy_fj_per_inference.total_cmp(&b.energy_fj_per_inference))
+            .map(pick)
+    };
+    let best_fpec = cheapest(false);
+    let best_fxp = cheapest(true);
+    let find = |b: &str| configs.iter().find(|c| c.bits == b).map(pick);
+    let (fxp8, fxp16) = (find("8+0"), find("16+0"));
+    let ratio = |base: &Option<Pick>| match (&best_fpec, base) {
+        (Some(f), Some(b)) if b.energy_fj_per_inference > 0.0 => Some(f.energy_fj_per_inference / b.energy_fj_per_inference),
+        _ => None,
+    };
+    OptReport {
+        energy_model,
+        float_accuracy: float_test,
+        float_calibration_accuracy: float_cal,
+        budget,
+        ratio_vs_fxp8: ratio(&fxp8),
+        ratio_vs_fxp16: ratio(&fxp16),
+        ratio_vs_best_fxp: ratio(&best_fxp),
+        calibration: None,
+        configs,
+        best_fpec,
+        best_fxp,
+        fxp8,
+        fxp16,
+    }
+}

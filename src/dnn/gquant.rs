@@ -1,0 +1,1072 @@
+//! Bit-exact inference over a [`Graph`] (spec 9, revised): tensors held as
+//! words or as sums (s, F, d), MAC layers as section-4 dot products over
+//! their receptive fields (grouped conv: the channels of the group; padding
+//! positions hold the encoding of 0.0), bias in sum units, Relu/Clip/pools/
+//! Add/Concat/Slice/Pad on sums exactly, requantization (with the divisor d)
+//! where sums feed a MAC layer, class = argmax of the last tensor's sums.
+//!
+//! Two ways to compute the dot products, always the same integers:
+//! - the **reference** ([`Engine::Reference`]): [`golden::dot`] per output;
+//! - the **GEMM** engine ([`Engine::Gemm`], default): per image and group an
+//!   im2col matrix of lanes, activations as `[q*2^G + est, q]` (FxP: `[q]`)
+//!   and weights as `[q, est]` (FxP: `[q]`), so every sum
+//!   `Qw.(2^G Qa + Ea) + Ew.Qa` is one matrix product of integers, run by
+//!   `matrixmultiply`'s sgemm (f32) when len * max|term| < 2^24, else dgemm
+//!   (f64) over K blocks with block * max|term| < 2^53, each block's result
+//!   added in i64: every partial sum is an integer below the format's exact
+//!   range, so the products are exact whatever the summation order
+//!   ([`gemm_plan`]). Images run in parallel (rayon); memory is bounded by
+//!   the batch the caller passes ([`BATCH`] for a [`Source`]).
+//!
+//! Formats come from a [`QuantConfig`] whose stage `i` is the i-th MAC node
+//! in graph order (for a version-1 layer list: stage i, as [`crate::dnn::quant`]).
+
+use crate::dnn::graph::{for_windows, pad_map, slice_map, Graph, Op, Plan, IN_IDX};
+use crate::dnn::model::argmax;
+use crate::dnn::quant::{DotRecord, LayerStats, QuantConfig, QuantEval, StageFormats};
+use crate::dnn::data::{Dataset, Source};
+use crate::format::{Format, Split};
+use crate::golden::{self, bias_to_sum, encode_full, requant_div, Operand, Word};
+use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
+
+/// How dot products are computed (same integers either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// [`golden::dot`] per output.
+    Reference,
+    /// im2col + integer matrix products.
+    Gemm,
+}
+
+/// Padding marker in receptive-field tables.
+const PAD: u32 = u32::MAX;
+
+/// A tensor during inference.
+#[derive(Debug, Clone)]
+enum Val {
+    /// Encoded words in one format.
+    Words(Format, Vec<Word>),
+    /// Exact sums: value = s / (d * 2^f).
+    Sums(Vec<i64>, i32, i64),
+}
+
+/// Static form of a node's output (checked at construction).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Words(Format),
+    Sums(i32, i64),
+}
+
+/// A MAC node ready to run.
+#[derive(Debug, Clone)]
+struct QMac {
+    node: usize,
+    fmt: StageFormats,
+    /// Output scale F = FBw + FBa + G.
+    f: i32,
+    w_words: Vec<Word>,
+    w_ops: Vec<Operand>,
+    bias: Vec<i64>,
+    /// Dot length (per group).
+    len: usize,
+    out_ch: usize,
+    groups: usize,
+    /// Output positions per channel.
+    npos: usize,
+    /// Conv: per position, `len` input indices of group 0 (or [`PAD`]);
+    /// dense: empty (identity).
+    rf: Vec<u32>,
+    /// Input elements per group (offset of group g = g * group_stride).
+    group_stride: usize,
+    w_sat: u64,
+    /// GEMM lanes (1 FxP, 2 FPEC) and weights `[out][len * lanes]`; empty
+    /// when the layer runs on the reference.
+    lanes: usize,
+    /// Weights `[out][len * lanes]` as f32 (sgemm) or f64 (dgemm, `kb > 0`).
+    wl32: Vec<f32>,
+    wl64: Vec<f64>,
+    /// dgemm K block in pairs (0: sgemm).
+    kb: usize,
+    /// Per group and k: how many of the group's weight rows have Z & ezb at k.
+    wz_sum: Vec<u64>,
+}
+
+/// How the GEMM engine runs a layer of `split` with dot length `len`:
+/// `Some(0)` sgemm in one block (len * max|term| < 2^24), `Some(kb)` dgemm
+/// in K blocks of `kb` pairs (kb * max|term| < 2^53), `None` not at all.
+/// max|term| bounds |qw * (2^G qa + ea) + ew * qa| (|q| <= 2^(W-1), |est| <= 7).
+pub fn gemm_plan(split: &Split, len: usize) -> Option<usize> {
+    let g = split.g();
+    let q = 1u64 << (split.w - 1);
+    let est = if split.is_fxp() { 0 } else { 7 };
+    let term = q * ((q << g) + est) + est * q;
+    if (len as u64).saturating_mul(term) < (1u64 << 24) {
+        return Some(0);
+    }
+    let kb = ((1u64 << 53) - 1) / term;
+    (kb >= 1).then(|| (kb as usize).min(len.max(1)))
+}
+
+/// The graph quantized under one configuration.
+#[derive(Debug, Clone)]
+pub struct QuantGraph {
+    /// The configuration (stage i = i-th MAC node).
+    pub cfg: QuantConfig,
+    graph: Graph,
+    plan: Plan,
+    macs: Vec<QMac>,
+    /// Per node: its MAC index.
+    mac_of: Vec<Option<usize>>,
+    kinds: Vec<Kind>,
+    in_fmt: Format,
+    classes: usize,
+    engine: Engine,
+}
+
+/// Per-image scratch of statistics, one per MAC.
+type Stats = Vec<LayerStats>;
+
+impl QuantGraph {
+    /// Encodes weights and biases and checks the graph's scales statically.
+    pub fn new(graph: &Graph, cfg: &QuantConfig, engine: Engine) -> Result<Self> {
+        let plan = graph.plan()?;
+        if plan.macs.len() != cfg.stages.len() {
+            bail!(
+                "configuration has {} stages, the model {} MAC layers",
+                cfg.stages.len(),
+                plan.macs.len()
+            );
+        }
+        let split = cfg.split;
+        let g = split.g() as i32;
+        let mut mac_of = vec![None; graph.nodes.len()];
+        let mut macs = Vec::new();
+        for (i, (&ni, fmt)) in plan.macs.iter().zip(&cfg.stages).enumerate() {
+            if fmt.w.split != split || fmt.a.split != split {
+                bail!("stage {i}: formats must use the shared split {split}");
+            }
+            mac_of[ni] = Some(i);
+            macs.push(build_mac(graph, &plan, ni, fmt, g, engine)?);
+        }
+        // A tensor feeding several MAC layers has one format.
+        for (i, m) in macs.iter().enumerate() {
+            let src = plan.inputs[m.node][0];
+            if let Some(o) = macs[..i].iter().find(|o| plan.inputs[o.node][0] == src) {
+                if o.fmt.a != m.fmt.a {
+                    bail!(
+                        "node \"{}\" and node \"{}\" read one tensor in two activation formats",
+                        graph.nodes[o.node].name,
+                        graph.nodes[m.node].name
+                    );
+                }
+            }
+        }
+        let in_fmt = cfg.stages[0].a;
+        let kinds = static_kinds(graph, &plan, &macs, &mac_of, in_fmt)?;
+        let out_len: usize = plan.shapes[plan.output].iter().product();
+        Ok(QuantGraph {
+            cfg: cfg.clone(),
+            classes: out_len,
+            graph: graph.clone(),
+            plan,
+            macs,
+            mac_of,
+            kinds,
+            in_fmt,
+            engine,
+        })
+    }
+
+    /// MACs per inference, per MAC layer.
+    pub fn macs(&self) -> Vec<u64> {
+        self.macs
+            .iter()
+            .map(|m| (m.out_ch * m.npos * m.len) as u64)
+            .collect()
+    }
+
+    /// Number of MAC layers.
+    pub fn num_stages(&self) -> usize {
+        self.macs.len()
+    }
+
+    /// Per MAC layer: formats and output F.
+    pub fn stage_info(&self) -> Vec<(StageFormats, i32)> {
+        self.macs.iter().map(|m| (m.fmt, m.f)).collect()
+    }
+
+    /// Runs one image: the class, stats accumulated; `export` collects
+    /// every dot product of MAC `k` (reference path).
+    fn run(
+        &self,
+        img: &[f64],
+        stats: &mut Stats,
+        pair_stats: bool,
+        mut export: Option<(usize, usize, &mut Vec<DotRecord>)>,
+    ) -> Result<(usize, Vec<i64>)> {
+        let mut input_words = Vec::with_capacity(img.len());
+        for &x in img {
+            let r = encode_full(x, &self.in_fmt).context("input pixel")?;
+            stats[0].act_saturations += r.saturated as u64;
+            input_words.push(r.word);
+        }
+        stats[0].activations += img.len() as u64;
+        let input = Val::Words(self.in_fmt, input_words);
+        let mut vals: Vec<Option<Val>> = vec![None; self.graph.nodes.len()];
+        let mut left = self.plan.uses.clone();
+        for (i, node) in self.graph.nodes.iter().enumerate() {
+            let ins: Vec<&Val> = self.plan.inputs[i]
+                .iter()
+                .map(|&j| {
+                    if j == IN_IDX {
+                        Ok(&input)
+                    } else {
+                        vals[j].as_ref().context("internal: tensor freed too early")
+                    }
+                })
+                .collect::<Result<_>>()?;
+            let out = if let Some(k) = self.mac_of[i] {
+                let ex = match &mut export {
+                    Some((kk, im, sink)) if *kk == k => Some((*im, &mut **sink)),
+                    _ => None,
+                };
+                self.run_mac(k, ins[0], &mut stats[k], pair_stats, ex)?
+            } else {
+                self.run_op(i, &node.op, &ins)
+            };
+            vals[i] = Some(out);
+            for &j in &self.plan.inputs[i] {
+                if j != IN_IDX {
+                    left[j] -= 1;
+                    if left[j] == 0 {
+                        vals[j] = None;
+                    }
+                }
+            }
+        }
+        let last = vals[self.plan.output]
+            .take()
+            .context("internal: no output tensor")?;
+        let (s, _, _) = self.to_sums(&last);
+        Ok((argmax(&s[..self.classes.min(s.len())]), s))
+    }
+
+    fn to_sums(&self, v: &Val) -> (Vec<i64>, i32, i64) {
+        match v {
+            Val::Sums(s, f, d) => (s.clone(), *f, *d),
+            Val::Words(fmt, w) => words_to_sums(fmt, w),
+        }
+    }
+
+    /// Non-MAC nodes.
+    fn run_op(&self, i: usize, op: &Op, ins: &[&Val]) -> Val {
+        let shape = self.plan.in_shapes[i].first().copied().unwrap_or([0; 3]);
+        let out = self.plan.shapes[i];
+        match op {
+            Op::Identity | Op::Flatten => ins[0].clone(),
+            Op::Slice { ranges } => {
+                let map = slice_map(shape, ranges);
+                match ins[0] {
+                    Val::Words(f, w) => Val::Words(*f, map.iter().map(|&j| w[j]).collect()),
+                    Val::Sums(s, f, d) => Val::Sums(map.iter().map(|&j| s[j]).collect(), *f, *d),
+                }
+            }
+            Op::Pad { pads } => {
+                let map = pad_map(shape, pads);
+                match ins[0] {
+                    Val::Words(f, w) => {
+                        let zero = encode_full(0.0, f).map(|r| r.word).unwrap_or_default();
+                        Val::Words(*f, map.iter().map(|j| j.map_or(zero, |j| w[j])).collect())
+                    }
+                    Val::Sums(s, f, d) => {
+                        Val::Sums(map.iter().map(|j| j.map_or(0, |j| s[j])).collect(), *f, *d)
+                    }
+                }
+            }
+            Op::Relu => {
+                let (mut s, f, d) = self.to_sums(ins[0]);
+                s.iter_mut().for_each(|v| *v = (*v).max(0));
+                Val::Sums(s, f, d)
+            }
+            Op::Clip { max } => {
+                let (mut s, f, d) = self.to_sums(ins[0]);
+                // c * d is exact in f64 (c from float32, d < 2^29).
+                let cap = bias_to_sum(max * d as f64, f).unwrap_or(i64::MAX);
+                s.iter_mut().for_each(|v| *v = (*v).max(0).min(cap));
+                Val::Sums(s, f, d)
+            }
+            Op::MaxPool { kernel, stride, pads } | Op::AvgPool { kernel, stride, pads } => {
+                let (s, f, d) = self.to_sums(ins[0]);
+                let avg = matches!(op, Op::AvgPool { .. });
+                let [c, h, w] = shape;
+                let mut y = Vec::with_capacity(out.iter().product());
+                let mut count = 1;
+                for ch in 0..c {
+                    let base = ch * h * w;
+                    for_windows([h, w], [out[1], out[2]], *kernel, *stride, *pads, |_, _, it| {
+                        let (mut m, mut sum, mut n) = (i64::MIN, 0i64, 0i64);
+                        for j in it {
+                            m = m.max(s[base + j]);
+                            sum += s[base + j];
+                            n += 1;
+                        }
+                        count = n;
+                        y.push(if avg { sum } else { m });
+                    });
+                }
+                Val::Sums(y, f, if avg { d * count } else { d })
+            }
+            Op::GlobalAvgPool => {
+                let (s, f, d) = self.to_sums(ins[0]);
+                let hw = shape[1] * shape[2];
+                Val::Sums(s.chunks(hw).map(|c| c.iter().sum()).collect(), f, d * hw as i64)
+            }
+            Op::Add | Op::Concat => {
+                let parts: Vec<(Vec<i64>, i32, i64)> = ins.iter().map(|v| self.to_sums(v)).collect();
+                let fmax = parts.iter().map(|p| p.1).max().unwrap_or(0);
+                let d = parts.first().map_or(1, |p| p.2);
+                let aligned = parts
+                    .into_iter()
+                    .map(|(s, f, _)| s.into_iter().map(move |v| v << (fmax - f)));
+                if matches!(op, Op::Add) {
+                    let mut acc = vec![0i64; out.iter().product()];
+                    for p in aligned {
+                        for (a, v) in acc.iter_mut().zip(p) {
+                            *a += v;
+                        }
+                    }
+                    Val::Sums(acc, fmax, d)
+                } else {
+                    Val::Sums(aligned.flatten().collect(), fmax, d)
+                }
+            }
+            Op::Conv { .. } | Op::Dense { .. } => Val::Sums(Vec::new(), 0, 1),
+        }
+    }
+
+    /// The input of MAC `k` as words in its activation format (requantizing
+    /// sums, or words of another format, once).
+    fn mac_input(&self, k: usize, v: &Val, st: &mut LayerStats) -> Vec<Word> {
+        let fmt = self.macs[k].fmt.a;
+        if let Val::Words(f, w) = v {
+            if *f == fmt {
+                return w.clone();
+            }
+        }
+        let (s, f, d) = self.to_sums(v);
+        st.activations += s.len() as u64;
+        let fast = self.engine == Engine::Gemm;
+        s.iter()
+            .map(|&x| {
+                let r = if fast { requant_fast(x, f, d, &fmt) } else { requant_div(x, f, d, &fmt) };
+                st.act_saturations += r.saturated as u64;
+                r.word
+            })
+            .collect()
+    }
+
+    fn run_mac(
+        &self,
+        k: usize,
+        v: &Val,
+        st: &mut LayerStats,
+        pair_stats: bool,
+        export: Option<(usize, &mut Vec<DotRecord>)>,
+    ) -> Result<Val> {
+        let m = &self.macs[k];
+        let split = self.cfg.split;
+        let words = self.mac_input(k, v, st);
+        let pad_w = encode_full(0.0, &m.fmt.a).context("padding")?.word;
+        let mut sums = vec![0i64; m.out_ch * m.npos];
+        let count_sparse = pair_stats && split.z();
+        if m.lanes > 0 && export.is_none() {
+            gemm_mac(m, &split, &words, pad_w, &mut sums, count_sparse.then_some(&mut *st));
+        } else {
+            reference_mac(m, &split, &words, pad_w, &mut sums, count_sparse.then_some(&mut *st), export);
+        }
+        st.pairs += (m.out_ch * m.npos * m.len) as u64;
+        for (i, s) in sums.iter_mut().enumerate() {
+            *s += m.bias[i / m.npos];
+        }
+        Ok(Val::Sums(sums, m.f, 1))
+    }
+
+    /// Accuracy and statistics on `data` (parallel over images, in batches
+    /// of `batch` images; the result does not depend on either).
+    pub fn evaluate(&self, data: &Dataset) -> Result<QuantEval> {
+        self.eval_impl(data, true)
+    }
+
+    /// Correctly classified images (no pair statistics).
+    pub fn count_correct(&self, data: &Dataset) -> Result<usize> {
+        Ok(self.eval_impl(data, false)?.correct)
+    }
+
+    fn eval_impl(&self, data: &Dataset, pair_stats: bool) -> Result<QuantEval> {
+        let n = self.macs.len();
+        let (correct, mut layers) = data
+            .images
+            .par_iter()
+            .zip(data.labels.par_iter())
+            .map(|(img, &lab)| {
+                let mut st = vec![LayerStats::default(); n];
+                let (c, _) = self.run(img, &mut st, pair_stats, None)?;
+                Ok::<_, anyhow::Error>(((c == lab as usize) as usize, st))
+            })
+            .try_reduce(
+                || (0usize, vec![LayerStats::default(); n]),
+                |(c1, mut s1), (c2, s2)| {
+                    for (a, b) in s1.iter_mut().zip(&s2) {
+                        add_stats(a, b);
+                    }
+                    Ok((c1 + c2, s1))
+                },
+            )?;
+        for (l, m) in layers.iter_mut().zip(&self.macs) {
+            l.weight_saturations = m.w_sat;
+        }
+        Ok(QuantEval {
+            accuracy: 100.0 * correct as f64 / data.len().max(1) as f64,
+            correct,
+            samples: data.len(),
+            layers,
+        })
+    }
+
+    /// The last tensor's sums for one image (and its class).
+    pub fn logits(&self, img: &[f64]) -> Result<(usize, Vec<i64>)> {
+        let mut st = vec![LayerStats::default(); self.macs.len()];
+        self.run(img, &mut st, false, None)
+    }
+
+    /// Every dot product of MAC `k` over `images` (packed words, sum before
+    /// bias), ordered by image then output index `[out][pos]`.
+    pub fn layer_dot_products(&self, k: usize, images: &[Vec<f64>]) -> Result<Vec<DotRecord>> {
+        if k >= self.macs.len() {
+            bail!(
+                "layer {k} does not exist: the model has {} MAC layers (0..={})",
+                self.macs.len(),
+                self.macs.len().saturating_sub(1)
+            );
+        }
+        let mut out = Vec::new();
+        for (i, img) in images.iter().enumerate() {
+            let mut st = vec![LayerStats::default(); self.macs.len()];
+            self.run(img, &mut st, false, Some((k, i, &mut out)))?;
+        }
+        out.sort_by_key(|r| (r.image, r.output));
+        Ok(out)
+    }
+
+    /// Static form of a node's output (for tests and reports): `None` for
+    /// words, else (F, d).
+    pub fn node_scale(&self, node: usize) -> Option<(i32, i64)> {
+        match self.kinds.get(node)? {
+            Kind::Words(_) => None,
+            Kind::Sums(f, d) => Some((*f, *d)),
+        }
+    }
+
+    /// The engine in use.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+}
+
+fn add_stats(a: &mut LayerStats, b: &LayerStats) {
+    a.pairs += b.pairs;
+    a.sparse_pairs += b.sparse_pairs;
+    a.act_saturations += b.act_saturations;
+    a.activations += b.activations;
+}
+
+/// Words to sums: FxP s = q at F = FBa; FPEC s = q * 2^G + est at F = FBa + G.
+fn words_to_sums(fmt: &Format, w: &[Word]) -> (Vec<i64>, i32, i64) {
+    let g = fmt.split.g();
+    let s = w
+        .iter()
+        .map(|x| {
+            let o = Operand::of(&fmt.split, x);
+            ((o.q as i64) << g) + o.est as i64
+        })
+        .collect();
+    (s, fmt.fb + g as i32, 1)
+}
+
+/// Encodes one MAC node.
+fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, engine: Engine) -> Result<QMac> {
+    let node = &graph.nodes[ni];
+    let label = || format!("node \"{}\" ({})", node.name, node.op.kind());
+    let split = fmt.w.split;
+    let (w, b) = node.op.params();
+    let mut w_sat = 0u64;
+    let mut w_words = Vec::with_capacity(w.len());
+    for (j, &x) in w.iter().enumerate() {
+        let r = encode_full(x, &fmt.w).with_context(|| format!("{} weight {j}", label()))?;
+        w_sat += r.saturated as u64;
+        w_words.push(r.word);
+    }
+    let w_ops: Vec<Operand> = w_words.iter().map(|x| Operand::of(&split, x)).collect();
+    let f = fmt.w.fb + fmt.a.fb + g;
+    let bias = b
+        .iter()
+        .map(|&x| bias_to_sum(x, f).with_context(|| format!("{} bias", label())))
+        .collect::<Result<Vec<_>>>()?;
+    let in_shape = plan.in_shapes[ni][0];
+    let out = plan.shapes[ni];
+    let (out_ch, groups, len, rf, group_stride) = match &node.op {
+        Op::Conv { kernel, stride, pads, groups, out_ch, .. } => {
+            let [c, h, wd] = in_shape;
+            let cpg = c / groups;
+            let len = cpg * kernel[0] * kernel[1];
+            if c * h * wd >= PAD as usize {
+                bail!("{}: input too large ({c}x{h}x{wd})", label());
+            }
+            let mut rf = Vec::with_capacity(out[1] * out[2] * len);
+            for oy in 0..out[1] {
+                for ox in 0..out[2] {
+                    for ci in 0..cpg {
+                        for ky in 0..kernel[0] {
+                            let iy = (oy * stride[0] + ky) as isize - pads[0] as isize;
+                            for kx in 0..kernel[1] {
+                                let ix = (ox * stride[1] + kx) as isize - pads[1] as isize;
+                                rf.push(if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                    PAD
+                                } else {
+                                    ((ci * h + iy as usize) * wd + ix as usize) as u32
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            (*out_ch, *groups, len, rf, cpg * h * wd)
+        }
+        Op::Dense { out, .. } => (*out, 1, in_shape.iter().product(), Vec::new(), 0),
+        _ => bail!("internal: {} is not a MAC layer", label()),
+    };
+    let gp = if engine == Engine::Gemm { gemm_plan(&split, len) } else { None };
+    let lanes = match gp {
+        Some(_) if split.is_fxp() => 1,
+        Some(_) => 2,
+        None => 0,
+    };
+    let kb = gp.unwrap_or(0);
+    let mut wl = Vec::new();
+    let mut wz = Vec::new();
+    if lanes > 0 {
+        for o in &w_ops {
+            wl.push(o.q as f64);
+            if lanes == 2 {
+                wl.push(o.est as f64);
+            }
+            wz.push(o.zero as u8);
+        }
+    }
+    let opg = out_ch / groups;
+    let mut wz_sum = vec![0u64; if lanes > 0 { groups * len } else { 0 }];
+    if lanes > 0 {
+        for (o, row) in wz.chunks_exact(len.max(1)).enumerate() {
+            let grp = o / opg;
+            wz_sum[grp * len..(grp + 1) * len].iter_mut().zip(row).for_each(|(a, &z)| *a += z as u64);
+        }
+    }
+    let (wl32, wl64) = if kb == 0 { (wl.iter().map(|&v| v as f32).collect(), Vec::new()) } else { (Vec::new(), wl) };
+    Ok(QMac {
+        node: ni,
+        fmt: *fmt,
+        f,
+        w_words,
+        w_ops,
+        bias,
+        len,
+        out_ch,
+        groups,
+        npos: out[1] * out[2],
+        rf,
+        group_stride,
+        w_sat,
+        lanes,
+        wl32,
+        wl64,
+        kb,
+        wz_sum,
+    })
+}
+
+/// Per node, words or sums with their F and d; checks Add/Concat divisors
+/// and that average pools have one window count.
+fn static_kinds(graph: &Graph, plan: &Plan, macs: &[QMac], mac_of: &[Option<usize>], in_fmt: Format) -> Result<Vec<Kind>> {
+    let mut kinds: Vec<Kind> = Vec::with_capacity(graph.nodes.len());
+    let sums_of = |k: Kind| match k {
+        Kind::Words(f) => (f.fb + f.split.g() as i32, 1i64),
+        Kind::Sums(f, d) => (f, d),
+    };
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let label = || format!("node \"{}\" ({})", node.name, node.op.kind());
+        let ins: Vec<Kind> = plan.inputs[i]
+            .iter()
+            .map(|&j| if j == IN_IDX { Kind::Words(in_fmt) } else { kinds[j] })
+            .collect();
+        let k = match &node.op {
+            Op::Conv { .. } | Op::Dense { .. } => {
+                let m = &macs[mac_of[i].context("internal: MAC index")?];
+                Kind::Sums(m.f, 1)
+            }
+            Op::Identity | Op::Flatten | Op::Slice { .. } | Op::Pad { .. } => ins[0],
+            Op::Relu | Op::Clip { .. } | Op::MaxPool { .. } => {
+                let (f, d) = sums_of(ins[0]);
+                Kind::Sums(f, d)
+            }
+            Op::AvgPool { kernel, stride, pads } => {
+                let [_, h, w] = plan.in_shapes[i][0];
+                let out = plan.shapes[i];
+                let mut counts = std::collections::BTreeSet::new();
+                for_windows([h, w], [out[1], out[2]], *kernel, *stride, *pads, |_, _, it| {
+                    counts.insert(it.count());
+                });
+                if counts.len() != 1 {
+                    bail!("{}: windows cover {:?} positions inside the tensor; the bit-exact engine needs one divisor per tensor (use pads that every window covers equally)", label(), counts);
+                }
+                let (f, d) = sums_of(ins[0]);
+                Kind::Sums(f, d * *counts.iter().next().unwrap_or(&1) as i64)
+            }
+            Op::GlobalAvgPool => {
+                let [_, h, w] = plan.in_shapes[i][0];
+                let (f, d) = sums_of(ins[0]);
+                Kind::Sums(f, d * (h * w) as i64)
+            }
+            Op::Add | Op::Concat => {
+                let sc: Vec<(i32, i64)> = ins.iter().map(|&k| sums_of(k)).collect();
+                let d = sc[0].1;
+                if let Some(x) = sc.iter().find(|x| x.1 != d) {
+                    bail!("{}: inputs have different divisors d ({d} and {}; spec 9: Add/Concat need equal d)", label(), x.1);
+                }
+                let f = sc.iter().map(|x| x.0).max().unwrap_or(0);
+                if sc.iter().any(|x| f - x.0 > 40) {
+                    bail!("{}: input scales F differ by more than 40 bits", label());
+                }
+                Kind::Sums(f, d)
+            }
+        };
+        if let Kind::Sums(_, d) = k {
+            if d >= 1 << 28 {
+                bail!("{}: divisor {d} too large (pooling windows above 2^28 positions)", label());
+            }
+        }
+        kinds.push(k);
+    }
+    Ok(kinds)
+}
+
+/// Reference dot products: [`golden::dot`] per output.
+fn reference_mac(
+    m: &QMac,
+    split: &Split,
+    words: &[Word],
+    pad_w: Word,
+    sums: &mut [i64],
+    mut st: Option<&mut LayerStats>,
+    mut export: Option<(usize, &mut Vec<DotRecord>)>,
+) {
+    let g = split.g();
+    let ops: Vec<Operand> = words.iter().map(|w| Operand::of(split, w)).collect();
+    let pad_o = Operand::of(split, &pad_w);
+    let opg = m.out_ch / m.groups;
+    let mut rf_ops = Vec::with_capacity(m.len);
+    let mut rf_words = Vec::with_capacity(m.len);
+    for grp in 0..m.groups {
+        let off = grp * m.group_stride;
+        for pos in 0..m.npos {
+            rf_ops.clear();
+            rf_words.clear();
+            for j in 0..m.len {
+                let idx = if m.rf.is_empty() { j as u32 } else { m.rf[pos * m.len + j] };
+                if idx == PAD {
+                    rf_ops.push(pad_o);
+                    rf_words.push(pad_w);
+                } else {
+                    rf_ops.push(ops[off + idx as usize]);
+                    rf_words.push(words[off + idx as usize]);
+                }
+            }
+            for o in grp * opg..(grp + 1) * opg {
+                let r = o * m.len..(o + 1) * m.len;
+                let s = golden::dot(g, &m.w_ops[r.clone()], &rf_ops);
+                if let Some(st) = st.as_deref_mut() {
+                    st.sparse_pairs += m.w_ops[r.clone()].iter().zip(&rf_ops).filter(|(w, a)| w.zero && a.zero).count() as u64;
+                }
+                sums[o * m.npos + pos] = s;
+                if let Some((img, sink)) = export.as_mut() {
+                    sink.push(DotRecord {
+                        image: *img,
+                        output: o * m.npos + pos,
+                        pairs: m.w_words[r]
+                            .iter()
+                            .zip(&rf_words)
+                            .map(|(w, a)| (golden::pack(split, w), golden::pack(split, a)))
+                            .collect(),
+                        sum: s,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// GEMM dot products: im2col of lanes, then one matrix product per group.
+fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i64], st: Option<&mut LayerStats>) {
+    let g = split.g();
+    let l = m.lanes;
+    let lane = |w: &Word, out: &mut Vec<f64>| {
+        let o = Operand::of(split, w);
+        if l == 2 {
+            out.push(((o.q << g) + o.est) as f64);
+        }
+        out.push(o.q as f64);
+    };
+    let mut al: Vec<f64> = Vec::with_capacity(words.len() * l);
+    words.iter().for_each(|w| lane(w, &mut al));
+    let mut padl = Vec::with_capacity(2);
+    lane(&pad_w, &mut padl);
+    let kl = m.len * l;
+    let opg = m.out_ch / m.groups;
+    let mut sparse = 0u64;
+    let want_sparse = st.is_some();
+    let az: Vec<u8> = if want_sparse { words.iter().map(|w| (split.z() && w.ezb) as u8).collect() } else { Vec::new() };
+    let pad_z = (split.z() && pad_w.ezb) as u8;
+    let mut colz: Vec<u8> = Vec::new();
+    let al32: Vec<f32> = if m.kb == 0 { al.iter().map(|&v| v as f32).collect() } else { Vec::new() };
+    let pad32: Vec<f32> = padl.iter().map(|&v| v as f32).collect();
+    for grp in 0..m.groups {
+        let off = grp * m.group_stride;
+        let out = &mut sums[grp * opg * m.npos..(grp + 1) * opg * m.npos];
+        if m.kb == 0 {
+            let col = im2col(m, &al32, &pad32, off, l);
+            let mut c = vec![0f32; opg * m.npos];
+            let w = &m.wl32[grp * opg * kl..(grp + 1) * opg * kl];
+            // SAFETY: the slices hold opg x kl, npos x kl and opg x npos
+            // elements with the strides given (row-major A and C, B as the
+            // transpose of the [npos][kl] im2col matrix).
+            unsafe {
+                matrixmultiply::sgemm(opg, kl, m.npos, 1.0, w.as_ptr(), kl as isize, 1, col.as_ptr(), 1, kl as isize, 0.0, c.as_mut_ptr(), m.npos as isize, 1);
+            }
+            out.iter_mut().zip(&c).for_each(|(o, v)| *o = *v as i64);
+        } else {
+            let col = im2col(m, &al, &padl, off, l);
+            out.iter_mut().for_each(|o| *o = 0);
+            let w = &m.wl64[grp * opg * kl..(grp + 1) * opg * kl];
+            let mut c = vec![0f64; opg * m.npos];
+            let blk = m.kb * l;
+            for k0 in (0..kl).step_by(blk) {
+                let kk = blk.min(kl - k0);
+                // SAFETY: as above, on the K columns k0..k0+kk of A and B.
+                unsafe {
+                    matrixmultiply::dgemm(opg, kk, m.npos, 1.0, w.as_ptr().add(k0), kl as isize, 1, col.as_ptr().add(k0), 1, kl as isize, 0.0, c.as_mut_ptr(), m.npos as isize, 1);
+                }
+                out.iter_mut().zip(&c).for_each(|(o, v)| *o += *v as i64);
+            }
+        }
+        if want_sparse {
+            colz.clear();
+            if m.rf.is_empty() {
+                colz.extend_from_slice(&az[..m.len]);
+            } else {
+                colz.extend(m.rf.iter().map(|&i| if i == PAD { pad_z } else { az[off + i as usize] }));
+            }
+            // Pairs with both flags over every (output, position) of the
+            // group: sum_k (sum_o wz[o][k]) * (sum_pos colz[pos][k]).
+            let mut csum = vec![0u64; m.len];
+            for a in colz.chunks_exact(m.len) {
+                csum.iter_mut().zip(a).for_each(|(c, &z)| *c += z as u64);
+            }
+            let wsum = &m.wz_sum[grp * m.len..(grp + 1) * m.len];
+            sparse += wsum.iter().zip(&csum).map(|(w, c)| w * c).sum::<u64>();
+        }
+    }
+    if let Some(st) = st {
+        st.sparse_pairs += sparse;
+    }
+}
+
+/// The im2col matrix `[npos][len * lanes]` of one group (dense: the input).
+fn im2col<T: Copy + Default>(m: &QMac, al: &[T], pad: &[T], off: usize, l: usize) -> Vec<T> {
+    let kl = m.len * l;
+    if m.rf.is_empty() {
+        return al[..kl].to_vec();
+    }
+    let mut col: Vec<T> = vec![T::default(); m.npos * kl];
+    if l == 1 {
+        for (c, &idx) in col.iter_mut().zip(&m.rf) {
+            *c = if idx == PAD { pad[0] } else { al[off + idx as usize] };
+        }
+    } else {
+        for (c, &idx) in col.chunks_exact_mut(2).zip(&m.rf) {
+            if idx == PAD {
+                c.copy_from_slice(&pad[..2]);
+            } else {
+                let s = (off + idx as usize) * 2;
+                c.copy_from_slice(&al[s..s + 2]);
+            }
+        }
+    }
+    col
+}
+
+/// Per-MAC calibration ranges by max-abs (as [`crate::dnn::quant::calibrate`]
+/// for a layer list): max |w| of each MAC node, max |input| over `calib`.
+pub fn calibrate_graph(graph: &Graph, calib: &Dataset) -> Result<crate::dnn::quant::Ranges> {
+    let plan = graph.plan()?;
+    graph.check_data(calib)?;
+    let w_max = plan
+        .macs
+        .iter()
+        .map(|&i| graph.nodes[i].op.params().0.iter().fold(0.0f64, |m, v| m.max(v.abs())))
+        .collect();
+    let a_max = calib
+        .images
+        .par_iter()
+        .map(|img| {
+            let vals = graph.forward_all(&plan, img);
+            plan.macs
+                .iter()
+                .map(|&i| {
+                    let j = plan.inputs[i][0];
+                    let x = if j == IN_IDX { &img[..] } else { &vals[j][..] };
+                    x.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+                })
+                .collect::<Vec<f64>>()
+        })
+        .reduce(
+            || vec![0.0; plan.macs.len()],
+            |a, b| a.iter().zip(&b).map(|(x, y)| x.max(*y)).collect(),
+        );
+    Ok(crate::dnn::quant::Ranges { w_max, a_max })
+}
+
+/// Images per batch when streaming a [`Source`]: memory is bounded by
+/// this many decoded images (f64) plus one image's tensors per thread.
+pub const BATCH: usize = 500;
+
+/// [`calibrate_graph`] over a source read in batches (same maxima).
+pub fn calibrate_source(graph: &Graph, src: &dyn Source) -> Result<crate::dnn::quant::Ranges> {
+    let mut acc: Option<crate::dnn::quant::Ranges> = None;
+    for start in (0..src.len()).step_by(BATCH) {
+        let b = src.batch(start, (start + BATCH).min(src.len()))?;
+        let r = calibrate_graph(graph, &b)?;
+        acc = Some(match acc {
+            None => r,
+            Some(a) => crate::dnn::quant::Ranges {
+                w_max: a.w_max,
+                a_max: a.a_max.iter().zip(&r.a_max).map(|(x, y)| x.max(*y)).collect(),
+            },
+        });
+    }
+    acc.context("the calibration set is empty")
+}
+
+/// Float accuracy (percent) over a source read in batches.
+pub fn float_accuracy_source(graph: &Graph, src: &dyn Source) -> Result<f64> {
+    let mut ok = 0.0;
+    for start in (0..src.len()).step_by(BATCH) {
+        let b = src.batch(start, (start + BATCH).min(src.len()))?;
+        ok += graph.float_accuracy(&b)? * b.len() as f64 / 100.0;
+    }
+    Ok(100.0 * ok / src.len().max(1) as f64)
+}
+
+impl QuantGraph {
+    /// [`Self::evaluate`] over a source read in batches of [`BATCH`]
+    /// images (the same result; memory bounded by the batch). Returns the
+    /// evaluation and the seconds spent in inference (decoding excluded).
+    pub fn evaluate_source(
+        &self,
+        src: &dyn Source,
+        progress: &crate::dnn::progress::Progress,
+    ) -> Result<(QuantEval, f64)> {
+        let (ev, _, secs) = self.evaluate_source_with_float(src, progress, false)?;
+        Ok((ev, secs))
+    }
+
+    /// [`Self::evaluate_source`], also giving the float accuracy of the same
+    /// batches when `float` (each batch decoded once for both).
+    pub fn evaluate_source_with_float(
+        &self,
+        src: &dyn Source,
+        progress: &crate::dnn::progress::Progress,
+        float: bool,
+    ) -> Result<(QuantEval, f64, f64)> {
+        let mut float_ok = 0.0;
+        let n = self.macs.len();
+        let mut total = QuantEval {
+            accuracy: 0.0,
+            correct: 0,
+            samples: 0,
+            layers: vec![LayerStats::default(); n],
+        };
+        let mut secs = 0.0;
+        for start in (0..src.len()).step_by(BATCH) {
+            let b = src.batch(start, (start + BATCH).min(src.len()))?;
+            if float {
+                float_ok += self.graph.float_accuracy(&b)? * b.len() as f64 / 100.0;
+            }
+            let t0 = std::time::Instant::now();
+            let ev = self.evaluate(&b)?;
+            secs += t0.elapsed().as_secs_f64();
+            total.correct += ev.correct;
+            total.samples += ev.samples;
+            for (a, x) in total.layers.iter_mut().zip(&ev.layers) {
+                add_stats(a, x);
+                a.weight_saturations = x.weight_saturations;
+            }
+            progress.inc(b.len() as u64);
+        }
+        total.accuracy = 100.0 * total.correct as f64 / total.samples.max(1) as f64;
+        let fl = 100.0 * float_ok / total.samples.max(1) as f64;
+        Ok((total, fl, secs))
+    }
+}
+
+/// How FB is chosen per tensor (the same method for FxP and FPEC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum CalibMethod {
+    /// The largest FB at which the max |value| does not saturate ([`crate::dnn::quant::fb_for`]).
+    Max,
+    /// Among that FB and the 4 finer ones (which clip the largest values),
+    /// the one with the least squared error of plain W-bit rounding and
+    /// clamping (the q part, for FxP and FPEC alike) over the weights or the
+    /// calibration activations; ties to the smaller FB.
+    Mse,
+}
+
+impl CalibMethod {
+    /// Name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CalibMethod::Max => "max",
+            CalibMethod::Mse => "mse",
+        }
+    }
+}
+
+/// Candidate FBs of [`CalibMethod::Mse`] above the max-abs FB.
+const MSE_STEPS: i32 = 5;
+
+fn sq_err(x: f64, w: u32, fb: i32) -> f64 {
+    let qmax = ((1i64 << (w - 1)) - 1) as f64;
+    let s = 2f64.powi(fb);
+    let q = (x * s + 0.5).floor().clamp(-qmax - 1.0, qmax);
+    let e = x - q / s;
+    e * e
+}
+
+fn mse_pick(sse: &[f64], fb0: i32) -> i32 {
+    let mut best = 0;
+    for (i, v) in sse.iter().enumerate() {
+        if *v < sse[best] {
+            best = i;
+        }
+    }
+    (fb0 + best as i32).clamp(crate::format::FB_RANGE.0, crate::format::FB_RANGE.1)
+}
+
+/// Per MAC layer (FBw, FBa) for width `w` by `method`; `ranges` from
+/// [`calibrate_source`] (the max-abs rule, and the starting FB of MSE).
+pub fn choose_fbs(
+    graph: &Graph,
+    src: &dyn Source,
+    ranges: &crate::dnn::quant::Ranges,
+    w: u32,
+    method: CalibMethod,
+) -> Result<Vec<(i32, i32)>> {
+    use crate::dnn::quant::fb_for;
+    let base: Vec<(i32, i32)> = ranges
+        .w_max
+        .iter()
+        .zip(&ranges.a_max)
+        .map(|(&a, &b)| (fb_for(a, w), fb_for(b, w)))
+        .collect();
+    if method == CalibMethod::Max {
+        return Ok(base);
+    }
+    let plan = graph.plan()?;
+    let steps = MSE_STEPS as usize;
+    let fbw: Vec<i32> = plan
+        .macs
+        .iter()
+        .zip(&base)
+        .map(|(&i, &(f0, _))| {
+            let wts = graph.nodes[i].op.params().0;
+            let sse: Vec<f64> = (0..MSE_STEPS).map(|k| wts.iter().map(|&x| sq_err(x, w, f0 + k)).sum()).collect();
+            mse_pick(&sse, f0)
+        })
+        .collect();
+    let mut sse = vec![0.0; plan.macs.len() * steps];
+    for start in (0..src.len()).step_by(BATCH) {
+        let b = src.batch(start, (start + BATCH).min(src.len()))?;
+        let part = b
+            .images
+            .par_iter()
+            .map(|img| {
+                let vals = graph.forward_all(&plan, img);
+                let mut s = vec![0.0; plan.macs.len() * steps];
+                for (m, &i) in plan.macs.iter().enumerate() {
+                    let j = plan.inputs[i][0];
+                    let x = if j == IN_IDX { &img[..] } else { &vals[j][..] };
+                    for k in 0..steps {
+                        s[m * steps + k] += x.iter().map(|&v| sq_err(v, w, base[m].1 + k as i32)).sum::<f64>();
+                    }
+                }
+                s
+            })
+            .reduce(|| vec![0.0; plan.macs.len() * steps], |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect());
+        sse.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
+    }
+    Ok(fbw
+        .into_iter()
+        .enumerate()
+        .map(|(m, fw)| (fw, mse_pick(&sse[m * steps..(m + 1) * steps], base[m].1)))
+        .collect())
+}
+
+/// A configuration from per-MAC (FBw, FBa) (T: default, or `t`).
+pub fn config_from_fbs(split: Split, fbs: &[(i32, i32)], t: Option<(u32, u32)>) -> Result<QuantConfig> {
+    let stages = fbs
+        .iter()
+        .map(|&(fw, fa)| {
+            Ok(StageFormats {
+                w: Format::new(split, fw, t.map(|t| t.0))?,
+                a: Format::new(split, fa, t.map(|t| t.1))?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(QuantConfig { split, stages })
+}
+
+/// [`requant_div`] in i64 for the common case (d = 1, 1 <= k <= 40,
+/// |s| < 2^50): section 5's integer steps; the same word (the GEMM engine's
+/// requantizer, cross-checked against the reference engine's).
+fn requant_fast(s: i64, f: i32, d: i64, fmt: &Format) -> golden::Rounded {
+    let k = f - fmt.fb;
+    if d != 1 || !(1..=40).contains(&k) || s.unsigned_abs() >= 1 << 50 {
+        return requant_div(s, f, d, fmt);
+    }
+    let split = fmt.split;
+    let (qmin, qmax) = split.q_range();
+    let q0 = (s + (1i64 << (k - 1))) >> k;
+    let q = q0.clamp(qmin, qmax);
+    let r = s - (q << k);
+    let m = split.m();
+    let mag = r.unsigned_abs();
+    let emb = if m == 0 { 0 } else { ((mag << (m + 1)) >> k).min((1u64 << m) - 1) as u32 };
+    golden::Rounded {
+        word: Word {
+            q: q as i32,
+            edb: split.comp.is_some() && r > 0,
+            emb,
+            ezb: split.z() && mag * 64 <= (fmt.t as u64) << k,
+        },
+        saturated: q != q0,
+    }
+}

@@ -47,36 +47,13 @@ fn acc(qm: &QuantGraph, d: &Dataset) -> Result<f64> {
     Ok(100.0 * qm.count_correct(d)? as f64 / d.len().max(1) as f64)
 }
 
-/// Raises T layer by layer while the tuning accuracy stays >= `floor`.
-fn tune(graph: &Graph, mut cfg: QuantConfig, tune: &Dataset, floor: f64) -> Result<(QuantConfig, f64)> {
-    let mut best = acc(&QuantGraph::new(graph, &cfg, Engine::Gemm)?, tune)?;
-    if !cfg.split.z() {
-        return Ok((cfg, best));
-    }
-    for s in 0..cfg.stages.len() {
-        for operand in 0..2 {
-            loop {
-                let (tw, ta) = (cfg.stages[s].w.t, cfg.stages[s].a.t);
-                let cur = if operand == 0 { tw } else { ta };
-                if cur >= 32 {
-                    break;
-                }
-                let mut trial = cfg.clone();
-                if operand == 0 {
-                    trial.set_t(s, tw + 1, ta)?;
-                } else {
-                    trial.set_t(s, tw, ta + 1)?;
-                }
-                let a = acc(&QuantGraph::new(graph, &trial, Engine::Gemm)?, tune)?;
-                if a < floor {
-                    break;
-                }
-                cfg = trial;
-                best = a;
-            }
-        }
-    }
-    Ok((cfg, best))
+/// Raises T layer by layer while the tuning accuracy stays >= `floor`
+/// ([`crate::dnn::opt::raise_thresholds`], the search of both engines).
+fn tune(graph: &Graph, cfg: QuantConfig, tune: &Dataset, floor: f64) -> Result<(QuantConfig, f64)> {
+    let best = acc(&QuantGraph::new(graph, &cfg, Engine::Gemm)?, tune)?;
+    crate::dnn::opt::raise_thresholds(cfg, best, floor, |trial, _| {
+        acc(&QuantGraph::new(graph, trial, Engine::Gemm)?, tune)
+    })
 }
 
 /// Energy per MAC of each layer from at most `max_dots` dot products.

@@ -143,29 +143,20 @@ fn pick(c: &ConfigResult) -> Pick {
     }
 }
 
-fn tune(
-    model: &Model,
-    base: QuantConfig,
-    calib: &Dataset,
+/// The threshold search shared by both engines: for each stage in order,
+/// raises its Tw, then its Ta, one step at a time (at most to 32) while
+/// `accuracy(trial, stage)` stays >= `floor`, keeping the last trial that
+/// did. A trial differs from the kept configuration only in that stage's T.
+pub(crate) fn raise_thresholds(
+    mut cfg: QuantConfig,
+    mut acc: f64,
     floor: f64,
+    mut accuracy: impl FnMut(&QuantConfig, usize) -> Result<f64>,
 ) -> Result<(QuantConfig, f64)> {
-    // Accuracy as `QuantModel::evaluate` computes it; a trial that changes
-    // stage s resumes from the cached entries of stage s (the stages before
-    // it are fixed by then), which gives the same count as a full run.
-    let acc_of = |cfg: &QuantConfig, entry: Option<&StageEntry>| -> Result<f64> {
-        let c = QuantModel::new(model, cfg)?.count_correct(calib, entry)?;
-        Ok(100.0 * c as f64 / calib.len().max(1) as f64)
-    };
-    let mut cfg = base;
-    let mut acc = acc_of(&cfg, None)?;
     if !cfg.split.z() {
         return Ok((cfg, acc));
     }
     for s in 0..cfg.stages.len() {
-        let entry = match s {
-            0 => None,
-            _ => Some(QuantModel::new(model, &cfg)?.stage_entries(s, calib)?),
-        };
         for operand in 0..2 {
             loop {
                 let (tw, ta) = (cfg.stages[s].w.t, cfg.stages[s].a.t);
@@ -179,7 +170,7 @@ fn tune(
                 } else {
                     trial.set_t(s, tw, ta + 1)?;
                 }
-                let a = acc_of(&trial, entry.as_ref())?;
+                let a = accuracy(&trial, s)?;
                 if a < floor {
                     break;
                 }
@@ -189,6 +180,33 @@ fn tune(
         }
     }
     Ok((cfg, acc))
+}
+
+fn tune(
+    model: &Model,
+    base: QuantConfig,
+    calib: &Dataset,
+    floor: f64,
+) -> Result<(QuantConfig, f64)> {
+    // Accuracy as `QuantModel::evaluate` computes it; a trial that changes
+    // stage s resumes from the cached entries of stage s (the stages before
+    // it are fixed by then, and equal in every trial of stage s), which
+    // gives the same count as a full run.
+    let acc_of = |cfg: &QuantConfig, entry: Option<&StageEntry>| -> Result<f64> {
+        let c = QuantModel::new(model, cfg)?.count_correct(calib, entry)?;
+        Ok(100.0 * c as f64 / calib.len().max(1) as f64)
+    };
+    let acc = acc_of(&base, None)?;
+    let mut cached: Option<(usize, StageEntry)> = None;
+    raise_thresholds(base, acc, floor, |trial, s| {
+        if s == 0 {
+            return acc_of(trial, None);
+        }
+        if cached.as_ref().map(|(k, _)| *k) != Some(s) {
+            cached = Some((s, QuantModel::new(model, trial)?.stage_entries(s, calib)?));
+        }
+        acc_of(trial, cached.as_ref().map(|(_, e)| e))
+    })
 }
 
 /// Runs FPEC-Opt on `model` with the fixed calibration and test splits.

@@ -298,18 +298,9 @@ fn check_replaceable(out: &Path) -> Result<()> {
 /// Files `fpec synth` and `fpec energy` write at the top of `synth/` and
 /// `energy/` (besides `energy-*.json`, `.synth-*` staging folders and the
 /// `sim/` and `glitch/` toggle-simulation folders).
-const FPEC_SUBDIR_FILES: &[&str] = &[
-    "synth.ys",
-    "yosys.log",
-    "stat.json",
-    "hier.json",
-    "netlist.json",
-    "netlist.v",
-    "stat-liberty.txt",
-    "gates.txt",
-    "report.json",
-    "energy.json",
-];
+fn fpec_subdir_file(name: &str) -> bool {
+    ["synth.ys", "yosys.log"].contains(&name) || crate::synth::STALE_AFTER_SYNTH.contains(&name)
+}
 
 /// The first entry (relative path) of an fpec sub-folder that fpec did not
 /// write, if any; `None` for a missing folder.
@@ -322,8 +313,7 @@ fn foreign_in_subdir(dir: &Path, depth: u32) -> Option<String> {
             if is_dir {
                 name == "sim" || name == "glitch" || name.starts_with(".synth-")
             } else {
-                FPEC_SUBDIR_FILES.contains(&name.as_str())
-                    || (name.starts_with("energy-") && name.ends_with(".json"))
+                fpec_subdir_file(&name) || (name.starts_with("energy-") && name.ends_with(".json"))
             }
         } else {
             !is_dir

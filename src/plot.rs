@@ -1030,7 +1030,11 @@ impl Chart {
                 }
             }
         }
-        for h in self.hlines.iter().filter(|h| Scale::drawable(h.y, scale.ylog)) {
+        for h in self
+            .hlines
+            .iter()
+            .filter(|h| Scale::drawable(h.y, scale.ylog))
+        {
             let y = scale.py(h.y);
             obstacles.push(BBox {
                 x0: scale.plot.x0,
@@ -1152,7 +1156,14 @@ impl SvgWriter {
                 "<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#e5e5e5\"/>\n<line x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"black\"/>",
                 plot.x0, plot.x1, plot.x0 - TICK_LEN, plot.x0
             );
-            self.text(label, plot.x0 - TICK_LEN - 3.0, y + 0.35 * TICK_FS, TICK_FS, "end", "");
+            self.text(
+                label,
+                plot.x0 - TICK_LEN - 3.0,
+                y + 0.35 * TICK_FS,
+                TICK_FS,
+                "end",
+                "",
+            );
         }
         for (v, label) in l.xt.values.iter().zip(&l.xt.labels) {
             let x = l.scale.px(*v);
@@ -1179,7 +1190,14 @@ impl SvgWriter {
     fn axis_titles(&mut self, l: &Layout) {
         let plot = l.scale.plot;
         let y = l.height - PAD - 0.25 * AXIS_FS;
-        self.text(&l.xtitle, (plot.x0 + plot.x1) / 2.0, y, AXIS_FS, "middle", "");
+        self.text(
+            &l.xtitle,
+            (plot.x0 + plot.x1) / 2.0,
+            y,
+            AXIS_FS,
+            "middle",
+            "",
+        );
         let (ax, ay) = (PAD + 0.8 * AXIS_FS, (plot.y0 + plot.y1) / 2.0);
         let _ = writeln!(
             self.s,
@@ -1200,7 +1218,11 @@ impl SvgWriter {
 
     fn reference_lines(&mut self, c: &Chart, l: &Layout) {
         let plot = l.scale.plot;
-        for h in c.hlines.iter().filter(|h| Scale::drawable(h.y, l.scale.ylog)) {
+        for h in c
+            .hlines
+            .iter()
+            .filter(|h| Scale::drawable(h.y, l.scale.ylog))
+        {
             let y = l.scale.py(h.y);
             let _ = writeln!(
                 self.s,
@@ -1232,9 +1254,18 @@ impl SvgWriter {
         }
         for (se, pts) in c.series.iter().zip(&l.placed) {
             for (x, y, p) in pts {
-                marker_svg(&mut self.s, se.marker, *x, *y, &esc(&se.color), p.tip.as_deref());
+                marker_svg(
+                    &mut self.s,
+                    se.marker,
+                    *x,
+                    *y,
+                    &esc(&se.color),
+                    p.tip.as_deref(),
+                );
                 if se.marker != Marker::None {
-                    self.g.markers.push(BBox::around(*x, *y, se.marker.radius()));
+                    self.g
+                        .markers
+                        .push(BBox::around(*x, *y, se.marker.radius()));
                 }
             }
         }

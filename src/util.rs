@@ -539,3 +539,15 @@ pub fn check_out_file(p: &Path, flag: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// The default output folder of a merge: the first input when it is a
+/// folder, else the folder that holds it.
+pub fn default_merge_out(inputs: &[PathBuf]) -> PathBuf {
+    match inputs.first() {
+        Some(d) if d.is_dir() => d.clone(),
+        Some(f) => f
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        None => PathBuf::from("."),
+    }
+}

@@ -100,8 +100,7 @@ block_dyn!(CompAcc<CA>);
 block_dyn!(OutAdd<S>);
 block_dyn!(Requant<X>);
 
-impl<const W: usize, const T: usize, const R: usize> MulDyn for Inst<CsaMul<W, T, R>>
-{
+impl<const W: usize, const T: usize, const R: usize> MulDyn for Inst<CsaMul<W, T, R>> {
     fn eval(&mut self, a: u64, b: u64, x: &[u64]) -> u64 {
         let u = &mut self.0;
         u.a.next = a.into();

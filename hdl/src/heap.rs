@@ -232,9 +232,7 @@ impl HeapPlan {
 
 /// The reference, from the maths: `sum(rows) + constant (mod 2^T)`.
 pub fn reference(t: usize, rows: &[u64], ones: u64) -> u64 {
-    rows.iter()
-        .fold(ones, |acc, &r| acc.wrapping_add(r))
-        & low_mask(t)
+    rows.iter().fold(ones, |acc, &r| acc.wrapping_add(r)) & low_mask(t)
 }
 
 /// P + R rows of T bits reduced to `s`, `c` (see the module doc).
@@ -313,7 +311,11 @@ mod tests {
         let free: Vec<(usize, usize)> = sup
             .iter()
             .enumerate()
-            .flat_map(|(r, &m)| (0..t).filter(move |i| (m >> i) & 1 == 1).map(move |i| (r, i)))
+            .flat_map(|(r, &m)| {
+                (0..t)
+                    .filter(move |i| (m >> i) & 1 == 1)
+                    .map(move |i| (r, i))
+            })
             .collect();
         assert!(free.len() <= 16, "sweep too large");
         for n in 0..1u64 << free.len() {
@@ -360,7 +362,11 @@ mod tests {
         // about one full adder per bit beyond the last two rows.
         let sup: Vec<u64> = (0..8).map(|j| 0xffu64 << j).collect();
         let plan = HeapPlan::new(16, 8, &sup, 0);
-        assert!(plan.c.iter().zip(&plan.s).all(|(c, s)| c.is_none() || s.is_some()));
+        assert!(plan
+            .c
+            .iter()
+            .zip(&plan.s)
+            .all(|(c, s)| c.is_none() || s.is_some()));
         let (fa, ha) = plan.adders();
         assert!((35..=49).contains(&fa) && ha <= 8, "FA {fa} HA {ha}");
     }

@@ -4,7 +4,9 @@
 
 use super::args::{parse_ezb_threshold, parse_seed, FormatArgs, HwArgs};
 use crate::dnn::data::{DataSpec, ImageFolderOptions, Layout, ModelInput, Named, Splits};
-use crate::dnn::gquant::{calibrate_source, choose_fbs, config_from_fbs, CalibMethod, Engine, QuantGraph};
+use crate::dnn::gquant::{
+    calibrate_source, choose_fbs, config_from_fbs, CalibMethod, Engine, QuantGraph,
+};
 use crate::dnn::graph::Graph;
 use crate::dnn::hil;
 use crate::dnn::model::{float_accuracy, Model};
@@ -184,7 +186,11 @@ impl DataArgs {
     }
     /// The sets opened (image folders decoded on demand), checked against a
     /// model's input shape and class count.
-    fn open_fitting(&self, shape: [usize; 3], classes: usize) -> Result<crate::dnn::data::Selection> {
+    fn open_fitting(
+        &self,
+        shape: [usize; 3],
+        classes: usize,
+    ) -> Result<crate::dnn::data::Selection> {
         self.spec()?.open(Some(&ModelInput { shape, classes }))
     }
     /// [`Self::load_for`] by input shape and class count (any model kind).
@@ -387,7 +393,13 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         sel.test.as_ref()
     };
     let ranges = calibrate_source(&graph, sel.calibration.as_ref())?;
-    let fbs = choose_fbs(&graph, sel.calibration.as_ref(), &ranges, split.w, a.calib_method)?;
+    let fbs = choose_fbs(
+        &graph,
+        sel.calibration.as_ref(),
+        &ranges,
+        split.w,
+        a.calib_method,
+    )?;
     let mut cfg = config_from_fbs(split, &fbs, None)?;
     let t = a.format.ezb_threshold;
     cfg.override_t(a.tw.or(t), a.ta.or(t))?;
@@ -454,7 +466,18 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     println!("compensation sparsity (both ezb=1): {:.4}", ev.sparsity());
     println!(
         "{:<3} {:<7} {:>5} {:>5} {:>4} {:>4} {:>4} {:>5} {:>9} {:>9} {:>6} {:>12}",
-        "L", "type", "FBw", "FBa", "Tw", "Ta", "Fin", "len", "MACs/inf", "sparsity", "w-sat", "a-sat"
+        "L",
+        "type",
+        "FBw",
+        "FBa",
+        "Tw",
+        "Ta",
+        "Fin",
+        "len",
+        "MACs/inf",
+        "sparsity",
+        "w-sat",
+        "a-sat"
     );
     for k in 0..macs.len() {
         let (f, f_in) = info[k];
@@ -550,8 +573,13 @@ fn run_opt_graph(a: &OptArgs, energy: &dyn opt::MacEnergy, out: &std::path::Path
     let t0 = Instant::now();
     let ranges = calibrate_source(&graph, &calib)?;
     // Fails early (exit 2) on a graph the bit-exact engine refuses.
-    let probe = config_from_fbs(crate::format::Split::parse("8+0")?, &choose_fbs(&graph, &calib, &ranges, 8, CalibMethod::Max)?, None)?;
-    QuantGraph::new(&graph, &probe, Engine::Gemm).map_err(|e| usage(format!("model {}: {e:#}", a.model.display())))?;
+    let probe = config_from_fbs(
+        crate::format::Split::parse("8+0")?,
+        &choose_fbs(&graph, &calib, &ranges, 8, CalibMethod::Max)?,
+        None,
+    )?;
+    QuantGraph::new(&graph, &probe, Engine::Gemm)
+        .map_err(|e| usage(format!("model {}: {e:#}", a.model.display())))?;
     let r = crate::dnn::gopt::run_opt_graph(
         &graph,
         &calib,
@@ -572,13 +600,21 @@ fn run_opt_graph(a: &OptArgs, energy: &dyn opt::MacEnergy, out: &std::path::Path
             shard: (0, 1),
         },
     )?;
-    let name = a.model.file_name().map_or_else(|| a.model.display().to_string(), |n| n.to_string_lossy().into());
+    let name = a.model.file_name().map_or_else(
+        || a.model.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
     opt::write_reports(&r, &name, out)?;
     if a.json {
         print!("{}", opt::report_json(&r)?);
     } else {
         print!("{}", opt::report_md(&r, &name));
-        println!("\ndata: {}\nwrote {}/dnn-report.{{md,json,svg}} in {:.1} s", sel.summary, out.display(), t0.elapsed().as_secs_f64());
+        println!(
+            "\ndata: {}\nwrote {}/dnn-report.{{md,json,svg}} in {:.1} s",
+            sel.summary,
+            out.display(),
+            t0.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

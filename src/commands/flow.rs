@@ -86,15 +86,10 @@ const SUMMARY_HEADER: &str = "# fpec flow summary";
 /// Runs `fpec flow merge`: the output folder is checked (not `/` or `.`,
 /// no summary fpec did not write) before the shards are read.
 fn run_merge(m: FlowMergeArgs) -> Result<()> {
-    let out = m.out.clone().unwrap_or_else(|| {
-        if m.dirs[0].is_dir() {
-            m.dirs[0].clone()
-        } else {
-            m.dirs[0]
-                .parent()
-                .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf)
-        }
-    });
+    let out = m
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::util::default_merge_out(&m.dirs));
     crate::util::check_out_dir(&out, "--out")?;
     crate::util::check_overwritable(&out, "--out", SUMMARY, SUMMARY_HEADER)?;
     let r = crate::flow::shard::merge(&m.dirs, Some(&out));

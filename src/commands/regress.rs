@@ -244,15 +244,10 @@ pub fn run(a: RegressArgs) -> Result<()> {
 }
 
 fn run_merge(m: MergeArgs) -> Result<()> {
-    let out = m.out.clone().unwrap_or_else(|| {
-        if m.dirs[0].is_dir() {
-            m.dirs[0].clone()
-        } else {
-            m.dirs[0]
-                .parent()
-                .map_or_else(|| PathBuf::from("."), |p| p.to_path_buf())
-        }
-    });
+    let out = m
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::util::default_merge_out(&m.dirs));
     crate::util::check_out_dir(&out, "--out")?;
     crate::util::check_overwritable(&out, "--out", REPORT, REPORT_HEADER)?;
     let merged = merge::merge(&m.dirs, &out)?;

@@ -18,9 +18,13 @@
 //! `activity_images` test images.
 
 use crate::dnn::data::{Dataset, Source};
-use crate::dnn::gquant::{choose_fbs, config_from_fbs, float_accuracy_source, CalibMethod, Engine, QuantGraph};
+use crate::dnn::gquant::{
+    choose_fbs, config_from_fbs, float_accuracy_source, CalibMethod, Engine, QuantGraph,
+};
 use crate::dnn::graph::Graph;
-use crate::dnn::opt::{sweep_splits, ConfigResult, LayerChoice, MacEnergy, OptOptions, OptReport, Pick};
+use crate::dnn::opt::{
+    sweep_splits, ConfigResult, LayerChoice, MacEnergy, OptOptions, OptReport, Pick,
+};
 use crate::dnn::quant::{QuantConfig, Ranges};
 use crate::format::Split;
 use anyhow::{Context, Result};
@@ -57,12 +61,19 @@ fn tune(graph: &Graph, cfg: QuantConfig, tune: &Dataset, floor: f64) -> Result<(
 }
 
 /// Energy per MAC of each layer from at most `max_dots` dot products.
-fn layer_energy(qm: &QuantGraph, split: &Split, activity: &Dataset, energy: &dyn MacEnergy, max_dots: usize) -> Result<Vec<f64>> {
+fn layer_energy(
+    qm: &QuantGraph,
+    split: &Split,
+    activity: &Dataset,
+    energy: &dyn MacEnergy,
+    max_dots: usize,
+) -> Result<Vec<f64>> {
     (0..qm.num_stages())
         .map(|k| {
             let recs = qm.layer_dot_products(k, &activity.images)?;
             let step = recs.len().div_ceil(max_dots.max(1)).max(1);
-            let dots: Vec<Vec<(u32, u32)>> = recs.into_iter().step_by(step).map(|r| r.pairs).collect();
+            let dots: Vec<Vec<(u32, u32)>> =
+                recs.into_iter().step_by(step).map(|r| r.pairs).collect();
             energy
                 .energy_fj_per_mac(split, &dots)
                 .with_context(|| format!("energy of {split}, layer {k}"))
@@ -83,16 +94,27 @@ struct Ctx<'a> {
     tune_set: Dataset,
 }
 
-fn run_config(c: &Ctx, split: Split, fbs: &[(i32, i32)], energy: &dyn MacEnergy, opts: &OptOptions, go: &GraphOptOptions) -> Result<ConfigResult> {
+fn run_config(
+    c: &Ctx,
+    split: Split,
+    fbs: &[(i32, i32)],
+    energy: &dyn MacEnergy,
+    opts: &OptOptions,
+    go: &GraphOptOptions,
+) -> Result<ConfigResult> {
     let base = config_from_fbs(split, fbs, Some((0, 0)))?;
-    let (cfg, cal_acc) = tune(c.graph, base, &c.tune_set, c.floor_tune).with_context(|| format!("tuning {split}"))?;
+    let (cfg, cal_acc) = tune(c.graph, base, &c.tune_set, c.floor_tune)
+        .with_context(|| format!("tuning {split}"))?;
     let qm = QuantGraph::new(c.graph, &cfg, Engine::Gemm)?;
     let mut stopped = false;
-    let ev = if go.early_images > 0 && acc(&qm, &c.early)? < c.float_early - opts.budget - go.early_margin {
+    let ev = if go.early_images > 0
+        && acc(&qm, &c.early)? < c.float_early - opts.budget - go.early_margin
+    {
         stopped = true;
         qm.evaluate(&c.early)?
     } else {
-        qm.evaluate_source(c.test, &crate::dnn::progress::Progress::hidden())?.0
+        qm.evaluate_source(c.test, &crate::dnn::progress::Progress::hidden())?
+            .0
     };
     let macs = qm.macs();
     let e = layer_energy(&qm, &split, &c.activity, energy, go.max_dots)?;
@@ -112,7 +134,11 @@ fn run_config(c: &Ctx, split: Split, fbs: &[(i32, i32)], energy: &dyn MacEnergy,
         .collect();
     let _ = c.calib;
     Ok(ConfigResult {
-        bits: if stopped { format!("{split} (stopped early)") } else { split.to_string() },
+        bits: if stopped {
+            format!("{split} (stopped early)")
+        } else {
+            split.to_string()
+        },
         fxp: split.is_fxp(),
         accuracy: ev.accuracy,
         calibration_accuracy: cal_acc,
@@ -142,7 +168,11 @@ pub fn run_opt_graph(
         graph,
         calib,
         test,
-        float_early: if early.is_empty() { 0.0 } else { graph.float_accuracy(&early)? },
+        float_early: if early.is_empty() {
+            0.0
+        } else {
+            graph.float_accuracy(&early)?
+        },
         float_test: float_accuracy_source(graph, test)?,
         floor_tune: graph.float_accuracy(&tune_set)? - opts.budget,
         early,
@@ -160,13 +190,29 @@ pub fn run_opt_graph(
     let mut configs = Vec::new();
     for split in splits {
         if !fb_cache.contains_key(&split.w) {
-            fb_cache.insert(split.w, choose_fbs(graph, calib, ranges, split.w, go.method)?);
+            fb_cache.insert(
+                split.w,
+                choose_fbs(graph, calib, ranges, split.w, go.method)?,
+            );
         }
-        configs.push(run_config(&c, split, &fb_cache[&split.w], energy, opts, go)?);
+        configs.push(run_config(
+            &c,
+            split,
+            &fb_cache[&split.w],
+            energy,
+            opts,
+            go,
+        )?);
         bar.inc(1);
     }
     bar.finish();
-    let mut r = summarize(configs, energy.describe(), c.float_test, float_cal, opts.budget);
+    let mut r = summarize(
+        configs,
+        energy.describe(),
+        c.float_test,
+        float_cal,
+        opts.budget,
+    );
     r.calibration = Some(format!(
         "FB per tensor by {} over {} calibration images; T tuned on the first {}; early stop on the first {} test images (margin {} pp); weights per tensor",
         go.method.name(),
@@ -179,8 +225,17 @@ pub fn run_opt_graph(
 }
 
 /// Pareto flags, the picks and the ratios (as [`crate::dnn::opt::run_opt`]).
-pub fn summarize(mut configs: Vec<ConfigResult>, energy_model: String, float_test: f64, float_cal: f64, budget: f64) -> OptReport {
-    let snapshot: Vec<(f64, f64)> = configs.iter().map(|c| (c.energy_fj_per_inference, c.accuracy)).collect();
+pub fn summarize(
+    mut configs: Vec<ConfigResult>,
+    energy_model: String,
+    float_test: f64,
+    float_cal: f64,
+    budget: f64,
+) -> OptReport {
+    let snapshot: Vec<(f64, f64)> = configs
+        .iter()
+        .map(|c| (c.energy_fj_per_inference, c.accuracy))
+        .collect();
     for (i, c) in configs.iter_mut().enumerate() {
         let (e, a) = snapshot[i];
         c.pareto = !snapshot
@@ -197,7 +252,10 @@ pub fn summarize(mut configs: Vec<ConfigResult>, energy_model: String, float_tes
         configs
             .iter()
             .filter(|c| c.fxp == fxp && c.within_budget)
-            .min_by(|a, b| a.energy_fj_per_inference.total_cmp(&b.energy_fj_per_inference))
+            .min_by(|a, b| {
+                a.energy_fj_per_inference
+                    .total_cmp(&b.energy_fj_per_inference)
+            })
             .map(pick)
     };
     let best_fpec = cheapest(false);
@@ -205,7 +263,9 @@ pub fn summarize(mut configs: Vec<ConfigResult>, energy_model: String, float_tes
     let find = |b: &str| configs.iter().find(|c| c.bits == b).map(pick);
     let (fxp8, fxp16) = (find("8+0"), find("16+0"));
     let ratio = |base: &Option<Pick>| match (&best_fpec, base) {
-        (Some(f), Some(b)) if b.energy_fj_per_inference > 0.0 => Some(f.energy_fj_per_inference / b.energy_fj_per_inference),
+        (Some(f), Some(b)) if b.energy_fj_per_inference > 0.0 => {
+            Some(f.energy_fj_per_inference / b.energy_fj_per_inference)
+        }
         _ => None,
     };
     OptReport {

@@ -21,10 +21,10 @@
 //! Formats come from a [`QuantConfig`] whose stage `i` is the i-th MAC node
 //! in graph order (for a version-1 layer list: stage i, as [`crate::dnn::quant`]).
 
+use crate::dnn::data::{Dataset, Source};
 use crate::dnn::graph::{for_windows, pad_map, slice_map, Graph, Op, Plan, IN_IDX};
 use crate::dnn::model::argmax;
 use crate::dnn::quant::{DotRecord, LayerStats, QuantConfig, QuantEval, StageFormats};
-use crate::dnn::data::{Dataset, Source};
 use crate::format::{Format, Split};
 use crate::golden::{self, bias_to_sum, encode_full, requant_div, Operand, Word};
 use anyhow::{bail, Context, Result};
@@ -296,7 +296,16 @@ impl QuantGraph {
                 s.iter_mut().for_each(|v| *v = (*v).max(0).min(cap));
                 Val::Sums(s, f, d)
             }
-            Op::MaxPool { kernel, stride, pads } | Op::AvgPool { kernel, stride, pads } => {
+            Op::MaxPool {
+                kernel,
+                stride,
+                pads,
+            }
+            | Op::AvgPool {
+                kernel,
+                stride,
+                pads,
+            } => {
                 let (s, f, d) = self.to_sums(ins[0]);
                 let avg = matches!(op, Op::AvgPool { .. });
                 let [c, h, w] = shape;
@@ -304,26 +313,38 @@ impl QuantGraph {
                 let mut count = 1;
                 for ch in 0..c {
                     let base = ch * h * w;
-                    for_windows([h, w], [out[1], out[2]], *kernel, *stride, *pads, |_, _, it| {
-                        let (mut m, mut sum, mut n) = (i64::MIN, 0i64, 0i64);
-                        for j in it {
-                            m = m.max(s[base + j]);
-                            sum += s[base + j];
-                            n += 1;
-                        }
-                        count = n;
-                        y.push(if avg { sum } else { m });
-                    });
+                    for_windows(
+                        [h, w],
+                        [out[1], out[2]],
+                        *kernel,
+                        *stride,
+                        *pads,
+                        |_, _, it| {
+                            let (mut m, mut sum, mut n) = (i64::MIN, 0i64, 0i64);
+                            for j in it {
+                                m = m.max(s[base + j]);
+                                sum += s[base + j];
+                                n += 1;
+                            }
+                            count = n;
+                            y.push(if avg { sum } else { m });
+                        },
+                    );
                 }
                 Val::Sums(y, f, if avg { d * count } else { d })
             }
             Op::GlobalAvgPool => {
                 let (s, f, d) = self.to_sums(ins[0]);
                 let hw = shape[1] * shape[2];
-                Val::Sums(s.chunks(hw).map(|c| c.iter().sum()).collect(), f, d * hw as i64)
+                Val::Sums(
+                    s.chunks(hw).map(|c| c.iter().sum()).collect(),
+                    f,
+                    d * hw as i64,
+                )
             }
             Op::Add | Op::Concat => {
-                let parts: Vec<(Vec<i64>, i32, i64)> = ins.iter().map(|v| self.to_sums(v)).collect();
+                let parts: Vec<(Vec<i64>, i32, i64)> =
+                    ins.iter().map(|v| self.to_sums(v)).collect();
                 let fmax = parts.iter().map(|p| p.1).max().unwrap_or(0);
                 let d = parts.first().map_or(1, |p| p.2);
                 let aligned = parts
@@ -359,7 +380,11 @@ impl QuantGraph {
         let fast = self.engine == Engine::Gemm;
         s.iter()
             .map(|&x| {
-                let r = if fast { requant_fast(x, f, d, &fmt) } else { requant_div(x, f, d, &fmt) };
+                let r = if fast {
+                    requant_fast(x, f, d, &fmt)
+                } else {
+                    requant_div(x, f, d, &fmt)
+                };
                 st.act_saturations += r.saturated as u64;
                 r.word
             })
@@ -381,9 +406,24 @@ impl QuantGraph {
         let mut sums = vec![0i64; m.out_ch * m.npos];
         let count_sparse = pair_stats && split.z();
         if m.lanes > 0 && export.is_none() {
-            gemm_mac(m, &split, &words, pad_w, &mut sums, count_sparse.then_some(&mut *st));
+            gemm_mac(
+                m,
+                &split,
+                &words,
+                pad_w,
+                &mut sums,
+                count_sparse.then_some(&mut *st),
+            );
         } else {
-            reference_mac(m, &split, &words, pad_w, &mut sums, count_sparse.then_some(&mut *st), export);
+            reference_mac(
+                m,
+                &split,
+                &words,
+                pad_w,
+                &mut sums,
+                count_sparse.then_some(&mut *st),
+                export,
+            );
         }
         st.pairs += (m.out_ch * m.npos * m.len) as u64;
         for (i, s) in sums.iter_mut().enumerate() {
@@ -495,7 +535,14 @@ fn words_to_sums(fmt: &Format, w: &[Word]) -> (Vec<i64>, i32, i64) {
 }
 
 /// Encodes one MAC node.
-fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, engine: Engine) -> Result<QMac> {
+fn build_mac(
+    graph: &Graph,
+    plan: &Plan,
+    ni: usize,
+    fmt: &StageFormats,
+    g: i32,
+    engine: Engine,
+) -> Result<QMac> {
     let node = &graph.nodes[ni];
     let label = || format!("node \"{}\" ({})", node.name, node.op.kind());
     let split = fmt.w.split;
@@ -516,7 +563,14 @@ fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, 
     let in_shape = plan.in_shapes[ni][0];
     let out = plan.shapes[ni];
     let (out_ch, groups, len, rf, group_stride) = match &node.op {
-        Op::Conv { kernel, stride, pads, groups, out_ch, .. } => {
+        Op::Conv {
+            kernel,
+            stride,
+            pads,
+            groups,
+            out_ch,
+            ..
+        } => {
             let [c, h, wd] = in_shape;
             let cpg = c / groups;
             let len = cpg * kernel[0] * kernel[1];
@@ -531,11 +585,13 @@ fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, 
                             let iy = (oy * stride[0] + ky) as isize - pads[0] as isize;
                             for kx in 0..kernel[1] {
                                 let ix = (ox * stride[1] + kx) as isize - pads[1] as isize;
-                                rf.push(if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
-                                    PAD
-                                } else {
-                                    ((ci * h + iy as usize) * wd + ix as usize) as u32
-                                });
+                                rf.push(
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                        PAD
+                                    } else {
+                                        ((ci * h + iy as usize) * wd + ix as usize) as u32
+                                    },
+                                );
                             }
                         }
                     }
@@ -546,7 +602,11 @@ fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, 
         Op::Dense { out, .. } => (*out, 1, in_shape.iter().product(), Vec::new(), 0),
         _ => bail!("internal: {} is not a MAC layer", label()),
     };
-    let gp = if engine == Engine::Gemm { gemm_plan(&split, len) } else { None };
+    let gp = if engine == Engine::Gemm {
+        gemm_plan(&split, len)
+    } else {
+        None
+    };
     let lanes = match gp {
         Some(_) if split.is_fxp() => 1,
         Some(_) => 2,
@@ -569,10 +629,17 @@ fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, 
     if lanes > 0 {
         for (o, row) in wz.chunks_exact(len.max(1)).enumerate() {
             let grp = o / opg;
-            wz_sum[grp * len..(grp + 1) * len].iter_mut().zip(row).for_each(|(a, &z)| *a += z as u64);
+            wz_sum[grp * len..(grp + 1) * len]
+                .iter_mut()
+                .zip(row)
+                .for_each(|(a, &z)| *a += z as u64);
         }
     }
-    let (wl32, wl64) = if kb == 0 { (wl.iter().map(|&v| v as f32).collect(), Vec::new()) } else { (Vec::new(), wl) };
+    let (wl32, wl64) = if kb == 0 {
+        (wl.iter().map(|&v| v as f32).collect(), Vec::new())
+    } else {
+        (Vec::new(), wl)
+    };
     Ok(QMac {
         node: ni,
         fmt: *fmt,
@@ -597,7 +664,13 @@ fn build_mac(graph: &Graph, plan: &Plan, ni: usize, fmt: &StageFormats, g: i32, 
 
 /// Per node, words or sums with their F and d; checks Add/Concat divisors
 /// and that average pools have one window count.
-fn static_kinds(graph: &Graph, plan: &Plan, macs: &[QMac], mac_of: &[Option<usize>], in_fmt: Format) -> Result<Vec<Kind>> {
+fn static_kinds(
+    graph: &Graph,
+    plan: &Plan,
+    macs: &[QMac],
+    mac_of: &[Option<usize>],
+    in_fmt: Format,
+) -> Result<Vec<Kind>> {
     let mut kinds: Vec<Kind> = Vec::with_capacity(graph.nodes.len());
     let sums_of = |k: Kind| match k {
         Kind::Words(f) => (f.fb + f.split.g() as i32, 1i64),
@@ -607,7 +680,13 @@ fn static_kinds(graph: &Graph, plan: &Plan, macs: &[QMac], mac_of: &[Option<usiz
         let label = || format!("node \"{}\" ({})", node.name, node.op.kind());
         let ins: Vec<Kind> = plan.inputs[i]
             .iter()
-            .map(|&j| if j == IN_IDX { Kind::Words(in_fmt) } else { kinds[j] })
+            .map(|&j| {
+                if j == IN_IDX {
+                    Kind::Words(in_fmt)
+                } else {
+                    kinds[j]
+                }
+            })
             .collect();
         let k = match &node.op {
             Op::Conv { .. } | Op::Dense { .. } => {
@@ -619,13 +698,24 @@ fn static_kinds(graph: &Graph, plan: &Plan, macs: &[QMac], mac_of: &[Option<usiz
                 let (f, d) = sums_of(ins[0]);
                 Kind::Sums(f, d)
             }
-            Op::AvgPool { kernel, stride, pads } => {
+            Op::AvgPool {
+                kernel,
+                stride,
+                pads,
+            } => {
                 let [_, h, w] = plan.in_shapes[i][0];
                 let out = plan.shapes[i];
                 let mut counts = std::collections::BTreeSet::new();
-                for_windows([h, w], [out[1], out[2]], *kernel, *stride, *pads, |_, _, it| {
-                    counts.insert(it.count());
-                });
+                for_windows(
+                    [h, w],
+                    [out[1], out[2]],
+                    *kernel,
+                    *stride,
+                    *pads,
+                    |_, _, it| {
+                        counts.insert(it.count());
+                    },
+                );
                 if counts.len() != 1 {
                     bail!("{}: windows cover {:?} positions inside the tensor; the bit-exact engine needs one divisor per tensor (use pads that every window covers equally)", label(), counts);
                 }
@@ -652,7 +742,10 @@ fn static_kinds(graph: &Graph, plan: &Plan, macs: &[QMac], mac_of: &[Option<usiz
         };
         if let Kind::Sums(_, d) = k {
             if d >= 1 << 28 {
-                bail!("{}: divisor {d} too large (pooling windows above 2^28 positions)", label());
+                bail!(
+                    "{}: divisor {d} too large (pooling windows above 2^28 positions)",
+                    label()
+                );
             }
         }
         kinds.push(k);
@@ -682,7 +775,11 @@ fn reference_mac(
             rf_ops.clear();
             rf_words.clear();
             for j in 0..m.len {
-                let idx = if m.rf.is_empty() { j as u32 } else { m.rf[pos * m.len + j] };
+                let idx = if m.rf.is_empty() {
+                    j as u32
+                } else {
+                    m.rf[pos * m.len + j]
+                };
                 if idx == PAD {
                     rf_ops.push(pad_o);
                     rf_words.push(pad_w);
@@ -695,7 +792,11 @@ fn reference_mac(
                 let r = o * m.len..(o + 1) * m.len;
                 let s = golden::dot(g, &m.w_ops[r.clone()], &rf_ops);
                 if let Some(st) = st.as_deref_mut() {
-                    st.sparse_pairs += m.w_ops[r.clone()].iter().zip(&rf_ops).filter(|(w, a)| w.zero && a.zero).count() as u64;
+                    st.sparse_pairs += m.w_ops[r.clone()]
+                        .iter()
+                        .zip(&rf_ops)
+                        .filter(|(w, a)| w.zero && a.zero)
+                        .count() as u64;
                 }
                 sums[o * m.npos + pos] = s;
                 if let Some((img, sink)) = export.as_mut() {
@@ -716,7 +817,14 @@ fn reference_mac(
 }
 
 /// GEMM dot products: im2col of lanes, then one matrix product per group.
-fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i64], st: Option<&mut LayerStats>) {
+fn gemm_mac(
+    m: &QMac,
+    split: &Split,
+    words: &[Word],
+    pad_w: Word,
+    sums: &mut [i64],
+    st: Option<&mut LayerStats>,
+) {
     let g = split.g();
     let l = m.lanes;
     let lane = |w: &Word, out: &mut Vec<f64>| {
@@ -734,10 +842,18 @@ fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i6
     let opg = m.out_ch / m.groups;
     let mut sparse = 0u64;
     let want_sparse = st.is_some();
-    let az: Vec<u8> = if want_sparse { words.iter().map(|w| (split.z() && w.ezb) as u8).collect() } else { Vec::new() };
+    let az: Vec<u8> = if want_sparse {
+        words.iter().map(|w| (split.z() && w.ezb) as u8).collect()
+    } else {
+        Vec::new()
+    };
     let pad_z = (split.z() && pad_w.ezb) as u8;
     let mut colz: Vec<u8> = Vec::new();
-    let al32: Vec<f32> = if m.kb == 0 { al.iter().map(|&v| v as f32).collect() } else { Vec::new() };
+    let al32: Vec<f32> = if m.kb == 0 {
+        al.iter().map(|&v| v as f32).collect()
+    } else {
+        Vec::new()
+    };
     let pad32: Vec<f32> = padl.iter().map(|&v| v as f32).collect();
     for grp in 0..m.groups {
         let off = grp * m.group_stride;
@@ -750,7 +866,22 @@ fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i6
             // elements with the strides given (row-major A and C, B as the
             // transpose of the [npos][kl] im2col matrix).
             unsafe {
-                matrixmultiply::sgemm(opg, kl, m.npos, 1.0, w.as_ptr(), kl as isize, 1, col.as_ptr(), 1, kl as isize, 0.0, c.as_mut_ptr(), m.npos as isize, 1);
+                matrixmultiply::sgemm(
+                    opg,
+                    kl,
+                    m.npos,
+                    1.0,
+                    w.as_ptr(),
+                    kl as isize,
+                    1,
+                    col.as_ptr(),
+                    1,
+                    kl as isize,
+                    0.0,
+                    c.as_mut_ptr(),
+                    m.npos as isize,
+                    1,
+                );
             }
             out.iter_mut().zip(&c).for_each(|(o, v)| *o = *v as i64);
         } else {
@@ -763,7 +894,22 @@ fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i6
                 let kk = blk.min(kl - k0);
                 // SAFETY: as above, on the K columns k0..k0+kk of A and B.
                 unsafe {
-                    matrixmultiply::dgemm(opg, kk, m.npos, 1.0, w.as_ptr().add(k0), kl as isize, 1, col.as_ptr().add(k0), 1, kl as isize, 0.0, c.as_mut_ptr(), m.npos as isize, 1);
+                    matrixmultiply::dgemm(
+                        opg,
+                        kk,
+                        m.npos,
+                        1.0,
+                        w.as_ptr().add(k0),
+                        kl as isize,
+                        1,
+                        col.as_ptr().add(k0),
+                        1,
+                        kl as isize,
+                        0.0,
+                        c.as_mut_ptr(),
+                        m.npos as isize,
+                        1,
+                    );
                 }
                 out.iter_mut().zip(&c).for_each(|(o, v)| *o += *v as i64);
             }
@@ -773,7 +919,13 @@ fn gemm_mac(m: &QMac, split: &Split, words: &[Word], pad_w: Word, sums: &mut [i6
             if m.rf.is_empty() {
                 colz.extend_from_slice(&az[..m.len]);
             } else {
-                colz.extend(m.rf.iter().map(|&i| if i == PAD { pad_z } else { az[off + i as usize] }));
+                colz.extend(m.rf.iter().map(|&i| {
+                    if i == PAD {
+                        pad_z
+                    } else {
+                        az[off + i as usize]
+                    }
+                }));
             }
             // Pairs with both flags over every (output, position) of the
             // group: sum_k (sum_o wz[o][k]) * (sum_pos colz[pos][k]).
@@ -799,7 +951,11 @@ fn im2col<T: Copy + Default>(m: &QMac, al: &[T], pad: &[T], off: usize, l: usize
     let mut col: Vec<T> = vec![T::default(); m.npos * kl];
     if l == 1 {
         for (c, &idx) in col.iter_mut().zip(&m.rf) {
-            *c = if idx == PAD { pad[0] } else { al[off + idx as usize] };
+            *c = if idx == PAD {
+                pad[0]
+            } else {
+                al[off + idx as usize]
+            };
         }
     } else {
         for (c, &idx) in col.chunks_exact_mut(2).zip(&m.rf) {
@@ -822,7 +978,14 @@ pub fn calibrate_graph(graph: &Graph, calib: &Dataset) -> Result<crate::dnn::qua
     let w_max = plan
         .macs
         .iter()
-        .map(|&i| graph.nodes[i].op.params().0.iter().fold(0.0f64, |m, v| m.max(v.abs())))
+        .map(|&i| {
+            graph.nodes[i]
+                .op
+                .params()
+                .0
+                .iter()
+                .fold(0.0f64, |m, v| m.max(v.abs()))
+        })
         .collect();
     let a_max = calib
         .images
@@ -859,7 +1022,12 @@ pub fn calibrate_source(graph: &Graph, src: &dyn Source) -> Result<crate::dnn::q
             None => r,
             Some(a) => crate::dnn::quant::Ranges {
                 w_max: a.w_max,
-                a_max: a.a_max.iter().zip(&r.a_max).map(|(x, y)| x.max(*y)).collect(),
+                a_max: a
+                    .a_max
+                    .iter()
+                    .zip(&r.a_max)
+                    .map(|(x, y)| x.max(*y))
+                    .collect(),
             },
         });
     }
@@ -998,7 +1166,9 @@ pub fn choose_fbs(
         .zip(&base)
         .map(|(&i, &(f0, _))| {
             let wts = graph.nodes[i].op.params().0;
-            let sse: Vec<f64> = (0..MSE_STEPS).map(|k| wts.iter().map(|&x| sq_err(x, w, f0 + k)).sum()).collect();
+            let sse: Vec<f64> = (0..MSE_STEPS)
+                .map(|k| wts.iter().map(|&x| sq_err(x, w, f0 + k)).sum())
+                .collect();
             mse_pick(&sse, f0)
         })
         .collect();
@@ -1015,12 +1185,18 @@ pub fn choose_fbs(
                     let j = plan.inputs[i][0];
                     let x = if j == IN_IDX { &img[..] } else { &vals[j][..] };
                     for k in 0..steps {
-                        s[m * steps + k] += x.iter().map(|&v| sq_err(v, w, base[m].1 + k as i32)).sum::<f64>();
+                        s[m * steps + k] += x
+                            .iter()
+                            .map(|&v| sq_err(v, w, base[m].1 + k as i32))
+                            .sum::<f64>();
                     }
                 }
                 s
             })
-            .reduce(|| vec![0.0; plan.macs.len() * steps], |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect());
+            .reduce(
+                || vec![0.0; plan.macs.len() * steps],
+                |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect(),
+            );
         sse.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
     }
     Ok(fbw
@@ -1031,7 +1207,11 @@ pub fn choose_fbs(
 }
 
 /// A configuration from per-MAC (FBw, FBa) (T: default, or `t`).
-pub fn config_from_fbs(split: Split, fbs: &[(i32, i32)], t: Option<(u32, u32)>) -> Result<QuantConfig> {
+pub fn config_from_fbs(
+    split: Split,
+    fbs: &[(i32, i32)],
+    t: Option<(u32, u32)>,
+) -> Result<QuantConfig> {
     let stages = fbs
         .iter()
         .map(|&(fw, fa)| {
@@ -1059,7 +1239,11 @@ fn requant_fast(s: i64, f: i32, d: i64, fmt: &Format) -> golden::Rounded {
     let r = s - (q << k);
     let m = split.m();
     let mag = r.unsigned_abs();
-    let emb = if m == 0 { 0 } else { ((mag << (m + 1)) >> k).min((1u64 << m) - 1) as u32 };
+    let emb = if m == 0 {
+        0
+    } else {
+        ((mag << (m + 1)) >> k).min((1u64 << m) - 1) as u32
+    };
     golden::Rounded {
         word: Word {
             q: q as i32,

@@ -432,7 +432,9 @@ fn window_shape(
         window_out(w, k[1], s[1], p[1], p[3]),
     ) {
         (Some(oh), Some(ow)) => Ok([c, oh, ow]),
-        _ => bail!("kernel {k:?} / stride {s:?} do not fit the input [{c}, {h}, {w}] padded by {p:?}"),
+        _ => bail!(
+            "kernel {k:?} / stride {s:?} do not fit the input [{c}, {h}, {w}] padded by {p:?}"
+        ),
     }
 }
 
@@ -450,11 +452,18 @@ pub fn node_shape(op: &Op, shapes: &[[usize; 3]]) -> Result<[usize; 3]> {
         } => {
             let s = one_input(shapes)?;
             if *groups == 0 || s[0] % groups != 0 || out_ch % groups != 0 || *out_ch == 0 {
-                bail!("groups {groups} must divide the input channels {} and out_ch {out_ch}", s[0]);
+                bail!(
+                    "groups {groups} must divide the input channels {} and out_ch {out_ch}",
+                    s[0]
+                );
             }
             let want = out_ch * (s[0] / groups) * kernel[0] * kernel[1];
             if weights.len() != want || bias.len() != *out_ch {
-                bail!("weights/bias have {}/{} values, expected {want}/{out_ch} (input {s:?})", weights.len(), bias.len());
+                bail!(
+                    "weights/bias have {}/{} values, expected {want}/{out_ch} (input {s:?})",
+                    weights.len(),
+                    bias.len()
+                );
             }
             let [_, oh, ow] = window_shape(s, *kernel, *stride, *pads)?;
             Ok([*out_ch, oh, ow])
@@ -462,7 +471,12 @@ pub fn node_shape(op: &Op, shapes: &[[usize; 3]]) -> Result<[usize; 3]> {
         Op::Dense { out, weights, bias } => {
             let n: usize = one_input(shapes)?.iter().product();
             if *out == 0 || weights.len() != n * out || bias.len() != *out {
-                bail!("weights/bias have {}/{} values, expected {}/{out} (input of {n} values)", weights.len(), bias.len(), n * out);
+                bail!(
+                    "weights/bias have {}/{} values, expected {}/{out} (input of {n} values)",
+                    weights.len(),
+                    bias.len(),
+                    n * out
+                );
             }
             Ok([*out, 1, 1])
         }
@@ -505,7 +519,10 @@ pub fn node_shape(op: &Op, shapes: &[[usize; 3]]) -> Result<[usize; 3]> {
             for a in 0..3 {
                 let [b, e, st] = ranges[a];
                 if st == 0 || b >= e || e > s[a] {
-                    bail!("range {:?} on axis {a} does not fit the input {s:?}", ranges[a]);
+                    bail!(
+                        "range {:?} on axis {a} does not fit the input {s:?}",
+                        ranges[a]
+                    );
                 }
                 out[a] = (e - b).div_ceil(st);
             }
@@ -513,7 +530,11 @@ pub fn node_shape(op: &Op, shapes: &[[usize; 3]]) -> Result<[usize; 3]> {
         }
         Op::Pad { pads } => {
             let s = one_input(shapes)?;
-            Ok([s[0] + pads[0] + pads[3], s[1] + pads[1] + pads[4], s[2] + pads[2] + pads[5]])
+            Ok([
+                s[0] + pads[0] + pads[3],
+                s[1] + pads[1] + pads[4],
+                s[2] + pads[2] + pads[5],
+            ])
         }
     }
 }
@@ -534,7 +555,9 @@ pub fn for_windows(
         for x in 0..ow {
             let x0 = (x * s[1]) as isize - p[1] as isize;
             let xs = x0.max(0) as usize..((x0 + k[1] as isize).min(w as isize)) as usize;
-            let mut it = ys.clone().flat_map(|yy| xs.clone().map(move |xx| yy * w + xx));
+            let mut it = ys
+                .clone()
+                .flat_map(|yy| xs.clone().map(move |xx| yy * w + xx));
             f(y, x, &mut it);
         }
     }
@@ -555,13 +578,26 @@ pub fn slice_map(s: [usize; 3], ranges: &[[usize; 3]; 3]) -> Vec<usize> {
 
 /// Pad index map: per output element, `Some(input index)` or None (inserted).
 pub fn pad_map(s: [usize; 3], pads: &[usize; 6]) -> Vec<Option<usize>> {
-    let o = [s[0] + pads[0] + pads[3], s[1] + pads[1] + pads[4], s[2] + pads[2] + pads[5]];
+    let o = [
+        s[0] + pads[0] + pads[3],
+        s[1] + pads[1] + pads[4],
+        s[2] + pads[2] + pads[5],
+    ];
     let mut v = Vec::with_capacity(o.iter().product());
     for c in 0..o[0] {
         for y in 0..o[1] {
             for x in 0..o[2] {
-                let (ci, yi, xi) = (c as isize - pads[0] as isize, y as isize - pads[1] as isize, x as isize - pads[2] as isize);
-                let inside = ci >= 0 && yi >= 0 && xi >= 0 && (ci as usize) < s[0] && (yi as usize) < s[1] && (xi as usize) < s[2];
+                let (ci, yi, xi) = (
+                    c as isize - pads[0] as isize,
+                    y as isize - pads[1] as isize,
+                    x as isize - pads[2] as isize,
+                );
+                let inside = ci >= 0
+                    && yi >= 0
+                    && xi >= 0
+                    && (ci as usize) < s[0]
+                    && (yi as usize) < s[1]
+                    && (xi as usize) < s[2];
                 v.push(inside.then(|| ((ci as usize * s[1] + yi as usize) * s[2]) + xi as usize));
             }
         }
@@ -601,7 +637,8 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
                     // ox with 0 <= ox * s + kx - p < w.
                     let (p1, s1) = (pads[1] as isize, stride[1] as isize);
                     let lo = ((p1 - kx as isize).max(0) + s1 - 1) / s1;
-                    let hi = ((w as isize - 1 + p1 - kx as isize).div_euclid(s1) + 1).clamp(0, ow as isize);
+                    let hi = ((w as isize - 1 + p1 - kx as isize).div_euclid(s1) + 1)
+                        .clamp(0, ow as isize);
                     for oy in 0..oh {
                         let iy = (oy * stride[0] + ky) as isize - pads[0] as isize;
                         if iy < 0 || iy >= h as isize {
@@ -619,7 +656,10 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
                                 *y += wv * x;
                             }
                         } else {
-                            for (y, x) in yr[lo..hi].iter_mut().zip(row[x0..].iter().step_by(s1 as usize)) {
+                            for (y, x) in yr[lo..hi]
+                                .iter_mut()
+                                .zip(row[x0..].iter().step_by(s1 as usize))
+                            {
                                 *y += wv * x;
                             }
                         }
@@ -632,7 +672,15 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
 }
 
 /// Float pooling (max or mean over in-tensor positions) per channel.
-fn pool_float(x: &[f64], s: [usize; 3], out: [usize; 3], k: [usize; 2], st: [usize; 2], p: [usize; 4], max: bool) -> Vec<f64> {
+fn pool_float(
+    x: &[f64],
+    s: [usize; 3],
+    out: [usize; 3],
+    k: [usize; 2],
+    st: [usize; 2],
+    p: [usize; 4],
+    max: bool,
+) -> Vec<f64> {
     let [c, h, w] = s;
     let mut y = Vec::with_capacity(out.iter().product());
     for ch in 0..c {
@@ -662,16 +710,35 @@ fn float_node(op: &Op, ins: &[&[f64]], shapes: &[[usize; 3]], out: [usize; 3]) -
         }
         Op::Relu => ins[0].iter().map(|v| v.max(0.0)).collect(),
         Op::Clip { max } => ins[0].iter().map(|v| v.max(0.0).min(*max)).collect(),
-        Op::MaxPool { kernel, stride, pads } => pool_float(ins[0], shapes[0], out, *kernel, *stride, *pads, true),
-        Op::AvgPool { kernel, stride, pads } => pool_float(ins[0], shapes[0], out, *kernel, *stride, *pads, false),
+        Op::MaxPool {
+            kernel,
+            stride,
+            pads,
+        } => pool_float(ins[0], shapes[0], out, *kernel, *stride, *pads, true),
+        Op::AvgPool {
+            kernel,
+            stride,
+            pads,
+        } => pool_float(ins[0], shapes[0], out, *kernel, *stride, *pads, false),
         Op::GlobalAvgPool => {
             let [_, h, w] = shapes[0];
-            ins[0].chunks(h * w).map(|c| c.iter().sum::<f64>() / (h * w) as f64).collect()
+            ins[0]
+                .chunks(h * w)
+                .map(|c| c.iter().sum::<f64>() / (h * w) as f64)
+                .collect()
         }
-        Op::Add => (0..ins[0].len()).map(|i| ins.iter().map(|x| x[i]).sum()).collect(),
+        Op::Add => (0..ins[0].len())
+            .map(|i| ins.iter().map(|x| x[i]).sum())
+            .collect(),
         Op::Concat => ins.concat(),
-        Op::Slice { ranges } => slice_map(shapes[0], ranges).iter().map(|&i| ins[0][i]).collect(),
-        Op::Pad { pads } => pad_map(shapes[0], pads).iter().map(|i| i.map_or(0.0, |i| ins[0][i])).collect(),
+        Op::Slice { ranges } => slice_map(shapes[0], ranges)
+            .iter()
+            .map(|&i| ins[0][i])
+            .collect(),
+        Op::Pad { pads } => pad_map(shapes[0], pads)
+            .iter()
+            .map(|i| i.map_or(0.0, |i| ins[0][i]))
+            .collect(),
         Op::Flatten | Op::Identity => ins[0].to_vec(),
     }
 }

@@ -225,7 +225,11 @@ impl Workload {
 
 /// Checks the sparse-mode controls: `sparsity` in 0..=1, `ezb_threshold`
 /// in 0..=32, and a split that has sparse pairs at all (FPEC with Z = 1).
-pub fn check_sparse(split: &Split, sparsity: Option<f64>, ezb_threshold: Option<u32>) -> Result<()> {
+pub fn check_sparse(
+    split: &Split,
+    sparsity: Option<f64>,
+    ezb_threshold: Option<u32>,
+) -> Result<()> {
     if let Some(s) = sparsity {
         if !(0.0..=1.0).contains(&s) {
             return Err(usage(format!(

@@ -57,8 +57,11 @@ pub fn run(splits: &[Split], max_len: u64, seed: u64, out: &Path) -> Result<Vec<
         return Err(usage("--sparsity-curve needs at least one --bits"));
     }
     for s in splits {
-        crate::energy::check_sparse(s, Some(0.0), None)
-            .map_err(|_| usage(format!("--sparsity-curve: {s} has no ezb bit (Z = 1), so no pair is sparse")))?;
+        crate::energy::check_sparse(s, Some(0.0), None).map_err(|_| {
+            usage(format!(
+                "--sparsity-curve: {s} has no ezb bit (Z = 1), so no pair is sparse"
+            ))
+        })?;
     }
     std::fs::create_dir_all(out)
         .map_err(|e| usage(format!("--out {}: cannot create: {e}", out.display())))?;
@@ -75,12 +78,20 @@ pub fn run(splits: &[Split], max_len: u64, seed: u64, out: &Path) -> Result<Vec<
                 ezb_threshold: None,
             };
             let (s, g) = sim_glitch(&design, &dir, &wl, seed)?;
-            println!("{split} at {:.0} % sparse pairs: sim {s:.1}, glitch {g:.1} fJ/MAC", 100.0 * share);
+            println!(
+                "{split} at {:.0} % sparse pairs: sim {s:.1}, glitch {g:.1} fJ/MAC",
+                100.0 * share
+            );
             points.push((share, s, g));
         }
         let fdir = out.join(format!("{}+0", m.w));
         crate::gen::generate_baseline(m.w, max_len, &fdir)?;
-        let fxp = sim_glitch(&Design::from_dir(&fdir)?, &fdir, &Workload::Dnn { len: 64 }, seed)?;
+        let fxp = sim_glitch(
+            &Design::from_dir(&fdir)?,
+            &fdir,
+            &Workload::Dnn { len: 64 },
+            seed,
+        )?;
         curves.push(Curve {
             bits: split.to_string(),
             w: m.w,
@@ -109,7 +120,12 @@ fn write(curves: &[Curve], seed: u64, out: &Path) -> Result<()> {
     for c in curves {
         let _ = write!(md, "| {} |", c.bits);
         for &(_, s, g) in &c.points {
-            let _ = write!(md, " {s:.1} / {g:.1} ({:.2}x / {:.2}x) |", s / c.fxp.0, g / c.fxp.1);
+            let _ = write!(
+                md,
+                " {s:.1} / {g:.1} ({:.2}x / {:.2}x) |",
+                s / c.fxp.0,
+                g / c.fxp.1
+            );
         }
         let _ = writeln!(md, " {:.1} / {:.1} |", c.fxp.0, c.fxp.1);
     }
@@ -120,7 +136,10 @@ fn write(curves: &[Curve], seed: u64, out: &Path) -> Result<()> {
         &out.join("sparse-curve.json"),
         (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
     )?;
-    write_atomic(&out.join("sparse-curve.svg"), chart(curves).to_svg().as_bytes())?;
+    write_atomic(
+        &out.join("sparse-curve.svg"),
+        chart(curves).to_svg().as_bytes(),
+    )?;
     println!("sparse curve: {}", out.join("sparse-curve.md").display());
     Ok(())
 }
@@ -140,7 +159,11 @@ pub fn chart(curves: &[Curve]) -> Chart {
                 .points
                 .iter()
                 .map(|&(sh, s, _)| {
-                    Point::new(100.0 * sh, s).tip(format!("{} at {:.0} %: {s:.1} fJ/MAC", c.bits, 100.0 * sh))
+                    Point::new(100.0 * sh, s).tip(format!(
+                        "{} at {:.0} %: {s:.1} fJ/MAC",
+                        c.bits,
+                        100.0 * sh
+                    ))
                 })
                 .collect(),
         });

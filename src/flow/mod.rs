@@ -73,7 +73,9 @@ impl FlowOptions {
             t => t.map(|t| t as u32),
         };
         if self.workload != "dnn" {
-            return Err(usage("--sparsity/--ezb-threshold set the dnn workload (--workload dnn)"));
+            return Err(usage(
+                "--sparsity/--ezb-threshold set the dnn workload (--workload dnn)",
+            ));
         }
         for s in splits {
             crate::energy::check_sparse(s, self.sparsity, thr)?;
@@ -150,19 +152,13 @@ pub fn expand_bits_with(specs: &[String], emb: Option<u32>, no_ezb: bool) -> Res
                     w.0, w.1, c.0, c.1
                 ))
             };
-            let (b, c) = c
-                .split_once('+')
-                .ok_or_else(bad_range)?;
-            let a: u32 = range
-                .trim()
-                .parse()
-                .map_err(|_| bad_range())?;
-            let b: u32 = b
-                .trim()
-                .parse()
-                .map_err(|_| bad_range())?;
+            let (b, c) = c.split_once('+').ok_or_else(bad_range)?;
+            let a: u32 = range.trim().parse().map_err(|_| bad_range())?;
+            let b: u32 = b.trim().parse().map_err(|_| bad_range())?;
             if a > b {
-                return Err(usage(format!("--bits '{s}': empty range {a}..{b} (allowed A <= B)")));
+                return Err(usage(format!(
+                    "--bits '{s}': empty range {a}..{b} (allowed A <= B)"
+                )));
             }
             for w in a..=b {
                 v.push(one(&format!("{w}+{c}"))?);
@@ -330,9 +326,7 @@ pub fn run(args: &FlowOptions) -> Result<()> {
     let units: Vec<Units> = computed
         .iter()
         .filter(|c| c.split.is_fxp())
-        .filter_map(|c| {
-            Units::from_fxp(c.m.w, c.m.sum_width, &c.main.static_.cells_by_part).ok()
-        })
+        .filter_map(|c| Units::from_fxp(c.m.w, c.m.sum_width, &c.main.static_.cells_by_part).ok())
         .collect();
     let mut results: Vec<ConfigResult> = computed
         .into_iter()

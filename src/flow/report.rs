@@ -3,8 +3,8 @@
 
 use super::{Computed, ConfigResult, Costed, FlowOptions};
 use crate::energy::Workload;
-use crate::synth::floor::{RowModel, Units};
 use crate::plot::{Axis, Chart, Line, Marker, Point, Series, PALETTE};
+use crate::synth::floor::{RowModel, Units};
 use crate::util::write_atomic;
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -178,9 +178,9 @@ pub(super) fn write_report(
             .unwrap_or(0.0);
         let _ = writeln!(md, "| {b} | {n} | {e:.1} | {g:.1} |");
     }
-    let floor = units.filter(|_| !split.is_fxp()).map(|u| {
-        RowModel::new(m.w, m.m, m.sum_width, u, &main.static_.cells_by_block)
-    });
+    let floor = units
+        .filter(|_| !split.is_fxp())
+        .map(|u| RowModel::new(m.w, m.m, m.sum_width, u, &main.static_.cells_by_block));
     if let Some(f) = &floor {
         let _ = writeln!(
             md,

@@ -169,9 +169,8 @@ impl RowModel {
 
     /// The Markdown table (block, cells, model, cells / model).
     pub fn markdown(&self) -> String {
-        let mut s = String::from(
-            "| block | cells | row model | cells / model |\n|---|---|---|---|\n",
-        );
+        let mut s =
+            String::from("| block | cells | row model | cells / model |\n|---|---|---|---|\n");
         for b in &self.blocks {
             s += &format!(
                 "| {} | {} | {:.1} | {} |\n",
@@ -238,9 +237,16 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!((u.pp_gate, u.tree_bit, u.adder_bit, u.acc_bit), (1.0, 4.0, 2.0, 10.0));
+        assert_eq!(
+            (u.pp_gate, u.tree_bit, u.adder_bit, u.acc_bit),
+            (1.0, 4.0, 2.0, 10.0)
+        );
         // 6+2: M = 0, one row per term, B = 2 * 1 * 7 = 14; T = 14, S = 26.
-        let cells = parts(&[("multiplier", 250), ("compensation", 14), ("accumulator", 260)]);
+        let cells = parts(&[
+            ("multiplier", 250),
+            ("compensation", 14),
+            ("accumulator", 260),
+        ]);
         let r = RowModel::new(6, 0, 26, u, &cells);
         assert_eq!(r.comp_bits, 14);
         // multiplier: 36 + (36 + 14) * 4 + 14 * 2 = 264; compensation 14;
@@ -280,5 +286,11 @@ pub fn with_companion(
     let fd = super::Design::from_dir(dir)?;
     let sr = super::synthesize(&fd, dir, opts)?;
     let u = Units::from_fxp(split.w, m.sum_width, &sr.cells_by_part)?;
-    Ok(Some(RowModel::new(split.w, split.m(), s, u, cells_by_block)))
+    Ok(Some(RowModel::new(
+        split.w,
+        split.m(),
+        s,
+        u,
+        cells_by_block,
+    )))
 }

@@ -190,9 +190,11 @@ pub const FAILED_LOG: &str = "yosys-failed.log";
 /// See [`FAILED_LOG`].
 pub const FAILED_SCRIPT: &str = "synth-failed.ys";
 
-/// Results of an earlier synthesis that a successful run removes when it
-/// does not write them itself (derived files, the last failure's log).
-const STALE_AFTER_SYNTH: &[&str] = &[
+/// The results fpec writes into a `synth/` (or `energy/`) folder besides
+/// `synth.ys` and `yosys.log`: Yosys' outputs, then the files derived from
+/// them. A successful run removes those of an earlier run that it does not
+/// write itself, and the last failure's log and script ([`STALE_AFTER_SYNTH`]).
+pub const RESULT_FILES: &[&str] = &[
     "stat.json",
     "hier.json",
     "netlist.json",
@@ -201,9 +203,20 @@ const STALE_AFTER_SYNTH: &[&str] = &[
     "gates.txt",
     "report.json",
     "energy.json",
-    FAILED_LOG,
-    FAILED_SCRIPT,
 ];
+
+/// What a successful synthesis removes when it does not write it: every
+/// [`RESULT_FILES`] entry, [`FAILED_LOG`] and [`FAILED_SCRIPT`].
+pub const STALE_AFTER_SYNTH: [&str; 10] = {
+    let mut all = [FAILED_LOG; 10];
+    let mut i = 0;
+    while i < RESULT_FILES.len() {
+        all[i] = RESULT_FILES[i];
+        i += 1;
+    }
+    all[9] = FAILED_SCRIPT;
+    all
+};
 
 /// Renders the Yosys script for `design` writing into `out`.
 pub fn render_script(design: &Design, out: &Path, opts: &SynthOptions) -> Result<String> {
@@ -379,13 +392,8 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         .with_context(|| format!("cannot move yosys.log into {}", dir.display()))?;
     std::fs::rename(&script_path, dir.join("synth.ys"))
         .with_context(|| format!("cannot move synth.ys into {}", dir.display()))?;
-    for f in [
-        "stat.json",
-        "hier.json",
-        "netlist.json",
-        "netlist.v",
-        "stat-liberty.txt",
-    ] {
+    // Yosys' own outputs (the first five results; the rest are derived).
+    for f in &RESULT_FILES[..5] {
         let src = tmp.path().join(f);
         if src.exists() {
             std::fs::rename(&src, dir.join(f))

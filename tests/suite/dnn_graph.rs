@@ -18,7 +18,9 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 use rand::{Rng, SeedableRng};
 
 fn committed(name: &str) -> Model {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(name);
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name);
     Model::load(&p).unwrap()
 }
 
@@ -36,7 +38,11 @@ fn layer_lists_match_the_layer_engine_bit_for_bit() {
         let plan = g.plan().unwrap();
         let stages = m.stages().unwrap();
         for img in test.images.iter().take(20) {
-            assert_eq!(forward_float(&m, &stages, img).0, g.forward(&plan, img), "{name}");
+            assert_eq!(
+                forward_float(&m, &stages, img).0,
+                g.forward(&plan, img),
+                "{name}"
+            );
         }
         let ranges = calibrate(&m, &calib).unwrap();
         assert_eq!(ranges, calibrate_graph(&g, &calib).unwrap(), "{name}");
@@ -44,7 +50,10 @@ fn layer_lists_match_the_layer_engine_bit_for_bit() {
             let cfg = QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
             let old = QuantModel::new(&m, &cfg).unwrap().evaluate(&test).unwrap();
             for engine in [Engine::Reference, Engine::Gemm] {
-                let new = QuantGraph::new(&g, &cfg, engine).unwrap().evaluate(&test).unwrap();
+                let new = QuantGraph::new(&g, &cfg, engine)
+                    .unwrap()
+                    .evaluate(&test)
+                    .unwrap();
                 assert_eq!(old, new, "{name} {bits} {engine:?}");
             }
         }
@@ -55,13 +64,18 @@ fn layer_lists_match_the_layer_engine_bit_for_bit() {
 fn lenet_matches_the_layer_engine_on_200_digits() {
     let m = committed("mnist-lenet5.json");
     let g = Graph::from_model(&m).unwrap();
-    let d = fpec::dnn::data::load_named(fpec::dnn::data::Named::Mnist10k).unwrap().split();
+    let d = fpec::dnn::data::load_named(fpec::dnn::data::Named::Mnist10k)
+        .unwrap()
+        .split();
     let (calib, test) = (d.calibration.take(200), d.test.take(200));
     let ranges = calibrate(&m, &calib).unwrap();
     for bits in ["4+4", "6+2", "8+0"] {
         let cfg = QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
         let old = QuantModel::new(&m, &cfg).unwrap().evaluate(&test).unwrap();
-        let new = QuantGraph::new(&g, &cfg, Engine::Gemm).unwrap().evaluate(&test).unwrap();
+        let new = QuantGraph::new(&g, &cfg, Engine::Gemm)
+            .unwrap()
+            .evaluate(&test)
+            .unwrap();
         assert_eq!(old, new, "lenet {bits}");
     }
 }
@@ -74,7 +88,11 @@ fn graph_json_round_trips_and_v1_loads_as_a_chain() {
     assert!(text.contains("\"version\": 2"));
     assert_eq!(Graph::from_json(&text).unwrap(), g);
     assert_eq!(Graph::from_json(&m.to_json().unwrap()).unwrap(), g);
-    let bad = text.replacen("\"inputs\": [\n        \"input\"", "\"inputs\": [\n        \"nowhere\"", 1);
+    let bad = text.replacen(
+        "\"inputs\": [\n        \"input\"",
+        "\"inputs\": [\n        \"nowhere\"",
+        1,
+    );
     let e = format!("{:#}", Graph::from_json(&bad).unwrap_err());
     assert!(e.contains("\"nowhere\" is not an earlier node"), "{e}");
 }
@@ -84,7 +102,11 @@ fn rnd(rng: &mut impl Rng, n: usize, s: f64) -> Vec<f64> {
 }
 
 fn node(name: &str, inputs: &[&str], op: Op) -> Node {
-    Node { name: name.into(), inputs: inputs.iter().map(|s| s.to_string()).collect(), op }
+    Node {
+        name: name.into(),
+        inputs: inputs.iter().map(|s| s.to_string()).collect(),
+        op,
+    }
 }
 
 /// A graph with every op: asymmetric padding, stride 2, depthwise and
@@ -92,7 +114,13 @@ fn node(name: &str, inputs: &[&str], op: Op) -> Node {
 /// padding, 3x3 average pool (divisor 9), global average pool, dense.
 pub fn every_op_graph(seed: u64) -> Graph {
     let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let conv = |r: &mut rand_chacha::ChaCha8Rng, cin: usize, cout: usize, k: [usize; 2], stride: [usize; 2], pads: [usize; 4], groups: usize| Op::Conv {
+    let conv = |r: &mut rand_chacha::ChaCha8Rng,
+                cin: usize,
+                cout: usize,
+                k: [usize; 2],
+                stride: [usize; 2],
+                pads: [usize; 4],
+                groups: usize| Op::Conv {
         out_ch: cout,
         kernel: k,
         stride,
@@ -102,26 +130,89 @@ pub fn every_op_graph(seed: u64) -> Graph {
         bias: rnd(r, cout, 0.2),
     };
     let nodes = vec![
-        node("c1", &[INPUT], conv(&mut r, 3, 8, [3, 3], [1, 1], [1, 0, 1, 2], 1)), // 8x9x10
+        node(
+            "c1",
+            &[INPUT],
+            conv(&mut r, 3, 8, [3, 3], [1, 1], [1, 0, 1, 2], 1),
+        ), // 8x9x10
         node("r1", &["c1"], Op::Relu),
-        node("dw", &["r1"], conv(&mut r, 8, 8, [3, 3], [1, 1], [1, 1, 1, 1], 8)),
+        node(
+            "dw",
+            &["r1"],
+            conv(&mut r, 8, 8, [3, 3], [1, 1], [1, 1, 1, 1], 8),
+        ),
         node("cl", &["dw"], Op::Clip { max: 1.5 }),
-        node("gc", &["cl"], conv(&mut r, 8, 8, [1, 1], [1, 1], [0, 0, 0, 0], 2)),
+        node(
+            "gc",
+            &["cl"],
+            conv(&mut r, 8, 8, [1, 1], [1, 1], [0, 0, 0, 0], 2),
+        ),
         node("add", &["gc", "r1"], Op::Add),
         node("r2", &["add"], Op::Relu),
-        node("mp", &["r2"], Op::MaxPool { kernel: [2, 2], stride: [2, 2], pads: [1, 0, 0, 1] }), // 8x5x5
-        node("sl", &["r2"], Op::Slice { ranges: [[0, 4, 1], [0, 9, 2], [0, 10, 2]] }), // 4x5x5
-        node("pd", &["sl"], Op::Pad { pads: [2, 0, 0, 2, 0, 0] }), // 8x5x5
+        node(
+            "mp",
+            &["r2"],
+            Op::MaxPool {
+                kernel: [2, 2],
+                stride: [2, 2],
+                pads: [1, 0, 0, 1],
+            },
+        ), // 8x5x5
+        node(
+            "sl",
+            &["r2"],
+            Op::Slice {
+                ranges: [[0, 4, 1], [0, 9, 2], [0, 10, 2]],
+            },
+        ), // 4x5x5
+        node(
+            "pd",
+            &["sl"],
+            Op::Pad {
+                pads: [2, 0, 0, 2, 0, 0],
+            },
+        ), // 8x5x5
         node("cat", &["mp", "pd"], Op::Concat), // 16x5x5
-        node("c2", &["cat"], conv(&mut r, 16, 6, [2, 3], [1, 1], [0, 1, 1, 1], 1)), // 6x5x5
+        node(
+            "c2",
+            &["cat"],
+            conv(&mut r, 16, 6, [2, 3], [1, 1], [0, 1, 1, 1], 1),
+        ), // 6x5x5
         node("r3", &["c2"], Op::Relu),
-        node("ap", &["r3"], Op::AvgPool { kernel: [3, 3], stride: [1, 1], pads: [0, 0, 0, 0] }), // 6x3x3 (divisor 9)
-        node("c3", &["ap"], conv(&mut r, 6, 5, [1, 1], [1, 1], [0, 0, 0, 0], 1)),
+        node(
+            "ap",
+            &["r3"],
+            Op::AvgPool {
+                kernel: [3, 3],
+                stride: [1, 1],
+                pads: [0, 0, 0, 0],
+            },
+        ), // 6x3x3 (divisor 9)
+        node(
+            "c3",
+            &["ap"],
+            conv(&mut r, 6, 5, [1, 1], [1, 1], [0, 0, 0, 0], 1),
+        ),
         node("gap", &["c3"], Op::GlobalAvgPool),
         node("fl", &["gap"], Op::Flatten),
-        node("fc", &["fl"], Op::Dense { out: 4, weights: rnd(&mut r, 20, 0.8), bias: rnd(&mut r, 4, 0.1) }),
+        node(
+            "fc",
+            &["fl"],
+            Op::Dense {
+                out: 4,
+                weights: rnd(&mut r, 20, 0.8),
+                bias: rnd(&mut r, 4, 0.1),
+            },
+        ),
     ];
-    let g = Graph { format: "fpec-model".into(), version: 2, input: [3, 9, 10], nodes, output: "fc".into(), meta: None };
+    let g = Graph {
+        format: "fpec-model".into(),
+        version: 2,
+        input: [3, 9, 10],
+        nodes,
+        output: "fc".into(),
+        meta: None,
+    };
     g.plan().unwrap();
     g
 }
@@ -139,26 +230,47 @@ fn random_images(seed: u64, n: usize, shape: [usize; 3]) -> Dataset {
 
 #[test]
 fn gemm_engine_equals_the_per_dot_reference_on_random_graphs() {
-    let seed = std::env::var("FPEC_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(11u64);
+    let seed = std::env::var("FPEC_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(11u64);
     println!("seed {seed} (rerun: FPEC_SEED={seed} cargo test --test suite dnn_graph::gemm)");
     for s in seed..seed + 3 {
         let g = every_op_graph(s);
         let data = random_images(s + 100, 12, g.input);
         let ranges = calibrate_graph(&g, &data).unwrap();
         for bits in ["3+2", "4+4", "6+2", "8+3", "8+0", "5+0", "16+0"] {
-            let mut cfg = QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
+            let mut cfg =
+                QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
             cfg.override_t(Some(s as u32 % 9), Some(8)).unwrap();
             let a = QuantGraph::new(&g, &cfg, Engine::Reference).unwrap();
             let b = QuantGraph::new(&g, &cfg, Engine::Gemm).unwrap();
             for img in &data.images {
-                assert_eq!(a.logits(img).unwrap(), b.logits(img).unwrap(), "seed {s} {bits}");
+                assert_eq!(
+                    a.logits(img).unwrap(),
+                    b.logits(img).unwrap(),
+                    "seed {s} {bits}"
+                );
             }
-            assert_eq!(a.evaluate(&data).unwrap(), b.evaluate(&data).unwrap(), "seed {s} {bits}");
+            assert_eq!(
+                a.evaluate(&data).unwrap(),
+                b.evaluate(&data).unwrap(),
+                "seed {s} {bits}"
+            );
             // Every sum of every MAC layer equals golden::dot over the exported pairs.
             for k in 0..a.num_stages() {
                 for rec in a.layer_dot_products(k, &data.images[..2]).unwrap() {
                     let sp = cfg.split;
-                    let (w, x): (Vec<_>, Vec<_>) = rec.pairs.iter().map(|&(w, x)| (fpec::golden::Operand::of_bits(&sp, w), fpec::golden::Operand::of_bits(&sp, x))).unzip();
+                    let (w, x): (Vec<_>, Vec<_>) = rec
+                        .pairs
+                        .iter()
+                        .map(|&(w, x)| {
+                            (
+                                fpec::golden::Operand::of_bits(&sp, w),
+                                fpec::golden::Operand::of_bits(&sp, x),
+                            )
+                        })
+                        .unzip();
                     assert_eq!(fpec::golden::dot(sp.g(), &w, &x), rec.sum);
                 }
             }
@@ -180,7 +292,10 @@ fn gemm_engine_is_exercised_and_mutation_is_seen() {
         weights[0] += 0.5;
     }
     let b = QuantGraph::new(&g2, &cfg, Engine::Gemm).unwrap();
-    assert!(data.images.iter().any(|i| a.logits(i).unwrap().1 != b.logits(i).unwrap().1));
+    assert!(data
+        .images
+        .iter()
+        .any(|i| a.logits(i).unwrap().1 != b.logits(i).unwrap().1));
 }
 
 /// Spec 9's requantization with divisor, evaluated with exact rationals.
@@ -197,16 +312,28 @@ fn naive_requant(s: i64, f: i32, d: i64, fmt: &Format) -> (i64, bool, u32, bool)
         BigRational::new(BigInt::from(s), BigInt::from(d)) * scale
     };
     let (qmin, qmax) = fmt.split.q_range();
-    let q0 = (y.clone() + BigRational::new(1.into(), 2.into())).floor().to_integer().to_i64().unwrap();
+    let q0 = (y.clone() + BigRational::new(1.into(), 2.into()))
+        .floor()
+        .to_integer()
+        .to_i64()
+        .unwrap();
     let q = q0.clamp(qmin, qmax);
     let e = y - BigRational::from_integer(BigInt::from(q));
     let m = fmt.split.m();
     let edb = fmt.split.comp.is_some() && e > BigRational::zero();
-    let emb = if m == 0 { 0 } else {
-        let b = (e.abs() * BigRational::from_integer(BigInt::from(1i64 << (m + 1)))).floor().to_integer().to_i64().unwrap_or(i64::MAX);
+    let emb = if m == 0 {
+        0
+    } else {
+        let b = (e.abs() * BigRational::from_integer(BigInt::from(1i64 << (m + 1))))
+            .floor()
+            .to_integer()
+            .to_i64()
+            .unwrap_or(i64::MAX);
         b.min((1 << m) - 1) as u32
     };
-    let ezb = fmt.split.z() && e.abs() * BigRational::from_integer(64.into()) <= BigRational::from_integer(BigInt::from(fmt.t));
+    let ezb = fmt.split.z()
+        && e.abs() * BigRational::from_integer(64.into())
+            <= BigRational::from_integer(BigInt::from(fmt.t));
     (q, edb, emb, ezb)
 }
 
@@ -216,7 +343,10 @@ fn divisor_requant_matches_the_rational_formula() {
     // y = 2.7778, q = 3, e = -0.2222: edb 0, |e| * 64 = 14.2 > T = 8: ezb 0.
     let f42 = Format::new(Split::parse("4+2").unwrap(), 1, None).unwrap();
     let r = requant_div(50, 2, 9, &f42);
-    assert_eq!((r.word.q, r.word.edb, r.word.ezb, r.saturated), (3, false, false, false));
+    assert_eq!(
+        (r.word.q, r.word.edb, r.word.ezb, r.saturated),
+        (3, false, false, false)
+    );
     let seed = 5u64;
     println!("seed {seed}");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -224,12 +354,22 @@ fn divisor_requant_matches_the_rational_formula() {
         let bits = ["3+2", "4+4", "6+3", "8+0", "5+1", "2+0"][i % 6];
         let split = Split::parse(bits).unwrap();
         let fmt = Format::new(split, rng.gen_range(-4..8), Some(rng.gen_range(0..20))).unwrap();
-        let s: i64 = if i % 3 == 0 { rng.gen_range(-2000..2000) } else { rng.gen_range(-1i64 << 40..1i64 << 40) };
+        let s: i64 = if i % 3 == 0 {
+            rng.gen_range(-2000..2000)
+        } else {
+            rng.gen_range(-1i64 << 40..1i64 << 40)
+        };
         let d = [1, 3, 9, 16, 49, 64, 7][i % 7];
         let f = rng.gen_range(-6..40);
         let r = requant_div(s, f, d, &fmt);
         let (q, edb, emb, ezb) = naive_requant(s, f, d, &fmt);
-        assert_eq!((r.word.q as i64, r.word.edb, r.word.emb, r.word.ezb), (q, edb, emb, ezb), "s {s} f {f} d {d} {bits} fb {} t {}", fmt.fb, fmt.t);
+        assert_eq!(
+            (r.word.q as i64, r.word.edb, r.word.emb, r.word.ezb),
+            (q, edb, emb, ezb),
+            "s {s} f {f} d {d} {bits} fb {} t {}",
+            fmt.fb,
+            fmt.t
+        );
     }
 }
 
@@ -247,22 +387,49 @@ fn mse_calibration_picks_the_hand_worked_fb() {
         format: "fpec-model".into(),
         version: 2,
         input: [100, 1, 1],
-        nodes: vec![node("fc", &[INPUT], Op::Dense { out: 2, weights: vec![0.5; 200], bias: vec![0.0; 2] })],
+        nodes: vec![node(
+            "fc",
+            &[INPUT],
+            Op::Dense {
+                out: 2,
+                weights: vec![0.5; 200],
+                bias: vec![0.0; 2],
+            },
+        )],
         output: "fc".into(),
         meta: None,
     };
     let mut images = vec![vec![0.1; 100]; 100];
     images[7][3] = 3.9;
-    let d = Dataset { shape: [100, 1, 1], images, labels: vec![0; 100], classes: 2 };
+    let d = Dataset {
+        shape: [100, 1, 1],
+        images,
+        labels: vec![0; 100],
+        classes: 2,
+    };
     let r = calibrate_source(&g, &d).unwrap();
-    assert_eq!(choose_fbs(&g, &d, &r, 4, CalibMethod::Max).unwrap(), vec![(3, 0)]);
-    assert_eq!(choose_fbs(&g, &d, &r, 4, CalibMethod::Mse).unwrap(), vec![(3, 3)]);
+    assert_eq!(
+        choose_fbs(&g, &d, &r, 4, CalibMethod::Max).unwrap(),
+        vec![(3, 0)]
+    );
+    assert_eq!(
+        choose_fbs(&g, &d, &r, 4, CalibMethod::Mse).unwrap(),
+        vec![(3, 3)]
+    );
     // With 100 outliers among 10,000 values the clipping costs more.
     let mut images = vec![vec![0.1; 100]; 100];
     for im in images.iter_mut() {
         im[0] = 3.9;
     }
-    let d = Dataset { shape: [100, 1, 1], images, labels: vec![0; 100], classes: 2 };
+    let d = Dataset {
+        shape: [100, 1, 1],
+        images,
+        labels: vec![0; 100],
+        classes: 2,
+    };
     // FB 0: 9900 * 0.01 + 100 * 0.01 = 100; FB 3: 6.19 + 100 * 9.15 = 921: FB 0.
-    assert_eq!(choose_fbs(&g, &d, &r, 4, CalibMethod::Mse).unwrap(), vec![(3, 0)]);
+    assert_eq!(
+        choose_fbs(&g, &d, &r, 4, CalibMethod::Mse).unwrap(),
+        vec![(3, 0)]
+    );
 }

@@ -16,7 +16,13 @@ use fpec::format::Split;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 
-fn compare_float(what: &str, g: &fpec::dnn::graph::Graph, ort: &[Vec<f64>], images: &[Vec<f64>], tol: f64) {
+fn compare_float(
+    what: &str,
+    g: &fpec::dnn::graph::Graph,
+    ort: &[Vec<f64>],
+    images: &[Vec<f64>],
+    tol: f64,
+) {
     let plan = g.plan().unwrap();
     let mut worst = 0f64;
     let mut same = 0;
@@ -28,7 +34,10 @@ fn compare_float(what: &str, g: &fpec::dnn::graph::Graph, ort: &[Vec<f64>], imag
         }
         same += (argmax(&got) == argmax(want)) as usize;
     }
-    println!("{what}: {} images, max |fpec - onnxruntime| = {worst:.3e}, same class {same}", images.len());
+    println!(
+        "{what}: {} images, max |fpec - onnxruntime| = {worst:.3e}, same class {same}",
+        images.len()
+    );
     assert!(worst <= tol, "{what}: max logit difference {worst} > {tol}");
     assert_eq!(same, images.len(), "{what}: class decisions differ");
 }
@@ -39,7 +48,11 @@ fn make_graphs(dir: &Path) {
         .arg(dir)
         .output()
         .unwrap();
-    assert!(o.status.success(), "make_graphs.py: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "make_graphs.py: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 fn fpec_out(args: &[&str]) -> std::process::Output {
@@ -60,19 +73,39 @@ fn every_op_graph_matches_onnxruntime_and_runs_bit_exact() {
     let few = d.test.take(25);
     for bits in ["4+2", "6+2", "8+0", "5+4"] {
         let cfg = QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
-        let a = QuantGraph::new(&g, &cfg, Engine::Reference).unwrap().evaluate(&few).unwrap();
-        let b = QuantGraph::new(&g, &cfg, Engine::Gemm).unwrap().evaluate(&few).unwrap();
+        let a = QuantGraph::new(&g, &cfg, Engine::Reference)
+            .unwrap()
+            .evaluate(&few)
+            .unwrap();
+        let b = QuantGraph::new(&g, &cfg, Engine::Gemm)
+            .unwrap()
+            .evaluate(&few)
+            .unwrap();
         assert_eq!(a, b, "{bits}");
     }
     // The CLI: import writes a version-2 graph that eval reads like the .onnx.
     let json = tmp.path().join("every-op.json");
-    let o = fpec_out(&["dnn", "import", f.to_str().unwrap(), "--out", json.to_str().unwrap()]);
+    let o = fpec_out(&[
+        "dnn",
+        "import",
+        f.to_str().unwrap(),
+        "--out",
+        json.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&json).unwrap();
     assert!(text.contains("\"version\": 2") && text.contains("\"type\": \"concat\""));
     let mut outs = Vec::new();
     for m in [&f, &json] {
-        let o = fpec_out(&["dnn", "eval", "--model", m.to_str().unwrap(), "--bits", "6+2", "--json"]);
+        let o = fpec_out(&[
+            "dnn",
+            "eval",
+            "--model",
+            m.to_str().unwrap(),
+            "--bits",
+            "6+2",
+            "--json",
+        ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["layers"].as_array().unwrap().len(), 6);
@@ -88,19 +121,56 @@ fn bad_graphs_exit_2_with_one_line_naming_the_node() {
     let tmp = tempfile::tempdir().unwrap();
     make_graphs(tmp.path());
     for (file, cmd, needles) in [
-        ("bad-bn-after-relu.onnx", "import", &["\"bnr\"", "BatchNormalization", "directly after a Conv"][..]),
-        ("bad-sigmoid.onnx", "import", &["\"r1\"", "Sigmoid", "not supported"][..]),
-        ("bad-add-shapes.onnx", "import", &["\"cat\"", "Add", "differ"][..]),
-        ("bad-external.onnx", "import", &["\"c1.w\"", "external data"][..]),
-        ("bad-add-divisors.onnx", "eval", &["\"mixed\"", "different divisors"][..]),
-        ("bad-uneven-pool.onnx", "eval", &["\"ap\"", "one divisor per tensor"][..]),
+        (
+            "bad-bn-after-relu.onnx",
+            "import",
+            &["\"bnr\"", "BatchNormalization", "directly after a Conv"][..],
+        ),
+        (
+            "bad-sigmoid.onnx",
+            "import",
+            &["\"r1\"", "Sigmoid", "not supported"][..],
+        ),
+        (
+            "bad-add-shapes.onnx",
+            "import",
+            &["\"cat\"", "Add", "differ"][..],
+        ),
+        (
+            "bad-external.onnx",
+            "import",
+            &["\"c1.w\"", "external data"][..],
+        ),
+        (
+            "bad-add-divisors.onnx",
+            "eval",
+            &["\"mixed\"", "different divisors"][..],
+        ),
+        (
+            "bad-uneven-pool.onnx",
+            "eval",
+            &["\"ap\"", "one divisor per tensor"][..],
+        ),
     ] {
         let p = tmp.path().join(file);
         let out = tmp.path().join(format!("{file}.json"));
         let o = if cmd == "import" {
-            fpec_out(&["dnn", "import", p.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            fpec_out(&[
+                "dnn",
+                "import",
+                p.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
         } else {
-            fpec_out(&["dnn", "eval", "--model", p.to_str().unwrap(), "--bits", "6+2"])
+            fpec_out(&[
+                "dnn",
+                "eval",
+                "--model",
+                p.to_str().unwrap(),
+                "--bits",
+                "6+2",
+            ])
         };
         let err = String::from_utf8_lossy(&o.stderr).to_string();
         println!("{file}: {}", err.trim());
@@ -125,7 +195,10 @@ fn cifar_like(seed: u64, n: usize) -> Vec<Vec<f64>> {
             for c in 0..3 {
                 for y in 0..32 {
                     for x in 0..32 {
-                        let v: f64 = (blocks[c * 64 + (y / 4) * 8 + x / 4] + r.gen_range(-20.0..20.0)).clamp(0.0, 255.0).round();
+                        let v: f64 = (blocks[c * 64 + (y / 4) * 8 + x / 4]
+                            + r.gen_range(-20.0..20.0))
+                        .clamp(0.0, 255.0)
+                        .round();
                         img.push((v / 255.0 - mean[c]) / std[c]);
                     }
                 }
@@ -137,10 +210,15 @@ fn cifar_like(seed: u64, n: usize) -> Vec<Vec<f64>> {
 
 #[test]
 fn shared_resnet20_imports_and_matches_onnxruntime() {
-    let Some(net) = crate::common::shared("nets/cifar10-resnet20.onnx", "dnn_graph_onnx::shared_resnet20") else {
+    let Some(net) = crate::common::shared(
+        "nets/cifar10-resnet20.onnx",
+        "dnn_graph_onnx::shared_resnet20",
+    ) else {
         return;
     };
-    let Some(test_dir) = crate::common::shared("data/cifar10-jpeg/test", "dnn_graph_onnx::shared_resnet20") else {
+    let Some(test_dir) =
+        crate::common::shared("data/cifar10-jpeg/test", "dnn_graph_onnx::shared_resnet20")
+    else {
         return;
     };
     let g = load_graph(&net).unwrap();
@@ -158,7 +236,13 @@ fn shared_resnet20_imports_and_matches_onnxruntime() {
     };
     let d = fpec::dnn::data::load_image_folder(&test_dir, &opts).unwrap();
     let ort = ort_logits(&net, &d.images, &[3, 32, 32]);
-    compare_float("ResNet-20 (200 CIFAR-10 test JPEGs)", &g, &ort, &d.images, 2e-3);
+    compare_float(
+        "ResNet-20 (200 CIFAR-10 test JPEGs)",
+        &g,
+        &ort,
+        &d.images,
+        2e-3,
+    );
     // Bit-exact: the GEMM engine equals the per-dot reference on two images
     // (also random, off-distribution ones), FxP and FPEC.
     let mut images = d.images[..2].to_vec();
@@ -183,19 +267,42 @@ fn fpec_opt_runs_on_a_graph_with_either_calibration() {
     for method in ["max", "mse"] {
         let out = tmp.path().join(format!("opt-{method}"));
         let o = fpec_out(&[
-            "dnn", "opt", "--model", f.to_str().unwrap(), "--test-double-energy", "--calib-method", method,
-            "--tune-images", "20", "--early-images", "30", "--activity-images", "1", "--limit", "60", "--json",
-            "--out", out.to_str().unwrap(),
+            "dnn",
+            "opt",
+            "--model",
+            f.to_str().unwrap(),
+            "--test-double-energy",
+            "--calib-method",
+            method,
+            "--tune-images",
+            "20",
+            "--early-images",
+            "30",
+            "--activity-images",
+            "1",
+            "--limit",
+            "60",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
         ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert_eq!(v["configs"].as_array().unwrap().len(), fpec::dnn::opt::sweep_splits().unwrap().len());
+        assert_eq!(
+            v["configs"].as_array().unwrap().len(),
+            fpec::dnn::opt::sweep_splits().unwrap().len()
+        );
         let cal = v["calibration"].as_str().unwrap();
         assert!(cal.contains(&format!("by {method}")), "{cal}");
         let md = std::fs::read_to_string(out.join("dnn-report.md")).unwrap();
         assert!(md.contains("Calibration (FxP and FPEC alike)"), "{md}");
         // FxP 16 keeps the float accuracy within the budget on this graph (60 test images).
-        let fx16 = v["configs"].as_array().unwrap().iter().find(|c| c["bits"] == "16+0").unwrap();
+        let fx16 = v["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["bits"] == "16+0")
+            .unwrap();
         assert!(fx16["within_budget"].as_bool().unwrap(), "{fx16}");
     }
 }

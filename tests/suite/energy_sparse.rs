@@ -25,7 +25,13 @@ fn assert_usage(o: &Output, needles: &[&str]) {
 #[test]
 fn the_workload_holds_exactly_the_share_asked_for() {
     let split = Split::parse("6+2").unwrap();
-    for (s, want) in [(0.0, 0.0), (0.25, 0.25), (0.5, 0.5), (0.75, 0.75), (1.0, 1.0)] {
+    for (s, want) in [
+        (0.0, 0.0),
+        (0.25, 0.25),
+        (0.5, 0.5),
+        (0.75, 0.75),
+        (1.0, 1.0),
+    ] {
         for seed in [1u64, 7] {
             let wl = Workload::DnnSparse {
                 len: 64,
@@ -70,7 +76,14 @@ fn bad_values_are_usage_errors() {
             vec!["--sparsity -0.1", "0..=1"],
         ),
         (
-            vec!["energy", &g62, "--activity", "glitch", "--ezb-threshold", "33"],
+            vec![
+                "energy",
+                &g62,
+                "--activity",
+                "glitch",
+                "--ezb-threshold",
+                "33",
+            ],
             vec!["--ezb-threshold 33", "0..=32"],
         ),
         (
@@ -98,7 +111,15 @@ fn bad_values_are_usage_errors() {
             vec!["--sparsity 2", "0..=1"],
         ),
         (
-            vec!["flow", "--bits", "6+2", "--ezb-threshold", "99", "--out", out],
+            vec![
+                "flow",
+                "--bits",
+                "6+2",
+                "--ezb-threshold",
+                "99",
+                "--out",
+                out,
+            ],
             vec!["--ezb-threshold 99", "0..=32"],
         ),
     ] {

@@ -182,7 +182,11 @@ fn rows_check(w: u32, m: u32, z: bool, t: u32, n: u64, got: &[u64], what: &str) 
     let (cw, ca) = ((n >> (2 * w)) & mask(c), n >> (2 * w + c));
     let sup = rows::supports(w, m);
     for (r, (&v, &s)) in got.iter().zip(&sup).enumerate() {
-        assert_eq!(v & !s, 0, "{what} W {w} M {m} Z {z}: row {r} outside its support");
+        assert_eq!(
+            v & !s,
+            0,
+            "{what} W {w} M {m} Z {z}: row {r} outside its support"
+        );
     }
     let sum = got
         .iter()

@@ -42,7 +42,8 @@ fn committed_charts() -> Vec<(&'static str, Chart)> {
         ),
         (
             "reports/sparse-curve/sparse-curve.svg",
-            fpec::flow::curve::chart_from_json(&read("reports/sparse-curve/sparse-curve.json")).unwrap(),
+            fpec::flow::curve::chart_from_json(&read("reports/sparse-curve/sparse-curve.json"))
+                .unwrap(),
         ),
         (
             "reports/dnn-lenet/dnn-report.svg",

@@ -362,7 +362,10 @@ mod tests {
         // The most negative q times est = -7 and +7 (M = 2): 28 and -28.
         // ca = 0b0011: ezb 0, edb 0, emb 3, est = -7; 0b0111: est = +7.
         assert_eq!(reference(3, 2, true, 10, 0b100, 0, 0b0011, 0b0011), 28);
-        assert_eq!(reference(3, 2, true, 10, 0b100, 0, 0, 0b0111), (-28i64 as u64) & 0x3ff);
+        assert_eq!(
+            reference(3, 2, true, 10, 0b100, 0, 0, 0b0111),
+            (-28i64 as u64) & 0x3ff
+        );
         // Constants: M = 0 rows' inversions, and both rows for M = 2.
         assert_eq!(extra(6, 0), -64);
         assert_eq!(extra(6, 2), -2 * (32 + 256));

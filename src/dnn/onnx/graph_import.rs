@@ -30,16 +30,19 @@ pub const GRAPH_OPS: &str = "Conv, Gemm, MatMul(+Add), BatchNormalization (after
 pub fn import_graph_file(path: &Path) -> Result<Graph> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read ONNX file {}", path.display()))?;
-    let name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
     import_graph_bytes(&bytes, &name).with_context(|| format!("bad ONNX file {}", path.display()))
 }
 
 /// Converts the bytes of an ONNX file.
 pub fn import_graph_bytes(bytes: &[u8], source: &str) -> Result<Graph> {
     let m = ModelProto::decode(bytes).map_err(|e| {
-        anyhow::anyhow!("not an ONNX model: protobuf decoding failed: {e} (the file is truncated or not ONNX)")
+        anyhow::anyhow!(
+            "not an ONNX model: protobuf decoding failed: {e} (the file is truncated or not ONNX)"
+        )
     })?;
     if m.ir_version.unwrap_or(0) <= 0 {
         bail!("not an ONNX model: no ir_version (the file is truncated or not ONNX)");
@@ -51,7 +54,11 @@ pub fn import_graph_bytes(bytes: &[u8], source: &str) -> Result<Graph> {
         .map(|o| o.version())
         .context("not an ONNX model: no opset for the default domain")?;
     if !(OPSETS.0..=OPSETS.1).contains(&opset) {
-        bail!("opset {opset} is not supported (fpec reads opsets {}..={})", OPSETS.0, OPSETS.1);
+        bail!(
+            "opset {opset} is not supported (fpec reads opsets {}..={})",
+            OPSETS.0,
+            OPSETS.1
+        );
     }
     let g = m.graph.as_ref().context("not an ONNX model: no graph")?;
     let mut b = Builder::new(g)?;
@@ -99,14 +106,27 @@ impl<'a> Builder<'a> {
     fn new(g: &'a GraphProto) -> Result<Self> {
         let mut consts = HashMap::new();
         for t in &g.initializer {
-            consts.insert(t.name(), Const { t, origin: "initializer".into() });
+            consts.insert(
+                t.name(),
+                Const {
+                    t,
+                    origin: "initializer".into(),
+                },
+            );
         }
         if !g.sparse_initializer.is_empty() {
             bail!("sparse initializers are not supported");
         }
-        let ins: Vec<_> = g.input.iter().filter(|v| !consts.contains_key(v.name())).collect();
+        let ins: Vec<_> = g
+            .input
+            .iter()
+            .filter(|v| !consts.contains_key(v.name()))
+            .collect();
         let [inp] = ins[..] else {
-            bail!("the graph has {} inputs; fpec models take one image tensor", ins.len());
+            bail!(
+                "the graph has {} inputs; fpec models take one image tensor",
+                ins.len()
+            );
         };
         let (input, shape) = input_shape(inp)?;
         let rank = if matches!(shape, Shape::Map(_)) { 4 } else { 2 };
@@ -124,12 +144,26 @@ impl<'a> Builder<'a> {
         let mut alias = HashMap::new();
         alias.insert(inp.name().to_string(), INPUT.to_string());
         let outputs = g.output.iter().map(|o| o.name().to_string()).collect();
-        Ok(Builder { consts, alias, shapes, readers, nodes: Vec::new(), input, outputs, softmax_out: None, cur_name: String::new() })
+        Ok(Builder {
+            consts,
+            alias,
+            shapes,
+            readers,
+            nodes: Vec::new(),
+            input,
+            outputs,
+            softmax_out: None,
+            cur_name: String::new(),
+        })
     }
 
     /// The fpec tensor behind ONNX input `k` of `node` (must not be a constant).
     fn data(&self, node: &NodeProto, k: usize) -> Result<(String, [usize; 3], usize)> {
-        let name = node.input.get(k).filter(|s| !s.is_empty()).with_context(|| format!("missing input {k}"))?;
+        let name = node
+            .input
+            .get(k)
+            .filter(|s| !s.is_empty())
+            .with_context(|| format!("missing input {k}"))?;
         let t = self.alias.get(name).with_context(|| {
             if self.consts.contains_key(name.as_str()) {
                 format!("input \"{name}\" is a constant where a tensor is expected")
@@ -142,9 +176,15 @@ impl<'a> Builder<'a> {
     }
 
     fn cst(&self, node: &NodeProto, k: usize, what: &str) -> Result<&Const<'a>> {
-        let name = node.input.get(k).filter(|s| !s.is_empty()).with_context(|| format!("missing input {k} ({what})"))?;
+        let name = node
+            .input
+            .get(k)
+            .filter(|s| !s.is_empty())
+            .with_context(|| format!("missing input {k} ({what})"))?;
         self.consts.get(name.as_str()).with_context(|| {
-            format!("input {k} ({what}) \"{name}\" must be a constant (initializer or Constant node)")
+            format!(
+                "input {k} ({what}) \"{name}\" must be a constant (initializer or Constant node)"
+            )
         })
     }
 
@@ -155,7 +195,11 @@ impl<'a> Builder<'a> {
     fn push(&mut self, out: &str, inputs: Vec<String>, op: Op, rank: usize) -> Result<()> {
         let shapes: Vec<[usize; 3]> = inputs.iter().map(|i| self.shapes[i].0).collect();
         let s = node_shape(&op, &shapes)?;
-        let mut name = if self.cur_name.is_empty() { out.to_string() } else { self.cur_name.clone() };
+        let mut name = if self.cur_name.is_empty() {
+            out.to_string()
+        } else {
+            self.cur_name.clone()
+        };
         while name == INPUT || self.shapes.contains_key(&name) {
             name.push('_');
         }
@@ -187,11 +231,19 @@ impl<'a> Builder<'a> {
     fn node_inner(&mut self, node: &'a NodeProto) -> Result<()> {
         let op = node.op_type();
         if !matches!(node.domain(), "" | "ai.onnx") {
-            bail!("op domain \"{}\" is not supported (supported: {GRAPH_OPS} of the default domain)", node.domain());
+            bail!(
+                "op domain \"{}\" is not supported (supported: {GRAPH_OPS} of the default domain)",
+                node.domain()
+            );
         }
         if op == "Dropout" {
             // Output 0 only; a mask output must be unused.
-            if node.output.iter().skip(1).any(|o| !o.is_empty() && self.readers.contains_key(o.as_str())) {
+            if node
+                .output
+                .iter()
+                .skip(1)
+                .any(|o| !o.is_empty() && self.readers.contains_key(o.as_str()))
+            {
                 bail!("the mask output is used (only output 0 is supported)");
             }
             let (t, _, _) = self.data(node, 0)?;
@@ -202,7 +254,13 @@ impl<'a> Builder<'a> {
         match op {
             "Constant" => {
                 let t = constant_value(node)?;
-                self.consts.insert(out, Const { t, origin: format!("Constant node \"{}\"", node.name()) });
+                self.consts.insert(
+                    out,
+                    Const {
+                        t,
+                        origin: format!("Constant node \"{}\"", node.name()),
+                    },
+                );
             }
             "Identity" => {
                 let (t, _, _) = self.data(node, 0)?;
@@ -243,7 +301,9 @@ impl<'a> Builder<'a> {
                         o => bail!("attribute \"{o}\" is not supported"),
                     }
                 }
-                let ins = (0..node.input.len()).map(|k| self.data(node, k)).collect::<Result<Vec<_>>>()?;
+                let ins = (0..node.input.len())
+                    .map(|k| self.data(node, k))
+                    .collect::<Result<Vec<_>>>()?;
                 let r = ins.first().map_or(4, |x| x.2);
                 let ax = axis.context("attribute \"axis\" is missing")?;
                 if ax != 1 && ax != 1 - r as i64 {
@@ -298,7 +358,9 @@ fn pads4(v: &[i64]) -> Result<[usize; 4]> {
 
 fn pair(v: &[i64], what: &str) -> Result<[usize; 2]> {
     match v {
-        [a, b] if (1..=1 << 16).contains(a) && (1..=1 << 16).contains(b) => Ok([*a as usize, *b as usize]),
+        [a, b] if (1..=1 << 16).contains(a) && (1..=1 << 16).contains(b) => {
+            Ok([*a as usize, *b as usize])
+        }
         _ => bail!("{what} {v:?} is not supported (two positive values)"),
     }
 }
@@ -313,7 +375,13 @@ struct Window {
 }
 
 fn window_attrs(node: &NodeProto, conv: bool) -> Result<Window> {
-    let mut w = Window { kernel: None, stride: [1, 1], pads: [0; 4], groups: 1, count_include_pad: false };
+    let mut w = Window {
+        kernel: None,
+        stride: [1, 1],
+        pads: [0; 4],
+        groups: 1,
+        count_include_pad: false,
+    };
     for a in &node.attribute {
         match a.name() {
             "kernel_shape" => w.kernel = Some(pair(attr_ints(a)?, "kernel_shape")?),
@@ -323,7 +391,9 @@ fn window_attrs(node: &NodeProto, conv: bool) -> Result<Window> {
             "auto_pad" => {
                 let s = attr_str(a)?;
                 if !matches!(s.as_str(), "NOTSET" | "" | "VALID") {
-                    bail!("auto_pad \"{s}\" is not supported (NOTSET with explicit pads, or VALID)");
+                    bail!(
+                        "auto_pad \"{s}\" is not supported (NOTSET with explicit pads, or VALID)"
+                    );
                 }
             }
             "group" if conv => {
@@ -372,7 +442,10 @@ impl<'a> Builder<'a> {
             }
         }
         if icg * w.groups != c {
-            bail!("weights have shape {wd:?} with group {} but the input has {c} channels", w.groups);
+            bail!(
+                "weights have shape {wd:?} with group {} but the input has {c} channels",
+                w.groups
+            );
         }
         let mut bias = vec![0.0; oc];
         if Self::has(node, 2) {
@@ -382,7 +455,15 @@ impl<'a> Builder<'a> {
             }
             bias = bv;
         }
-        let op = Op::Conv { out_ch: oc, kernel: [kh, kw], stride: w.stride, pads: w.pads, groups: w.groups, weights, bias };
+        let op = Op::Conv {
+            out_ch: oc,
+            kernel: [kh, kw],
+            stride: w.stride,
+            pads: w.pads,
+            groups: w.groups,
+            weights,
+            bias,
+        };
         self.push(out, vec![t], op, 4)
     }
 
@@ -418,23 +499,25 @@ impl<'a> Builder<'a> {
         if inp != n {
             bail!("weights have shape {bd:?} (in = {inp}) but the input has {n} values");
         }
-        let weights: Vec<f64> = if tb {
-            bv.iter().map(|v| v * alpha).collect()
-        } else {
-            let mut w = vec![0.0; bv.len()];
-            for i in 0..inp {
-                for o in 0..outn {
-                    w[o * inp + i] = bv[i * outn + o] * alpha;
-                }
-            }
-            w
-        };
+        let weights = super::import::dense_weights(&bv, inp, outn, tb, alpha);
         let mut bias = vec![0.0; outn];
         if is_gemm && Self::has(node, 2) {
             let (cd, cv) = float_tensor(self.cst(node, 2, "bias C")?)?;
-            bias = dense_bias(&cd, &cv, outn)?.iter().map(|b| b * beta).collect();
+            bias = dense_bias(&cd, &cv, outn)?
+                .iter()
+                .map(|b| b * beta)
+                .collect();
         }
-        self.push(out, vec![t], Op::Dense { out: outn, weights, bias }, 2)
+        self.push(
+            out,
+            vec![t],
+            Op::Dense {
+                out: outn,
+                weights,
+                bias,
+            },
+            2,
+        )
     }
 
     fn batch_norm(&mut self, node: &NodeProto, out: &str) -> Result<()> {
@@ -464,22 +547,40 @@ impl<'a> Builder<'a> {
         for (k, what) in [(1, "scale"), (2, "B"), (3, "mean"), (4, "var")] {
             let (_, v) = float_tensor(self.cst(node, k, what)?)?;
             if v.len() != c {
-                bail!("{what} has {} values, expected {c} (one per channel)", v.len());
+                bail!(
+                    "{what} has {} values, expected {c} (one per channel)",
+                    v.len()
+                );
             }
             p.push(v);
         }
         let (scale, beta, mean, var) = (&p[0], &p[1], &p[2], &p[3]);
         let (out_ch, weights, bias) = match &mut self.nodes[mi].op {
-            Op::Conv { out_ch, weights, bias, .. } | Op::Dense { out: out_ch, weights, bias } => (*out_ch, weights, bias),
+            Op::Conv {
+                out_ch,
+                weights,
+                bias,
+                ..
+            }
+            | Op::Dense {
+                out: out_ch,
+                weights,
+                bias,
+            } => (*out_ch, weights, bias),
             _ => bail!("internal: not a MAC layer"),
         };
         let per = weights.len() / out_ch;
         for o in 0..out_ch {
             let k = scale[o] / (var[o] + eps).sqrt();
             if !k.is_finite() {
-                bail!("channel {o}: scale / sqrt(var + epsilon) is not finite (var {})", var[o]);
+                bail!(
+                    "channel {o}: scale / sqrt(var + epsilon) is not finite (var {})",
+                    var[o]
+                );
             }
-            weights[o * per..(o + 1) * per].iter_mut().for_each(|w| *w *= k);
+            weights[o * per..(o + 1) * per]
+                .iter_mut()
+                .for_each(|w| *w *= k);
             bias[o] = (bias[o] - mean[o]) * k + beta[o];
         }
         self.alias.insert(out.into(), t);
@@ -500,9 +601,15 @@ impl<'a> Builder<'a> {
                 bail!("Add of a constant is supported only as the bias right after Conv, Gemm or MatMul");
             };
             let (cd, cv) = float_tensor(self.cst(node, k, "bias")?)?;
-            let add = if r == 2 { dense_bias(&cd, &cv, s[0])? } else { conv_bias(&cd, &cv, s[0])? };
+            let add = if r == 2 {
+                dense_bias(&cd, &cv, s[0])?
+            } else {
+                conv_bias(&cd, &cv, s[0])?
+            };
             match &mut self.nodes[mi].op {
-                Op::Conv { bias, .. } | Op::Dense { bias, .. } => bias.iter_mut().zip(&add).for_each(|(b, a)| *b += a),
+                Op::Conv { bias, .. } | Op::Dense { bias, .. } => {
+                    bias.iter_mut().zip(&add).for_each(|(b, a)| *b += a)
+                }
                 _ => bail!("internal: not a MAC layer"),
             }
             self.alias.insert(out.into(), t);
@@ -529,7 +636,10 @@ impl<'a> Builder<'a> {
             }
         };
         if let Some(a) = node.attribute.first() {
-            bail!("attribute \"{}\" is not supported (opset >= 11 takes min/max as inputs)", a.name());
+            bail!(
+                "attribute \"{}\" is not supported (opset >= 11 takes min/max as inputs)",
+                a.name()
+            );
         }
         let lo = scalar(self, 1, "min")?;
         let hi = scalar(self, 2, "max")?;
@@ -553,12 +663,20 @@ impl<'a> Builder<'a> {
         let w = window_attrs(node, false)?;
         let kernel = w.kernel.context("kernel_shape is missing")?;
         let op = if node.op_type() == "MaxPool" {
-            Op::MaxPool { kernel, stride: w.stride, pads: w.pads }
+            Op::MaxPool {
+                kernel,
+                stride: w.stride,
+                pads: w.pads,
+            }
         } else {
             if w.count_include_pad && w.pads.iter().any(|&p| p > 0) {
                 bail!("count_include_pad 1 with padding is not supported (spec 9 counts only positions inside the tensor)");
             }
-            Op::AvgPool { kernel, stride: w.stride, pads: w.pads }
+            Op::AvgPool {
+                kernel,
+                stride: w.stride,
+                pads: w.pads,
+            }
         };
         self.push(out, vec![t], op, 4)
     }
@@ -570,21 +688,40 @@ impl<'a> Builder<'a> {
 
     fn slice(&mut self, node: &NodeProto, out: &str) -> Result<()> {
         if let Some(a) = node.attribute.first() {
-            bail!("attribute \"{}\" is not supported (opset >= 10 takes starts/ends as inputs)", a.name());
+            bail!(
+                "attribute \"{}\" is not supported (opset >= 10 takes starts/ends as inputs)",
+                a.name()
+            );
         }
         let (t, s, r) = self.data(node, 0)?;
         let starts = self.ints(node, 1, "starts")?;
         let ends = self.ints(node, 2, "ends")?;
-        let axes = if Self::has(node, 3) { self.ints(node, 3, "axes")? } else { (0..starts.len() as i64).collect() };
-        let steps = if Self::has(node, 4) { self.ints(node, 4, "steps")? } else { vec![1; starts.len()] };
+        let axes = if Self::has(node, 3) {
+            self.ints(node, 3, "axes")?
+        } else {
+            (0..starts.len() as i64).collect()
+        };
+        let steps = if Self::has(node, 4) {
+            self.ints(node, 4, "steps")?
+        } else {
+            vec![1; starts.len()]
+        };
         if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
             bail!("starts/ends/axes/steps have different lengths");
         }
         // ONNX dims of this tensor (batch first).
-        let dims: Vec<usize> = if r == 4 { vec![usize::MAX, s[0], s[1], s[2]] } else { vec![usize::MAX, s[0]] };
+        let dims: Vec<usize> = if r == 4 {
+            vec![usize::MAX, s[0], s[1], s[2]]
+        } else {
+            vec![usize::MAX, s[0]]
+        };
         let mut ranges = [[0, s[0], 1], [0, s[1], 1], [0, s[2], 1]];
         for i in 0..starts.len() {
-            let ax = if axes[i] < 0 { axes[i] + r as i64 } else { axes[i] };
+            let ax = if axes[i] < 0 {
+                axes[i] + r as i64
+            } else {
+                axes[i]
+            };
             if !(0..r as i64).contains(&ax) {
                 bail!("axis {} out of range for a rank-{r} tensor", axes[i]);
             }
@@ -601,7 +738,11 @@ impl<'a> Builder<'a> {
             let norm = |v: i64| if v < 0 { (v + dim).max(0) } else { v.min(dim) };
             let (b, e) = (norm(starts[i]), norm(ends[i]));
             if b >= e {
-                bail!("slice [{}, {}) of axis {ax} (size {dim}) is empty", starts[i], ends[i]);
+                bail!(
+                    "slice [{}, {}) of axis {ax} (size {dim}) is empty",
+                    starts[i],
+                    ends[i]
+                );
             }
             ranges[ax as usize - 1] = [b as usize, e as usize, steps[i] as usize];
         }
@@ -632,21 +773,36 @@ impl<'a> Builder<'a> {
             bail!("the axes input is not supported (give pads for every axis)");
         }
         if pads.len() != 2 * r || pads.iter().any(|&p| !(0..=1 << 16).contains(&p)) {
-            bail!("pads {pads:?} are not supported ({} non-negative values for a rank-{r} tensor)", 2 * r);
+            bail!(
+                "pads {pads:?} are not supported ({} non-negative values for a rank-{r} tensor)",
+                2 * r
+            );
         }
         if pads[0] != 0 || pads[r] != 0 {
             bail!("padding the batch axis is not supported");
         }
         let p: Vec<usize> = pads.iter().map(|&x| x as usize).collect();
-        let pads6 = if r == 4 { [p[1], p[2], p[3], p[5], p[6], p[7]] } else { [p[1], 0, 0, p[3], 0, 0] };
+        let pads6 = if r == 4 {
+            [p[1], p[2], p[3], p[5], p[6], p[7]]
+        } else {
+            [p[1], 0, 0, p[3], 0, 0]
+        };
         self.push(out, vec![t], Op::Pad { pads: pads6 }, r)
     }
 
     fn finish(self, g: &GraphProto) -> Result<Graph> {
         let [o] = &g.output[..] else {
-            bail!("the graph has {} outputs; fpec models have one (the class scores)", g.output.len());
+            bail!(
+                "the graph has {} outputs; fpec models have one (the class scores)",
+                g.output.len()
+            );
         };
-        let out = self.alias.get(o.name()).with_context(|| format!("the graph output \"{}\" is not computed by any node", o.name()))?;
+        let out = self.alias.get(o.name()).with_context(|| {
+            format!(
+                "the graph output \"{}\" is not computed by any node",
+                o.name()
+            )
+        })?;
         if out == INPUT {
             bail!("the graph output is its input");
         }

@@ -293,17 +293,7 @@ fn convert_graph(g: &GraphProto) -> Result<([usize; 3], Vec<Layer>)> {
                     );
                 }
                 // fpec stores [out][in].
-                let weights: Vec<f64> = if trans_b {
-                    bv.iter().map(|v| v * alpha).collect()
-                } else {
-                    let mut t = vec![0.0; bv.len()];
-                    for i in 0..inp {
-                        for o in 0..outn {
-                            t[o * inp + i] = bv[i * outn + o] * alpha;
-                        }
-                    }
-                    t
-                };
+                let weights = dense_weights(&bv, inp, outn, trans_b, alpha);
                 let mut bias = vec![0.0; outn];
                 if op == "Gemm" && opt_input(2) {
                     let (cd, cv) = float_tensor(get(2, "bias")?).map_err(ctx)?;
@@ -829,4 +819,26 @@ pub(super) fn int_tensor(c: &Const) -> Result<Vec<i64>> {
             Ok(t.int64_data.clone())
         }
     }
+}
+
+/// A Gemm/MatMul weight matrix scaled by `alpha` in fpec's `[out][in]`
+/// order: as stored when `trans_b` (ONNX B is `[out][in]`), else
+/// transposed from `[in][out]`.
+pub(super) fn dense_weights(
+    bv: &[f64],
+    inp: usize,
+    outn: usize,
+    trans_b: bool,
+    alpha: f64,
+) -> Vec<f64> {
+    if trans_b {
+        return bv.iter().map(|v| v * alpha).collect();
+    }
+    let mut t = vec![0.0; bv.len()];
+    for i in 0..inp {
+        for o in 0..outn {
+            t[o * inp + i] = bv[i * outn + o] * alpha;
+        }
+    }
+    t
 }

@@ -545,6 +545,8 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
         "verify-layer {} layer {} on Verilator: {} dot products, {} pairs, {} mismatches",
         split, a.layer, r.products, r.pairs, r.mismatches
     );
+    let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
+    println!("  files simulated: {}", files.join(", "));
     for (i, want, got) in &r.first {
         let got = got.map_or("no out_valid".to_string(), |g| g.to_string());
         match (recs.get(*i), want) {

@@ -82,6 +82,9 @@ pub struct FlowMergeArgs {
 /// The files of a flow summary, and how the first begins.
 const SUMMARY: &[&str] = &["summary.md", "summary.json", "energy.svg"];
 const SUMMARY_HEADER: &str = "# fpec flow summary";
+/// What `--sparsity-curve` writes into `--out`, and its report's first line.
+const CURVE: &[&str] = &["sparse-curve.md", "sparse-curve.json", "sparse-curve.svg"];
+const CURVE_HEADER: &str = "# Sparse mode: energy per MAC";
 
 /// Runs `fpec flow merge`: the output folder is checked (not `/` or `.`,
 /// no summary fpec did not write) before the shards are read.
@@ -112,8 +115,9 @@ pub fn run(a: FlowArgs) -> Result<()> {
         }
         let splits = crate::flow::expand_bits_with(&a.bits, a.emb, a.no_ezb)?;
         crate::util::check_out_dir(&a.out, "--out")?;
+        crate::util::check_overwritable(&a.out, "--out", CURVE, CURVE_HEADER)?;
         crate::flow::curve::run(&splits, a.max_len, a.seed, &a.out)?;
-        return Ok(());
+        return crate::util::record_written(&a.out, CURVE);
     }
     let shard = a
         .shard

@@ -44,6 +44,8 @@ pub struct LayerCheck {
     pub mismatches: usize,
     /// First mismatches: (record index, expected, got).
     pub first: Vec<(usize, Option<i64>, Option<i64>)>,
+    /// The Verilog files simulated (the generated MAC).
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// Generates the MAC for `split` (Lmax = the next power of two covering the
@@ -100,6 +102,7 @@ pub fn verify_layer_rtl(
         pairs: records.iter().map(|r| r.pairs.len()).sum(),
         mismatches: 0,
         first: Vec::new(),
+        files: dut.files.clone(),
     };
     let want: Vec<i64> = records.iter().map(|r| r.sum).collect();
     let d = crate::verify::check::diff_sums(&want, &got, 10);

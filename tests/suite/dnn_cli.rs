@@ -20,6 +20,15 @@ fn verify_layer_runs_on_verilator() {
         out.contains("40 dot products") && out.contains(" 0 mismatches"),
         "{out}"
     );
+    // A pass names what was simulated: the generated MAC's files.
+    let files = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("files simulated: "))
+        .unwrap_or_else(|| panic!("no 'files simulated:' line: {out}"));
+    assert!(
+        files.contains("mac-4+2-fused-4096") || files.contains("fpec_mac"),
+        "{files}"
+    );
 }
 
 /// The same layer through the split arch (issue 13: verify-layer takes the

@@ -788,6 +788,23 @@ fn models_and_data_have_size_limits() {
 // ---------------------------------------------------------------- item 6
 
 #[test]
+fn sparsity_curve_never_overwrites_a_users_report() {
+    let t = tempfile::tempdir().unwrap();
+    let mine = t.path().join("sparse-curve.md");
+    std::fs::write(&mine, "my notes").unwrap();
+    let o = run(&[
+        "flow",
+        "--sparsity-curve",
+        "--bits",
+        "4+2",
+        "--out",
+        s(t.path()),
+    ]);
+    assert_usage(&o, &["sparse-curve.md", "fpec did not write"]);
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "my notes");
+}
+
+#[test]
 fn gen_keeps_user_files_in_synth_and_energy() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path().join("g");

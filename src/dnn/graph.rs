@@ -273,8 +273,7 @@ impl Graph {
 
     /// Reads a model file (JSON v1/v2); errors name the file.
     pub fn load_json(path: &Path) -> Result<Graph> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read model file {}", path.display()))?;
+        let text = crate::util::read_text_limited(path, crate::util::MAX_MODEL_BYTES, "--model")?;
         Graph::from_json(&text).with_context(|| format!("bad model file {}", path.display()))
     }
 

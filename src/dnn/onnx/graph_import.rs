@@ -28,8 +28,7 @@ pub const GRAPH_OPS: &str = "Conv, Gemm, MatMul(+Add), BatchNormalization (after
 
 /// Reads and converts an ONNX file; every error names the file.
 pub fn import_graph_file(path: &Path) -> Result<Graph> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read ONNX file {}", path.display()))?;
+    let bytes = crate::util::read_limited(path, crate::util::MAX_MODEL_BYTES, "--model")?;
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into(),

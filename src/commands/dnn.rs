@@ -244,6 +244,12 @@ struct EvalArgs {
     /// FPEC get the same method.
     #[arg(long, value_enum, default_value = "max")]
     calib_method: CalibMethod,
+    /// How the dot products are computed (the same integers every way):
+    /// gemm (fastest exact kernel per layer), float-gemm (im2col + f32/f64
+    /// matrix products), int8-portable (the int8 layout, scalar kernel),
+    /// reference (the golden dot product per output).
+    #[arg(long, value_enum, default_value = "gemm")]
+    engine: Engine,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -403,7 +409,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     let mut cfg = config_from_fbs(split, &fbs, None)?;
     let t = a.format.ezb_threshold;
     cfg.override_t(a.tw.or(t), a.ta.or(t))?;
-    let qm = QuantGraph::new(&graph, &cfg, Engine::Gemm)
+    let qm = QuantGraph::new(&graph, &cfg, a.engine)
         .map_err(|e| usage(format!("model {}: {e:#}", a.model.display())))?;
     let bar = crate::dnn::progress::Progress::new(data.len() as u64, &format!("eval {split}"));
     let (ev, fl, secs) = qm.evaluate_source_with_float(data, &bar, true)?;

@@ -22,6 +22,7 @@
 //! in graph order (for a version-1 layer list: stage i, as [`crate::dnn::quant`]).
 
 use crate::dnn::data::{Dataset, Source};
+use crate::dnn::int8::{Geometry, Int8Conv};
 use crate::dnn::graph::{for_windows, pad_map, slice_map, Graph, Op, Plan, IN_IDX};
 use crate::dnn::model::argmax;
 use crate::dnn::quant::{DotRecord, LayerStats, QuantConfig, QuantEval, StageFormats};
@@ -30,13 +31,26 @@ use crate::golden::{self, bias_to_sum, encode_full, requant_div, Operand, Word};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 
-/// How dot products are computed (same integers either way).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How dot products are computed (same integers every way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
     /// [`golden::dot`] per output.
     Reference,
-    /// im2col + integer matrix products.
+    /// The fastest exact kernel per layer: the int8 convolution
+    /// ([`crate::dnn::int8`], AVX-512 VNNI) where the lanes fit in bytes and
+    /// the CPU has VNNI, else im2col + float matrix products.
     Gemm,
+    /// im2col + float matrix products only (sgemm/dgemm).
+    FloatGemm,
+    /// The int8 layout with its portable scalar kernel (tests; where the
+    /// lanes do not fit in bytes, the float GEMM).
+    Int8Portable,
+}
+
+impl Engine {
+    fn gemm(self) -> bool {
+        self != Engine::Reference
+    }
 }
 
 /// Padding marker in receptive-field tables.
@@ -90,6 +104,8 @@ struct QMac {
     kb: usize,
     /// Per group and k: how many of the group's weight rows have Z & ezb at k.
     wz_sum: Vec<u64>,
+    /// The byte layout of the int8 kernels (one group, lanes in bytes).
+    int8: Option<Int8Conv>,
 }
 
 /// How the GEMM engine runs a layer of `split` with dot length `len`:
@@ -377,7 +393,7 @@ impl QuantGraph {
         }
         let (s, f, d) = self.to_sums(v);
         st.activations += s.len() as u64;
-        let fast = self.engine == Engine::Gemm;
+        let fast = self.engine.gemm();
         s.iter()
             .map(|&x| {
                 let r = if fast {
@@ -391,6 +407,67 @@ impl QuantGraph {
             .collect()
     }
 
+    /// The input of MAC `k` as the int8 kernels' padded byte image (and,
+    /// with `zmap`, the ezb flag of every padded pixel and channel,
+    /// `[hp][wp][c]`), requantizing sums as [`Self::mac_input`] does.
+    fn int8_input(
+        &self,
+        k: usize,
+        cv: &Int8Conv,
+        v: &Val,
+        st: &mut LayerStats,
+        zmap: bool,
+    ) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+        let fmt = self.macs[k].fmt.a;
+        let split = fmt.split;
+        let g = split.g();
+        let lanes = |o: &Operand| -> [u8; 2] {
+            if cv.lanes == 1 {
+                [(o.q + cv.off[0]) as u8, 0]
+            } else {
+                [
+                    ((o.q << g) + o.est + cv.off[0]) as u8,
+                    (o.q + cv.off[1]) as u8,
+                ]
+            }
+        };
+        let pad_w = encode_full(0.0, &fmt).context("padding")?.word;
+        let pad_o = Operand::of(&split, &pad_w);
+        let mut buf = cv.new_buffer(lanes(&pad_o));
+        let hw = cv.h * cv.w;
+        let mut z = zmap.then(|| vec![pad_o.zero as u8; cv.hp * cv.wp * cv.c]);
+        let mut put = |e: usize, o: &Operand, buf: &mut Vec<u8>| {
+            let (ch, y, x) = (e / hw, (e % hw) / cv.w, e % cv.w);
+            let at = cv.index(ch, y, x);
+            let l = lanes(o);
+            buf[at] = l[0];
+            if cv.lanes == 2 {
+                buf[at + 1] = l[1];
+            }
+            if let Some(z) = z.as_mut() {
+                z[((y + cv.pt) * cv.wp + x + cv.pl) * cv.c + ch] = o.zero as u8;
+            }
+        };
+        match v {
+            Val::Words(f, w) if *f == fmt => {
+                for (e, x) in w.iter().enumerate() {
+                    put(e, &Operand::of(&split, x), &mut buf);
+                }
+            }
+            _ => {
+                let (s, f, d) = self.to_sums(v);
+                st.activations += s.len() as u64;
+                let rq = Requant::new(f, d, &fmt);
+                for (e, &x) in s.iter().enumerate() {
+                    let (o, sat) = rq.operand(x);
+                    st.act_saturations += sat as u64;
+                    put(e, &o, &mut buf);
+                }
+            }
+        }
+        Ok((buf, z))
+    }
+
     fn run_mac(
         &self,
         k: usize,
@@ -401,6 +478,24 @@ impl QuantGraph {
     ) -> Result<Val> {
         let m = &self.macs[k];
         let split = self.cfg.split;
+        if let (Some(cv), None) = (&m.int8, &export) {
+            let vnni = self.engine == Engine::Gemm;
+            if !vnni || Int8Conv::vnni_available() || m.lanes == 0 {
+                let count_sparse = pair_stats && split.z();
+                let mut sums = vec![0i64; m.out_ch * m.npos];
+                let (buf, zmap) = self.int8_input(k, cv, v, st, count_sparse)?;
+                cv.run(&buf, vnni, &mut sums);
+                if let Some(z) = zmap {
+                    st.sparse_pairs += int8_sparse(m, cv, &z);
+                }
+                st.pairs += (m.out_ch * m.npos * m.len) as u64;
+                for (o, row) in sums.chunks_exact_mut(m.npos).enumerate() {
+                    let b = m.bias[o];
+                    row.iter_mut().for_each(|s| *s += b);
+                }
+                return Ok(Val::Sums(sums, m.f, 1));
+            }
+        }
         let words = self.mac_input(k, v, st);
         let pad_w = encode_full(0.0, &m.fmt.a).context("padding")?.word;
         let mut sums = vec![0i64; m.out_ch * m.npos];
@@ -602,7 +697,7 @@ fn build_mac(
         Op::Dense { out, .. } => (*out, 1, in_shape.iter().product(), Vec::new(), 0),
         _ => bail!("internal: {} is not a MAC layer", label()),
     };
-    let gp = if engine == Engine::Gemm {
+    let gp = if engine.gemm() {
         gemm_plan(&split, len)
     } else {
         None
@@ -640,7 +735,38 @@ fn build_mac(
     } else {
         (Vec::new(), wl)
     };
+    let int8 = match (&node.op, engine) {
+        (_, Engine::Reference | Engine::FloatGemm) => None,
+        (Op::Conv { .. }, _) if groups != 1 => None,
+        (op, _) => {
+            let geo = match op {
+                Op::Conv {
+                    kernel,
+                    stride,
+                    pads,
+                    ..
+                } => Geometry {
+                    input: in_shape,
+                    kernel: *kernel,
+                    stride: *stride,
+                    pads: *pads,
+                    output: out,
+                },
+                _ => Geometry {
+                    input: [len, 1, 1],
+                    kernel: [1, 1],
+                    stride: [1, 1],
+                    pads: [0; 4],
+                    output: [out_ch, 1, 1],
+                },
+            };
+            let wq: Vec<i32> = w_ops.iter().map(|o| o.q).collect();
+            let we: Vec<i32> = w_ops.iter().map(|o| o.est).collect();
+            Int8Conv::new(&split, geo, &wq, &we)
+        }
+    };
     Ok(QMac {
+        int8,
         node: ni,
         fmt: *fmt,
         f,
@@ -751,6 +877,117 @@ fn static_kinds(
         kinds.push(k);
     }
     Ok(kinds)
+}
+
+/// Pairs with both ezb flags of an int8 layer: sum over k of the weight
+/// rows' flags at k times the flags of the receptive fields' k-th inputs.
+fn int8_sparse(m: &QMac, cv: &Int8Conv, z: &[u8]) -> u64 {
+    let mut csum = vec![0u64; m.len];
+    let mut row = vec![0u64; cv.c];
+    for ky in 0..cv.kh {
+        for kx in 0..cv.kw {
+            row.iter_mut().for_each(|v| *v = 0);
+            for oy in 0..cv.oh {
+                for ox in 0..cv.ow {
+                    let at = ((oy * cv.sy + ky) * cv.wp + ox * cv.sx + kx) * cv.c;
+                    row.iter_mut()
+                        .zip(&z[at..at + cv.c])
+                        .for_each(|(r, &f)| *r += f as u64);
+                }
+            }
+            for (ci, &r) in row.iter().enumerate() {
+                csum[(ci * cv.kh + ky) * cv.kw + kx] = r;
+            }
+        }
+    }
+    m.wz_sum[..m.len].iter().zip(&csum).map(|(w, c)| w * c).sum()
+}
+
+/// Requantization of one tensor's sums (F, d) to an activation format,
+/// as operands: [`requant_fast`]'s integer steps inline with the format's
+/// constants hoisted, [`requant_div`] where those do not apply.
+struct Requant {
+    f: i32,
+    d: i64,
+    fmt: Format,
+    fast: bool,
+    k: i32,
+    qmin: i64,
+    qmax: i64,
+    m: u32,
+    g: u32,
+    comp: bool,
+    z: bool,
+    t_k: u64,
+}
+
+impl Requant {
+    fn new(f: i32, d: i64, fmt: &Format) -> Self {
+        let split = fmt.split;
+        let k = f - fmt.fb;
+        let (qmin, qmax) = split.q_range();
+        Requant {
+            f,
+            d,
+            fmt: *fmt,
+            fast: d == 1 && (1..=40).contains(&k),
+            k,
+            qmin,
+            qmax,
+            m: split.m(),
+            g: split.g(),
+            comp: split.comp.is_some(),
+            z: split.z(),
+            t_k: if (1..=40).contains(&k) { (fmt.t as u64) << k } else { 0 },
+        }
+    }
+
+    /// The operand of sum `s` and whether it saturated.
+    #[inline]
+    fn operand(&self, s: i64) -> (Operand, bool) {
+        if !self.fast || s.unsigned_abs() >= 1 << 50 {
+            let r = requant_div(s, self.f, self.d, &self.fmt);
+            return (Operand::of(&self.fmt.split, &r.word), r.saturated);
+        }
+        let k = self.k;
+        let q0 = (s + (1i64 << (k - 1))) >> k;
+        let q = q0.clamp(self.qmin, self.qmax);
+        if !self.comp {
+            return (
+                Operand {
+                    q: q as i32,
+                    est: 0,
+                    zero: false,
+                },
+                q != q0,
+            );
+        }
+        let r = s - (q << k);
+        let mag = r.unsigned_abs();
+        let emb = if self.m == 0 {
+            0
+        } else {
+            ((mag << (self.m + 1)) >> k).min((1u64 << self.m) - 1) as i32
+        };
+        let zero = self.z && mag * 64 <= self.t_k;
+        let e = 2 * emb + 1;
+        let est = if zero {
+            0
+        } else if r > 0 {
+            e
+        } else {
+            -e
+        };
+        let _ = self.g;
+        (
+            Operand {
+                q: q as i32,
+                est,
+                zero,
+            },
+            q != q0,
+        )
+    }
 }
 
 /// Reference dot products: [`golden::dot`] per output.

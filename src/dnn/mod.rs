@@ -23,6 +23,7 @@ pub mod gopt;
 pub mod gquant;
 pub mod graph;
 pub mod hil;
+pub mod int8;
 pub mod model;
 pub mod onnx;
 pub mod opt;

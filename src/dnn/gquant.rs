@@ -434,37 +434,53 @@ impl QuantGraph {
         let pad_w = encode_full(0.0, &fmt).context("padding")?.word;
         let pad_o = Operand::of(&split, &pad_w);
         let mut buf = cv.new_buffer(lanes(&pad_o));
-        let hw = cv.h * cv.w;
         let mut z = zmap.then(|| vec![pad_o.zero as u8; cv.hp * cv.wp * cv.c]);
-        let mut put = |e: usize, o: &Operand, buf: &mut Vec<u8>| {
-            let (ch, y, x) = (e / hw, (e % hw) / cv.w, e % cv.w);
-            let at = cv.index(ch, y, x);
-            let l = lanes(o);
+        let (c, h, w) = (cv.c, cv.h, cv.w);
+        let l2 = cv.lanes == 2;
+        // Element (ch, y, x) of the NCHW tensor, in that order.
+        let mut put = |at: usize, zat: usize, l: [u8; 2], zero: bool| {
             buf[at] = l[0];
-            if cv.lanes == 2 {
+            if l2 {
                 buf[at + 1] = l[1];
             }
             if let Some(z) = z.as_mut() {
-                z[((y + cv.pt) * cv.wp + x + cv.pl) * cv.c + ch] = o.zero as u8;
+                z[zat] = zero as u8;
             }
         };
-        match v {
-            Val::Words(f, w) if *f == fmt => {
-                for (e, x) in w.iter().enumerate() {
-                    put(e, &Operand::of(&split, x), &mut buf);
-                }
-            }
-            _ => {
-                let (s, f, d) = self.to_sums(v);
-                st.activations += s.len() as u64;
-                let rq = Requant::new(f, d, &fmt);
-                for (e, &x) in s.iter().enumerate() {
-                    let (o, sat) = rq.operand(x);
-                    st.act_saturations += sat as u64;
-                    put(e, &o, &mut buf);
+        let src_words = match v {
+            Val::Words(f, w) if *f == fmt => Some(w),
+            _ => None,
+        };
+        let sums = if src_words.is_none() {
+            let t = self.to_sums(v);
+            st.activations += t.0.len() as u64;
+            Some(t)
+        } else {
+            None
+        };
+        let rq = sums.as_ref().map(|(_, f, d)| Requant::new(*f, *d, &fmt));
+        let mut sat = 0u64;
+        for ch in 0..c {
+            for y in 0..h {
+                let e0 = (ch * h + y) * w;
+                let at0 = cv.index(ch, y, 0);
+                let zat0 = ((y + cv.pt) * cv.wp + cv.pl) * c + ch;
+                for x in 0..w {
+                    let (at, zat) = (at0 + x * cv.cp, zat0 + x * c);
+                    let o = match (src_words, &sums, &rq) {
+                        (Some(ws), _, _) => Operand::of(&split, &ws[e0 + x]),
+                        (None, Some((s, _, _)), Some(rq)) => {
+                            let (o, st) = rq.operand(s[e0 + x]);
+                            sat += st as u64;
+                            o
+                        }
+                        _ => Operand::default(),
+                    };
+                    put(at, zat, lanes(&o), o.zero);
                 }
             }
         }
+        st.act_saturations += sat;
         Ok((buf, z))
     }
 

@@ -621,50 +621,75 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
     let [c, h, w] = s;
     let [oc, oh, ow] = out;
     let (cpg, opg) = (c / groups, oc / groups);
-    let mut y = vec![0.0; oc * oh * ow];
-    // Per output: bias, then the products in (c, ky, kx) order (the order of
-    // the layer-list forward pass, so the same f64 sums), vectorized over x.
-    for o in 0..oc {
-        let g = o / opg;
-        let yo = &mut y[o * oh * ow..(o + 1) * oh * ow];
-        yo.iter_mut().for_each(|v| *v = bias[o]);
+    let [kh, kw] = *kernel;
+    let npos = oh * ow;
+    let klen = cpg * kh * kw;
+    let mut y = vec![0.0; oc * npos];
+    // im2col `[k][pos]` per group, k = (c, ky, kx); padding positions hold
+    // 0.0 (adding w * 0.0 leaves every sum as it was).
+    let mut col = vec![0.0; klen * npos];
+    for g in 0..*groups {
         for ci in 0..cpg {
             let xc = &x[(g * cpg + ci) * h * w..(g * cpg + ci + 1) * h * w];
-            for ky in 0..kernel[0] {
-                for kx in 0..kernel[1] {
-                    let wv = weights[((o * cpg + ci) * kernel[0] + ky) * kernel[1] + kx];
-                    // ox with 0 <= ox * s + kx - p < w.
-                    let (p1, s1) = (pads[1] as isize, stride[1] as isize);
-                    let lo = ((p1 - kx as isize).max(0) + s1 - 1) / s1;
-                    let hi = ((w as isize - 1 + p1 - kx as isize).div_euclid(s1) + 1)
-                        .clamp(0, ow as isize);
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let k = (ci * kh + ky) * kw + kx;
+                    let row_k = &mut col[k * npos..(k + 1) * npos];
                     for oy in 0..oh {
                         let iy = (oy * stride[0] + ky) as isize - pads[0] as isize;
+                        let dst = &mut row_k[oy * ow..(oy + 1) * ow];
                         if iy < 0 || iy >= h as isize {
+                            dst.iter_mut().for_each(|v| *v = 0.0);
                             continue;
                         }
-                        let row = &xc[iy as usize * w..(iy as usize + 1) * w];
-                        let yr = &mut yo[oy * ow..(oy + 1) * ow];
-                        if hi <= lo {
-                            continue;
-                        }
-                        let (lo, hi) = (lo as usize, hi as usize);
-                        let x0 = (lo as isize * s1 + kx as isize - p1) as usize;
-                        if s1 == 1 {
-                            for (y, x) in yr[lo..hi].iter_mut().zip(&row[x0..]) {
-                                *y += wv * x;
-                            }
-                        } else {
-                            for (y, x) in yr[lo..hi]
-                                .iter_mut()
-                                .zip(row[x0..].iter().step_by(s1 as usize))
-                            {
-                                *y += wv * x;
-                            }
+                        let src = &xc[iy as usize * w..(iy as usize + 1) * w];
+                        for (ox, d) in dst.iter_mut().enumerate() {
+                            let ix = (ox * stride[1] + kx) as isize - pads[1] as isize;
+                            *d = if ix < 0 || ix >= w as isize {
+                                0.0
+                            } else {
+                                src[ix as usize]
+                            };
                         }
                     }
                 }
             }
+        }
+        // Per output: bias, then the products in k order (the order of the
+        // layer-list forward pass, so the same f64 sums), four outputs at a
+        // time over every position.
+        let mut o = g * opg;
+        while o < (g + 1) * opg {
+            let nb = 4.min((g + 1) * opg - o);
+            let rows = &mut y[o * npos..(o + nb) * npos];
+            for (j, r) in rows.chunks_exact_mut(npos).enumerate() {
+                r.iter_mut().for_each(|v| *v = bias[o + j]);
+            }
+            if nb == 4 {
+                let (r0, rest) = rows.split_at_mut(npos);
+                let (r1, rest) = rest.split_at_mut(npos);
+                let (r2, r3) = rest.split_at_mut(npos);
+                for k in 0..klen {
+                    let wv = [0, 1, 2, 3].map(|j| weights[(o + j) * klen + k]);
+                    let xr = &col[k * npos..(k + 1) * npos];
+                    for p in 0..npos {
+                        let xv = xr[p];
+                        r0[p] += wv[0] * xv;
+                        r1[p] += wv[1] * xv;
+                        r2[p] += wv[2] * xv;
+                        r3[p] += wv[3] * xv;
+                    }
+                }
+            } else {
+                for (j, r) in rows.chunks_exact_mut(npos).enumerate() {
+                    for k in 0..klen {
+                        let wv = weights[(o + j) * klen + k];
+                        let xr = &col[k * npos..(k + 1) * npos];
+                        r.iter_mut().zip(xr).for_each(|(a, b)| *a += wv * b);
+                    }
+                }
+            }
+            o += nb;
         }
     }
     y

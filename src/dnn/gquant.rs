@@ -465,18 +465,38 @@ impl QuantGraph {
                 let e0 = (ch * h + y) * w;
                 let at0 = cv.index(ch, y, 0);
                 let zat0 = ((y + cv.pt) * cv.wp + cv.pl) * c + ch;
-                for x in 0..w {
-                    let (at, zat) = (at0 + x * cv.cp, zat0 + x * c);
-                    let o = match (src_words, &sums, &rq) {
-                        (Some(ws), _, _) => Operand::of(&split, &ws[e0 + x]),
-                        (None, Some((s, _, _)), Some(rq)) => {
-                            let (o, st) = rq.operand(s[e0 + x]);
+                match (src_words, &sums, &rq) {
+                    (None, Some((s, _, _)), Some(rq)) if rq.fast => {
+                        for (x, &v) in s[e0..e0 + w].iter().enumerate() {
+                            let (at, zat) = (at0 + x * cv.cp, zat0 + x * c);
+                            let (q, est, zero, st) = rq.fast_parts(v);
                             sat += st as u64;
-                            o
+                            put(
+                                at,
+                                zat,
+                                [
+                                    ((q << g) + est + cv.off[0]) as u8,
+                                    (q + cv.off[1]) as u8,
+                                ],
+                                zero,
+                            );
                         }
-                        _ => Operand::default(),
-                    };
-                    put(at, zat, lanes(&o), o.zero);
+                    }
+                    _ => {
+                        for x in 0..w {
+                            let (at, zat) = (at0 + x * cv.cp, zat0 + x * c);
+                            let o = match (src_words, &sums, &rq) {
+                                (Some(ws), _, _) => Operand::of(&split, &ws[e0 + x]),
+                                (None, Some((s, _, _)), Some(rq)) => {
+                                    let (o, st) = rq.operand(s[e0 + x]);
+                                    sat += st as u64;
+                                    o
+                                }
+                                _ => Operand::default(),
+                            };
+                            put(at, zat, lanes(&o), o.zero);
+                        }
+                    }
                 }
             }
         }
@@ -931,7 +951,6 @@ struct Requant {
     qmin: i64,
     qmax: i64,
     m: u32,
-    g: u32,
     comp: bool,
     z: bool,
     t_k: u64,
@@ -951,11 +970,34 @@ impl Requant {
             qmin,
             qmax,
             m: split.m(),
-            g: split.g(),
             comp: split.comp.is_some(),
             z: split.z(),
             t_k: if (1..=40).contains(&k) { (fmt.t as u64) << k } else { 0 },
         }
+    }
+
+    /// (q, est, zero, saturated) of sum `s` when [`Self::fast`] holds
+    /// (FxP: `q * 2^G + est = q`, since G = 0 and est = 0).
+    #[inline(always)]
+    fn fast_parts(&self, s: i64) -> (i32, i32, bool, bool) {
+        if s.unsigned_abs() >= 1 << 50 {
+            let (o, sat) = self.operand(s);
+            return (o.q, o.est, o.zero, sat);
+        }
+        let k = self.k;
+        let q0 = (s + (1i64 << (k - 1))) >> k;
+        let q = q0.clamp(self.qmin, self.qmax);
+        let sat = q != q0;
+        if !self.comp {
+            return (q as i32, 0, false, sat);
+        }
+        let r = s - (q << k);
+        let mag = r.unsigned_abs();
+        let emb = ((mag << (self.m + 1)) >> k).min((1u64 << self.m) - 1) as i32;
+        let zero = self.z && mag * 64 <= self.t_k;
+        let e = 2 * emb + 1;
+        let est = if zero { 0 } else if r > 0 { e } else { -e };
+        (q as i32, est, zero, sat)
     }
 
     /// The operand of sum `s` and whether it saturated.
@@ -994,7 +1036,6 @@ impl Requant {
         } else {
             -e
         };
-        let _ = self.g;
         (
             Operand {
                 q: q as i32,

@@ -670,15 +670,14 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
                 let (r1, rest) = rest.split_at_mut(npos);
                 let (r2, r3) = rest.split_at_mut(npos);
                 for k in 0..klen {
-                    let wv = [0, 1, 2, 3].map(|j| weights[(o + j) * klen + k]);
+                    let wv = [
+                        weights[o * klen + k],
+                        weights[(o + 1) * klen + k],
+                        weights[(o + 2) * klen + k],
+                        weights[(o + 3) * klen + k],
+                    ];
                     let xr = &col[k * npos..(k + 1) * npos];
-                    for p in 0..npos {
-                        let xv = xr[p];
-                        r0[p] += wv[0] * xv;
-                        r1[p] += wv[1] * xv;
-                        r2[p] += wv[2] * xv;
-                        r3[p] += wv[3] * xv;
-                    }
+                    axpy4([&mut *r0, &mut *r1, &mut *r2, &mut *r3], xr, wv);
                 }
             } else {
                 for (j, r) in rows.chunks_exact_mut(npos).enumerate() {
@@ -693,6 +692,49 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
         }
     }
     y
+}
+
+/// `r[j][p] += w[j] * x[p]` for four rows (a multiply and an add, each
+/// rounded, as the scalar loop: no FMA), with the widest vectors the CPU has.
+fn axpy4(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked).
+            return unsafe { axpy4_avx512(r, x, w) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked).
+            return unsafe { axpy4_avx2(r, x, w) };
+        }
+    }
+    axpy4_body(r, x, w)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn axpy4_avx512(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
+    axpy4_body(r, x, w)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn axpy4_avx2(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
+    axpy4_body(r, x, w)
+}
+
+#[inline(always)]
+fn axpy4_body(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
+    let n = x.len();
+    let [r0, r1, r2, r3] = r;
+    let (r0, r1, r2, r3) = (&mut r0[..n], &mut r1[..n], &mut r2[..n], &mut r3[..n]);
+    for p in 0..n {
+        let xv = x[p];
+        r0[p] += w[0] * xv;
+        r1[p] += w[1] * xv;
+        r2[p] += w[2] * xv;
+        r3[p] += w[3] * xv;
+    }
 }
 
 /// Float pooling (max or mean over in-tensor positions) per channel.

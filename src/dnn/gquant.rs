@@ -65,6 +65,36 @@ enum Val {
     Sums(Vec<i64>, i32, i64),
 }
 
+/// A node input: moved in (its last use) or borrowed.
+enum In<'a> {
+    Own(Val),
+    Ref(&'a Val),
+}
+
+impl In<'_> {
+    fn val(&self) -> &Val {
+        match self {
+            In::Own(v) => v,
+            In::Ref(v) => v,
+        }
+    }
+
+    fn into_val(self) -> Val {
+        match self {
+            In::Own(v) => v,
+            In::Ref(v) => v.clone(),
+        }
+    }
+
+    /// (F, d) of the tensor as sums.
+    fn scale(&self) -> (i32, i64) {
+        match self.val() {
+            Val::Sums(_, f, d) => (*f, *d),
+            Val::Words(fmt, _) => (fmt.fb + fmt.split.g() as i32, 1),
+        }
+    }
+}
+
 /// Static form of a node's output (checked at construction).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -232,27 +262,45 @@ impl QuantGraph {
         let mut vals: Vec<Option<Val>> = vec![None; self.graph.nodes.len()];
         let mut left = self.plan.uses.clone();
         for (i, node) in self.graph.nodes.iter().enumerate() {
-            let ins: Vec<&Val> = self.plan.inputs[i]
+            let inputs = &self.plan.inputs[i];
+            // An input this node uses for the last time (and only once) is
+            // moved in, so elementwise ops work in place.
+            let mut owned: Vec<Option<Val>> = inputs
                 .iter()
                 .map(|&j| {
-                    if j == IN_IDX {
-                        Ok(&input)
+                    let once = inputs.iter().filter(|&&x| x == j).count() == 1;
+                    if j != IN_IDX && left[j] == 1 && once {
+                        vals[j].take()
                     } else {
-                        vals[j].as_ref().context("internal: tensor freed too early")
+                        None
                     }
                 })
-                .collect::<Result<_>>()?;
-            let out = if let Some(k) = self.mac_of[i] {
-                let ex = match &mut export {
-                    Some((kk, im, sink)) if *kk == k => Some((*im, &mut **sink)),
-                    _ => None,
-                };
-                self.run_mac(k, ins[0], &mut stats[k], pair_stats, ex)?
-            } else {
-                self.run_op(i, &node.op, &ins)
+                .collect();
+            let out = {
+                let mut ins: Vec<In> = Vec::with_capacity(inputs.len());
+                for (slot, &j) in owned.iter_mut().zip(inputs) {
+                    ins.push(match slot.take() {
+                        Some(v) => In::Own(v),
+                        None if j == IN_IDX => In::Ref(&input),
+                        None => In::Ref(
+                            vals[j]
+                                .as_ref()
+                                .context("internal: tensor freed too early")?,
+                        ),
+                    });
+                }
+                if let Some(k) = self.mac_of[i] {
+                    let ex = match &mut export {
+                        Some((kk, im, sink)) if *kk == k => Some((*im, &mut **sink)),
+                        _ => None,
+                    };
+                    self.run_mac(k, ins[0].val(), &mut stats[k], pair_stats, ex)?
+                } else {
+                    self.run_op(i, &node.op, ins)
+                }
             };
             vals[i] = Some(out);
-            for &j in &self.plan.inputs[i] {
+            for &j in inputs {
                 if j != IN_IDX {
                     left[j] -= 1;
                     if left[j] == 0 {
@@ -268,6 +316,15 @@ impl QuantGraph {
         Ok((argmax(&s[..self.classes.min(s.len())]), s))
     }
 
+    /// The sums of the first input, moved when owned.
+    fn into_sums(&self, ins: Vec<In>) -> (Vec<i64>, i32, i64) {
+        match ins.into_iter().next() {
+            Some(In::Own(Val::Sums(s, f, d))) => (s, f, d),
+            Some(x) => self.to_sums(x.val()),
+            None => (Vec::new(), 0, 1),
+        }
+    }
+
     fn to_sums(&self, v: &Val) -> (Vec<i64>, i32, i64) {
         match v {
             Val::Sums(s, f, d) => (s.clone(), *f, *d),
@@ -276,21 +333,21 @@ impl QuantGraph {
     }
 
     /// Non-MAC nodes.
-    fn run_op(&self, i: usize, op: &Op, ins: &[&Val]) -> Val {
+    fn run_op(&self, i: usize, op: &Op, ins: Vec<In>) -> Val {
         let shape = self.plan.in_shapes[i].first().copied().unwrap_or([0; 3]);
         let out = self.plan.shapes[i];
         match op {
-            Op::Identity | Op::Flatten => ins[0].clone(),
+            Op::Identity | Op::Flatten => ins.into_iter().next().map_or(Val::Sums(Vec::new(), 0, 1), In::into_val),
             Op::Slice { ranges } => {
                 let map = slice_map(shape, ranges);
-                match ins[0] {
+                match ins[0].val() {
                     Val::Words(f, w) => Val::Words(*f, map.iter().map(|&j| w[j]).collect()),
                     Val::Sums(s, f, d) => Val::Sums(map.iter().map(|&j| s[j]).collect(), *f, *d),
                 }
             }
             Op::Pad { pads } => {
                 let map = pad_map(shape, pads);
-                match ins[0] {
+                match ins[0].val() {
                     Val::Words(f, w) => {
                         let zero = encode_full(0.0, f).map(|r| r.word).unwrap_or_default();
                         Val::Words(*f, map.iter().map(|j| j.map_or(zero, |j| w[j])).collect())
@@ -301,12 +358,12 @@ impl QuantGraph {
                 }
             }
             Op::Relu => {
-                let (mut s, f, d) = self.to_sums(ins[0]);
+                let (mut s, f, d) = self.into_sums(ins);
                 s.iter_mut().for_each(|v| *v = (*v).max(0));
                 Val::Sums(s, f, d)
             }
             Op::Clip { max } => {
-                let (mut s, f, d) = self.to_sums(ins[0]);
+                let (mut s, f, d) = self.into_sums(ins);
                 // c * d is exact in f64 (c from float32, d < 2^29).
                 let cap = bias_to_sum(max * d as f64, f).unwrap_or(i64::MAX);
                 s.iter_mut().for_each(|v| *v = (*v).max(0).min(cap));
@@ -322,7 +379,7 @@ impl QuantGraph {
                 stride,
                 pads,
             } => {
-                let (s, f, d) = self.to_sums(ins[0]);
+                let (s, f, d) = self.into_sums(ins);
                 let avg = matches!(op, Op::AvgPool { .. });
                 let [c, h, w] = shape;
                 let mut y = Vec::with_capacity(out.iter().product());
@@ -350,7 +407,7 @@ impl QuantGraph {
                 Val::Sums(y, f, if avg { d * count } else { d })
             }
             Op::GlobalAvgPool => {
-                let (s, f, d) = self.to_sums(ins[0]);
+                let (s, f, d) = self.into_sums(ins);
                 let hw = shape[1] * shape[2];
                 Val::Sums(
                     s.chunks(hw).map(|c| c.iter().sum()).collect(),
@@ -359,23 +416,44 @@ impl QuantGraph {
                 )
             }
             Op::Add | Op::Concat => {
-                let parts: Vec<(Vec<i64>, i32, i64)> =
-                    ins.iter().map(|v| self.to_sums(v)).collect();
-                let fmax = parts.iter().map(|p| p.1).max().unwrap_or(0);
-                let d = parts.first().map_or(1, |p| p.2);
-                let aligned = parts
-                    .into_iter()
-                    .map(|(s, f, _)| s.into_iter().map(move |v| v << (fmax - f)));
+                let scales: Vec<(i32, i64)> = ins.iter().map(|v| v.scale()).collect();
+                let fmax = scales.iter().map(|p| p.0).max().unwrap_or(0);
+                let d = scales.first().map_or(1, |p| p.1);
+                let mut parts = ins.into_iter();
                 if matches!(op, Op::Add) {
-                    let mut acc = vec![0i64; out.iter().product()];
-                    for p in aligned {
-                        for (a, v) in acc.iter_mut().zip(p) {
-                            *a += v;
+                    let n: usize = out.iter().product();
+                    let (mut acc, f0, _) = match parts.next() {
+                        Some(p) => self.into_sums(vec![p]),
+                        None => (vec![0; n], fmax, d),
+                    };
+                    if f0 != fmax {
+                        let sh = fmax - f0;
+                        acc.iter_mut().for_each(|a| *a <<= sh);
+                    }
+                    for p in parts {
+                        let sh = fmax - p.scale().0;
+                        match p.val() {
+                            Val::Sums(s, _, _) => {
+                                for (a, &v) in acc.iter_mut().zip(s) {
+                                    *a += v << sh;
+                                }
+                            }
+                            w @ Val::Words(..) => {
+                                let (s, _, _) = self.to_sums(w);
+                                for (a, &v) in acc.iter_mut().zip(&s) {
+                                    *a += v << sh;
+                                }
+                            }
                         }
                     }
                     Val::Sums(acc, fmax, d)
                 } else {
-                    Val::Sums(aligned.flatten().collect(), fmax, d)
+                    let mut all = Vec::new();
+                    for p in parts {
+                        let (s, f, _) = self.into_sums(vec![p]);
+                        all.extend(s.into_iter().map(|v| v << (fmax - f)));
+                    }
+                    Val::Sums(all, fmax, d)
                 }
             }
             Op::Conv { .. } | Op::Dense { .. } => Val::Sums(Vec::new(), 0, 1),
@@ -409,7 +487,7 @@ impl QuantGraph {
 
     /// The input of MAC `k` as the int8 kernels' padded byte image (and,
     /// with `zmap`, the ezb flag of every padded pixel and channel,
-    /// `[hp][wp][c]`), requantizing sums as [`Self::mac_input`] does.
+    /// `[c][hp][wp]`), requantizing sums as [`Self::mac_input`] does.
     fn int8_input(
         &self,
         k: usize,
@@ -434,7 +512,7 @@ impl QuantGraph {
         let pad_w = encode_full(0.0, &fmt).context("padding")?.word;
         let pad_o = Operand::of(&split, &pad_w);
         let mut buf = cv.new_buffer(lanes(&pad_o));
-        let mut z = zmap.then(|| vec![pad_o.zero as u8; cv.hp * cv.wp * cv.c]);
+        let mut z = zmap.then(|| vec![pad_o.zero as u8; cv.c * cv.hp * cv.wp]);
         let (c, h, w) = (cv.c, cv.h, cv.w);
         let l2 = cv.lanes == 2;
         // Element (ch, y, x) of the NCHW tensor, in that order.
@@ -451,24 +529,28 @@ impl QuantGraph {
             Val::Words(f, w) if *f == fmt => Some(w),
             _ => None,
         };
-        let sums = if src_words.is_none() {
-            let t = self.to_sums(v);
-            st.activations += t.0.len() as u64;
-            Some(t)
-        } else {
-            None
+        let sums: Option<(std::borrow::Cow<[i64]>, i32, i64)> = match v {
+            _ if src_words.is_some() => None,
+            Val::Sums(s, f, d) => Some((std::borrow::Cow::Borrowed(&s[..]), *f, *d)),
+            Val::Words(..) => {
+                let (s, f, d) = self.to_sums(v);
+                Some((std::borrow::Cow::Owned(s), f, d))
+            }
         };
+        if let Some((s, _, _)) = &sums {
+            st.activations += s.len() as u64;
+        }
         let rq = sums.as_ref().map(|(_, f, d)| Requant::new(*f, *d, &fmt));
         let mut sat = 0u64;
         for ch in 0..c {
             for y in 0..h {
                 let e0 = (ch * h + y) * w;
                 let at0 = cv.index(ch, y, 0);
-                let zat0 = ((y + cv.pt) * cv.wp + cv.pl) * c + ch;
+                let zat0 = (ch * cv.hp + y + cv.pt) * cv.wp + cv.pl;
                 match (src_words, &sums, &rq) {
                     (None, Some((s, _, _)), Some(rq)) if rq.fast => {
                         for (x, &v) in s[e0..e0 + w].iter().enumerate() {
-                            let (at, zat) = (at0 + x * cv.cp, zat0 + x * c);
+                            let (at, zat) = (at0 + x * cv.cp, zat0 + x);
                             let (q, est, zero, st) = rq.fast_parts(v);
                             sat += st as u64;
                             put(
@@ -484,7 +566,7 @@ impl QuantGraph {
                     }
                     _ => {
                         for x in 0..w {
-                            let (at, zat) = (at0 + x * cv.cp, zat0 + x * c);
+                            let (at, zat) = (at0 + x * cv.cp, zat0 + x);
                             let o = match (src_words, &sums, &rq) {
                                 (Some(ws), _, _) => Operand::of(&split, &ws[e0 + x]),
                                 (None, Some((s, _, _)), Some(rq)) => {
@@ -518,17 +600,12 @@ impl QuantGraph {
             let vnni = self.engine == Engine::Gemm;
             if !vnni || Int8Conv::vnni_available() || m.lanes == 0 {
                 let count_sparse = pair_stats && split.z();
-                let mut sums = vec![0i64; m.out_ch * m.npos];
                 let (buf, zmap) = self.int8_input(k, cv, v, st, count_sparse)?;
-                cv.run(&buf, vnni, &mut sums);
+                let sums = cv.run(&buf, vnni, &m.bias);
                 if let Some(z) = zmap {
                     st.sparse_pairs += int8_sparse(m, cv, &z);
                 }
                 st.pairs += (m.out_ch * m.npos * m.len) as u64;
-                for (o, row) in sums.chunks_exact_mut(m.npos).enumerate() {
-                    let b = m.bias[o];
-                    row.iter_mut().for_each(|s| *s += b);
-                }
                 return Ok(Val::Sums(sums, m.f, 1));
             }
         }
@@ -915,28 +992,47 @@ fn static_kinds(
     Ok(kinds)
 }
 
-/// Pairs with both ezb flags of an int8 layer: sum over k of the weight
-/// rows' flags at k times the flags of the receptive fields' k-th inputs.
+/// Pairs with both ezb flags of an int8 layer: sum over k = (c, ky, kx) of
+/// the weight rows' flags at k times the number of output positions whose
+/// k-th input has the flag (`z`: `[c][hp][wp]`), a rectangle of `z` (from
+/// prefix sums at stride 1).
 fn int8_sparse(m: &QMac, cv: &Int8Conv, z: &[u8]) -> u64 {
-    let mut csum = vec![0u64; m.len];
-    let mut row = vec![0u64; cv.c];
-    for ky in 0..cv.kh {
-        for kx in 0..cv.kw {
-            row.iter_mut().for_each(|v| *v = 0);
-            for oy in 0..cv.oh {
-                for ox in 0..cv.ow {
-                    let at = ((oy * cv.sy + ky) * cv.wp + ox * cv.sx + kx) * cv.c;
-                    row.iter_mut()
-                        .zip(&z[at..at + cv.c])
-                        .for_each(|(r, &f)| *r += f as u64);
+    let (hp, wp) = (cv.hp, cv.wp);
+    let mut total = 0u64;
+    let mut pre = vec![0u32; (hp + 1) * (wp + 1)];
+    for ci in 0..cv.c {
+        let zc = &z[ci * hp * wp..(ci + 1) * hp * wp];
+        let unit = cv.sy == 1 && cv.sx == 1;
+        if unit {
+            for y in 0..hp {
+                let mut run = 0u32;
+                for x in 0..wp {
+                    run += zc[y * wp + x] as u32;
+                    pre[(y + 1) * (wp + 1) + x + 1] = pre[y * (wp + 1) + x + 1] + run;
                 }
             }
-            for (ci, &r) in row.iter().enumerate() {
-                csum[(ci * cv.kh + ky) * cv.kw + kx] = r;
+        }
+        for ky in 0..cv.kh {
+            for kx in 0..cv.kw {
+                let n = if unit {
+                    let at = |y: usize, x: usize| pre[y * (wp + 1) + x] as i64;
+                    let (y1, x1) = (ky + cv.oh, kx + cv.ow);
+                    (at(y1, x1) - at(ky, x1) - at(y1, kx) + at(ky, kx)) as u64
+                } else {
+                    let mut n = 0u64;
+                    for oy in 0..cv.oh {
+                        let row = &zc[(oy * cv.sy + ky) * wp..];
+                        for ox in 0..cv.ow {
+                            n += row[ox * cv.sx + kx] as u64;
+                        }
+                    }
+                    n
+                };
+                total += m.wz_sum[(ci * cv.kh + ky) * cv.kw + kx] * n;
             }
         }
     }
-    m.wz_sum[..m.len].iter().zip(&csum).map(|(w, c)| w * c).sum()
+    total
 }
 
 /// Requantization of one tensor's sums (F, d) to an activation format,

@@ -167,11 +167,23 @@ impl Int8Conv {
     /// pixel; the caller writes the inside with [`Self::index`].
     pub fn new_buffer(&self, pad: [u8; 2]) -> Vec<u8> {
         let mut buf = vec![0u8; self.buffer_len()];
-        for px in buf[..self.hp * self.wp * self.cp].chunks_exact_mut(self.cp) {
-            for ci in 0..self.c {
-                for l in 0..self.lanes {
-                    px[ci * self.lanes + l] = pad[l];
+        let (pb, pr) = (self.hp - self.h - self.pt, self.wp - self.w - self.pl);
+        let (c, l, cp) = (self.c, self.lanes, self.cp);
+        let mut set = |y: usize, x: usize| {
+            let at = (y * self.wp + x) * cp;
+            for ci in 0..c {
+                buf[at + ci * l] = pad[0];
+                if l == 2 {
+                    buf[at + ci * l + 1] = pad[1];
                 }
+            }
+        };
+        for y in 0..self.hp {
+            if y < self.pt || y >= self.hp - pb {
+                (0..self.wp).for_each(|x| set(y, x));
+            } else {
+                (0..self.pl).for_each(|x| set(y, x));
+                (self.wp - pr..self.wp).for_each(|x| set(y, x));
             }
         }
         buf
@@ -201,11 +213,12 @@ impl Int8Conv {
         }
     }
 
-    /// The sums `[o][pos]` (before bias) of the image `buf`, by the VNNI
+    /// The sums `[o][pos]` plus `bias[o]` of the image `buf`, by the VNNI
     /// kernel when `vnni` and the CPU has it, else by the portable loop.
-    pub fn run(&self, buf: &[u8], vnni: bool, sums: &mut [i64]) {
+    pub fn run(&self, buf: &[u8], vnni: bool, bias: &[i64]) -> Vec<i64> {
         assert!(buf.len() >= self.buffer_len(), "int8 buffer too short");
         let npos = self.npos();
+        let mut sums = Vec::with_capacity(self.out_ch * npos);
         #[cfg(target_arch = "x86_64")]
         if vnni && Self::vnni_available() {
             let obp = self.nob * OB;
@@ -221,16 +234,20 @@ impl Int8Conv {
                 }
             }
             for o in 0..self.out_ch {
-                let corr = self.corr[o];
-                let row = &mut sums[o * npos..(o + 1) * npos];
-                for (pos, s) in row.iter_mut().enumerate() {
-                    *s = (tmp[pos * obp + o] - corr) as i64;
+                let (corr, b) = (self.corr[o], bias[o]);
+                for pos in 0..npos {
+                    sums.push((tmp[pos * obp + o] - corr) as i64 + b);
                 }
             }
-            return;
+            return sums;
         }
         let _ = vnni;
-        self.run_portable(buf, sums);
+        sums.resize(self.out_ch * npos, 0);
+        self.run_portable(buf, &mut sums);
+        for (row, b) in sums.chunks_exact_mut(npos).zip(bias) {
+            row.iter_mut().for_each(|s| *s += b);
+        }
+        sums
     }
 
     /// The portable kernel: one i32 dot product of lane bytes per output.

@@ -516,7 +516,7 @@ impl QuantGraph {
         let (c, h, w) = (cv.c, cv.h, cv.w);
         let l2 = cv.lanes == 2;
         // Element (ch, y, x) of the NCHW tensor, in that order.
-        let mut put = |at: usize, zat: usize, l: [u8; 2], zero: bool| {
+        let put = |buf: &mut [u8], z: &mut Option<Vec<u8>>, at: usize, zat: usize, l: [u8; 2], zero: bool| {
             buf[at] = l[0];
             if l2 {
                 buf[at + 1] = l[1];
@@ -542,43 +542,50 @@ impl QuantGraph {
         }
         let rq = sums.as_ref().map(|(_, f, d)| Requant::new(*f, *d, &fmt));
         let mut sat = 0u64;
+        let hw = h * w;
+        let (mut t0, mut t1, mut tz) = (vec![0u8; hw], vec![0u8; hw], vec![0u8; hw]);
         for ch in 0..c {
+            let plane = ch * hw..(ch + 1) * hw;
+            let fast = match (&sums, &rq) {
+                (Some((s, _, _)), Some(rq)) if rq.fast => {
+                    rq.plane(&s[plane.clone()], [&mut t0, &mut t1, &mut tz], g, cv.off)
+                }
+                _ => None,
+            };
+            if let Some(n) = fast {
+                sat += n;
+                for y in 0..h {
+                    let at0 = cv.index(ch, y, 0);
+                    let row = y * w..(y + 1) * w;
+                    for (x, (&a, &b)) in t0[row.clone()].iter().zip(&t1[row.clone()]).enumerate() {
+                        buf[at0 + x * cv.cp] = a;
+                        if l2 {
+                            buf[at0 + x * cv.cp + 1] = b;
+                        }
+                    }
+                    if let Some(z) = z.as_mut() {
+                        let zat0 = (ch * cv.hp + y + cv.pt) * cv.wp + cv.pl;
+                        z[zat0..zat0 + w].copy_from_slice(&tz[row]);
+                    }
+                }
+                continue;
+            }
             for y in 0..h {
                 let e0 = (ch * h + y) * w;
                 let at0 = cv.index(ch, y, 0);
                 let zat0 = (ch * cv.hp + y + cv.pt) * cv.wp + cv.pl;
-                match (src_words, &sums, &rq) {
-                    (None, Some((s, _, _)), Some(rq)) if rq.fast => {
-                        for (x, &v) in s[e0..e0 + w].iter().enumerate() {
-                            let (at, zat) = (at0 + x * cv.cp, zat0 + x);
-                            let (q, est, zero, st) = rq.fast_parts(v);
+                for x in 0..w {
+                    let (at, zat) = (at0 + x * cv.cp, zat0 + x);
+                    let o = match (src_words, &sums, &rq) {
+                        (Some(ws), _, _) => Operand::of(&split, &ws[e0 + x]),
+                        (None, Some((s, _, _)), Some(rq)) => {
+                            let (o, st) = rq.operand(s[e0 + x]);
                             sat += st as u64;
-                            put(
-                                at,
-                                zat,
-                                [
-                                    ((q << g) + est + cv.off[0]) as u8,
-                                    (q + cv.off[1]) as u8,
-                                ],
-                                zero,
-                            );
+                            o
                         }
-                    }
-                    _ => {
-                        for x in 0..w {
-                            let (at, zat) = (at0 + x * cv.cp, zat0 + x);
-                            let o = match (src_words, &sums, &rq) {
-                                (Some(ws), _, _) => Operand::of(&split, &ws[e0 + x]),
-                                (None, Some((s, _, _)), Some(rq)) => {
-                                    let (o, st) = rq.operand(s[e0 + x]);
-                                    sat += st as u64;
-                                    o
-                                }
-                                _ => Operand::default(),
-                            };
-                            put(at, zat, lanes(&o), o.zero);
-                        }
-                    }
+                        _ => Operand::default(),
+                    };
+                    put(&mut buf, &mut z, at, zat, lanes(&o), o.zero);
                 }
             }
         }
@@ -1072,28 +1079,67 @@ impl Requant {
         }
     }
 
-    /// (q, est, zero, saturated) of sum `s` when [`Self::fast`] holds
-    /// (FxP: `q * 2^G + est = q`, since G = 0 and est = 0).
+    /// One plane of sums to lane bytes `out = [lane 0, lane 1, zero flag]`
+    /// (lane l = its value + `off[l]`) when [`Self::fast`] holds for every
+    /// sum; the saturation count, or `None` (nothing written meaningfully)
+    /// when a sum needs [`requant_div`].
+    fn plane(&self, s: &[i64], out: [&mut [u8]; 3], g: u32, off: [i32; 2]) -> Option<u64> {
+        if !self.fast || s.iter().any(|v| v.unsigned_abs() >= 1 << 50) {
+            return None;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            // SAFETY: the CPU has the features (checked).
+            return Some(unsafe { self.plane_avx512(s, out, g, off) });
+        }
+        Some(self.plane_body(s, out, g, off))
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+    unsafe fn plane_avx512(&self, s: &[i64], out: [&mut [u8]; 3], g: u32, off: [i32; 2]) -> u64 {
+        self.plane_body(s, out, g, off)
+    }
+
+    /// [`requant_fast`]'s steps, branch-free, for |s| < 2^50.
     #[inline(always)]
-    fn fast_parts(&self, s: i64) -> (i32, i32, bool, bool) {
-        if s.unsigned_abs() >= 1 << 50 {
-            let (o, sat) = self.operand(s);
-            return (o.q, o.est, o.zero, sat);
+    fn plane_body(&self, s: &[i64], out: [&mut [u8]; 3], g: u32, off: [i32; 2]) -> u64 {
+        let n = s.len();
+        let [l0, l1, zf] = out;
+        let (l0, l1, zf) = (&mut l0[..n], &mut l1[..n], &mut zf[..n]);
+        let k = self.k as u32;
+        let half = 1i64 << (k - 1);
+        let (qmin, qmax) = (self.qmin, self.qmax);
+        let (m1, emax) = (self.m + 1, (1i64 << self.m) - 1);
+        let (comp, zon, t_k) = (self.comp as i64, self.z, self.t_k as i64);
+        let (off0, off1) = (off[0] as i64, off[1] as i64);
+        let mut sat = 0u64;
+        for i in 0..n {
+            let v = s[i];
+            let q0 = (v + half) >> k;
+            let q = q0.max(qmin).min(qmax);
+            sat += (q != q0) as u64;
+            let r = v - (q << k);
+            let mag = r.abs();
+            let emb = ((mag << m1) >> k).min(emax);
+            let zero = zon & (mag * 64 <= t_k);
+            let e = (2 * emb + 1) * comp;
+            let est = if zero {
+                0
+            } else if r > 0 {
+                e
+            } else {
+                -e
+            };
+            l0[i] = ((q << g) + est + off0) as u8;
+            l1[i] = (q + off1) as u8;
+            zf[i] = zero as u8;
         }
-        let k = self.k;
-        let q0 = (s + (1i64 << (k - 1))) >> k;
-        let q = q0.clamp(self.qmin, self.qmax);
-        let sat = q != q0;
-        if !self.comp {
-            return (q as i32, 0, false, sat);
-        }
-        let r = s - (q << k);
-        let mag = r.unsigned_abs();
-        let emb = ((mag << (self.m + 1)) >> k).min((1u64 << self.m) - 1) as i32;
-        let zero = self.z && mag * 64 <= self.t_k;
-        let e = 2 * emb + 1;
-        let est = if zero { 0 } else if r > 0 { e } else { -e };
-        (q as i32, est, zero, sat)
+        sat
     }
 
     /// The operand of sum `s` and whether it saturated.

@@ -1012,10 +1012,13 @@ fn int8_sparse(m: &QMac, cv: &Int8Conv, z: &[u8]) -> u64 {
         let unit = cv.sy == 1 && cv.sx == 1;
         if unit {
             for y in 0..hp {
+                let (prev, cur) = pre.split_at_mut((y + 1) * (wp + 1));
+                let (prev, cur) = (&prev[y * (wp + 1)..], &mut cur[..wp + 1]);
+                let zr = &zc[y * wp..(y + 1) * wp];
                 let mut run = 0u32;
                 for x in 0..wp {
-                    run += zc[y * wp + x] as u32;
-                    pre[(y + 1) * (wp + 1) + x + 1] = pre[y * (wp + 1) + x + 1] + run;
+                    run += zr[x] as u32;
+                    cur[x + 1] = prev[x + 1] + run;
                 }
             }
         }

@@ -51,6 +51,24 @@ impl Arch {
     }
 }
 
+impl std::str::FromStr for Arch {
+    type Err = HdlError;
+    fn from_str(s: &str) -> Result<Arch, HdlError> {
+        Arch::parse(s)
+    }
+}
+
+/// `--arch` on the command line: the names of [`Arch::name`], nothing else.
+#[cfg(feature = "clap")]
+impl clap::ValueEnum for Arch {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Arch::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 impl std::fmt::Display for Arch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -3,8 +3,12 @@
 //! max_len; prints the ratios (baseline / configuration).
 
 use super::args::{parse_rtl_max_len as parse_max_len, parse_seed};
-use crate::energy::{evaluate, Activity, EnergyOptions, EnergyReport, EnergyTable, Workload};
+use crate::energy::{
+    evaluate, Activity, ActivityKind, EnergyOptions, EnergyReport, EnergyTable, Workload,
+    WorkloadKind,
+};
 use crate::format::Split;
+use crate::gen::Arch;
 use crate::synth::{Design, SynthOptions};
 use crate::util::{usage, write_atomic};
 use std::path::PathBuf;
@@ -20,16 +24,16 @@ pub struct EnergyArgs {
     /// Activity model: `static` (toggle rate per cell), `sim` (Verilator,
     /// zero-delay toggle counts on the synthesized netlist) or `glitch`
     /// (Icarus, unit gate delays: glitches counted too).
-    #[arg(long, default_value = "static", value_parser = ["static", "sim", "glitch"])]
-    pub activity: String,
+    #[arg(long, value_enum, default_value_t = ActivityKind::Static)]
+    pub activity: ActivityKind,
     /// Toggle probability per cycle of the static model.
     #[arg(long, value_name = "R")]
     pub toggle_rate: Option<f64>,
     /// Workload of the sim model: `uniform` words or `dnn` (Gaussian weights,
     /// ReLU activations, encoded by the golden model); default dnn; not
     /// with --activity static (it has no workload).
-    #[arg(long, value_parser = ["uniform", "dnn"])]
-    pub workload: Option<String>,
+    #[arg(long, value_enum)]
+    pub workload: Option<WorkloadKind>,
     /// Dot-product length of the workload.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_len, default_value_t = 64)]
     pub len: usize,
@@ -76,8 +80,8 @@ pub struct EnergyArgs {
     /// Generate and cost in one go: with --bits (and no --rtl), DIR is
     /// written by `fpec gen` in this microarchitecture (fused or split;
     /// default fused) before it is costed.
-    #[arg(long)]
-    pub arch: Option<String>,
+    #[arg(long, value_enum)]
+    pub arch: Option<Arch>,
 }
 
 /// `fpec energy DIR --bits ...` generates into DIR: refused when DIR
@@ -116,7 +120,7 @@ fn check_flags(args: &EnergyArgs) -> anyhow::Result<()> {
             "--max-len goes with --rtl or --bits (a generated folder's manifest gives its Lmax)",
         ));
     }
-    if args.activity == "static" && args.workload.is_some() {
+    if args.activity == ActivityKind::Static && args.workload.is_some() {
         return Err(usage(
             "--workload goes with --activity sim or glitch (static activity has no workload)",
         ));
@@ -141,7 +145,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
             (Some(b), arch) => {
                 // Generate DIR first, then cost it like any generated folder.
                 let split = Split::parse_with(b, args.emb, args.no_ezb)?;
-                let arch = crate::gen::parse_arch(arch.as_deref().unwrap_or("fused"), &split)?;
+                let arch = crate::gen::check_arch(arch.unwrap_or_default(), &split)?;
                 let max_len = args.max_len.unwrap_or(crate::gen::DEFAULT_MAX_LEN);
                 crate::gen::check_max_len(max_len)?;
                 let req = crate::gen::GenRequest {
@@ -192,15 +196,15 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
         Some(l) => crate::liberty::energy_table(l)?,
         None => table,
     };
-    let activity = match args.activity.as_str() {
-        "sim" | "glitch" => {
+    let activity = match args.activity {
+        ActivityKind::Sim | ActivityKind::Glitch => {
             if args.toggle_rate.is_some() {
                 return Err(usage("--toggle-rate goes with --activity static"));
             }
             if args.macs == 0 {
                 return Err(usage("--macs must be >= 1"));
             }
-            if args.activity == "glitch" {
+            if args.activity == ActivityKind::Glitch {
                 Activity::Glitch {
                     seed: args.seed,
                     macs: args.macs,
@@ -212,7 +216,7 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        _ => Activity::Static {
+        ActivityKind::Static => Activity::Static {
             toggle_rate: args
                 .toggle_rate
                 .or(table.meta.default_toggle_rate)
@@ -235,14 +239,10 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
             )));
         }
     }
-    let base = match args
+    let base = args
         .workload
-        .as_deref()
         .unwrap_or(super::args::DEFAULT_WORKLOAD)
-    {
-        "dnn" => Workload::Dnn { len: args.len },
-        _ => Workload::Uniform { len: args.len },
-    };
+        .with_len(args.len);
     let workload = sparse_workload(&args, &design, &activity, &base)?;
     let opts = EnergyOptions {
         activity,

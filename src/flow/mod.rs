@@ -413,7 +413,6 @@ pub(crate) fn fill_overhead(results: &mut [ConfigResult]) {
 /// What a configuration produces before the baselines are known.
 struct Computed {
     split: Split,
-    arch: Arch,
     out: PathBuf,
     mac_dir: PathBuf,
     m: crate::gen::Manifest,
@@ -509,7 +508,6 @@ fn compute(
     );
     Ok(Computed {
         split,
-        arch,
         out: out.to_path_buf(),
         mac_dir,
         m,

@@ -60,6 +60,13 @@ fn netlist_nets(net: &Netlist) -> BTreeSet<u64> {
 fn gate_expr(c: &synth::Cell) -> Result<Option<String>> {
     let a = || pin(c, "A");
     let b = || pin(c, "B");
+    // `~((A in B) out (C in D))`: AOI4 and OAI4.
+    let four = |inner: &str, outer: &str| -> Result<String> {
+        let (pa, pb, pc, pd) = (a()?, b()?, pin(c, "C")?, pin(c, "D")?);
+        Ok(format!(
+            "~(({pa} {inner} {pb}) {outer} ({pc} {inner} {pd}))"
+        ))
+    };
     Ok(match c.ty.as_str() {
         "$_NOT_" => Some(format!("~{}", a()?)),
         "$_BUF_" => Some(a()?),
@@ -75,20 +82,8 @@ fn gate_expr(c: &synth::Cell) -> Result<Option<String>> {
         "$_NMUX_" => Some(format!("~({} ? {} : {})", pin(c, "S")?, b()?, a()?)),
         "$_AOI3_" => Some(format!("~(({} & {}) | {})", a()?, b()?, pin(c, "C")?)),
         "$_OAI3_" => Some(format!("~(({} | {}) & {})", a()?, b()?, pin(c, "C")?)),
-        "$_AOI4_" => Some(format!(
-            "~(({} & {}) | ({} & {}))",
-            a()?,
-            b()?,
-            pin(c, "C")?,
-            pin(c, "D")?
-        )),
-        "$_OAI4_" => Some(format!(
-            "~(({} | {}) & ({} | {}))",
-            a()?,
-            b()?,
-            pin(c, "C")?,
-            pin(c, "D")?
-        )),
+        "$_AOI4_" => Some(four("&", "|")?),
+        "$_OAI4_" => Some(four("|", "&")?),
         _ => None,
     })
 }

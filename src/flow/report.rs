@@ -119,16 +119,13 @@ impl<'a> Report<'a> {
         });
         let _ = writeln!(
             md,
-            "## Configuration\n\n`{}` {} arch {} (W={}, M={}, Z={}, N={}), generated in `{}` by {}.\n\n\
+            "## Configuration\n\n`{}` {} arch {} ({}), generated in `{}` by {}.\n\n\
              | latency | S (sum) | product | term | acc | comp term | comp acc |\n|---|---|---|---|---|---|---|\n\
              | {} | {} | {} | {} | {} | {} | {} |\n",
             m.top,
             m.bits(),
             m.arch(),
-            m.w,
-            m.m,
-            m.z,
-            c.split.n(),
+            m.fields(c.split.n()),
             c.mac_dir.display(),
             m.generator.as_deref().unwrap_or("?"),
             m.latency,

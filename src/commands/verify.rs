@@ -59,7 +59,7 @@ pub struct VerifyArgs {
     /// Verilog parameter of the --rtl top (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Output folder for reports and VCDs (default out/verify/<top>).
+    /// Output folder for reports and VCDs (default `out/verify/<top>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Build cache folder (default $FPEC_CACHE or out/cache, shared by every command).

@@ -39,6 +39,33 @@ enum Command {
     Regress(commands::regress::RegressArgs),
 }
 
+/// A value outside a flag's fixed set (`--arch`, `--activity`,
+/// `--workload`, `--backend`: the `ValueEnum`s) in the grammar of every
+/// other usage error: `error: --arch foo is not allowed (allowed: fused,
+/// split)`.
+fn unknown_value(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::InvalidValue {
+        return None;
+    }
+    let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) = (
+        e.get(ContextKind::InvalidArg),
+        e.get(ContextKind::InvalidValue),
+    ) else {
+        return None;
+    };
+    let Some(ContextValue::Strings(allowed)) = e.get(ContextKind::ValidValue) else {
+        return None;
+    };
+    // clap names the flag with its value placeholder: `--arch <ARCH>`.
+    let flag = arg.split_whitespace().next().unwrap_or(arg);
+    let value = if value.is_empty() { "''" } else { value };
+    Some(format!(
+        "error: {flag} {value} is not allowed (allowed: {})",
+        allowed.join(", ")
+    ))
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     crate::util::install_signal_cleanup();
@@ -53,6 +80,10 @@ pub fn main() -> i32 {
                     | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             ) {
                 e.exit();
+            }
+            if let Some(line) = unknown_value(&e) {
+                eprintln!("{line}");
+                return 2;
             }
             // One line, exit 2: clap's message without the usage/help tips.
             let text = e.to_string();

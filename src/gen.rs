@@ -25,16 +25,15 @@ pub fn arch_name(split: &Split, arch: Arch) -> &'static str {
     }
 }
 
-/// Parses `--arch` for a split: an unknown name, or `split` for an FxP
-/// split, is a usage error naming the allowed values.
-pub fn parse_arch(name: &str, split: &Split) -> Result<Arch> {
-    let a = Arch::parse(name).map_err(|e| usage(format!("--arch: {e}")))?;
-    if split.is_fxp() && a != Arch::Fused {
+/// Checks `--arch` against a split: `split` for an FxP split is a usage
+/// error naming the allowed value (clap has refused unknown names).
+pub fn check_arch(arch: Arch, split: &Split) -> Result<Arch> {
+    if split.is_fxp() && arch != Arch::Fused {
         return Err(usage(format!(
-            "--arch {name} does not apply to the FxP split {split} (FxP has one arch; allowed: fused, the default)"
+            "--arch {arch} does not apply to the FxP split {split} (FxP has one arch; allowed: fused, the default)"
         )));
     }
-    Ok(a)
+    Ok(arch)
 }
 
 /// A generation request.

@@ -2,7 +2,7 @@
 //!
 //! The library does all the work; `src/main.rs` only parses the command line.
 //! Module map:
-//! - [`format`]: number formats and their validation (spec 1);
+//! - [`format`](mod@format): number formats and their validation (spec 1);
 //! - [`golden`]: the bit-exact software reference (spec 2-5);
 //! - [`dnn`]: bit-exact DNN inference and FPEC-Opt (spec 9);
 //! - [`manifest`]: `manifest.json`, its reader, writer and checks (spec 6.3);

@@ -164,6 +164,82 @@ fn unit_scale(lib: &Group) -> f64 {
     }
 }
 
+/// The energy of one cell: its output pins' mean internal-power entries
+/// plus the input load `load`; a flop also pays its clock pin per cycle.
+fn cell_energy(c: &Group, scale: f64, load: f64) -> CellEnergy {
+    let is_ff = c.children.iter().any(|g| g.kind == "ff");
+    let outs: Vec<&Group> = c
+        .children
+        .iter()
+        .filter(|g| g.kind == "pin" && g.attr("direction") == Some("output"))
+        .collect();
+    let out_e: Vec<f64> = outs
+        .iter()
+        .filter_map(|p| mean_tables(p, &["rise_power", "fall_power", "power"]))
+        .collect();
+    let out_mean = if out_e.is_empty() {
+        0.0
+    } else {
+        out_e.iter().sum::<f64>() / out_e.len() as f64
+    } * scale;
+    if !is_ff {
+        return CellEnergy::Comb {
+            per_toggle: out_mean + load,
+        };
+    }
+    let clk = c
+        .children
+        .iter()
+        .find(|g| g.kind == "pin" && g.attr("clock") == Some("true"));
+    let per_cycle = clk
+        .map(|p| {
+            mean_tables(p, &["rise_power"]).unwrap_or(0.0)
+                + mean_tables(p, &["fall_power"]).unwrap_or(0.0)
+        })
+        .unwrap_or(0.0)
+        * scale;
+    CellEnergy::Flop {
+        per_cycle,
+        per_q_toggle: out_mean + load,
+    }
+}
+
+/// A usable table: some cells, a flip-flop among them, every energy finite
+/// and in range.
+fn check_cells(cells: &BTreeMap<String, CellEnergy>, path: &Path) -> Result<()> {
+    if cells.is_empty() {
+        return Err(usage(format!(
+            "{}: the library has no cells",
+            path.display()
+        )));
+    }
+    if !cells.values().any(|e| matches!(e, CellEnergy::Flop { .. })) {
+        return Err(usage(format!(
+            "liberty {}: no flip-flop cell (a cell with an ff group; allowed: a library with a D flip-flop, which every MAC needs)",
+            path.display()
+        )));
+    }
+    for (name, e) in cells {
+        let vals = match e {
+            CellEnergy::Comb { per_toggle } => vec![*per_toggle],
+            CellEnergy::Flop {
+                per_cycle,
+                per_q_toggle,
+            } => vec![*per_cycle, *per_q_toggle],
+        };
+        if let Some(bad) = vals
+            .iter()
+            .find(|x| !(x.is_finite() && **x >= 0.0 && **x <= 1e9))
+        {
+            return Err(usage(format!(
+                "liberty {}: cell {name} gets energy {bad} fJ (allowed finite 0..=1e9; check nom_voltage, capacitance and the power tables)",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Yosys cell names produced by liberty mapping are the library's cell names.
 pub fn energy_table(path: &Path) -> Result<EnergyTable> {
     let text = crate::util::read_text_limited(path, 256 << 20, "--liberty")?;
@@ -202,76 +278,13 @@ pub fn energy_table(path: &Path) -> Result<EnergyTable> {
         caps.iter().sum::<f64>() / caps.len() as f64
     };
     let load = 0.5 * cin * v * v * scale;
-    let mut cells = BTreeMap::new();
-    for c in lib.children.iter().filter(|g| g.kind == "cell") {
-        let is_ff = c.children.iter().any(|g| g.kind == "ff");
-        let outs: Vec<&Group> = c
-            .children
-            .iter()
-            .filter(|g| g.kind == "pin" && g.attr("direction") == Some("output"))
-            .collect();
-        let out_e: Vec<f64> = outs
-            .iter()
-            .filter_map(|p| mean_tables(p, &["rise_power", "fall_power", "power"]))
-            .collect();
-        let out_mean = if out_e.is_empty() {
-            0.0
-        } else {
-            out_e.iter().sum::<f64>() / out_e.len() as f64
-        } * scale;
-        let e = if is_ff {
-            let clk = c
-                .children
-                .iter()
-                .find(|g| g.kind == "pin" && g.attr("clock") == Some("true"));
-            let per_cycle = clk
-                .map(|p| {
-                    mean_tables(p, &["rise_power"]).unwrap_or(0.0)
-                        + mean_tables(p, &["fall_power"]).unwrap_or(0.0)
-                })
-                .unwrap_or(0.0)
-                * scale;
-            CellEnergy::Flop {
-                per_cycle,
-                per_q_toggle: out_mean + load,
-            }
-        } else {
-            CellEnergy::Comb {
-                per_toggle: out_mean + load,
-            }
-        };
-        cells.insert(c.name.clone(), e);
-    }
-    if cells.is_empty() {
-        return Err(usage(format!(
-            "{}: the library has no cells",
-            path.display()
-        )));
-    }
-    if !cells.values().any(|e| matches!(e, CellEnergy::Flop { .. })) {
-        return Err(usage(format!(
-            "liberty {}: no flip-flop cell (a cell with an ff group; allowed: a library with a D flip-flop, which every MAC needs)",
-            path.display()
-        )));
-    }
-    for (name, e) in &cells {
-        let vals = match e {
-            CellEnergy::Comb { per_toggle } => vec![*per_toggle],
-            CellEnergy::Flop {
-                per_cycle,
-                per_q_toggle,
-            } => vec![*per_cycle, *per_q_toggle],
-        };
-        if let Some(bad) = vals
-            .iter()
-            .find(|x| !(x.is_finite() && **x >= 0.0 && **x <= 1e9))
-        {
-            return Err(usage(format!(
-                "liberty {}: cell {name} gets energy {bad} fJ (allowed finite 0..=1e9; check nom_voltage, capacitance and the power tables)",
-                path.display()
-            )));
-        }
-    }
+    let cells: BTreeMap<String, CellEnergy> = lib
+        .children
+        .iter()
+        .filter(|g| g.kind == "cell")
+        .map(|c| (c.name.clone(), cell_energy(c, scale, load)))
+        .collect();
+    check_cells(&cells, path)?;
     Ok(EnergyTable {
         origin: path.display().to_string(),
         meta: TableMeta {

@@ -223,6 +223,12 @@ impl Manifest {
         self.arch.as_deref().unwrap_or("unknown")
     }
 
+    /// `W=.., M=.., Z=.., N=..` (N = `n`, the word width of its split), as
+    /// `fpec gen` and the flow report name a configuration.
+    pub fn fields(&self, n: u32) -> String {
+        format!("W={}, M={}, Z={}, N={n}", self.w, self.m, self.z)
+    }
+
     /// The bit split `W+C` as recorded (or derived from W, M, Z).
     pub fn bits(&self) -> String {
         match (&self.bits, self.split()) {

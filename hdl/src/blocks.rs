@@ -10,7 +10,7 @@
 
 use rust_hdl::prelude::*;
 
-/// Upper bound of the local settling loop of [`settled_block!`] (far above
+/// Upper bound of the local settling loop of `settled_block!` (far above
 /// the deepest block: the multiplier settles in about 3W + 3 passes).
 pub const SETTLE_MAX: usize = 256;
 

@@ -13,7 +13,7 @@
 //! (no concatenation, no indexed assignment), so the block is a
 //! `Verilog::Custom` leaf of full- and half-adder equations, and its Rust
 //! model below evaluates the same plan. It is cross-checked against the
-//! maths ([`reference`]) in its own tests (rust-sim and Icarus on the
+//! maths ([`reference`](fn@reference)) in its own tests (rust-sim and Icarus on the
 //! emitted Verilog, exhaustive at small widths) and by every MAC
 //! verification.
 //!

@@ -116,13 +116,37 @@ pub struct Requant<const X: usize> {
     sat_neg_word: Constant<Bits<X>>,
 }
 
-impl<const X: usize> Requant<X> {
-    /// Builds the requantizer for `p` (X == max(p.s + 1, p.no())).
-    pub fn new(p: &RequantParams) -> Self {
-        assert!(X == (p.s + 1).max(p.no()) && X <= 64);
+/// The constants of a requantizer for `p` at X bits, fixed at generation
+/// (thresholds, saturation limits and words, masks); limits that compare
+/// through [`Requant`]'s sign flip are stored flipped.
+struct Consts {
+    up: bool,
+    h: i128,
+    keff: i128,
+    kup: i128,
+    fill: i128,
+    lowmask: i128,
+    th: [i128; 3],
+    tz: i128,
+    ezb_all: bool,
+    half_ok: bool,
+    half_lim: i128,
+    can_pos: bool,
+    can_neg: bool,
+    m_edb: i128,
+    m_ezb: i128,
+    m_e0: i128,
+    m_e1: i128,
+    hi_lim: i128,
+    lo_lim: i128,
+    sat_pos_word: i128,
+    sat_neg_word: i128,
+}
+
+impl Consts {
+    fn of(p: &RequantParams, x_bits: u32) -> Consts {
         let k = p.k as i128;
         let s = p.s as i128;
-        let x_bits = X as u32;
         let xmax = (1i128 << (x_bits - 1)) - 1;
         let xmin = -(1i128 << (x_bits - 1));
         let (qmin, qmax) = (-(1i128 << (p.wo - 1)), (1i128 << (p.wo - 1)) - 1);
@@ -198,6 +222,41 @@ impl<const X: usize> Requant<X> {
         let sat_pos_word = (qmax << co) | if p.fxp { 0 } else { (1 << mo) | emb_max };
         let sat_neg_word = (qmin << co) | emb_max;
         let ones_x = (1i128 << x_bits) - 1;
+        Consts {
+            up,
+            h,
+            keff,
+            kup: if up { (co - k).min(255) } else { co },
+            fill: ones_x ^ (ones_x >> keff),
+            lowmask: (1i128 << keff) - 1,
+            th: [
+                if mo >= 1 { th(1) } else { cap },
+                if mo >= 2 { th(2) } else { cap },
+                if mo >= 2 { th(3) } else { cap },
+            ],
+            tz,
+            ezb_all,
+            half_ok,
+            half_lim: flip(half_lim),
+            can_pos,
+            can_neg,
+            m_edb: if p.fxp { 0 } else { 1i128 << mo },
+            m_ezb: if !p.fxp && p.zo { 1i128 << (mo + 1) } else { 0 },
+            m_e0: if mo >= 1 { 1 } else { 0 },
+            m_e1: if mo >= 2 { 2 } else { 0 },
+            hi_lim: flip(hi_lim),
+            lo_lim: flip(lo_lim),
+            sat_pos_word,
+            sat_neg_word,
+        }
+    }
+}
+
+impl<const X: usize> Requant<X> {
+    /// Builds the requantizer for `p` (X == max(p.s + 1, p.no())).
+    pub fn new(p: &RequantParams) -> Self {
+        assert!(X == (p.s + 1).max(p.no()) && X <= 64);
+        let c = Consts::of(p, X as u32);
         Self {
             x: Default::default(),
             y: Default::default(),
@@ -230,31 +289,31 @@ impl<const X: usize> Requant<X> {
             chosen: Default::default(),
             half: Default::default(),
             relu: Constant::new(p.relu),
-            up: Constant::new(up),
+            up: Constant::new(c.up),
             zero_x: Constant::new(Bits::default()),
             sign_x: Constant::new(bits_of(1i128 << (X - 1))),
-            h: Constant::new(bits_of(h)),
-            ksh: Constant::new(bits_of(keff)),
-            kup: Constant::new(bits_of(if up { (co - k).min(255) } else { co })),
-            fill: Constant::new(bits_of(ones_x ^ (ones_x >> keff))),
-            lowmask: Constant::new(bits_of((1i128 << keff) - 1)),
-            th1: Constant::new(bits_of(if mo >= 1 { th(1) } else { cap })),
-            th2: Constant::new(bits_of(if mo >= 2 { th(2) } else { cap })),
-            th3: Constant::new(bits_of(if mo >= 2 { th(3) } else { cap })),
-            tz: Constant::new(bits_of(tz)),
-            ezb_all: Constant::new(ezb_all),
-            half_ok: Constant::new(half_ok),
-            half_lim: Constant::new(bits_of(flip(half_lim))),
-            can_pos: Constant::new(can_pos),
-            can_neg: Constant::new(can_neg),
-            m_edb: Constant::new(bits_of(if p.fxp { 0 } else { 1i128 << mo })),
-            m_ezb: Constant::new(bits_of(if !p.fxp && p.zo { 1i128 << (mo + 1) } else { 0 })),
-            m_e0: Constant::new(bits_of(if mo >= 1 { 1 } else { 0 })),
-            m_e1: Constant::new(bits_of(if mo >= 2 { 2 } else { 0 })),
-            hi_lim: Constant::new(bits_of(flip(hi_lim))),
-            lo_lim: Constant::new(bits_of(flip(lo_lim))),
-            sat_pos_word: Constant::new(bits_of(sat_pos_word)),
-            sat_neg_word: Constant::new(bits_of(sat_neg_word)),
+            h: Constant::new(bits_of(c.h)),
+            ksh: Constant::new(bits_of(c.keff)),
+            kup: Constant::new(bits_of(c.kup)),
+            fill: Constant::new(bits_of(c.fill)),
+            lowmask: Constant::new(bits_of(c.lowmask)),
+            th1: Constant::new(bits_of(c.th[0])),
+            th2: Constant::new(bits_of(c.th[1])),
+            th3: Constant::new(bits_of(c.th[2])),
+            tz: Constant::new(bits_of(c.tz)),
+            ezb_all: Constant::new(c.ezb_all),
+            half_ok: Constant::new(c.half_ok),
+            half_lim: Constant::new(bits_of(c.half_lim)),
+            can_pos: Constant::new(c.can_pos),
+            can_neg: Constant::new(c.can_neg),
+            m_edb: Constant::new(bits_of(c.m_edb)),
+            m_ezb: Constant::new(bits_of(c.m_ezb)),
+            m_e0: Constant::new(bits_of(c.m_e0)),
+            m_e1: Constant::new(bits_of(c.m_e1)),
+            hi_lim: Constant::new(bits_of(c.hi_lim)),
+            lo_lim: Constant::new(bits_of(c.lo_lim)),
+            sat_pos_word: Constant::new(bits_of(c.sat_pos_word)),
+            sat_neg_word: Constant::new(bits_of(c.sat_neg_word)),
         }
     }
 }

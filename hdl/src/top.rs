@@ -51,6 +51,24 @@ impl Arch {
     }
 }
 
+impl std::str::FromStr for Arch {
+    type Err = HdlError;
+    fn from_str(s: &str) -> Result<Arch, HdlError> {
+        Arch::parse(s)
+    }
+}
+
+/// `--arch` on the command line: the names of [`Arch::name`], nothing else.
+#[cfg(feature = "clap")]
+impl clap::ValueEnum for Arch {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Arch::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 impl std::fmt::Display for Arch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -339,59 +357,14 @@ impl Mac {
                 wires.push((1, "est_skip".into(), None));
                 wires.push((x.ca, "comp_cacc".into(), None));
                 wires.push((1, "comp_live".into(), None));
-                let insts = [
-                    instance(
-                        "mul",
-                        mul.verilog()?,
-                        &[
-                            ("a", "qw".into()),
-                            ("b", "qa".into()),
-                            ("t", "mul_t".into()),
-                        ],
-                    ),
-                    instance(
-                        "acc",
-                        acc.verilog()?,
-                        &acc_conns("mul_t", x.p, x.a, "acc_valid", "acc_sum"),
-                    ),
-                    instance(
-                        "est",
-                        est.verilog()?,
-                        &[
-                            ("qw", "qw".into()),
-                            ("qa", "qa".into()),
-                            ("cw", "cw".into()),
-                            ("ca", "ca".into()),
-                            ("term", "est_term".into()),
-                            ("skip", "est_skip".into()),
-                        ],
-                    ),
-                    instance(
-                        "comp",
-                        comp.verilog()?,
-                        &[
-                            ("clk", "clk".into()),
-                            ("rst", "rst".into()),
-                            ("valid", "in_valid".into()),
-                            ("first", "in_first".into()),
-                            ("skip", "est_skip".into()),
-                            ("d", v_sext("est_term", x.tw, x.ca)),
-                            ("cacc", "comp_cacc".into()),
-                            ("live", "comp_live".into()),
-                        ],
-                    ),
-                    instance(
-                        "out",
-                        out.verilog()?,
-                        &[
-                            ("acc", v_sext("acc_sum", x.a, x.s)),
-                            ("comp", v_sext("comp_cacc", x.ca, x.s)),
-                            ("valid", "acc_valid".into()),
-                            ("live", "comp_live".into()),
-                            ("sum", "out_sum".into()),
-                        ],
-                    ),
-                ];
+                let insts = split_instances(
+                    x,
+                    mul.as_ref(),
+                    acc.as_ref(),
+                    est.as_ref(),
+                    comp.as_ref(),
+                    out.as_ref(),
+                )?;
                 top_files(
                     top,
                     header,
@@ -403,6 +376,71 @@ impl Mac {
             }
         })
     }
+}
+
+/// The split arch's instances: the multiplier and its accumulator, the
+/// estimate, the compensation accumulator and the output adder.
+fn split_instances(
+    x: &Widths,
+    mul: &dyn MulDyn,
+    acc: &dyn AccDyn,
+    est: &dyn EstDyn,
+    comp: &dyn CompAccDyn,
+    out: &dyn OutAddDyn,
+) -> Result<[Instance; 5], HdlError> {
+    Ok([
+        instance(
+            "mul",
+            mul.verilog()?,
+            &[
+                ("a", "qw".into()),
+                ("b", "qa".into()),
+                ("t", "mul_t".into()),
+            ],
+        ),
+        instance(
+            "acc",
+            acc.verilog()?,
+            &acc_conns("mul_t", x.p, x.a, "acc_valid", "acc_sum"),
+        ),
+        instance(
+            "est",
+            est.verilog()?,
+            &[
+                ("qw", "qw".into()),
+                ("qa", "qa".into()),
+                ("cw", "cw".into()),
+                ("ca", "ca".into()),
+                ("term", "est_term".into()),
+                ("skip", "est_skip".into()),
+            ],
+        ),
+        instance(
+            "comp",
+            comp.verilog()?,
+            &[
+                ("clk", "clk".into()),
+                ("rst", "rst".into()),
+                ("valid", "in_valid".into()),
+                ("first", "in_first".into()),
+                ("skip", "est_skip".into()),
+                ("d", v_sext("est_term", x.tw, x.ca)),
+                ("cacc", "comp_cacc".into()),
+                ("live", "comp_live".into()),
+            ],
+        ),
+        instance(
+            "out",
+            out.verilog()?,
+            &[
+                ("acc", v_sext("acc_sum", x.a, x.s)),
+                ("comp", v_sext("comp_cacc", x.ca, x.s)),
+                ("valid", "acc_valid".into()),
+                ("live", "comp_live".into()),
+                ("sum", "out_sum".into()),
+            ],
+        ),
+    ])
 }
 
 fn split_word(v: u32, x: &Widths) -> (u64, u64) {

@@ -3,6 +3,7 @@
 //! hardware (`--arch`, `--max-len`), each with one parser and one message
 //! per bad value, naming the flag that carried it.
 
+use crate::energy::WorkloadKind;
 use crate::format::{Format, Split};
 use crate::gen::{Arch, DEFAULT_MAX_LEN};
 use crate::util::usage;
@@ -15,7 +16,7 @@ pub const DEFAULT_SEED: u64 = 1;
 /// about 170 k pairs at the default Lmax, which Icarus runs in seconds.
 pub const DEFAULT_VECTORS: u64 = 300;
 /// Default workload of simulated activity (energy, flow).
-pub const DEFAULT_WORKLOAD: &str = "dnn";
+pub const DEFAULT_WORKLOAD: WorkloadKind = WorkloadKind::Dnn;
 
 crate::ranged_arg!(parse_seed, u64, "--seed", 0, u64::MAX);
 crate::ranged_arg!(parse_vectors, u64, "--vectors", 1, 10000000);
@@ -73,8 +74,8 @@ impl FormatArgs {
 #[derive(clap::Args, Debug, Clone)]
 pub struct HwArgs {
     /// Microarchitecture of an FPEC MAC (spec 6.4): fused (default) or split.
-    #[arg(long, default_value = "fused")]
-    pub arch: String,
+    #[arg(long, value_enum, default_value_t = Arch::Fused)]
+    pub arch: Arch,
     /// Longest dot product Lmax (1..=65536); sizes the accumulators.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_max_len, default_value_t = DEFAULT_MAX_LEN)]
     pub max_len: u64,
@@ -83,7 +84,7 @@ pub struct HwArgs {
 impl HwArgs {
     /// The checked arch for `split` (FxP has one).
     pub fn arch(&self, split: &Split) -> Result<Arch> {
-        crate::gen::parse_arch(&self.arch, split)
+        crate::gen::check_arch(self.arch, split)
     }
 }
 

@@ -1,7 +1,8 @@
 //! `fpec flow`: the command line of the main job ([`crate::flow`]).
 
 use super::args::{parse_max_len, parse_seed, parse_vectors};
-use crate::flow::FlowOptions;
+use crate::energy::WorkloadKind;
+use crate::flow::{ArchChoice, FlowOptions};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -29,8 +30,8 @@ pub struct FlowArgs {
     #[arg(long, default_value = "out/flow")]
     pub out: PathBuf,
     /// Workload of the simulated activity: uniform or dnn.
-    #[arg(long, default_value = super::args::DEFAULT_WORKLOAD, value_parser = ["uniform", "dnn"])]
-    pub workload: String,
+    #[arg(long, value_enum, default_value_t = super::args::DEFAULT_WORKLOAD)]
+    pub workload: WorkloadKind,
     /// Dot products verified per backend.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_vectors, default_value_t = super::args::DEFAULT_VECTORS)]
     pub vectors: u64,
@@ -39,8 +40,8 @@ pub struct FlowArgs {
     pub seed: u64,
     /// Microarchitecture(s) of the FPEC MACs (spec 6.4): fused (default),
     /// split, or all (side by side); repeatable.
-    #[arg(long, default_values_t = vec!["fused".to_string()])]
-    pub arch: Vec<String>,
+    #[arg(long, value_enum, default_values_t = vec![ArchChoice::Fused])]
+    pub arch: Vec<ArchChoice>,
     /// Share of sparse pairs (both ezb = 1) in each dot product of the
     /// FPEC configurations' dnn workload, 0..=1 (Z = 1 only; FxP runs keep
     /// the plain workload).
@@ -125,11 +126,8 @@ pub fn run(a: FlowArgs) -> Result<()> {
         .map(crate::regress::parse_shard)
         .transpose()?;
     let splits = crate::flow::expand_bits_with(&a.bits, a.emb, a.no_ezb)?;
-    if a.arch != ["fused"] && splits.iter().all(|s| s.is_fxp()) {
-        return Err(crate::util::usage(format!(
-            "--arch {} applies to compensated splits, but every --bits is FxP (allowed: --arch with a W+C split, C >= 1)",
-            a.arch.join(",")
-        )));
+    if a.arch != [ArchChoice::Fused] {
+        crate::flow::check_archs_apply(&a.arch, &splits)?;
     }
     crate::util::check_out_dir(&a.out, "--out")?;
     if shard.is_none() {

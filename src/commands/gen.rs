@@ -102,14 +102,11 @@ pub fn run(a: GenArgs) -> Result<()> {
     });
     let m = generate(&req, &out)?;
     println!(
-        "generated {} {} (arch {}, W={}, M={}, Z={}, N={}, S={}, Lmax={}, latency={}) in {}: {}",
+        "generated {} {} (arch {}, {}, S={}, Lmax={}, latency={}) in {}: {}",
         m.top,
         m.bits(),
         m.arch(),
-        m.w,
-        m.m,
-        m.z,
-        req.split.n(),
+        m.fields(req.split.n()),
         m.sum_width,
         m.max_len,
         m.latency,

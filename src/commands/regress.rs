@@ -3,6 +3,8 @@
 //! is generated or written.
 
 use super::args::{parse_max_len, parse_seed};
+use crate::flow::ArchChoice;
+use crate::gen::Arch;
 use crate::regress::{self, merge, Plan, PlanSpec, RunOptions};
 use crate::util::usage;
 use anyhow::{bail, Result};
@@ -22,8 +24,8 @@ pub struct RegressArgs {
     #[arg(long, value_name = "W+C")]
     pub bits: Vec<String>,
     /// Arch(s) of the FPEC splits: fused, split or all (default all).
-    #[arg(long)]
-    pub arch: Vec<String>,
+    #[arg(long, value_enum)]
+    pub arch: Vec<ArchChoice>,
     /// Configuration id(s) instead of --bits/--arch, e.g. 6+2-fused, 6+3-m1z0-split, 8+0-fxp.
     #[arg(long, value_name = "ID")]
     pub config: Vec<String>,
@@ -128,18 +130,14 @@ fn plan_of(a: &RegressArgs) -> Result<Plan> {
         } else {
             crate::flow::expand_bits(&a.bits)?
         };
-        let arch_names = if a.arch.is_empty() {
-            vec!["all".to_string()]
-        } else {
-            a.arch.clone()
-        };
-        if !a.arch.is_empty() && splits.iter().all(|s| s.is_fxp()) {
-            return Err(usage(format!(
-                "--arch {} applies to compensated splits, but every --bits is FxP (allowed: --arch with a W+C split, C >= 1)",
-                a.arch.join(",")
-            )));
+        if !a.arch.is_empty() {
+            crate::flow::check_archs_apply(&a.arch, &splits)?;
         }
-        let archs = crate::flow::expand_archs(&arch_names)?;
+        let archs = if a.arch.is_empty() {
+            Arch::ALL.to_vec()
+        } else {
+            crate::flow::expand_archs(&a.arch)
+        };
         regress::configs_of(&splits, &archs)
             .iter()
             .map(|c| c.id())

@@ -3,7 +3,7 @@
 use super::args::{parse_emb, parse_rtl_max_len as parse_max_len, parse_seed, parse_vectors};
 use crate::format::Split;
 use crate::util::usage;
-use crate::verify::{self, manifest, Options, BACKENDS};
+use crate::verify::{self, manifest, BackendChoice, Options};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,8 +18,8 @@ pub struct VerifyArgs {
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Simulator(s): verilator, icarus, rust-sim or all.
-    #[arg(long, default_value = "all")]
-    pub backend: String,
+    #[arg(long, value_enum, default_value_t = BackendChoice::All)]
+    pub backend: BackendChoice,
     /// Number of dot products (1..=10000000; default 300, as in flow; not with --exhaustive).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_vectors)]
     pub vectors: Option<u64>,
@@ -59,7 +59,7 @@ pub struct VerifyArgs {
     /// Verilog parameter of the --rtl top (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Output folder for reports and VCDs (default out/verify/<top>).
+    /// Output folder for reports and VCDs (default `out/verify/<top>`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Build cache folder (default $FPEC_CACHE or out/cache, shared by every command).
@@ -206,13 +206,6 @@ fn repro_command(seed: u64) -> String {
 
 /// Runs `fpec verify`.
 pub fn run(a: VerifyArgs) -> Result<()> {
-    if !BACKENDS.contains(&a.backend.as_str()) {
-        return Err(usage(format!(
-            "--backend {} is not allowed (allowed: {})",
-            a.backend,
-            BACKENDS.join(", ")
-        )));
-    }
     if a.exhaustive && a.vectors.is_some() {
         return Err(usage(
             "--vectors conflicts with --exhaustive (the sweep runs every word pair); give one of them",
@@ -258,18 +251,10 @@ pub fn run(a: VerifyArgs) -> Result<()> {
             dut.n()
         )));
     }
-    if !a.rtl.is_empty() && a.backend == "rust-sim" {
+    if !a.rtl.is_empty() && a.backend == BackendChoice::RustSim {
         return Err(usage("--backend rust-sim needs a generated DIR, not --rtl"));
     }
-    let backends: Vec<String> = if a.backend == "all" {
-        let mut v = vec!["verilator".to_string(), "icarus".to_string()];
-        if a.rtl.is_empty() {
-            v.push("rust-sim".to_string());
-        }
-        v
-    } else {
-        vec![a.backend.clone()]
-    };
+    let backends = a.backend.backends(a.rtl.is_empty());
     let seed = a.seed.unwrap_or(super::args::DEFAULT_SEED);
     // Default output folder: one per design (top, split and a hash of the
     // RTL and its description), so designs never share mismatch files.
@@ -300,7 +285,7 @@ pub fn run(a: VerifyArgs) -> Result<()> {
         out,
         cache,
         repro: repro_command(seed),
-        rust_sim_required: a.backend == "rust-sim",
+        rust_sim_required: a.backend == BackendChoice::RustSim,
         parallel: false,
     };
     if a.bench {

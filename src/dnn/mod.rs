@@ -14,8 +14,9 @@
 //! - [`quant`]: bit-exact quantized inference and operand export;
 //! - [`opt`]: FPEC-Opt (configuration sweep, threshold tuning, reports) and
 //!   the [`energy_model::MacEnergy`] hook for the energy model;
-//! - [`hil`]: hardware-in-the-loop check of one layer (to be wired to the
-//!   Verilator verifier).
+//! - [`hil`]: hardware in the loop, `fpec dnn verify-layer`: one layer's
+//!   real dot products run on the generated MAC under Verilator, every
+//!   `sum` compared with the golden inference's.
 
 pub mod data;
 pub mod energy_model;

@@ -8,6 +8,7 @@ use crate::golden::{self, Operand};
 use crate::synth::{self, Bit, Design, Netlist};
 use crate::util::{usage, write_atomic};
 use anyhow::{bail, Context, Result};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,29 +43,109 @@ pub fn instrumented_verilog(net: &Netlist, module: &str) -> Result<String> {
     instrumented_verilog_with(net, module, false)
 }
 
-/// [`instrumented_verilog`], optionally with a unit delay (`#1`) on every
-/// combinational cell (for the Icarus glitch simulation).
-pub fn instrumented_verilog_with(net: &Netlist, module: &str, unit_delay: bool) -> Result<String> {
-    let delay = if unit_delay { "#1 " } else { "" };
-    let ncp = net.cells.len().max(65);
-    let mut nets = std::collections::BTreeSet::new();
-    let mut flop_q = std::collections::BTreeSet::new();
-    for p in &net.ports {
-        for b in &p.bits {
-            if let Bit::Net(n) = b {
-                nets.insert(*n);
-            }
+/// Every net a port or cell touches.
+fn netlist_nets(net: &Netlist) -> BTreeSet<u64> {
+    let port_bits = net.ports.iter().flat_map(|p| p.bits.iter());
+    let cell_bits = net.cells.iter().flat_map(|c| c.conns.values().flatten());
+    port_bits
+        .chain(cell_bits)
+        .filter_map(|b| match b {
+            Bit::Net(n) => Some(*n),
+            Bit::Const(_) => None,
+        })
+        .collect()
+}
+
+/// The expression of a combinational Yosys generic gate, None for other cells.
+fn gate_expr(c: &synth::Cell) -> Result<Option<String>> {
+    let a = || pin(c, "A");
+    let b = || pin(c, "B");
+    // `~((A in B) out (C in D))`: AOI4 and OAI4.
+    let four = |inner: &str, outer: &str| -> Result<String> {
+        let (pa, pb, pc, pd) = (a()?, b()?, pin(c, "C")?, pin(c, "D")?);
+        Ok(format!(
+            "~(({pa} {inner} {pb}) {outer} ({pc} {inner} {pd}))"
+        ))
+    };
+    Ok(match c.ty.as_str() {
+        "$_NOT_" => Some(format!("~{}", a()?)),
+        "$_BUF_" => Some(a()?),
+        "$_AND_" => Some(format!("{} & {}", a()?, b()?)),
+        "$_NAND_" => Some(format!("~({} & {})", a()?, b()?)),
+        "$_OR_" => Some(format!("{} | {}", a()?, b()?)),
+        "$_NOR_" => Some(format!("~({} | {})", a()?, b()?)),
+        "$_XOR_" => Some(format!("{} ^ {}", a()?, b()?)),
+        "$_XNOR_" => Some(format!("~({} ^ {})", a()?, b()?)),
+        "$_ANDNOT_" => Some(format!("{} & ~{}", a()?, b()?)),
+        "$_ORNOT_" => Some(format!("{} | ~{}", a()?, b()?)),
+        "$_MUX_" => Some(format!("{} ? {} : {}", pin(c, "S")?, b()?, a()?)),
+        "$_NMUX_" => Some(format!("~({} ? {} : {})", pin(c, "S")?, b()?, a()?)),
+        "$_AOI3_" => Some(format!("~(({} & {}) | {})", a()?, b()?, pin(c, "C")?)),
+        "$_OAI3_" => Some(format!("~(({} | {}) & {})", a()?, b()?, pin(c, "C")?)),
+        "$_AOI4_" => Some(four("&", "|")?),
+        "$_OAI4_" => Some(four("|", "&")?),
+        _ => None,
+    })
+}
+
+/// The `always` statement of a `$_DFF_*` flop, with its Q net.
+fn flop_stmt(c: &synth::Cell) -> Result<(String, u64)> {
+    let q = pin(c, "Q")?;
+    let d = pin(c, "D")?;
+    let clk = pin(c, "C")?;
+    let qn = match c.conns.get("Q").map(|b| b[0]) {
+        Some(Bit::Net(n)) => n,
+        _ => bail!("flop {} drives a constant", c.name),
+    };
+    let edge = |ch: u8| if ch == b'P' { "posedge" } else { "negedge" };
+    let tb = c.ty.as_bytes();
+    let stmt = match c.ty.as_str() {
+        "$_DFF_P_" | "$_DFF_N_" => {
+            format!("  always @({} {clk}) {q} <= {d};", edge(tb[6]))
         }
-    }
+        "$_DFF_PP0_" | "$_DFF_PP1_" | "$_DFF_PN0_" | "$_DFF_PN1_" | "$_DFF_NP0_"
+        | "$_DFF_NP1_" | "$_DFF_NN0_" | "$_DFF_NN1_" => {
+            let r = pin(c, "R")?;
+            let active = if tb[7] == b'P' { r.clone() } else { format!("!{r}") };
+            format!(
+                "  always @({} {clk} or {} {r}) if ({active}) {q} <= 1'b{}; else {q} <= {d};",
+                edge(tb[6]),
+                edge(tb[7]),
+                tb[8] as char
+            )
+        }
+        t => bail!(
+            "cannot simulate cell type {t} (cell {}): only Yosys generic gates and $_DFF_* flops are supported",
+            c.name
+        ),
+    };
+    Ok((stmt, qn))
+}
+
+/// The cells as Verilog statements (`delay` on every gate): the body, each
+/// cell's output net in cell order, and the nets flops drive.
+fn cell_statements(net: &Netlist, delay: &str) -> Result<(String, Vec<String>, BTreeSet<u64>)> {
+    let mut body = String::new();
+    let mut ys = Vec::with_capacity(net.cells.len());
+    let mut flop_q = BTreeSet::new();
     for c in &net.cells {
-        for bits in c.conns.values() {
-            for b in bits {
-                if let Bit::Net(n) = b {
-                    nets.insert(*n);
-                }
-            }
+        if let Some(e) = gate_expr(c)? {
+            let yn = pin(c, "Y")?;
+            writeln!(body, "  assign {delay}{yn} = {e};")?;
+            ys.push(yn);
+            continue;
         }
+        let (stmt, qn) = flop_stmt(c)?;
+        writeln!(body, "{stmt}")?;
+        flop_q.insert(qn);
+        ys.push(pin(c, "Q")?);
     }
+    Ok((body, ys, flop_q))
+}
+
+/// The module header and the port declarations (`cell_y` of `ncp` bits
+/// unless `unit_delay`).
+fn module_header(net: &Netlist, module: &str, unit_delay: bool, ncp: usize) -> Result<String> {
     let mut v = String::new();
     writeln!(
         v,
@@ -94,83 +175,12 @@ pub fn instrumented_verilog_with(net: &Netlist, module: &str, unit_delay: bool) 
     if !unit_delay {
         writeln!(v, "  output wire [{}:0] cell_y;", ncp - 1)?;
     }
-    let mut body = String::new();
-    let mut ys = Vec::with_capacity(ncp);
-    for c in &net.cells {
-        let a = || pin(c, "A");
-        let b = || pin(c, "B");
-        let y = || pin(c, "Y");
-        let expr = match c.ty.as_str() {
-            "$_NOT_" => Some(format!("~{}", a()?)),
-            "$_BUF_" => Some(a()?),
-            "$_AND_" => Some(format!("{} & {}", a()?, b()?)),
-            "$_NAND_" => Some(format!("~({} & {})", a()?, b()?)),
-            "$_OR_" => Some(format!("{} | {}", a()?, b()?)),
-            "$_NOR_" => Some(format!("~({} | {})", a()?, b()?)),
-            "$_XOR_" => Some(format!("{} ^ {}", a()?, b()?)),
-            "$_XNOR_" => Some(format!("~({} ^ {})", a()?, b()?)),
-            "$_ANDNOT_" => Some(format!("{} & ~{}", a()?, b()?)),
-            "$_ORNOT_" => Some(format!("{} | ~{}", a()?, b()?)),
-            "$_MUX_" => Some(format!("{} ? {} : {}", pin(c, "S")?, b()?, a()?)),
-            "$_NMUX_" => Some(format!("~({} ? {} : {})", pin(c, "S")?, b()?, a()?)),
-            "$_AOI3_" => Some(format!("~(({} & {}) | {})", a()?, b()?, pin(c, "C")?)),
-            "$_OAI3_" => Some(format!("~(({} | {}) & {})", a()?, b()?, pin(c, "C")?)),
-            "$_AOI4_" => Some(format!(
-                "~(({} & {}) | ({} & {}))",
-                a()?,
-                b()?,
-                pin(c, "C")?,
-                pin(c, "D")?
-            )),
-            "$_OAI4_" => Some(format!(
-                "~(({} | {}) & ({} | {}))",
-                a()?,
-                b()?,
-                pin(c, "C")?,
-                pin(c, "D")?
-            )),
-            _ => None,
-        };
-        if let Some(e) = expr {
-            let yn = y()?;
-            writeln!(body, "  assign {delay}{yn} = {e};")?;
-            ys.push(yn);
-            continue;
-        }
-        let q = pin(c, "Q")?;
-        let d = pin(c, "D")?;
-        let clk = pin(c, "C")?;
-        let qn = match c.conns.get("Q").map(|b| b[0]) {
-            Some(Bit::Net(n)) => n,
-            _ => bail!("flop {} drives a constant", c.name),
-        };
-        flop_q.insert(qn);
-        let edge = |ch: u8| if ch == b'P' { "posedge" } else { "negedge" };
-        let tb = c.ty.as_bytes();
-        match c.ty.as_str() {
-            "$_DFF_P_" | "$_DFF_N_" => {
-                writeln!(body, "  always @({} {clk}) {q} <= {d};", edge(tb[6]))?;
-            }
-            "$_DFF_PP0_" | "$_DFF_PP1_" | "$_DFF_PN0_" | "$_DFF_PN1_" | "$_DFF_NP0_"
-            | "$_DFF_NP1_" | "$_DFF_NN0_" | "$_DFF_NN1_" => {
-                let r = pin(c, "R")?;
-                let active = if tb[7] == b'P' { r.clone() } else { format!("!{r}") };
-                writeln!(
-                    body,
-                    "  always @({} {clk} or {} {r}) if ({active}) {q} <= 1'b{}; else {q} <= {d};",
-                    edge(tb[6]),
-                    edge(tb[7]),
-                    tb[8] as char
-                )?;
-            }
-            t => bail!(
-                "cannot simulate cell type {t} (cell {}): only Yosys generic gates and $_DFF_* flops are supported",
-                c.name
-            ),
-        }
-        ys.push(q);
-    }
-    for n in &nets {
+    Ok(v)
+}
+
+/// Every net declared (`reg` when a flop drives it) and tied to its port bit.
+fn net_declarations(net: &Netlist, flop_q: &BTreeSet<u64>, v: &mut String) -> Result<()> {
+    for n in &netlist_nets(net) {
         if flop_q.contains(n) {
             writeln!(v, "  reg n{n};")?;
         } else {
@@ -191,6 +201,17 @@ pub fn instrumented_verilog_with(net: &Netlist, module: &str, unit_delay: bool) 
             }
         }
     }
+    Ok(())
+}
+
+/// [`instrumented_verilog`], optionally with a unit delay (`#1`) on every
+/// combinational cell (for the Icarus glitch simulation).
+pub fn instrumented_verilog_with(net: &Netlist, module: &str, unit_delay: bool) -> Result<String> {
+    let delay = if unit_delay { "#1 " } else { "" };
+    let ncp = net.cells.len().max(65);
+    let mut v = module_header(net, module, unit_delay, ncp)?;
+    let (body, mut ys, flop_q) = cell_statements(net, delay)?;
+    net_declarations(net, &flop_q, &mut v)?;
     v.push_str(&body);
     if unit_delay {
         // Icarus: one counter per cell output, each woken by that net only

@@ -9,6 +9,41 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// The activity model a command asks for (`--activity`), before its
+/// parameters (toggle rate, seed, MACs) make it an [`Activity`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ActivityKind {
+    /// Toggle rate per cell.
+    Static,
+    /// Verilator, zero-delay toggle counts on the synthesized netlist.
+    Sim,
+    /// Icarus, unit gate delays: glitches counted too.
+    Glitch,
+}
+
+/// The workload a command asks for (`--workload`), before its length makes
+/// it a [`Workload`]; recorded by name (`uniform`, `dnn`) in flow shards.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkloadKind {
+    /// Uniformly random words.
+    Uniform,
+    /// Gaussian weights, ReLU activations, encoded by the golden model.
+    Dnn,
+}
+
+impl WorkloadKind {
+    /// The workload of this kind with dot products of `len`.
+    pub fn with_len(self, len: usize) -> Workload {
+        match self {
+            WorkloadKind::Uniform => Workload::Uniform { len },
+            WorkloadKind::Dnn => Workload::Dnn { len },
+        }
+    }
+}
+
 /// The activity model.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Activity {

@@ -9,6 +9,7 @@
 
 use crate::energy::{
     evaluate_synthesized, Activity, EnergyOptions, EnergyReport, EnergyTable, Workload,
+    WorkloadKind,
 };
 use crate::format::{parse_bits, Split};
 use crate::gen::Arch;
@@ -37,14 +38,14 @@ pub struct FlowOptions {
     /// Output folder.
     pub out: PathBuf,
     /// Workload of the simulated activity: uniform or dnn.
-    pub workload: String,
+    pub workload: WorkloadKind,
     /// Dot products verified per backend.
     pub vectors: u64,
     /// Seed of verification and workload.
     pub seed: u64,
     /// Microarchitecture(s) of the FPEC MACs (spec 6.4): fused (default),
     /// split, or all (side by side); repeatable.
-    pub arch: Vec<String>,
+    pub arch: Vec<ArchChoice>,
     /// Explicit M of every compensated split (`--emb`).
     pub emb: Option<u32>,
     /// No error-zero bit in every compensated split (`--no-ezb`).
@@ -72,7 +73,7 @@ impl FlowOptions {
             }
             t => t.map(|t| t as u32),
         };
-        if self.workload != "dnn" {
+        if self.workload != WorkloadKind::Dnn {
             return Err(usage(
                 "--sparsity/--ezb-threshold set the dnn workload (--workload dnn)",
             ));
@@ -87,21 +88,49 @@ impl FlowOptions {
 /// The hand-written behavioural MAC (quality-of-results baseline).
 const HANDWRITTEN: &str = include_str!("../../testbenches/handwritten_fpec_mac.v");
 
-/// The archs asked for (`all` = every arch), each once, default first.
-pub fn expand_archs(names: &[String]) -> Result<Vec<Arch>> {
-    let mut v = Vec::new();
-    for n in names {
-        if n == "all" {
-            v.extend(Arch::ALL);
-        } else {
-            v.push(Arch::parse(n).map_err(|_| {
-                usage(format!(
-                    "--arch {n} is unknown (allowed: fused, split, all)"
-                ))
-            })?);
+/// `--arch` of flow and regress: one arch, or `all` (side by side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArchChoice {
+    /// The fused arch (spec 6.4).
+    Fused,
+    /// The split arch (spec 6.4).
+    Split,
+    /// Every arch.
+    All,
+}
+
+impl ArchChoice {
+    /// The archs it stands for.
+    fn archs(self) -> &'static [Arch] {
+        match self {
+            ArchChoice::Fused => &[Arch::Fused],
+            ArchChoice::Split => &[Arch::Split],
+            ArchChoice::All => &Arch::ALL,
         }
     }
-    Ok(Arch::ALL.into_iter().filter(|a| v.contains(a)).collect())
+}
+
+/// An `--arch` given explicitly needs a compensated split among `splits`
+/// (FxP has one arch): a usage error naming the values otherwise.
+pub fn check_archs_apply(choices: &[ArchChoice], splits: &[Split]) -> Result<()> {
+    if !splits.iter().all(|s| s.is_fxp()) {
+        return Ok(());
+    }
+    let names: Vec<String> = choices
+        .iter()
+        .filter_map(clap::ValueEnum::to_possible_value)
+        .map(|v| v.get_name().to_string())
+        .collect();
+    Err(usage(format!(
+        "--arch {} applies to compensated splits, but every --bits is FxP (allowed: --arch with a W+C split, C >= 1)",
+        names.join(",")
+    )))
+}
+
+/// The archs asked for, each once, default first.
+pub fn expand_archs(choices: &[ArchChoice]) -> Vec<Arch> {
+    let v: Vec<Arch> = choices.iter().flat_map(|c| c.archs()).copied().collect();
+    Arch::ALL.into_iter().filter(|a| v.contains(a)).collect()
 }
 
 /// The configurations of a run: every FPEC split in every arch asked for,
@@ -260,18 +289,14 @@ pub fn run(args: &FlowOptions) -> Result<()> {
         ));
     }
     let sparse = args.sparse_controls(&splits)?;
-    let archs = expand_archs(&args.arch)?;
+    let archs = expand_archs(&args.arch);
     let all_jobs = jobs(&splits, &archs)?;
     let jobs = shard::select(&all_jobs, args.shard);
     crate::gen::check_max_len(args.max_len)?;
     let out = args.out.clone();
     std::fs::create_dir_all(&out)
         .map_err(|e| usage(format!("--out {}: cannot create: {e}", out.display())))?;
-    let workload = if args.workload == "uniform" {
-        Workload::Uniform { len: 64 }
-    } else {
-        Workload::Dnn { len: 64 }
-    };
+    let workload = args.workload.with_len(64);
     let t0 = std::time::Instant::now();
     let pb = indicatif::ProgressBar::new(jobs.len() as u64 + 2);
     pb.set_style(
@@ -388,7 +413,6 @@ pub(crate) fn fill_overhead(results: &mut [ConfigResult]) {
 /// What a configuration produces before the baselines are known.
 struct Computed {
     split: Split,
-    arch: Arch,
     out: PathBuf,
     mac_dir: PathBuf,
     m: crate::gen::Manifest,
@@ -484,7 +508,6 @@ fn compute(
     );
     Ok(Computed {
         split,
-        arch,
         out: out.to_path_buf(),
         mac_dir,
         m,

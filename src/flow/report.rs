@@ -11,6 +11,288 @@ use serde::Deserialize;
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// Energy per MAC of a costed design under the three activity models
+/// (static, sim, glitch).
+fn energies(c: &Costed) -> [f64; 3] {
+    [
+        c.static_.energy_fj_per_mac,
+        c.sim.energy_fj_per_mac,
+        c.glitch.energy_fj_per_mac,
+    ]
+}
+
+/// What one configuration's report says, gathered before it is rendered.
+struct Report<'a> {
+    c: Computed,
+    args: &'a FlowOptions,
+    /// The generated MAC, FxP 8 and 16, the hand-written MAC if any.
+    rows: Vec<Costed>,
+    /// [`energies`] of FxP 8 and FxP 16.
+    fxp8: [f64; 3],
+    fxp16: [f64; 3],
+    floor: Option<RowModel>,
+    result: ConfigResult,
+}
+
+impl<'a> Report<'a> {
+    fn new(
+        c: Computed,
+        args: &'a FlowOptions,
+        baselines: &[Costed],
+        units: Option<Units>,
+    ) -> Report<'a> {
+        let (m, main, hand) = (&c.m, &c.main, &c.hand);
+        let mut rows: Vec<Costed> = vec![main.clone()];
+        rows.extend(baselines.iter().cloned());
+        if let Some(h) = hand {
+            rows.push(h.clone());
+        }
+        let floor = units
+            .filter(|_| !c.split.is_fxp())
+            .map(|u| RowModel::new(m.w, m.m, m.sum_width, u, &main.static_.cells_by_block));
+        let vsum: Vec<(String, u64, u64, u64)> = c
+            .outs
+            .iter()
+            .map(|o| {
+                let r = &o.result;
+                (o.name.clone(), r.products, r.pairs, r.n_mismatch)
+            })
+            .collect();
+        let result = ConfigResult {
+            bits: m.bits(),
+            arch: m.arch().to_string(),
+            w: m.w,
+            fpec: !c.split.is_fxp(),
+            latency: m.latency,
+            sum_width: m.sum_width,
+            lint_clean: c.lint_ok,
+            verify_mismatches: c.outs.iter().map(|o| o.result.n_mismatch).sum(),
+            verify: vsum,
+            cells: main.sim.cells_by_type.values().sum(),
+            energy_static_fj: main.static_.energy_fj_per_mac,
+            energy_sim_fj: main.sim.energy_fj_per_mac,
+            energy_glitch_fj: main.glitch.energy_fj_per_mac,
+            comp_path_sim_fj: main.sim.comp_path_fj_per_mac,
+            pairs_skipped_share: main.sim.pairs_skipped_share,
+            handwritten_sim_fj: hand.as_ref().map(|h| h.sim.energy_fj_per_mac),
+            handwritten_static_fj: hand.as_ref().map(|h| h.static_.energy_fj_per_mac),
+            overhead: None,
+            row_model_cells: floor.as_ref().map(|f| f.model),
+        };
+        Report {
+            fxp8: energies(&baselines[0]),
+            fxp16: energies(&baselines[1]),
+            c,
+            args,
+            rows,
+            floor,
+            result,
+        }
+    }
+
+    /// `report.md`.
+    fn markdown(&self) -> String {
+        let mut md = String::new();
+        self.md_configuration(&mut md);
+        self.md_verification(&mut md);
+        self.md_energy(&mut md);
+        self.md_gates(&mut md);
+        md
+    }
+
+    /// Title, configuration table and lint.
+    fn md_configuration(&self, md: &mut String) {
+        let (c, m) = (&self.c, &self.c.m);
+        let _ = writeln!(
+            md,
+            "# fpec flow report: {}, arch {}, Lmax {}\n",
+            c.split,
+            m.arch(),
+            self.args.max_len
+        );
+        let wd = m.widths.clone().unwrap_or(crate::manifest::WidthReport {
+            product: 0,
+            term: 0,
+            acc: 0,
+            comp_term: 0,
+            comp_acc: 0,
+        });
+        let _ = writeln!(
+            md,
+            "## Configuration\n\n`{}` {} arch {} ({}), generated in `{}` by {}.\n\n\
+             | latency | S (sum) | product | term | acc | comp term | comp acc |\n|---|---|---|---|---|---|---|\n\
+             | {} | {} | {} | {} | {} | {} | {} |\n",
+            m.top,
+            m.bits(),
+            m.arch(),
+            m.fields(c.split.n()),
+            c.mac_dir.display(),
+            m.generator.as_deref().unwrap_or("?"),
+            m.latency,
+            m.sum_width,
+            wd.product,
+            wd.term,
+            wd.acc,
+            wd.comp_term,
+            wd.comp_acc
+        );
+        let _ = writeln!(
+            md,
+            "## Lint\n\n`verilator --lint-only -Wall`: {}.\n",
+            if c.lint_ok {
+                "clean, no warning"
+            } else {
+                "WARNINGS"
+            }
+        );
+        if !c.lint_ok {
+            let _ = writeln!(md, "```\n{}\n```\n", c.lint_text);
+        }
+    }
+
+    /// The backends' table.
+    fn md_verification(&self, md: &mut String) {
+        let args = self.args;
+        let _ = writeln!(
+            md,
+            "## Verification (seed {}, {} dot products per backend)\n\n\
+             Reproduce: `fpec verify {} --backend all --vectors {} --seed {}`\n\n\
+             The backends ran concurrently with each other and with synthesis, so \
+             their times are wall times under contention.\n\n\
+             | backend | products | pairs | mismatches | seconds |\n|---|---|---|---|---|",
+            args.seed,
+            args.vectors,
+            self.c.mac_dir.display(),
+            args.vectors,
+            args.seed
+        );
+        for o in &self.c.outs {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {:.2} |",
+                o.name, o.result.products, o.result.pairs, o.result.n_mismatch, o.secs
+            );
+        }
+        md.push('\n');
+    }
+
+    /// Energy per MAC of every row, against FxP 8 and 16.
+    fn md_energy(&self, md: &mut String) {
+        let main = &self.c.main;
+        let _ = writeln!(
+            md,
+            "## Energy per MAC (14 nm)\n\n{}; table: {}.\n\
+             Activity models: **static** = every cell output toggles with probability 0.5 per cycle; \
+             **sim** = {}; **glitch** = {}; workload {}.\n\n\
+             | design | cells | static fJ/MAC | sim fJ/MAC | glitch fJ/MAC | sim comp path fJ/MAC | FxP8 / it (static, sim, glitch) | FxP16 / it (static, sim, glitch) |\n\
+             |---|---|---|---|---|---|---|---|",
+            main.sim.yosys_version,
+            main.sim.energy_table,
+            main.sim.activity,
+            main.glitch.activity,
+            main.sim.workload
+        );
+        let (b8, b16) = (self.fxp8, self.fxp16);
+        for r in &self.rows {
+            let cells: u64 = r.sim.cells_by_type.values().sum();
+            let [es, em, eg] = energies(r);
+            let _ = writeln!(
+                md,
+                "| {} | {cells} | {es:.1} | {em:.1} | {eg:.1} | {:.1} | {:.3}, {:.3}, {:.3} | {:.3}, {:.3}, {:.3} |",
+                r.name,
+                r.sim.comp_path_fj_per_mac,
+                b8[0] / es,
+                b8[1] / em,
+                b8[2] / eg,
+                b16[0] / es,
+                b16[1] / em,
+                b16[2] / eg
+            );
+        }
+        if let Some(s) = main.sim.pairs_skipped_share {
+            let _ = writeln!(
+                md,
+                "\nPairs skipped by the sparse compensation adder (both ezb = 1): {:.1} %.",
+                100.0 * s
+            );
+        }
+    }
+
+    /// Cells and energy per block, the row model, cells per type.
+    fn md_gates(&self, md: &mut String) {
+        let main = &self.c.main;
+        let _ = writeln!(
+            md,
+            "\n### Gate counts of the generated MAC\n\n| block | cells | sim fJ/MAC | glitch fJ/MAC |\n|---|---|---|---|"
+        );
+        for (b, n) in &main.sim.cells_by_block {
+            let e = main.sim.energy_by_block_fj.get(b).copied().unwrap_or(0.0);
+            let g = main
+                .glitch
+                .energy_by_block_fj
+                .get(b)
+                .copied()
+                .unwrap_or(0.0);
+            let _ = writeln!(md, "| {b} | {n} | {e:.1} | {g:.1} |");
+        }
+        if let Some(f) = &self.floor {
+            let _ = writeln!(
+                md,
+                "\n### Against the row model (the first-principles floor)\n\n{}.\n\n{}",
+                f.describe(),
+                f.markdown()
+            );
+        }
+        let _ = writeln!(md, "\n| cell type | count |\n|---|---|");
+        for (t, n) in &main.sim.cells_by_type {
+            let _ = writeln!(md, "| {t} | {n} |");
+        }
+    }
+
+    /// `report.json`.
+    fn json(&self) -> serde_json::Value {
+        let (m, r, args) = (&self.c.m, &self.result, self.args);
+        let ratios = |b: [f64; 3]| {
+            serde_json::json!({ "static": b[0] / r.energy_static_fj, "sim": b[1] / r.energy_sim_fj,
+                                "glitch": b[2] / r.energy_glitch_fj })
+        };
+        serde_json::json!({
+            "config": m.bits(),
+            "arch": m.arch(),
+            "manifest": m,
+            "lint_clean": self.c.lint_ok,
+            "verify": { "seed": args.seed, "vectors": args.vectors, "mismatches": r.verify_mismatches,
+                        "backends": r.verify },
+            "yosys_version": self.c.main.sim.yosys_version,
+            "row_model": self.floor,
+            "energy": self.rows.iter().map(|r| serde_json::json!({
+                "design": r.name, "static": r.static_, "sim": r.sim, "glitch": r.glitch })).collect::<Vec<_>>(),
+            "ratio_vs_fxp8": ratios(self.fxp8),
+            "ratio_vs_fxp16": ratios(self.fxp16),
+        })
+    }
+
+    /// The one line printed per configuration.
+    fn line(&self) -> String {
+        let (m, r) = (&self.c.m, &self.result);
+        format!(
+            "{} {}: lint {}, {} mismatches, fJ/MAC static {:.1}, sim {:.1} (FxP8/it {:.3}, FxP16/it {:.3}), glitch {:.1} (FxP8/it {:.3}, FxP16/it {:.3}); report {}",
+            m.bits(),
+            m.arch(),
+            if self.c.lint_ok { "clean" } else { "NOT clean" },
+            r.verify_mismatches,
+            r.energy_static_fj,
+            r.energy_sim_fj,
+            self.fxp8[1] / r.energy_sim_fj,
+            self.fxp16[1] / r.energy_sim_fj,
+            r.energy_glitch_fj,
+            self.fxp8[2] / r.energy_glitch_fj,
+            self.fxp16[2] / r.energy_glitch_fj,
+            self.c.out.join("report.md").display()
+        )
+    }
+}
+
 /// Writes `report.md` and `report.json` of one configuration.
 pub(super) fn write_report(
     c: Computed,
@@ -18,240 +300,15 @@ pub(super) fn write_report(
     baselines: &[Costed],
     units: Option<Units>,
 ) -> Result<ConfigResult> {
-    let Computed {
-        split,
-        arch,
-        out,
-        mac_dir,
-        m,
-        lint_ok,
-        lint_text,
-        outs,
-        main,
-        hand,
-    } = c;
-    let out = out.as_path();
-    let mut md = format!(
-        "# fpec flow report: {split}, arch {}, Lmax {}\n\n",
-        m.arch(),
-        args.max_len
-    );
-    let wd = m.widths.clone().unwrap_or(crate::manifest::WidthReport {
-        product: 0,
-        term: 0,
-        acc: 0,
-        comp_term: 0,
-        comp_acc: 0,
-    });
-    let _ = writeln!(
-        md,
-        "## Configuration\n\n`{}` {} arch {} (W={}, M={}, Z={}, N={}), generated in `{}` by {}.\n\n\
-         | latency | S (sum) | product | term | acc | comp term | comp acc |\n|---|---|---|---|---|---|---|\n\
-         | {} | {} | {} | {} | {} | {} | {} |\n",
-        m.top,
-        m.bits(),
-        m.arch(),
-        m.w,
-        m.m,
-        m.z,
-        split.n(),
-        mac_dir.display(),
-        m.generator.as_deref().unwrap_or("?"),
-        m.latency,
-        m.sum_width,
-        wd.product,
-        wd.term,
-        wd.acc,
-        wd.comp_term,
-        wd.comp_acc
-    );
-    let _ = writeln!(
-        md,
-        "## Lint\n\n`verilator --lint-only -Wall`: {}.\n",
-        if lint_ok {
-            "clean, no warning"
-        } else {
-            "WARNINGS"
-        }
-    );
-    if !lint_ok {
-        let _ = writeln!(md, "```\n{lint_text}\n```\n");
-    }
-    let _ = writeln!(
-        md,
-        "## Verification (seed {}, {} dot products per backend)\n\n\
-         Reproduce: `fpec verify {} --backend all --vectors {} --seed {}`\n\n\
-         The backends ran concurrently with each other and with synthesis, so \
-         their times are wall times under contention.\n\n\
-         | backend | products | pairs | mismatches | seconds |\n|---|---|---|---|---|",
-        args.seed,
-        args.vectors,
-        mac_dir.display(),
-        args.vectors,
-        args.seed
-    );
-    let mut bad = 0;
-    let mut vsum = Vec::new();
-    for o in &outs {
-        bad += o.result.n_mismatch;
-        vsum.push((
-            o.name.clone(),
-            o.result.products,
-            o.result.pairs,
-            o.result.n_mismatch,
-        ));
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {:.2} |",
-            o.name, o.result.products, o.result.pairs, o.result.n_mismatch, o.secs
-        );
-    }
-    md.push('\n');
-    let mut rows: Vec<Costed> = vec![main.clone()];
-    rows.extend(baselines.iter().cloned());
-    if let Some(h) = &hand {
-        rows.push(h.clone());
-    }
-    let e8 = (
-        baselines[0].static_.energy_fj_per_mac,
-        baselines[0].sim.energy_fj_per_mac,
-    );
-    let e16 = (
-        baselines[1].static_.energy_fj_per_mac,
-        baselines[1].sim.energy_fj_per_mac,
-    );
-    let (g8, g16) = (
-        baselines[0].glitch.energy_fj_per_mac,
-        baselines[1].glitch.energy_fj_per_mac,
-    );
-    let _ = writeln!(
-        md,
-        "## Energy per MAC (14 nm)\n\n{}; table: {}.\n\
-         Activity models: **static** = every cell output toggles with probability 0.5 per cycle; \
-         **sim** = {}; **glitch** = {}; workload {}.\n\n\
-         | design | cells | static fJ/MAC | sim fJ/MAC | glitch fJ/MAC | sim comp path fJ/MAC | FxP8 / it (static, sim, glitch) | FxP16 / it (static, sim, glitch) |\n\
-         |---|---|---|---|---|---|---|---|",
-        main.sim.yosys_version,
-        main.sim.energy_table,
-        main.sim.activity,
-        main.glitch.activity,
-        main.sim.workload
-    );
-    for r in &rows {
-        let cells: u64 = r.sim.cells_by_type.values().sum();
-        let (es, em, eg) = (
-            r.static_.energy_fj_per_mac,
-            r.sim.energy_fj_per_mac,
-            r.glitch.energy_fj_per_mac,
-        );
-        let _ = writeln!(
-            md,
-            "| {} | {cells} | {es:.1} | {em:.1} | {eg:.1} | {:.1} | {:.3}, {:.3}, {:.3} | {:.3}, {:.3}, {:.3} |",
-            r.name,
-            r.sim.comp_path_fj_per_mac,
-            e8.0 / es,
-            e8.1 / em,
-            g8 / eg,
-            e16.0 / es,
-            e16.1 / em,
-            g16 / eg
-        );
-    }
-    if let Some(s) = main.sim.pairs_skipped_share {
-        let _ = writeln!(
-            md,
-            "\nPairs skipped by the sparse compensation adder (both ezb = 1): {:.1} %.",
-            100.0 * s
-        );
-    }
-    let _ = writeln!(
-        md,
-        "\n### Gate counts of the generated MAC\n\n| block | cells | sim fJ/MAC | glitch fJ/MAC |\n|---|---|---|---|"
-    );
-    for (b, n) in &main.sim.cells_by_block {
-        let e = main.sim.energy_by_block_fj.get(b).copied().unwrap_or(0.0);
-        let g = main
-            .glitch
-            .energy_by_block_fj
-            .get(b)
-            .copied()
-            .unwrap_or(0.0);
-        let _ = writeln!(md, "| {b} | {n} | {e:.1} | {g:.1} |");
-    }
-    let floor = units
-        .filter(|_| !split.is_fxp())
-        .map(|u| RowModel::new(m.w, m.m, m.sum_width, u, &main.static_.cells_by_block));
-    if let Some(f) = &floor {
-        let _ = writeln!(
-            md,
-            "\n### Against the row model (the first-principles floor)\n\n{}.\n\n{}",
-            f.describe(),
-            f.markdown()
-        );
-    }
-    let _ = writeln!(md, "\n| cell type | count |\n|---|---|");
-    for (t, n) in &main.sim.cells_by_type {
-        let _ = writeln!(md, "| {t} | {n} |");
-    }
-    let _ = arch;
-    let result = ConfigResult {
-        bits: m.bits(),
-        arch: m.arch().to_string(),
-        w: m.w,
-        fpec: !split.is_fxp(),
-        latency: m.latency,
-        sum_width: m.sum_width,
-        lint_clean: lint_ok,
-        verify_mismatches: bad,
-        verify: vsum,
-        cells: main.sim.cells_by_type.values().sum(),
-        energy_static_fj: main.static_.energy_fj_per_mac,
-        energy_sim_fj: main.sim.energy_fj_per_mac,
-        energy_glitch_fj: main.glitch.energy_fj_per_mac,
-        comp_path_sim_fj: main.sim.comp_path_fj_per_mac,
-        pairs_skipped_share: main.sim.pairs_skipped_share,
-        handwritten_sim_fj: hand.as_ref().map(|h| h.sim.energy_fj_per_mac),
-        handwritten_static_fj: hand.as_ref().map(|h| h.static_.energy_fj_per_mac),
-        overhead: None,
-        row_model_cells: floor.as_ref().map(|f| f.model),
-    };
-    let json = serde_json::json!({
-        "config": m.bits(),
-        "arch": m.arch(),
-        "manifest": m,
-        "lint_clean": lint_ok,
-        "verify": { "seed": args.seed, "vectors": args.vectors, "mismatches": bad,
-                    "backends": result.verify },
-        "yosys_version": main.sim.yosys_version,
-        "row_model": floor,
-        "energy": rows.iter().map(|r| serde_json::json!({
-            "design": r.name, "static": r.static_, "sim": r.sim, "glitch": r.glitch })).collect::<Vec<_>>(),
-        "ratio_vs_fxp8": { "static": e8.0 / result.energy_static_fj, "sim": e8.1 / result.energy_sim_fj,
-                           "glitch": g8 / result.energy_glitch_fj },
-        "ratio_vs_fxp16": { "static": e16.0 / result.energy_static_fj, "sim": e16.1 / result.energy_sim_fj,
-                            "glitch": g16 / result.energy_glitch_fj },
-    });
-    write_atomic(&out.join("report.md"), md.as_bytes())?;
+    let report = Report::new(c, args, baselines, units);
+    let out = report.c.out.as_path();
+    write_atomic(&out.join("report.md"), report.markdown().as_bytes())?;
     write_atomic(
         &out.join("report.json"),
-        (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
+        (serde_json::to_string_pretty(&report.json())? + "\n").as_bytes(),
     )?;
-    println!(
-        "{} {}: lint {}, {} mismatches, fJ/MAC static {:.1}, sim {:.1} (FxP8/it {:.3}, FxP16/it {:.3}), glitch {:.1} (FxP8/it {:.3}, FxP16/it {:.3}); report {}",
-        m.bits(),
-        m.arch(),
-        if lint_ok { "clean" } else { "NOT clean" },
-        bad,
-        result.energy_static_fj,
-        result.energy_sim_fj,
-        e8.1 / result.energy_sim_fj,
-        e16.1 / result.energy_sim_fj,
-        result.energy_glitch_fj,
-        g8 / result.energy_glitch_fj,
-        g16 / result.energy_glitch_fj,
-        out.join("report.md").display()
-    );
-    Ok(result)
+    println!("{}", report.line());
+    Ok(report.result)
 }
 
 pub(super) fn write_summary(

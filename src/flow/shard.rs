@@ -10,7 +10,7 @@
 //! unsharded run.
 
 use super::{fill_overhead, write_summary, ConfigResult, Costed, FlowOptions};
-use crate::energy::Workload;
+use crate::energy::WorkloadKind;
 use crate::format::Split;
 use crate::gen::Arch;
 use crate::regress::merge::check_complete;
@@ -28,7 +28,7 @@ struct FlowSpec {
     /// Every configuration of the sweep (`bits_dir` names), in order.
     configs: Vec<String>,
     max_len: u64,
-    workload: String,
+    workload: WorkloadKind,
     vectors: u64,
     seed: u64,
 }
@@ -86,7 +86,7 @@ pub(crate) fn write_shard(
         spec: FlowSpec {
             configs,
             max_len: args.max_len,
-            workload: args.workload.clone(),
+            workload: args.workload,
             vectors: args.vectors,
             seed: args.seed,
         },
@@ -312,11 +312,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<()> {
         )));
     }
     fill_overhead(&mut results);
-    let workload = if first.spec.workload == "uniform" {
-        Workload::Uniform { len: 64 }
-    } else {
-        Workload::Dnn { len: 64 }
-    };
+    let workload = first.spec.workload.with_len(64);
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| {
         if dirs[0].is_dir() {
             dirs[0].clone()

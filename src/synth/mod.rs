@@ -314,9 +314,10 @@ fn yosys_failed(
     )
 }
 
-/// Runs Yosys on `design`; outputs go to `<out_root>/synth/`.
-pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Result<SynthResult> {
-    // Every input is checked before anything is created.
+/// Every input checked before anything is created: the design's names and
+/// files, and `--liberty` (a malformed one is the user's; Yosys may crash
+/// on it).
+fn check_inputs(design: &Design, opts: &SynthOptions) -> Result<()> {
     crate::toolchain::inputs::check_design(
         &design.top,
         &design.files,
@@ -329,10 +330,14 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
                 l.display()
             )));
         }
-        // A malformed liberty is the user's (Yosys may crash on it).
         crate::liberty::energy_table(l)?;
     }
-    let version = yosys_version()?;
+    Ok(())
+}
+
+/// `<out_root>/synth`, created and resolved (a file in the way is a usage
+/// error).
+fn synth_dir(out_root: &Path) -> Result<PathBuf> {
     let dir = out_root.join("synth");
     if out_root.is_file() || dir.is_file() {
         return Err(usage(format!(
@@ -345,26 +350,34 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         )));
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let dir = dir
-        .canonicalize()
-        .with_context(|| format!("cannot resolve {}", dir.display()))?;
-    let rules = match &opts.blocks {
+    dir.canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))
+}
+
+/// The block rules: `opts.blocks`, or `data/blocks.toml`.
+fn block_rules(opts: &SynthOptions) -> Result<BlockRules> {
+    match &opts.blocks {
         Some(p) => {
             let t = std::fs::read_to_string(p)
                 .map_err(|e| usage(format!("cannot read {}: {e}", p.display())))?;
-            BlockRules::parse(&t, &p.display().to_string())?
+            BlockRules::parse(&t, &p.display().to_string())
         }
-        None => BlockRules::default_rules()?,
-    };
-    // Yosys runs in a temporary folder; results are renamed into place.
+        None => BlockRules::default_rules(),
+    }
+}
+
+/// Runs Yosys in a temporary folder inside `dir`; on success every result,
+/// the log and the script are renamed into `dir`, then the results of an
+/// earlier run that this one does not produce removed. On failure the
+/// earlier results stay.
+fn run_yosys(design: &Design, dir: &Path, opts: &SynthOptions) -> Result<()> {
     let tmp = tempfile::Builder::new()
         .prefix(".synth-")
-        .tempdir_in(&dir)
+        .tempdir_in(dir)
         .with_context(|| format!("cannot create a temporary folder in {}", dir.display()))?;
     let script = render_script(design, tmp.path(), opts)?;
     let script_path = tmp.path().join("synth.ys");
     std::fs::write(&script_path, &script)?;
-    let log_path = dir.join("yosys.log");
     let tmp_log = tmp.path().join("yosys.log");
     let _g_tmp = crate::util::CleanupGuard::new(tmp.path());
     let status = crate::toolchain::output(
@@ -379,16 +392,14 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         Tool::Yosys,
     )?;
     if !status.status.success() {
-        return Err(yosys_failed(design, &dir, &tmp_log, &script, &status));
+        return Err(yosys_failed(design, dir, &tmp_log, &script, &status));
     }
-    // Success: every result, log and script renamed into place, then the
-    // results of an earlier run that this one does not produce removed.
     let produced: Vec<&str> = STALE_AFTER_SYNTH
         .iter()
         .copied()
         .filter(|f| tmp.path().join(f).exists())
         .collect();
-    std::fs::rename(&tmp_log, &log_path)
+    std::fs::rename(&tmp_log, dir.join("yosys.log"))
         .with_context(|| format!("cannot move yosys.log into {}", dir.display()))?;
     std::fs::rename(&script_path, dir.join("synth.ys"))
         .with_context(|| format!("cannot move synth.ys into {}", dir.display()))?;
@@ -407,12 +418,23 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
                 .with_context(|| format!("cannot remove the stale {}", p.display()))?;
         }
     }
+    Ok(())
+}
+
+/// The results Yosys wrote into `dir`, read and cross-checked (stat.json
+/// against the netlist's own counts).
+fn read_results(
+    design: &Design,
+    dir: &Path,
+    rules: &BlockRules,
+    yosys_version: String,
+) -> Result<SynthResult> {
     let stat_text = std::fs::read_to_string(dir.join("stat.json"))?;
     let cells_by_type = parse_stat_json(&stat_text, &design.top)?;
     let hier = std::fs::read_to_string(dir.join("hier.json"))?;
     let inst_map = parse_instances(&hier, &design.top)?;
     let net_text = std::fs::read_to_string(dir.join("netlist.json"))?;
-    let netlist = parse_netlist(&net_text, &design.top, &inst_map, &rules)?;
+    let netlist = parse_netlist(&net_text, &design.top, &inst_map, rules)?;
     let from_net = netlist.cells_by_type();
     if from_net != cells_by_type {
         bail!("internal: stat.json counts {cells_by_type:?} differ from netlist.json {from_net:?}");
@@ -421,17 +443,21 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         Ok(t) => parse_liberty_area(&t),
         Err(_) => None,
     };
-    let res = SynthResult {
-        yosys_version: version,
-        dir: dir.clone(),
+    Ok(SynthResult {
+        yosys_version,
+        dir: dir.to_path_buf(),
         top: design.top.clone(),
         cells_by_block: netlist.cells_by_block(),
         cells_by_part: netlist.cells_by_part(),
         cells_by_type,
         netlist,
         liberty_area,
-    };
-    write_atomic(&dir.join("gates.txt"), gate_table(&res).as_bytes())?;
+    })
+}
+
+/// `gates.txt` and `report.json` of a synthesis.
+fn write_synth_reports(design: &Design, opts: &SynthOptions, res: &SynthResult) -> Result<()> {
+    write_atomic(&res.dir.join("gates.txt"), gate_table(res).as_bytes())?;
     let report = serde_json::json!({
         "yosys_version": res.yosys_version,
         "top": res.top,
@@ -445,9 +471,20 @@ pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Resu
         "liberty_area_um2": res.liberty_area,
     });
     write_atomic(
-        &dir.join("report.json"),
+        &res.dir.join("report.json"),
         serde_json::to_string_pretty(&report)?.as_bytes(),
-    )?;
+    )
+}
+
+/// Runs Yosys on `design`; outputs go to `<out_root>/synth/`.
+pub fn synthesize(design: &Design, out_root: &Path, opts: &SynthOptions) -> Result<SynthResult> {
+    check_inputs(design, opts)?;
+    let version = yosys_version()?;
+    let dir = synth_dir(out_root)?;
+    let rules = block_rules(opts)?;
+    run_yosys(design, &dir, opts)?;
+    let res = read_results(design, &dir, &rules, version)?;
+    write_synth_reports(design, opts, &res)?;
     Ok(res)
 }
 

@@ -28,8 +28,33 @@ use std::path::PathBuf;
 use std::time::Instant;
 use stimulus::Stimulus;
 
-/// Backend names accepted by `--backend`.
-pub const BACKENDS: &[&str] = &["verilator", "icarus", "rust-sim", "all"];
+/// `--backend`: one simulator, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    /// Verilator (cycle-based, two-state).
+    Verilator,
+    /// Icarus Verilog (event-driven, four-state).
+    Icarus,
+    /// The rust-hdl model of a generated MAC.
+    RustSim,
+    /// Every backend (rust-sim only for a generated design).
+    All,
+}
+
+impl BackendChoice {
+    /// The backend names it runs ([`make_backend`]); `all` runs rust-sim
+    /// only when `generated`.
+    pub fn backends(self, generated: bool) -> Vec<String> {
+        let names: &[&str] = match self {
+            BackendChoice::Verilator => &["verilator"],
+            BackendChoice::Icarus => &["icarus"],
+            BackendChoice::RustSim => &["rust-sim"],
+            BackendChoice::All if generated => &["verilator", "icarus", "rust-sim"],
+            BackendChoice::All => &["verilator", "icarus"],
+        };
+        names.iter().map(|n| n.to_string()).collect()
+    }
+}
 
 /// What to run.
 #[derive(Debug, Clone)]

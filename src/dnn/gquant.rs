@@ -232,6 +232,12 @@ impl QuantGraph {
             .collect()
     }
 
+    /// MAC layers laid out for the int8 kernels (the others run on the
+    /// float GEMM or the reference).
+    pub fn int8_layers(&self) -> usize {
+        self.macs.iter().filter(|m| m.int8.is_some()).count()
+    }
+
     /// Number of MAC layers.
     pub fn num_stages(&self) -> usize {
         self.macs.len()

@@ -49,7 +49,12 @@ fn layer_lists_match_the_layer_engine_bit_for_bit() {
         for bits in ["4+2", "3+4", "6+0", "8+0", "5+3", "16+0"] {
             let cfg = QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
             let old = QuantModel::new(&m, &cfg).unwrap().evaluate(&test).unwrap();
-            for engine in [Engine::Reference, Engine::Gemm] {
+            for engine in [
+                Engine::Reference,
+                Engine::Gemm,
+                Engine::FloatGemm,
+                Engine::Int8Portable,
+            ] {
                 let new = QuantGraph::new(&g, &cfg, engine)
                     .unwrap()
                     .evaluate(&test)
@@ -239,24 +244,27 @@ fn gemm_engine_equals_the_per_dot_reference_on_random_graphs() {
         let g = every_op_graph(s);
         let data = random_images(s + 100, 12, g.input);
         let ranges = calibrate_graph(&g, &data).unwrap();
-        for bits in ["3+2", "4+4", "6+2", "8+3", "8+0", "5+0", "16+0"] {
+        // 6+2, 5+3, 4+4 and 8+0 fill the int8 kernels' bytes exactly (W + G = 8).
+        for bits in ["3+2", "4+4", "6+2", "5+3", "7+2", "8+3", "8+0", "5+0", "16+0"] {
             let mut cfg =
                 QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
             cfg.override_t(Some(s as u32 % 9), Some(8)).unwrap();
             let a = QuantGraph::new(&g, &cfg, Engine::Reference).unwrap();
-            let b = QuantGraph::new(&g, &cfg, Engine::Gemm).unwrap();
-            for img in &data.images {
+            for engine in [Engine::Gemm, Engine::FloatGemm, Engine::Int8Portable] {
+                let b = QuantGraph::new(&g, &cfg, engine).unwrap();
+                for img in &data.images {
+                    assert_eq!(
+                        a.logits(img).unwrap(),
+                        b.logits(img).unwrap(),
+                        "seed {s} {bits} {engine:?}"
+                    );
+                }
                 assert_eq!(
-                    a.logits(img).unwrap(),
-                    b.logits(img).unwrap(),
-                    "seed {s} {bits}"
+                    a.evaluate(&data).unwrap(),
+                    b.evaluate(&data).unwrap(),
+                    "seed {s} {bits} {engine:?}"
                 );
             }
-            assert_eq!(
-                a.evaluate(&data).unwrap(),
-                b.evaluate(&data).unwrap(),
-                "seed {s} {bits}"
-            );
             // Every sum of every MAC layer equals golden::dot over the exported pairs.
             for k in 0..a.num_stages() {
                 for rec in a.layer_dot_products(k, &data.images[..2]).unwrap() {
@@ -432,4 +440,126 @@ fn mse_calibration_picks_the_hand_worked_fb() {
         choose_fbs(&g, &d, &r, 4, CalibMethod::Mse).unwrap(),
         vec![(3, 0)]
     );
+}
+
+#[test]
+fn int8_layout_is_used_where_the_lanes_fit_in_bytes() {
+    // The comparisons above go through the int8 kernels only if the engine
+    // picks them: every non-grouped MAC layer at W + G <= 8, none above.
+    let g = every_op_graph(11);
+    let data = random_images(111, 4, g.input);
+    let ranges = calibrate_graph(&g, &data).unwrap();
+    let grouped = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Conv { groups, .. } if groups > 1))
+        .count();
+    for (bits, fits) in [("6+2", true), ("5+3", true), ("4+4", true), ("8+0", true), ("7+2", false), ("6+4", false), ("9+0", false)] {
+        let cfg = QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
+        let q = QuantGraph::new(&g, &cfg, Engine::Int8Portable).unwrap();
+        let want = if fits { q.num_stages() - grouped } else { 0 };
+        assert_eq!(q.int8_layers(), want, "{bits}");
+        assert_eq!(
+            QuantGraph::new(&g, &cfg, Engine::FloatGemm).unwrap().int8_layers(),
+            0
+        );
+    }
+}
+
+/// The int8 convolution against the formula: out[o][pos] = sum over
+/// (c, ky, kx) of the weight lanes times the activation lanes, padding
+/// positions holding the pad lanes; both kernels, random geometries
+/// (channel counts not a multiple of 4, output blocks of 16 not full,
+/// odd block counts, rows not a multiple of the tile, strides, asymmetric pads).
+#[test]
+fn int8_kernels_equal_the_dot_product_formula() {
+    use fpec::dnn::int8::{Geometry, Int8Conv};
+    let seed = std::env::var("FPEC_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5u64);
+    println!("seed {seed} (rerun: FPEC_SEED={seed} cargo test --test suite dnn_graph::int8_kernels)");
+    let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    println!("VNNI on this CPU: {}", Int8Conv::vnni_available());
+    for case in 0..40 {
+        let bits = ["8+0", "6+2", "5+3", "4+4", "3+2", "4+0"][case % 6];
+        let split = Split::parse(bits).unwrap();
+        let lanes = if split.is_fxp() { 1 } else { 2 };
+        let c = r.gen_range(1..=9);
+        let (h, w) = (r.gen_range(1..=11), r.gen_range(1..=13));
+        let k = [r.gen_range(1..=3.min(h + 1)), r.gen_range(1..=3.min(w + 1))];
+        let stride = [r.gen_range(1..=2), r.gen_range(1..=2)];
+        let pads = [0, 1, 2, 3].map(|i| r.gen_range(0..k[i % 2]));
+        let (hp, wp) = (h + pads[0] + pads[2], w + pads[1] + pads[3]);
+        if hp < k[0] || wp < k[1] {
+            continue;
+        }
+        let (oh, ow) = ((hp - k[0]) / stride[0] + 1, (wp - k[1]) / stride[1] + 1);
+        let oc = [1, 5, 16, 17, 32, 40][r.gen_range(0..6)];
+        let half = 1i32 << (split.w - 1);
+        let n = oc * c * k[0] * k[1];
+        let wq: Vec<i32> = (0..n).map(|_| r.gen_range(-half..half)).collect();
+        let emax = if split.is_fxp() { 0 } else { (1 << (split.m() + 1)) - 1 };
+        let odd = |r: &mut rand_chacha::ChaCha8Rng| {
+            if emax == 0 {
+                0
+            } else {
+                let e = 2 * r.gen_range(0..=emax / 2) + 1;
+                if r.gen_bool(0.5) { e } else { -e }
+            }
+        };
+        let we: Vec<i32> = (0..n).map(|_| odd(&mut r)).collect();
+        let geo = Geometry { input: [c, h, w], kernel: k, stride, pads, output: [oc, oh, ow] };
+        let cv = Int8Conv::new(&split, geo, &wq, &we).expect("lanes fit");
+        // Activation lanes: [q * 2^G + est, q] (FxP: [q]).
+        let g = split.g();
+        let act = |r: &mut rand_chacha::ChaCha8Rng| {
+            let q = r.gen_range(-half..half);
+            [(q << g) + odd(r), q]
+        };
+        let pad = act(&mut r);
+        let x: Vec<[i32; 2]> = (0..c * h * w).map(|_| act(&mut r)).collect();
+        let byte = |l: [i32; 2], i: usize| (l[i] + cv.off[i]) as u8;
+        let mut buf = cv.new_buffer([byte(pad, 0), byte(pad, 1)]);
+        for ch in 0..c {
+            for y in 0..h {
+                for xx in 0..w {
+                    let at = cv.index(ch, y, xx);
+                    let l = x[(ch * h + y) * w + xx];
+                    buf[at] = byte(l, 0);
+                    if lanes == 2 {
+                        buf[at + 1] = byte(l, 1);
+                    }
+                }
+            }
+        }
+        let bias: Vec<i64> = (0..oc).map(|o| o as i64 * 3 - 7).collect();
+        let mut want = vec![0i64; oc * oh * ow];
+        for o in 0..oc {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut s = bias[o];
+                    for ch in 0..c {
+                        for ky in 0..k[0] {
+                            for kx in 0..k[1] {
+                                let iy = (oy * stride[0] + ky) as isize - pads[0] as isize;
+                                let ix = (ox * stride[1] + kx) as isize - pads[1] as isize;
+                                let inside = iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize;
+                                let a = if inside { x[(ch * h + iy as usize) * w + ix as usize] } else { pad };
+                                let wi = ((o * c + ch) * k[0] + ky) * k[1] + kx;
+                                s += wq[wi] as i64 * a[0] as i64;
+                                if lanes == 2 {
+                                    s += we[wi] as i64 * a[1] as i64;
+                                }
+                            }
+                        }
+                    }
+                    want[o * oh * ow + oy * ow + ox] = s;
+                }
+            }
+        }
+        let what = format!("case {case} {bits} c{c} {h}x{w} k{k:?} s{stride:?} p{pads:?} oc{oc}");
+        assert_eq!(cv.run(&buf, false, &bias), want, "portable {what}");
+        assert_eq!(cv.run(&buf, true, &bias), want, "vnni {what}");
+    }
 }

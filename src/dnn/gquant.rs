@@ -5,18 +5,27 @@
 //! Add/Concat/Slice/Pad on sums exactly, requantization (with the divisor d)
 //! where sums feed a MAC layer, class = argmax of the last tensor's sums.
 //!
-//! Two ways to compute the dot products, always the same integers:
+//! Ways to compute the dot products, always the same integers:
 //! - the **reference** ([`Engine::Reference`]): [`golden::dot`] per output;
-//! - the **GEMM** engine ([`Engine::Gemm`], default): per image and group an
-//!   im2col matrix of lanes, activations as `[q*2^G + est, q]` (FxP: `[q]`)
-//!   and weights as `[q, est]` (FxP: `[q]`), so every sum
-//!   `Qw.(2^G Qa + Ea) + Ew.Qa` is one matrix product of integers, run by
-//!   `matrixmultiply`'s sgemm (f32) when len * max|term| < 2^24, else dgemm
-//!   (f64) over K blocks with block * max|term| < 2^53, each block's result
-//!   added in i64: every partial sum is an integer below the format's exact
-//!   range, so the products are exact whatever the summation order
-//!   ([`gemm_plan`]). Images run in parallel (rayon); memory is bounded by
-//!   the batch the caller passes ([`BATCH`] for a [`Source`]).
+//! - the **int8** kernels ([`crate::dnn::int8`], chosen by [`Engine::Gemm`]
+//!   for a one-group layer whose lanes fit in bytes, W + G <= 8): the input
+//!   requantized a channel plane at a time (branch-free, vectorized) into a
+//!   padded NHWC byte image, then a direct convolution with AVX-512 VNNI
+//!   (exact i32 sums); [`Engine::Int8Portable`] runs the same layout with a
+//!   scalar kernel (CPUs without VNNI keep the float GEMM under `Gemm`);
+//! - the **float GEMM** ([`Engine::FloatGemm`], and `Gemm` elsewhere): per
+//!   image and group an im2col matrix of lanes, activations as
+//!   `[q*2^G + est, q]` (FxP: `[q]`) and weights as `[q, est]` (FxP: `[q]`),
+//!   so every sum `Qw.(2^G Qa + Ea) + Ew.Qa` is one matrix product of
+//!   integers, run by `matrixmultiply`'s sgemm (f32) when
+//!   len * max|term| < 2^24, else dgemm (f64) over K blocks with
+//!   block * max|term| < 2^53, each block's result added in i64: every
+//!   partial sum is an integer below the format's exact range, so the
+//!   products are exact whatever the summation order ([`gemm_plan`]).
+//!
+//! Images run in parallel (rayon); memory is bounded by the batch the
+//! caller passes ([`BATCH`] for a [`Source`]). A tensor used for the last
+//! time is moved into its consumer, so Relu/Clip/Add work in place.
 //!
 //! Formats come from a [`QuantConfig`] whose stage `i` is the i-th MAC node
 //! in graph order (for a version-1 layer list: stage i, as [`crate::dnn::quant`]).
@@ -168,6 +177,8 @@ pub struct QuantGraph {
     in_fmt: Format,
     classes: usize,
     engine: Engine,
+    /// Per node: the index map of a Slice or Pad (built once).
+    maps: Vec<Option<Vec<Option<usize>>>>,
 }
 
 /// Per-image scratch of statistics, one per MAC.
@@ -211,7 +222,23 @@ impl QuantGraph {
         let in_fmt = cfg.stages[0].a;
         let kinds = static_kinds(graph, &plan, &macs, &mac_of, in_fmt)?;
         let out_len: usize = plan.shapes[plan.output].iter().product();
+        let maps = graph
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let shape = plan.in_shapes[i].first().copied().unwrap_or([0; 3]);
+                match &n.op {
+                    Op::Slice { ranges } => {
+                        Some(slice_map(shape, ranges).into_iter().map(Some).collect())
+                    }
+                    Op::Pad { pads } => Some(pad_map(shape, pads)),
+                    _ => None,
+                }
+            })
+            .collect();
         Ok(QuantGraph {
+            maps,
             cfg: cfg.clone(),
             classes: out_len,
             graph: graph.clone(),
@@ -344,15 +371,9 @@ impl QuantGraph {
         let out = self.plan.shapes[i];
         match op {
             Op::Identity | Op::Flatten => ins.into_iter().next().map_or(Val::Sums(Vec::new(), 0, 1), In::into_val),
-            Op::Slice { ranges } => {
-                let map = slice_map(shape, ranges);
-                match ins[0].val() {
-                    Val::Words(f, w) => Val::Words(*f, map.iter().map(|&j| w[j]).collect()),
-                    Val::Sums(s, f, d) => Val::Sums(map.iter().map(|&j| s[j]).collect(), *f, *d),
-                }
-            }
-            Op::Pad { pads } => {
-                let map = pad_map(shape, pads);
+            Op::Slice { .. } | Op::Pad { .. } => {
+                let empty = Vec::new();
+                let map = self.maps[i].as_ref().unwrap_or(&empty);
                 match ins[0].val() {
                     Val::Words(f, w) => {
                         let zero = encode_full(0.0, f).map(|r| r.word).unwrap_or_default();

@@ -26,6 +26,12 @@ const OB: usize = 16;
 /// Output positions per kernel tile.
 const P: usize = 8;
 
+thread_local! {
+    /// The VNNI kernel's `[pos][channel]` sums, reused across layers and
+    /// images of a thread (every value is written before it is read).
+    static TMP: std::cell::RefCell<Vec<i32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Offsets and ranges of the byte lanes of `split`, or `None` when a lane
 /// does not fit in a byte.
 fn lane_offsets(split: &Split) -> Option<[i32; 2]> {
@@ -222,30 +228,47 @@ impl Int8Conv {
         #[cfg(target_arch = "x86_64")]
         if vnni && Self::vnni_available() {
             let obp = self.nob * OB;
-            let mut tmp = vec![0i32; npos * obp];
-            // SAFETY: the CPU has AVX-512F and VNNI (checked above); the
-            // buffer holds `buffer_len()` bytes (asserted), which covers
-            // every read of the tiles, and `tmp` holds npos x obp values.
-            unsafe {
-                if self.nob % 2 == 0 {
-                    vnni::kernel::<2>(self, buf, &mut tmp);
-                } else {
-                    vnni::kernel::<1>(self, buf, &mut tmp);
+            return TMP.with(|t| {
+                let mut tmp = t.borrow_mut();
+                if tmp.len() < npos * obp {
+                    tmp.resize(npos * obp, 0);
                 }
-            }
-            for o in 0..self.out_ch {
-                let (corr, b) = (self.corr[o], bias[o]);
-                for pos in 0..npos {
-                    sums.push((tmp[pos * obp + o] - corr) as i64 + b);
-                }
-            }
-            return sums;
+                self.run_vnni(buf, bias, &mut tmp[..npos * obp], sums)
+            });
         }
         let _ = vnni;
         sums.resize(self.out_ch * npos, 0);
         self.run_portable(buf, &mut sums);
         for (row, b) in sums.chunks_exact_mut(npos).zip(bias) {
             row.iter_mut().for_each(|s| *s += b);
+        }
+        sums
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn run_vnni(&self, buf: &[u8], bias: &[i64], tmp: &mut [i32], mut sums: Vec<i64>) -> Vec<i64> {
+        let npos = self.npos();
+        let obp = self.nob * OB;
+        {
+            let tmp = &mut *tmp;
+            // SAFETY: the caller checked that the CPU has AVX-512F and VNNI;
+            // the buffer holds `buffer_len()` bytes (asserted in `run`),
+            // which covers every read of the tiles, and `tmp` holds
+            // npos x obp values.
+            unsafe {
+                if self.nob % 2 == 0 {
+                    vnni::kernel::<2>(self, buf, tmp);
+                } else {
+                    vnni::kernel::<1>(self, buf, tmp);
+                }
+            }
+        }
+        for o in 0..self.out_ch {
+            let (corr, b) = (self.corr[o], bias[o]);
+            let col = &tmp[o..];
+            for pos in 0..npos {
+                sums.push((col[pos * obp] - corr) as i64 + b);
+            }
         }
         sums
     }

@@ -28,6 +28,11 @@ pub trait MacEnergy: Sync {
     /// Energy per MAC in femtojoules for `split`, given that layer's dot
     /// products.
     fn energy_fj_per_mac(&self, split: &Split, layer_dots: &[Vec<(u32, u32)>]) -> Result<f64>;
+    /// Builds what `split` needs ahead of its first use (a search calls it
+    /// for every configuration in parallel); nothing by default.
+    fn prepare(&self, _split: &Split) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// **Test double only — not an energy model.** An analytic stand-in used by
@@ -142,6 +147,10 @@ impl MacEnergy for SynthMacEnergy {
             self.table.meta.name,
             self.arch
         )
+    }
+
+    fn prepare(&self, split: &Split) -> Result<()> {
+        self.get(split).map(|_| ())
     }
 
     fn energy_fj_per_mac(&self, split: &Split, layer_dots: &[Vec<(u32, u32)>]) -> Result<f64> {

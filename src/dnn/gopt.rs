@@ -194,6 +194,18 @@ pub fn run_opt_graph(
         .filter(|(i, _)| i % go.shard.1 == go.shard.0)
         .map(|(_, s)| s)
         .collect();
+    // The synthesized MACs of every configuration, two at a time (each
+    // synthesis and simulator build is one single-threaded process).
+    {
+        use rayon::prelude::*;
+        let bar = crate::dnn::progress::Progress::new(splits.len() as u64, "energy models");
+        splits.par_iter().try_for_each(|s| {
+            energy.prepare(s)?;
+            bar.inc(1);
+            Ok::<_, anyhow::Error>(())
+        })?;
+        bar.finish();
+    }
     let mut fb_cache: HashMap<u32, Vec<(i32, i32)>> = HashMap::new();
     let bar = crate::dnn::progress::Progress::new(splits.len() as u64, "FPEC-Opt configs");
     let mut configs = Vec::new();

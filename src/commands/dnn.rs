@@ -292,8 +292,8 @@ struct OptArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Microarchitecture of the FPEC MACs (spec 6.4): fused (default) or split.
-    #[arg(long, default_value = "fused")]
-    arch: String,
+    #[arg(long, value_enum, default_value_t = crate::gen::Arch::Fused)]
+    arch: crate::gen::Arch,
     /// Test images whose operands feed the energy model's activity.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_activity_images, default_value_t = 8)]
     activity_images: usize,
@@ -470,6 +470,20 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         ev.accuracy, ev.correct, ev.samples
     );
     println!("compensation sparsity (both ezb=1): {:.4}", ev.sparsity());
+    print_layer_table(&macs, &info, &ev, kind, dot_len);
+    println!("MACs per inference: {}", macs.iter().sum::<u64>());
+    println!("quantized inference time: {secs:.3} s");
+    Ok(())
+}
+
+/// The per-layer table of `fpec dnn eval` (text output).
+fn print_layer_table(
+    macs: &[u64],
+    info: &[(crate::dnn::quant::StageFormats, i32)],
+    ev: &crate::dnn::quant::QuantEval,
+    kind: impl Fn(usize) -> &'static str,
+    dot_len: impl Fn(usize) -> usize,
+) {
     println!(
         "{:<3} {:<7} {:>5} {:>5} {:>4} {:>4} {:>4} {:>5} {:>9} {:>9} {:>6} {:>12}",
         "L",
@@ -504,9 +518,6 @@ fn run_eval(a: EvalArgs) -> Result<()> {
             format!("{}/{}", l.act_saturations, l.activations)
         );
     }
-    println!("MACs per inference: {}", macs.iter().sum::<u64>());
-    println!("quantized inference time: {secs:.3} s");
-    Ok(())
 }
 
 fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
@@ -634,7 +645,6 @@ fn run_opt(a: OptArgs) -> Result<()> {
             a.budget
         )));
     }
-    let arch = crate::gen::Arch::parse(&a.arch).map_err(|e| usage(format!("--arch: {e}")))?;
     let out = a.out.clone().unwrap_or_else(|| {
         let stem = a
             .model
@@ -669,7 +679,7 @@ fn run_opt(a: OptArgs) -> Result<()> {
         eprintln!("WARNING: analytic test-double energy model: the energy numbers are NOT results");
         Box::new(opt::AnalyticTestDouble)
     } else {
-        opt::real_mac_energy(&out.join("energy-work"), arch)?
+        opt::real_mac_energy(&out.join("energy-work"), a.arch)?
     };
     let (Some(model), Some(s)) = (layer_list, layer_data) else {
         run_opt_graph(&a, energy.as_ref(), &out)?;

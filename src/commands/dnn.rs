@@ -334,7 +334,7 @@ struct OptArgs {
     /// i % N == K (graph search; a layer list gets the layer engine's
     /// search: whole calibration set, no early stop), written as
     /// OUT/dnn-opt-shard-K-of-N.json; `fpec dnn opt-merge` joins the N files.
-    #[arg(long, value_name = "K/N")]
+    #[arg(long, allow_hyphen_values = true, value_name = "K/N")]
     shard: Option<String>,
     #[command(flatten)]
     data: DataArgs,
@@ -659,7 +659,11 @@ fn run_opt_graph(
         },
         &crate::dnn::gopt::GraphOptOptions {
             method: a.calib_method,
-            tune_images: if layer_list { calib.len() } else { a.tune_images },
+            tune_images: if layer_list {
+                calib.len()
+            } else {
+                a.tune_images
+            },
             early_images: if layer_list { 0 } else { a.early_images },
             early_margin: 2.0,
             max_dots: if layer_list { usize::MAX } else { 256 },

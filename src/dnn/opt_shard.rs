@@ -49,7 +49,12 @@ pub fn file_name(k: u64, n: u64) -> String {
 }
 
 /// Writes `dir/dnn-opt-shard-K-of-N.json` atomically; returns its path.
-pub fn write_shard(dir: &Path, model: &str, (k, n): (u64, u64), report: &OptReport) -> Result<PathBuf> {
+pub fn write_shard(
+    dir: &Path,
+    model: &str,
+    (k, n): (u64, u64),
+    report: &OptReport,
+) -> Result<PathBuf> {
     let s = OptShard {
         format: FORMAT.into(),
         version: VERSION,
@@ -165,7 +170,12 @@ pub fn load(p: &Path) -> Result<OptShard> {
         )));
     }
     let want = planned(k, n)?;
-    let got: Vec<&str> = s.report.configs.iter().map(|c| plain_bits(&c.bits)).collect();
+    let got: Vec<&str> = s
+        .report
+        .configs
+        .iter()
+        .map(|c| plain_bits(&c.bits))
+        .collect();
     if got != want {
         return Err(usage(format!(
             "{}: shard {k}/{n} holds configurations [{}], its plan gives it [{}]; nothing merged",
@@ -214,7 +224,10 @@ pub fn merge(inputs: &[PathBuf]) -> Result<(String, OptReport)> {
     }
     let n = first.shard[1];
     shards.sort_by_key(|(_, s)| s.shard[0]);
-    let keys: Vec<(&Path, u64)> = shards.iter().map(|(p, s)| (p.as_path(), s.shard[0])).collect();
+    let keys: Vec<(&Path, u64)> = shards
+        .iter()
+        .map(|(p, s)| (p.as_path(), s.shard[0]))
+        .collect();
     crate::regress::merge::check_complete(&keys, n, "fpec dnn opt")?;
     let total = sweep_splits()?.len();
     let configs = (0..total)
@@ -230,4 +243,32 @@ pub fn merge(inputs: &[PathBuf]) -> Result<(String, OptReport)> {
     );
     merged.calibration = r.calibration.clone();
     Ok((first.model, merged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_exact_keeps_every_float_and_string() {
+        let mut x = 0.123_456_789_f64;
+        let mut v = Vec::new();
+        for i in 0..2000 {
+            x = (x * 7.77 + 0.1).fract();
+            v.push((
+                format!("{i}: -1.5e3 \"q\" {x}"),
+                x * 100.0,
+                -x / 3.0,
+                i as u64,
+            ));
+        }
+        let text = serde_json::to_string_pretty(&v).unwrap();
+        let back: Vec<(String, f64, f64, u64)> = parse_exact(&text).unwrap();
+        for (a, b) in v.iter().zip(&back) {
+            assert_eq!(a.0, b.0);
+            assert_eq!(a.1.to_bits(), b.1.to_bits(), "{}", a.1);
+            assert_eq!(a.2.to_bits(), b.2.to_bits(), "{}", a.2);
+            assert_eq!(a.3, b.3);
+        }
+    }
 }

@@ -796,12 +796,7 @@ fn run_opt(a: OptArgs) -> Result<()> {
 /// shards are read; nothing is written unless they form one whole search.
 fn run_opt_merge(a: OptMergeArgs) -> Result<()> {
     let t0 = Instant::now();
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| crate::util::default_merge_out(&a.inputs));
-    crate::util::check_out_dir(&out, "--out")?;
-    crate::util::check_overwritable(&out, "--out", REPORT, REPORT_HEADER)?;
+    let out = crate::util::merge_out_dir(a.out.as_deref(), &a.inputs, REPORT, REPORT_HEADER)?;
     let (name, r) = crate::dnn::opt_shard::merge(&a.inputs)?;
     opt::write_reports(&r, &name, &out)?;
     crate::util::record_written(&out, REPORT)?;

@@ -551,3 +551,19 @@ pub fn default_merge_out(inputs: &[PathBuf]) -> PathBuf {
         None => PathBuf::from("."),
     }
 }
+
+/// The output folder of a merge, checked before any shard is read: `--out`
+/// (default [`default_merge_out`]) passes [`check_out_dir`] and
+/// [`check_overwritable`] for the report files `group` (first one begins
+/// with `header`).
+pub fn merge_out_dir(
+    out: Option<&Path>,
+    inputs: &[PathBuf],
+    group: &[&str],
+    header: &str,
+) -> Result<PathBuf> {
+    let out = out.map_or_else(|| default_merge_out(inputs), Path::to_path_buf);
+    check_out_dir(&out, "--out")?;
+    check_overwritable(&out, "--out", group, header)?;
+    Ok(out)
+}

@@ -46,8 +46,13 @@ enum DnnCmd {
     Eval(EvalArgs),
     /// Run one layer's dot products on the RTL MAC (hardware in the loop).
     VerifyLayer(VerifyLayerArgs),
-    /// FPEC-Opt: sweep FxP/FPEC configurations under an accuracy budget.
+    /// FPEC-Opt: sweep FxP/FPEC configurations under an accuracy budget
+    /// (`--shard K/N` runs a part; `fpec dnn opt-merge` joins the parts).
     Opt(OptArgs),
+    /// FPEC-Opt report (dnn-report.{md,json,svg}) from the
+    /// dnn-opt-shard-K-of-N.json files of `fpec dnn opt --shard K/N`
+    /// (files, or folders holding them): the report of the unsharded run.
+    OptMerge(OptMergeArgs),
     /// Convert an ONNX file (Conv, Gemm/MatMul+Add, Relu, MaxPool, Flatten,
     /// float32 weights) to an fpec model file.
     Import(ImportArgs),
@@ -65,6 +70,20 @@ struct ExportDataArgs {
     out: PathBuf,
     #[command(flatten)]
     data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+struct OptMergeArgs {
+    /// Shard files (dnn-opt-shard-K-of-N.json), or folders holding them.
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    inputs: Vec<PathBuf>,
+    /// Folder for dnn-report.md, dnn-report.json and dnn-report.svg
+    /// (default: the first folder given, or the folder of the first file).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print the JSON report on stdout.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -292,8 +311,8 @@ struct OptArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Microarchitecture of the FPEC MACs (spec 6.4): fused (default) or split.
-    #[arg(long, default_value = "fused")]
-    arch: String,
+    #[arg(long, value_enum, default_value_t = crate::gen::Arch::Fused)]
+    arch: crate::gen::Arch,
     /// Test images whose operands feed the energy model's activity.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_activity_images, default_value_t = 8)]
     activity_images: usize,
@@ -311,6 +330,12 @@ struct OptArgs {
     /// Graph search: test images of the early stop of hopeless candidates.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_images, default_value_t = 1000)]
     early_images: usize,
+    /// Run shard K of N: the configurations i of the sweep with
+    /// i % N == K (graph search; a layer list gets the layer engine's
+    /// search: whole calibration set, no early stop), written as
+    /// OUT/dnn-opt-shard-K-of-N.json; `fpec dnn opt-merge` joins the N files.
+    #[arg(long, allow_hyphen_values = true, value_name = "K/N")]
+    shard: Option<String>,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -322,6 +347,7 @@ pub fn run(args: DnnArgs) -> Result<()> {
         DnnCmd::Eval(a) => run_eval(a),
         DnnCmd::VerifyLayer(a) => run_verify_layer(a),
         DnnCmd::Opt(a) => run_opt(a),
+        DnnCmd::OptMerge(a) => run_opt_merge(a),
         DnnCmd::Import(a) => run_import(&a.input, &a.out),
         DnnCmd::Export(a) => run_export(&a.input, &a.out),
         DnnCmd::ExportData(a) => run_export_data(a),
@@ -470,6 +496,20 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         ev.accuracy, ev.correct, ev.samples
     );
     println!("compensation sparsity (both ezb=1): {:.4}", ev.sparsity());
+    print_layer_table(&macs, &info, &ev, kind, dot_len);
+    println!("MACs per inference: {}", macs.iter().sum::<u64>());
+    println!("quantized inference time: {secs:.3} s");
+    Ok(())
+}
+
+/// The per-layer table of `fpec dnn eval` (text output).
+fn print_layer_table(
+    macs: &[u64],
+    info: &[(crate::dnn::quant::StageFormats, i32)],
+    ev: &crate::dnn::quant::QuantEval,
+    kind: impl Fn(usize) -> &'static str,
+    dot_len: impl Fn(usize) -> usize,
+) {
     println!(
         "{:<3} {:<7} {:>5} {:>5} {:>4} {:>4} {:>4} {:>5} {:>9} {:>9} {:>6} {:>12}",
         "L",
@@ -504,9 +544,6 @@ fn run_eval(a: EvalArgs) -> Result<()> {
             format!("{}/{}", l.act_saturations, l.activations)
         );
     }
-    println!("MACs per inference: {}", macs.iter().sum::<u64>());
-    println!("quantized inference time: {secs:.3} s");
-    Ok(())
 }
 
 fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
@@ -573,8 +610,28 @@ fn run_verify_layer(a: VerifyLayerArgs) -> Result<()> {
     Ok(())
 }
 
-/// `dnn opt` on a graph model (or with `--calib-method mse`).
-fn run_opt_graph(a: &OptArgs, energy: &dyn opt::MacEnergy, out: &std::path::Path) -> Result<()> {
+/// The report files of `dnn opt` and how the first begins.
+const REPORT: &[&str] = &["dnn-report.md", "dnn-report.json", "dnn-report.svg"];
+const REPORT_HEADER: &str = "# FPEC-Opt report";
+
+/// The model's file name, as the reports title it.
+fn model_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
+}
+
+/// `dnn opt` on a graph model (or with `--calib-method mse`, or a shard):
+/// `layer_list` (a layer list with max-abs calibration, sharded) runs the
+/// layer engine's search on the graph engine (whole calibration set, no
+/// early stop, every dot product to the energy model, no calibration
+/// note), so the merged shards equal the unsharded report.
+fn run_opt_graph(
+    a: &OptArgs,
+    energy: &dyn opt::MacEnergy,
+    out: &std::path::Path,
+    shard: Option<(u64, u64)>,
+    layer_list: bool,
+) -> Result<()> {
     let graph = load_graph_model(&a.model)?;
     let sel = a.data.open_fitting(graph.input, graph.classes())?;
     let calib = sel.calibration.batch(0, sel.calibration.len())?;
@@ -588,7 +645,8 @@ fn run_opt_graph(a: &OptArgs, energy: &dyn opt::MacEnergy, out: &std::path::Path
     )?;
     QuantGraph::new(&graph, &probe, Engine::Gemm)
         .map_err(|e| usage(format!("model {}: {e:#}", a.model.display())))?;
-    let r = crate::dnn::gopt::run_opt_graph(
+    let (k, n) = shard.unwrap_or((0, 1));
+    let mut r = crate::dnn::gopt::run_opt_graph(
         &graph,
         &calib,
         &ranges,
@@ -601,29 +659,61 @@ fn run_opt_graph(a: &OptArgs, energy: &dyn opt::MacEnergy, out: &std::path::Path
         },
         &crate::dnn::gopt::GraphOptOptions {
             method: a.calib_method,
-            tune_images: a.tune_images,
-            early_images: a.early_images,
+            tune_images: if layer_list {
+                calib.len()
+            } else {
+                a.tune_images
+            },
+            early_images: if layer_list { 0 } else { a.early_images },
             early_margin: 2.0,
-            max_dots: 256,
-            shard: (0, 1),
+            max_dots: if layer_list { usize::MAX } else { 256 },
+            shard: (k as usize, n as usize),
         },
     )?;
-    let name = a.model.file_name().map_or_else(
-        || a.model.display().to_string(),
-        |n| n.to_string_lossy().into(),
-    );
-    opt::write_reports(&r, &name, out)?;
-    if a.json {
-        print!("{}", opt::report_json(&r)?);
-    } else {
-        print!("{}", opt::report_md(&r, &name));
-        println!(
-            "\ndata: {}\nwrote {}/dnn-report.{{md,json,svg}} in {:.1} s",
-            sel.summary,
-            out.display(),
-            t0.elapsed().as_secs_f64()
-        );
+    if layer_list {
+        r.calibration = None;
     }
+    let name = model_name(&a.model);
+    if shard.is_some() {
+        let p = crate::dnn::opt_shard::write_shard(out, &name, (k, n), &r)?;
+        crate::util::record_written(out, &[&crate::dnn::opt_shard::file_name(k, n)])?;
+        println!(
+            "wrote {} (shard {k}/{n}: {} configurations) in {:.1} s; when all {n} shards are done: fpec dnn opt-merge --out DIR {}",
+            p.display(),
+            r.configs.len(),
+            t0.elapsed().as_secs_f64(),
+            out.display()
+        );
+        return Ok(());
+    }
+    opt::write_reports(&r, &name, out)?;
+    crate::util::record_written(out, REPORT)?;
+    print_opt_report(a.json, &r, &name, Some(&sel.summary), out, t0)
+}
+
+/// Prints a written FPEC-Opt report: JSON, or Markdown and what was written.
+fn print_opt_report(
+    json: bool,
+    r: &opt::OptReport,
+    name: &str,
+    data: Option<&str>,
+    out: &std::path::Path,
+    t0: Instant,
+) -> Result<()> {
+    if json {
+        print!("{}", opt::report_json(r)?);
+        return Ok(());
+    }
+    print!("{}", opt::report_md(r, name));
+    println!();
+    if let Some(d) = data {
+        println!("data: {d}");
+    }
+    println!(
+        "wrote {}/dnn-report.{{md,json,svg}} in {:.1} s",
+        out.display(),
+        t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -634,7 +724,11 @@ fn run_opt(a: OptArgs) -> Result<()> {
             a.budget
         )));
     }
-    let arch = crate::gen::Arch::parse(&a.arch).map_err(|e| usage(format!("--arch: {e}")))?;
+    let shard = a
+        .shard
+        .as_deref()
+        .map(crate::regress::parse_shard)
+        .transpose()?;
     let out = a.out.clone().unwrap_or_else(|| {
         let stem = a
             .model
@@ -643,12 +737,17 @@ fn run_opt(a: OptArgs) -> Result<()> {
         PathBuf::from("out/dnn-opt").join(stem)
     });
     crate::util::check_out_dir(&out, "--out")?;
-    const REPORT: &[&str] = &["dnn-report.md", "dnn-report.json", "dnn-report.svg"];
-    crate::util::check_overwritable(&out, "--out", REPORT, "# FPEC-Opt report")?;
+    match shard {
+        Some((k, n)) => {
+            let f = crate::dnn::opt_shard::file_name(k, n);
+            crate::util::check_overwritable(&out, "--out", &[&f], crate::dnn::opt_shard::HEADER)?
+        }
+        None => crate::util::check_overwritable(&out, "--out", REPORT, REPORT_HEADER)?,
+    }
     // The model and data are checked before any work (the energy model
     // synthesizes MACs): a layer list with max-abs calibration takes the
     // layer engine (the committed reports reproduce bit for bit), anything
-    // else the graph engine.
+    // else (and every shard) the graph engine.
     let layer_list = match crate::dnn::onnx::load(&a.model) {
         Ok(m) if a.calib_method == CalibMethod::Max => Some(m),
         _ => None,
@@ -669,15 +768,14 @@ fn run_opt(a: OptArgs) -> Result<()> {
         eprintln!("WARNING: analytic test-double energy model: the energy numbers are NOT results");
         Box::new(opt::AnalyticTestDouble)
     } else {
-        opt::real_mac_energy(&out.join("energy-work"), arch)?
+        opt::real_mac_energy(&out.join("energy-work"), a.arch)?
     };
-    let (Some(model), Some(s)) = (layer_list, layer_data) else {
-        run_opt_graph(&a, energy.as_ref(), &out)?;
-        return crate::util::record_written(&out, REPORT);
+    let (Some(model), Some(s), None) = (&layer_list, layer_data, shard) else {
+        return run_opt_graph(&a, energy.as_ref(), &out, shard, layer_list.is_some());
     };
     let t0 = Instant::now();
     let r = opt::run_opt(
-        &model,
+        model,
         &s.calibration,
         &s.test,
         energy.as_ref(),
@@ -687,23 +785,22 @@ fn run_opt(a: OptArgs) -> Result<()> {
             progress: !a.json,
         },
     )?;
-    let name = a.model.file_name().map_or_else(
-        || a.model.display().to_string(),
-        |n| n.to_string_lossy().into(),
-    );
+    let name = model_name(&a.model);
     opt::write_reports(&r, &name, &out)?;
     crate::util::record_written(&out, REPORT)?;
-    if a.json {
-        print!("{}", opt::report_json(&r)?);
-    } else {
-        print!("{}", opt::report_md(&r, &name));
-        println!(
-            "\nwrote {}/dnn-report.{{md,json,svg}} in {:.1} s",
-            out.display(),
-            t0.elapsed().as_secs_f64()
-        );
-    }
-    Ok(())
+    print_opt_report(a.json, &r, &name, None, &out, t0)
+}
+
+/// `fpec dnn opt-merge FILE_OR_DIR... [--out DIR]`: the output folder is
+/// checked (not `/` or `.`, no report fpec did not write) before the
+/// shards are read; nothing is written unless they form one whole search.
+fn run_opt_merge(a: OptMergeArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let out = crate::util::merge_out_dir(a.out.as_deref(), &a.inputs, REPORT, REPORT_HEADER)?;
+    let (name, r) = crate::dnn::opt_shard::merge(&a.inputs)?;
+    opt::write_reports(&r, &name, &out)?;
+    crate::util::record_written(&out, REPORT)?;
+    print_opt_report(a.json, &r, &name, None, &out, t0)
 }
 
 // ONNX import and export: file handling around `crate::dnn::onnx`; every

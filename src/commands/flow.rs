@@ -90,12 +90,7 @@ const CURVE_HEADER: &str = "# Sparse mode: energy per MAC";
 /// Runs `fpec flow merge`: the output folder is checked (not `/` or `.`,
 /// no summary fpec did not write) before the shards are read.
 fn run_merge(m: FlowMergeArgs) -> Result<()> {
-    let out = m
-        .out
-        .clone()
-        .unwrap_or_else(|| crate::util::default_merge_out(&m.dirs));
-    crate::util::check_out_dir(&out, "--out")?;
-    crate::util::check_overwritable(&out, "--out", SUMMARY, SUMMARY_HEADER)?;
+    let out = crate::util::merge_out_dir(m.out.as_deref(), &m.dirs, SUMMARY, SUMMARY_HEADER)?;
     let r = crate::flow::shard::merge(&m.dirs, Some(&out));
     if out.join(SUMMARY[0]).is_file() {
         crate::util::record_written(&out, SUMMARY)?;

@@ -242,12 +242,7 @@ pub fn run(a: RegressArgs) -> Result<()> {
 }
 
 fn run_merge(m: MergeArgs) -> Result<()> {
-    let out = m
-        .out
-        .clone()
-        .unwrap_or_else(|| crate::util::default_merge_out(&m.dirs));
-    crate::util::check_out_dir(&out, "--out")?;
-    crate::util::check_overwritable(&out, "--out", REPORT, REPORT_HEADER)?;
+    let out = crate::util::merge_out_dir(m.out.as_deref(), &m.dirs, REPORT, REPORT_HEADER)?;
     let merged = merge::merge(&m.dirs, &out)?;
     crate::util::record_written(&out, REPORT)?;
     println!(

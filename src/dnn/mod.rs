@@ -14,6 +14,7 @@
 //! - [`quant`]: bit-exact quantized inference and operand export;
 //! - [`opt`]: FPEC-Opt (configuration sweep, threshold tuning, reports) and
 //!   the [`energy_model::MacEnergy`] hook for the energy model;
+//! - [`opt_shard`]: `fpec dnn opt --shard K/N` result files and their merge;
 //! - [`hil`]: hardware in the loop, `fpec dnn verify-layer`: one layer's
 //!   real dot products run on the generated MAC under Verilator, every
 //!   `sum` compared with the golden inference's.
@@ -28,6 +29,7 @@ pub mod int8;
 pub mod model;
 pub mod onnx;
 pub mod opt;
+pub mod opt_shard;
 pub mod progress;
 pub mod quant;
 pub mod train;

@@ -51,7 +51,7 @@ pub struct OptOptions {
 }
 
 /// One evaluated configuration.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConfigResult {
     /// `W+C`.
     pub bits: String,
@@ -74,7 +74,7 @@ pub struct ConfigResult {
 }
 
 /// Per-layer choices of a configuration.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerChoice {
     /// Weight FB.
     pub fb_w: i32,
@@ -93,7 +93,7 @@ pub struct LayerChoice {
 }
 
 /// Short summary of one configuration.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pick {
     /// `W+C`.
     pub bits: String,
@@ -104,7 +104,7 @@ pub struct Pick {
 }
 
 /// The whole sweep.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OptReport {
     /// Energy model description.
     pub energy_model: String,

@@ -18,6 +18,13 @@ use std::path::{Path, PathBuf};
 /// The shard files given: each argument is a shard file or a folder holding
 /// `shard-*-of-*.json` files.
 pub fn collect_files(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    collect_named(args, "shard-", "shard-K-of-N.json")
+}
+
+/// [`collect_files`] for any shard kind: the files given, and in each
+/// folder given the `.json` files whose names begin with `prefix` (sorted);
+/// `example` names them in the errors (`shard-K-of-N.json`).
+pub fn collect_named(args: &[PathBuf], prefix: &str, example: &str) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for a in args {
         if a.is_file() {
@@ -30,22 +37,22 @@ pub fn collect_files(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .filter(|p| {
                     p.file_name()
                         .map(|n| n.to_string_lossy().into_owned())
-                        .is_some_and(|n| n.starts_with("shard-") && n.ends_with(".json"))
+                        .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".json"))
                 })
                 .collect();
             v.sort();
             files.extend(v);
         } else {
             return Err(usage(format!(
-                "{}: no such file or folder (give shard result files or folders holding shard-K-of-N.json)",
+                "{}: no such file or folder (give shard result files or folders holding {example})",
                 a.display()
             )));
         }
     }
     if files.is_empty() {
-        return Err(usage(
-            "no shard result (shard-K-of-N.json) in the folders given",
-        ));
+        return Err(usage(format!(
+            "no shard result ({example}) in the folders given"
+        )));
     }
     Ok(files)
 }

@@ -13,6 +13,7 @@ mod dnn_lenet;
 mod dnn_model;
 mod dnn_onnx;
 mod dnn_opt;
+mod dnn_opt_shard;
 mod dnn_quant;
 mod dnn_sources;
 mod dnn_stride;

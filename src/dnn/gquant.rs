@@ -350,7 +350,7 @@ impl QuantGraph {
     }
 
     /// The sums of the first input, moved when owned.
-    fn into_sums(&self, ins: Vec<In>) -> (Vec<i64>, i32, i64) {
+    fn take_sums(&self, ins: Vec<In>) -> (Vec<i64>, i32, i64) {
         match ins.into_iter().next() {
             Some(In::Own(Val::Sums(s, f, d))) => (s, f, d),
             Some(x) => self.to_sums(x.val()),
@@ -385,12 +385,12 @@ impl QuantGraph {
                 }
             }
             Op::Relu => {
-                let (mut s, f, d) = self.into_sums(ins);
+                let (mut s, f, d) = self.take_sums(ins);
                 s.iter_mut().for_each(|v| *v = (*v).max(0));
                 Val::Sums(s, f, d)
             }
             Op::Clip { max } => {
-                let (mut s, f, d) = self.into_sums(ins);
+                let (mut s, f, d) = self.take_sums(ins);
                 // c * d is exact in f64 (c from float32, d < 2^29).
                 let cap = bias_to_sum(max * d as f64, f).unwrap_or(i64::MAX);
                 s.iter_mut().for_each(|v| *v = (*v).max(0).min(cap));
@@ -406,7 +406,7 @@ impl QuantGraph {
                 stride,
                 pads,
             } => {
-                let (s, f, d) = self.into_sums(ins);
+                let (s, f, d) = self.take_sums(ins);
                 let avg = matches!(op, Op::AvgPool { .. });
                 let [c, h, w] = shape;
                 let mut y = Vec::with_capacity(out.iter().product());
@@ -434,7 +434,7 @@ impl QuantGraph {
                 Val::Sums(y, f, if avg { d * count } else { d })
             }
             Op::GlobalAvgPool => {
-                let (s, f, d) = self.into_sums(ins);
+                let (s, f, d) = self.take_sums(ins);
                 let hw = shape[1] * shape[2];
                 Val::Sums(
                     s.chunks(hw).map(|c| c.iter().sum()).collect(),
@@ -450,7 +450,7 @@ impl QuantGraph {
                 if matches!(op, Op::Add) {
                     let n: usize = out.iter().product();
                     let (mut acc, f0, _) = match parts.next() {
-                        Some(p) => self.into_sums(vec![p]),
+                        Some(p) => self.take_sums(vec![p]),
                         None => (vec![0; n], fmax, d),
                     };
                     if f0 != fmax {
@@ -477,7 +477,7 @@ impl QuantGraph {
                 } else {
                     let mut all = Vec::new();
                     for p in parts {
-                        let (s, f, _) = self.into_sums(vec![p]);
+                        let (s, f, _) = self.take_sums(vec![p]);
                         all.extend(s.into_iter().map(|v| v << (fmax - f)));
                     }
                     Val::Sums(all, fmax, d)

@@ -124,7 +124,7 @@ impl Int8Conv {
                 for ky in 0..kh {
                     for kx in 0..kw {
                         let src = ((o * c + ci) * kh + ky) * kw + kx;
-                        for l in 0..lanes {
+                        for (l, &offl) in off.iter().enumerate().take(lanes) {
                             let v = if l == 0 { wq[src] } else { we[src] };
                             let v = i8::try_from(v).ok()?;
                             let cl = ci * lanes + l;
@@ -132,7 +132,7 @@ impl Int8Conv {
                             let (ob, j) = (o / OB, o % OB);
                             let q = cl / 4;
                             wpk[((((ob * kh + ky) * kw + kx) * cq + q) * OB + j) * 4 + cl % 4] = v;
-                            corr[o] += v as i32 * off[l];
+                            corr[o] += v as i32 * offl;
                         }
                     }
                 }
@@ -256,7 +256,7 @@ impl Int8Conv {
             // which covers every read of the tiles, and `tmp` holds
             // npos x obp values.
             unsafe {
-                if self.nob % 2 == 0 {
+                if self.nob.is_multiple_of(2) {
                     vnni::kernel::<2>(self, buf, tmp);
                 } else {
                     vnni::kernel::<1>(self, buf, tmp);
@@ -312,6 +312,7 @@ mod vnni {
     /// The CPU must have AVX-512F and AVX-512 VNNI; `buf` must hold
     /// `cv.buffer_len()` bytes and `out` `cv.npos() * cv.nob * OB` values.
     #[target_feature(enable = "avx512f,avx512vnni")]
+    #[allow(clippy::needless_range_loop)] // p indexes the tile's accumulators and its input addresses alike
     pub unsafe fn kernel<const NB: usize>(cv: &Int8Conv, buf: &[u8], out: &mut [i32]) {
         let cq = cv.cp / 4;
         let obp = cv.nob * OB;

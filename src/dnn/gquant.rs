@@ -882,36 +882,7 @@ fn build_mac(
     } else {
         (Vec::new(), wl)
     };
-    let int8 = match (&node.op, engine) {
-        (_, Engine::Reference | Engine::FloatGemm) => None,
-        (Op::Conv { .. }, _) if groups != 1 => None,
-        (op, _) => {
-            let geo = match op {
-                Op::Conv {
-                    kernel,
-                    stride,
-                    pads,
-                    ..
-                } => Geometry {
-                    input: in_shape,
-                    kernel: *kernel,
-                    stride: *stride,
-                    pads: *pads,
-                    output: out,
-                },
-                _ => Geometry {
-                    input: [len, 1, 1],
-                    kernel: [1, 1],
-                    stride: [1, 1],
-                    pads: [0; 4],
-                    output: [out_ch, 1, 1],
-                },
-            };
-            let wq: Vec<i32> = w_ops.iter().map(|o| o.q).collect();
-            let we: Vec<i32> = w_ops.iter().map(|o| o.est).collect();
-            Int8Conv::new(&split, geo, &wq, &we)
-        }
-    };
+    let int8 = int8_layout(&node.op, engine, &split, in_shape, out, &w_ops);
     Ok(QMac {
         int8,
         node: ni,
@@ -933,6 +904,48 @@ fn build_mac(
         kb,
         wz_sum,
     })
+}
+
+/// The int8 kernels' layout of a MAC node (`None`: grouped, the reference
+/// or the float GEMM asked for, or lanes that do not fit in bytes).
+fn int8_layout(
+    op: &Op,
+    engine: Engine,
+    split: &Split,
+    in_shape: [usize; 3],
+    out: [usize; 3],
+    w_ops: &[Operand],
+) -> Option<Int8Conv> {
+    let geo = match (op, engine) {
+        (_, Engine::Reference | Engine::FloatGemm) => return None,
+        (Op::Conv { groups, .. }, _) if *groups != 1 => return None,
+        (
+            Op::Conv {
+                kernel,
+                stride,
+                pads,
+                ..
+            },
+            _,
+        ) => Geometry {
+            input: in_shape,
+            kernel: *kernel,
+            stride: *stride,
+            pads: *pads,
+            output: out,
+        },
+        (Op::Dense { out: n_out, .. }, _) => Geometry {
+            input: [in_shape.iter().product(), 1, 1],
+            kernel: [1, 1],
+            stride: [1, 1],
+            pads: [0; 4],
+            output: [*n_out, 1, 1],
+        },
+        _ => return None,
+    };
+    let wq: Vec<i32> = w_ops.iter().map(|o| o.q).collect();
+    let we: Vec<i32> = w_ops.iter().map(|o| o.est).collect();
+    Int8Conv::new(split, geo, &wq, &we)
 }
 
 /// Per node, words or sums with their F and d; checks Add/Concat divisors

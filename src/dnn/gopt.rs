@@ -109,8 +109,8 @@ fn run_config(
     // keep the tuning accuracy within budget), so a base that is hopeless on
     // the early subset is reported as it is, untuned.
     let q0 = QuantGraph::new(c.graph, &base, Engine::Gemm)?;
-    let hopeless = go.early_images > 0
-        && acc(&q0, &c.early)? < c.float_early - opts.budget - go.early_margin;
+    let hopeless =
+        go.early_images > 0 && acc(&q0, &c.early)? < c.float_early - opts.budget - go.early_margin;
     let (qm, cal_acc, ev) = if hopeless {
         let ev = q0.evaluate(&c.early)?;
         let cal = acc(&q0, &c.tune_set)?;

@@ -31,8 +31,8 @@
 //! in graph order (for a version-1 layer list: stage i, as [`crate::dnn::quant`]).
 
 use crate::dnn::data::{Dataset, Source};
-use crate::dnn::int8::{Geometry, Int8Conv};
 use crate::dnn::graph::{for_windows, pad_map, slice_map, Graph, Op, Plan, IN_IDX};
+use crate::dnn::int8::{Geometry, Int8Conv};
 use crate::dnn::model::argmax;
 use crate::dnn::quant::{DotRecord, LayerStats, QuantConfig, QuantEval, StageFormats};
 use crate::format::{Format, Split};
@@ -370,7 +370,10 @@ impl QuantGraph {
         let shape = self.plan.in_shapes[i].first().copied().unwrap_or([0; 3]);
         let out = self.plan.shapes[i];
         match op {
-            Op::Identity | Op::Flatten => ins.into_iter().next().map_or(Val::Sums(Vec::new(), 0, 1), In::into_val),
+            Op::Identity | Op::Flatten => ins
+                .into_iter()
+                .next()
+                .map_or(Val::Sums(Vec::new(), 0, 1), In::into_val),
             Op::Slice { .. } | Op::Pad { .. } => {
                 let empty = Vec::new();
                 let map = self.maps[i].as_ref().unwrap_or(&empty);
@@ -543,7 +546,12 @@ impl QuantGraph {
         let (c, h, w) = (cv.c, cv.h, cv.w);
         let l2 = cv.lanes == 2;
         // Element (ch, y, x) of the NCHW tensor, in that order.
-        let put = |buf: &mut [u8], z: &mut Option<Vec<u8>>, at: usize, zat: usize, l: [u8; 2], zero: bool| {
+        let put = |buf: &mut [u8],
+                   z: &mut Option<Vec<u8>>,
+                   at: usize,
+                   zat: usize,
+                   l: [u8; 2],
+                   zero: bool| {
             buf[at] = l[0];
             if l2 {
                 buf[at + 1] = l[1];
@@ -1118,7 +1126,11 @@ impl Requant {
             m: split.m(),
             comp: split.comp.is_some(),
             z: split.z(),
-            t_k: if (1..=40).contains(&k) { (fmt.t as u64) << k } else { 0 },
+            t_k: if (1..=40).contains(&k) {
+                (fmt.t as u64) << k
+            } else {
+                0
+            },
         }
     }
 

@@ -245,7 +245,9 @@ fn gemm_engine_equals_the_per_dot_reference_on_random_graphs() {
         let data = random_images(s + 100, 12, g.input);
         let ranges = calibrate_graph(&g, &data).unwrap();
         // 6+2, 5+3, 4+4 and 8+0 fill the int8 kernels' bytes exactly (W + G = 8).
-        for bits in ["3+2", "4+4", "6+2", "5+3", "7+2", "8+3", "8+0", "5+0", "16+0"] {
+        for bits in [
+            "3+2", "4+4", "6+2", "5+3", "7+2", "8+3", "8+0", "5+0", "16+0",
+        ] {
             let mut cfg =
                 QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
             cfg.override_t(Some(s as u32 % 9), Some(8)).unwrap();
@@ -454,13 +456,23 @@ fn int8_layout_is_used_where_the_lanes_fit_in_bytes() {
         .iter()
         .filter(|n| matches!(n.op, Op::Conv { groups, .. } if groups > 1))
         .count();
-    for (bits, fits) in [("6+2", true), ("5+3", true), ("4+4", true), ("8+0", true), ("7+2", false), ("6+4", false), ("9+0", false)] {
+    for (bits, fits) in [
+        ("6+2", true),
+        ("5+3", true),
+        ("4+4", true),
+        ("8+0", true),
+        ("7+2", false),
+        ("6+4", false),
+        ("9+0", false),
+    ] {
         let cfg = QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
         let q = QuantGraph::new(&g, &cfg, Engine::Int8Portable).unwrap();
         let want = if fits { q.num_stages() - grouped } else { 0 };
         assert_eq!(q.int8_layers(), want, "{bits}");
         assert_eq!(
-            QuantGraph::new(&g, &cfg, Engine::FloatGemm).unwrap().int8_layers(),
+            QuantGraph::new(&g, &cfg, Engine::FloatGemm)
+                .unwrap()
+                .int8_layers(),
             0
         );
     }
@@ -478,7 +490,9 @@ fn int8_kernels_equal_the_dot_product_formula() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5u64);
-    println!("seed {seed} (rerun: FPEC_SEED={seed} cargo test --test suite dnn_graph::int8_kernels)");
+    println!(
+        "seed {seed} (rerun: FPEC_SEED={seed} cargo test --test suite dnn_graph::int8_kernels)"
+    );
     let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     println!("VNNI on this CPU: {}", Int8Conv::vnni_available());
     for case in 0..40 {
@@ -499,17 +513,31 @@ fn int8_kernels_equal_the_dot_product_formula() {
         let half = 1i32 << (split.w - 1);
         let n = oc * c * k[0] * k[1];
         let wq: Vec<i32> = (0..n).map(|_| r.gen_range(-half..half)).collect();
-        let emax = if split.is_fxp() { 0 } else { (1 << (split.m() + 1)) - 1 };
+        let emax = if split.is_fxp() {
+            0
+        } else {
+            (1 << (split.m() + 1)) - 1
+        };
         let odd = |r: &mut rand_chacha::ChaCha8Rng| {
             if emax == 0 {
                 0
             } else {
                 let e = 2 * r.gen_range(0..=emax / 2) + 1;
-                if r.gen_bool(0.5) { e } else { -e }
+                if r.gen_bool(0.5) {
+                    e
+                } else {
+                    -e
+                }
             }
         };
         let we: Vec<i32> = (0..n).map(|_| odd(&mut r)).collect();
-        let geo = Geometry { input: [c, h, w], kernel: k, stride, pads, output: [oc, oh, ow] };
+        let geo = Geometry {
+            input: [c, h, w],
+            kernel: k,
+            stride,
+            pads,
+            output: [oc, oh, ow],
+        };
         let cv = Int8Conv::new(&split, geo, &wq, &we).expect("lanes fit");
         // Activation lanes: [q * 2^G + est, q] (FxP: [q]).
         let g = split.g();
@@ -544,8 +572,13 @@ fn int8_kernels_equal_the_dot_product_formula() {
                             for kx in 0..k[1] {
                                 let iy = (oy * stride[0] + ky) as isize - pads[0] as isize;
                                 let ix = (ox * stride[1] + kx) as isize - pads[1] as isize;
-                                let inside = iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize;
-                                let a = if inside { x[(ch * h + iy as usize) * w + ix as usize] } else { pad };
+                                let inside =
+                                    iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize;
+                                let a = if inside {
+                                    x[(ch * h + iy as usize) * w + ix as usize]
+                                } else {
+                                    pad
+                                };
                                 let wi = ((o * c + ch) * k[0] + ky) * k[1] + kx;
                                 s += wq[wi] as i64 * a[0] as i64;
                                 if lanes == 2 {

@@ -1197,50 +1197,11 @@ impl Requant {
         sat
     }
 
-    /// The operand of sum `s` and whether it saturated.
-    #[inline]
+    /// The operand of sum `s` and whether it saturated ([`requant_fast`],
+    /// which falls back to [`requant_div`] itself).
     fn operand(&self, s: i64) -> (Operand, bool) {
-        if !self.fast || s.unsigned_abs() >= 1 << 50 {
-            let r = requant_div(s, self.f, self.d, &self.fmt);
-            return (Operand::of(&self.fmt.split, &r.word), r.saturated);
-        }
-        let k = self.k;
-        let q0 = (s + (1i64 << (k - 1))) >> k;
-        let q = q0.clamp(self.qmin, self.qmax);
-        if !self.comp {
-            return (
-                Operand {
-                    q: q as i32,
-                    est: 0,
-                    zero: false,
-                },
-                q != q0,
-            );
-        }
-        let r = s - (q << k);
-        let mag = r.unsigned_abs();
-        let emb = if self.m == 0 {
-            0
-        } else {
-            ((mag << (self.m + 1)) >> k).min((1u64 << self.m) - 1) as i32
-        };
-        let zero = self.z && mag * 64 <= self.t_k;
-        let e = 2 * emb + 1;
-        let est = if zero {
-            0
-        } else if r > 0 {
-            e
-        } else {
-            -e
-        };
-        (
-            Operand {
-                q: q as i32,
-                est,
-                zero,
-            },
-            q != q0,
-        )
+        let r = requant_fast(s, self.f, self.d, &self.fmt);
+        (Operand::of(&self.fmt.split, &r.word), r.saturated)
     }
 }
 

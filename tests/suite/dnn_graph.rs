@@ -222,6 +222,14 @@ pub fn every_op_graph(seed: u64) -> Graph {
     g
 }
 
+/// `FPEC_SEED` if set, else `default` (the tests print the seed they use).
+fn seed_or(default: u64) -> u64 {
+    std::env::var("FPEC_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 fn random_images(seed: u64, n: usize, shape: [usize; 3]) -> Dataset {
     let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let len = shape.iter().product();
@@ -235,10 +243,7 @@ fn random_images(seed: u64, n: usize, shape: [usize; 3]) -> Dataset {
 
 #[test]
 fn gemm_engine_equals_the_per_dot_reference_on_random_graphs() {
-    let seed = std::env::var("FPEC_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(11u64);
+    let seed = seed_or(11);
     println!("seed {seed} (rerun: FPEC_SEED={seed} cargo test --test suite dnn_graph::gemm)");
     for s in seed..seed + 3 {
         let g = every_op_graph(s);
@@ -486,10 +491,7 @@ fn int8_layout_is_used_where_the_lanes_fit_in_bytes() {
 #[test]
 fn int8_kernels_equal_the_dot_product_formula() {
     use fpec::dnn::int8::{Geometry, Int8Conv};
-    let seed = std::env::var("FPEC_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5u64);
+    let seed = seed_or(5);
     println!(
         "seed {seed} (rerun: FPEC_SEED={seed} cargo test --test suite dnn_graph::int8_kernels)"
     );

@@ -54,10 +54,26 @@ fn acc(qm: &QuantGraph, d: &Dataset) -> Result<f64> {
 
 /// Raises T layer by layer while the tuning accuracy stays >= `floor`
 /// ([`crate::dnn::opt::raise_thresholds`], the search of both engines).
+/// A trial of stage s > 0 resumes from the images run up to that stage's
+/// node under the accepted formats ([`QuantGraph::cut`]): the same count as
+/// a full run, since nothing before it depends on stage s.
 fn tune(graph: &Graph, cfg: QuantConfig, tune: &Dataset, floor: f64) -> Result<(QuantConfig, f64)> {
     let best = acc(&QuantGraph::new(graph, &cfg, Engine::Gemm)?, tune)?;
-    crate::dnn::opt::raise_thresholds(cfg, best, floor, |trial, _| {
-        acc(&QuantGraph::new(graph, trial, Engine::Gemm)?, tune)
+    let mut cut: Option<(usize, crate::dnn::gquant::Cut)> = None;
+    let n = tune.len().max(1) as f64;
+    crate::dnn::opt::raise_thresholds(cfg, best, floor, |trial, s| {
+        let q = QuantGraph::new(graph, trial, Engine::Gemm)?;
+        if s == 0 {
+            return acc(&q, tune);
+        }
+        if cut.as_ref().map(|(k, _)| *k) != Some(s) {
+            cut = Some((s, q.cut(s, tune)?));
+        }
+        let c = match &cut {
+            Some((_, c)) => q.count_correct_from(tune, c)?,
+            None => q.count_correct(tune)?,
+        };
+        Ok(100.0 * c as f64 / n)
     })
 }
 

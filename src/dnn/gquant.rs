@@ -8,7 +8,8 @@
 //! Ways to compute the dot products, always the same integers:
 //! - the **reference** ([`Engine::Reference`]): [`golden::dot`] per output;
 //! - the **int8** kernels ([`crate::dnn::int8`], chosen by [`Engine::Gemm`]
-//!   for a one-group layer whose lanes fit in bytes, W + G <= 8): the input
+//!   for a one-group layer with a byte layout: FxP W <= 15 and FPEC
+//!   W <= 8, [`crate::dnn::int8::LaneCode`]): the input
 //!   requantized a channel plane at a time (branch-free, vectorized) into a
 //!   padded NHWC byte image, then a direct convolution with AVX-512 VNNI
 //!   (exact i32 sums); [`Engine::Int8Portable`] runs the same layout with a
@@ -32,7 +33,7 @@
 
 use crate::dnn::data::{Dataset, Source};
 use crate::dnn::graph::{for_windows, pad_map, slice_map, Graph, Op, Plan, IN_IDX};
-use crate::dnn::int8::{Geometry, Int8Conv};
+use crate::dnn::int8::{Geometry, Int8Conv, LaneCode};
 use crate::dnn::model::argmax;
 use crate::dnn::quant::{DotRecord, LayerStats, QuantConfig, QuantEval, StageFormats};
 use crate::format::{Format, Split};
@@ -184,6 +185,26 @@ pub struct QuantGraph {
 /// Per-image scratch of statistics, one per MAC.
 type Stats = Vec<LayerStats>;
 
+/// One image part-way through the graph: the encoded input and the
+/// tensors still to be read, with their remaining uses.
+#[derive(Debug, Clone)]
+struct State {
+    input: Val,
+    vals: Vec<Option<Val>>,
+    left: Vec<usize>,
+}
+
+/// Images run up to a MAC layer's node under one configuration
+/// ([`QuantGraph::cut`]), for the threshold trials of that layer.
+#[derive(Debug, Clone)]
+pub struct Cut {
+    stage: usize,
+    node: usize,
+    prefix: Vec<StageFormats>,
+    split: Split,
+    states: Vec<State>,
+}
+
 impl QuantGraph {
     /// Encodes weights and biases and checks the graph's scales statically.
     pub fn new(graph: &Graph, cfg: &QuantConfig, engine: Engine) -> Result<Self> {
@@ -275,15 +296,8 @@ impl QuantGraph {
         self.macs.iter().map(|m| (m.fmt, m.f)).collect()
     }
 
-    /// Runs one image: the class, stats accumulated; `export` collects
-    /// every dot product of MAC `k` (reference path).
-    fn run(
-        &self,
-        img: &[f64],
-        stats: &mut Stats,
-        pair_stats: bool,
-        mut export: Option<(usize, usize, &mut Vec<DotRecord>)>,
-    ) -> Result<(usize, Vec<i64>)> {
+    /// The state of one image before node 0: the encoded input.
+    fn start(&self, img: &[f64], stats: &mut Stats) -> Result<State> {
         let mut input_words = Vec::with_capacity(img.len());
         for &x in img {
             let r = encode_full(x, &self.in_fmt).context("input pixel")?;
@@ -291,62 +305,172 @@ impl QuantGraph {
             input_words.push(r.word);
         }
         stats[0].activations += img.len() as u64;
-        let input = Val::Words(self.in_fmt, input_words);
-        let mut vals: Vec<Option<Val>> = vec![None; self.graph.nodes.len()];
-        let mut left = self.plan.uses.clone();
-        for (i, node) in self.graph.nodes.iter().enumerate() {
-            let inputs = &self.plan.inputs[i];
-            // An input this node uses for the last time (and only once) is
-            // moved in, so elementwise ops work in place.
-            let mut owned: Vec<Option<Val>> = inputs
-                .iter()
-                .map(|&j| {
-                    let once = inputs.iter().filter(|&&x| x == j).count() == 1;
-                    if j != IN_IDX && left[j] == 1 && once {
-                        vals[j].take()
-                    } else {
-                        None
-                    }
-                })
-                .collect();
-            let out = {
-                let mut ins: Vec<In> = Vec::with_capacity(inputs.len());
-                for (slot, &j) in owned.iter_mut().zip(inputs) {
-                    ins.push(match slot.take() {
-                        Some(v) => In::Own(v),
-                        None if j == IN_IDX => In::Ref(&input),
-                        None => In::Ref(
-                            vals[j]
-                                .as_ref()
-                                .context("internal: tensor freed too early")?,
-                        ),
-                    });
-                }
-                if let Some(k) = self.mac_of[i] {
-                    let ex = match &mut export {
-                        Some((kk, im, sink)) if *kk == k => Some((*im, &mut **sink)),
-                        _ => None,
-                    };
-                    self.run_mac(k, ins[0].val(), &mut stats[k], pair_stats, ex)?
-                } else {
-                    self.run_op(i, &node.op, ins)
-                }
-            };
-            vals[i] = Some(out);
-            for &j in inputs {
-                if j != IN_IDX {
-                    left[j] -= 1;
-                    if left[j] == 0 {
-                        vals[j] = None;
-                    }
-                }
-            }
+        Ok(State {
+            input: Val::Words(self.in_fmt, input_words),
+            vals: vec![None; self.graph.nodes.len()],
+            left: self.plan.uses.clone(),
+        })
+    }
+
+    /// Runs one image: the class, stats accumulated; `export` collects
+    /// every dot product of MAC `k` (reference path).
+    fn run(
+        &self,
+        img: &[f64],
+        stats: &mut Stats,
+        pair_stats: bool,
+        export: Option<(usize, usize, &mut Vec<DotRecord>)>,
+    ) -> Result<(usize, Vec<i64>)> {
+        let state = self.start(img, stats)?;
+        self.finish(state, 0, stats, pair_stats, export)
+    }
+
+    /// Runs nodes `from..` of an image's `state`: the class and the last
+    /// tensor's sums.
+    fn finish(
+        &self,
+        mut state: State,
+        from: usize,
+        stats: &mut Stats,
+        pair_stats: bool,
+        mut export: Option<(usize, usize, &mut Vec<DotRecord>)>,
+    ) -> Result<(usize, Vec<i64>)> {
+        for i in from..self.graph.nodes.len() {
+            self.step(i, &mut state, stats, pair_stats, &mut export)?;
         }
-        let last = vals[self.plan.output]
+        let last = state.vals[self.plan.output]
             .take()
             .context("internal: no output tensor")?;
         let (s, _, _) = self.to_sums(&last);
         Ok((argmax(&s[..self.classes.min(s.len())]), s))
+    }
+
+    /// Runs node `i` on `state`, freeing the tensors it used last.
+    fn step(
+        &self,
+        i: usize,
+        state: &mut State,
+        stats: &mut Stats,
+        pair_stats: bool,
+        export: &mut Option<(usize, usize, &mut Vec<DotRecord>)>,
+    ) -> Result<()> {
+        let inputs = &self.plan.inputs[i];
+        let State { input, vals, left } = state;
+        // An input this node uses for the last time (and only once) is
+        // moved in, so elementwise ops work in place.
+        let mut owned: Vec<Option<Val>> = inputs
+            .iter()
+            .map(|&j| {
+                let once = inputs.iter().filter(|&&x| x == j).count() == 1;
+                if j != IN_IDX && left[j] == 1 && once {
+                    vals[j].take()
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let out = {
+            let mut ins: Vec<In> = Vec::with_capacity(inputs.len());
+            for (slot, &j) in owned.iter_mut().zip(inputs) {
+                ins.push(match slot.take() {
+                    Some(v) => In::Own(v),
+                    None if j == IN_IDX => In::Ref(&*input),
+                    None => In::Ref(
+                        vals[j]
+                            .as_ref()
+                            .context("internal: tensor freed too early")?,
+                    ),
+                });
+            }
+            if let Some(k) = self.mac_of[i] {
+                let ex = match export {
+                    Some((kk, im, sink)) if *kk == k => Some((*im, &mut **sink)),
+                    _ => None,
+                };
+                self.run_mac(k, ins[0].val(), &mut stats[k], pair_stats, ex)?
+            } else {
+                self.run_op(i, &self.graph.nodes[i].op, ins)
+            }
+        };
+        vals[i] = Some(out);
+        for &j in inputs {
+            if j != IN_IDX {
+                left[j] -= 1;
+                if left[j] == 0 {
+                    vals[j] = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every image of `data` run up to (not including) MAC `s`'s node: the
+    /// tensors alive there. Nothing before that node depends on the
+    /// formats of stage `s` or later, so a trial that differs from this
+    /// configuration only there resumes from it ([`Self::count_correct_from`]).
+    pub fn cut(&self, s: usize, data: &Dataset) -> Result<Cut> {
+        let node = *self.plan.macs.get(s).context("cut: no such MAC layer")?;
+        let n = self.macs.len();
+        let states = data
+            .images
+            .par_iter()
+            .map(|img| {
+                let mut st = vec![LayerStats::default(); n];
+                let mut state = self.start(img, &mut st)?;
+                for i in 0..node {
+                    self.step(i, &mut state, &mut st, false, &mut None)?;
+                }
+                Ok(state)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Cut {
+            stage: s,
+            node,
+            prefix: self.cfg.stages[..s].to_vec(),
+            split: self.cfg.split,
+            states,
+        })
+    }
+
+    /// Whether `cut` (taken on `n` images) applies to this configuration:
+    /// same split, same formats before its stage, stage > 0.
+    fn cut_applies(&self, cut: &Cut, n: usize) -> bool {
+        cut.stage > 0
+            && cut.split == self.cfg.split
+            && self.cfg.stages.get(..cut.stage) == Some(&cut.prefix[..])
+            && cut.states.len() == n
+            && self.plan.macs.get(cut.stage) == Some(&cut.node)
+    }
+
+    /// [`Self::count_correct`] resumed from `cut` (taken on the same
+    /// `data`): the same count as a full run. A cut that does not apply
+    /// (another split, other formats before its stage, stage 0, another
+    /// number of images) is ignored and the images run in full.
+    pub fn count_correct_from(&self, data: &Dataset, cut: &Cut) -> Result<usize> {
+        if !self.cut_applies(cut, data.len()) {
+            return self.count_correct(data);
+        }
+        (0..data.len())
+            .into_par_iter()
+            .map(|i| {
+                let (c, _) = self.resume(cut, i)?;
+                Ok((c == data.labels[i] as usize) as usize)
+            })
+            .sum::<Result<usize>>()
+    }
+
+    /// [`Self::logits`] of image `i` of the cut's data, resumed from `cut`
+    /// (`None` when the cut does not apply).
+    pub fn logits_from(&self, cut: &Cut, i: usize) -> Result<Option<(usize, Vec<i64>)>> {
+        if !self.cut_applies(cut, cut.states.len()) || i >= cut.states.len() {
+            return Ok(None);
+        }
+        self.resume(cut, i).map(Some)
+    }
+
+    fn resume(&self, cut: &Cut, i: usize) -> Result<(usize, Vec<i64>)> {
+        let mut st = vec![LayerStats::default(); self.macs.len()];
+        self.finish(cut.states[i].clone(), cut.node, &mut st, false, None)
     }
 
     /// The sums of the first input, moved when owned.
@@ -528,17 +652,8 @@ impl QuantGraph {
     ) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
         let fmt = self.macs[k].fmt.a;
         let split = fmt.split;
-        let g = split.g();
-        let lanes = |o: &Operand| -> [u8; 2] {
-            if cv.lanes == 1 {
-                [(o.q + cv.off[0]) as u8, 0]
-            } else {
-                [
-                    ((o.q << g) + o.est + cv.off[0]) as u8,
-                    (o.q + cv.off[1]) as u8,
-                ]
-            }
-        };
+        let code = cv.code;
+        let lanes = |o: &Operand| -> [u8; 2] { code.bytes(o.q, o.est) };
         let pad_w = encode_full(0.0, &fmt).context("padding")?.word;
         let pad_o = Operand::of(&split, &pad_w);
         let mut buf = cv.new_buffer(lanes(&pad_o));
@@ -583,7 +698,7 @@ impl QuantGraph {
             let plane = ch * hw..(ch + 1) * hw;
             let fast = match (&sums, &rq) {
                 (Some((s, _, _)), Some(rq)) if rq.fast => {
-                    rq.plane(&s[plane.clone()], [&mut t0, &mut t1, &mut tz], g, cv.off)
+                    rq.plane(&s[plane.clone()], [&mut t0, &mut t1, &mut tz], &code)
                 }
                 _ => None,
             };
@@ -1134,11 +1249,11 @@ impl Requant {
         }
     }
 
-    /// One plane of sums to lane bytes `out = [lane 0, lane 1, zero flag]`
-    /// (lane l = its value + `off[l]`) when [`Self::fast`] holds for every
+    /// One plane of sums to lane bytes `out = [byte 0, byte 1, zero flag]`
+    /// (the bytes of [`LaneCode::bytes`]) when [`Self::fast`] holds for every
     /// sum; the saturation count, or `None` (nothing written meaningfully)
     /// when a sum needs [`requant_div`].
-    fn plane(&self, s: &[i64], out: [&mut [u8]; 3], g: u32, off: [i32; 2]) -> Option<u64> {
+    fn plane(&self, s: &[i64], out: [&mut [u8]; 3], code: &LaneCode) -> Option<u64> {
         if !self.fast || s.iter().any(|v| v.unsigned_abs() >= 1 << 50) {
             return None;
         }
@@ -1149,20 +1264,20 @@ impl Requant {
             && std::arch::is_x86_feature_detected!("avx512dq")
         {
             // SAFETY: the CPU has the features (checked).
-            return Some(unsafe { self.plane_avx512(s, out, g, off) });
+            return Some(unsafe { self.plane_avx512(s, out, code) });
         }
-        Some(self.plane_body(s, out, g, off))
+        Some(self.plane_body(s, out, code))
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-    unsafe fn plane_avx512(&self, s: &[i64], out: [&mut [u8]; 3], g: u32, off: [i32; 2]) -> u64 {
-        self.plane_body(s, out, g, off)
+    unsafe fn plane_avx512(&self, s: &[i64], out: [&mut [u8]; 3], code: &LaneCode) -> u64 {
+        self.plane_body(s, out, code)
     }
 
     /// [`requant_fast`]'s steps, branch-free, for |s| < 2^50.
     #[inline(always)]
-    fn plane_body(&self, s: &[i64], out: [&mut [u8]; 3], g: u32, off: [i32; 2]) -> u64 {
+    fn plane_body(&self, s: &[i64], out: [&mut [u8]; 3], code: &LaneCode) -> u64 {
         let n = s.len();
         let [l0, l1, zf] = out;
         let (l0, l1, zf) = (&mut l0[..n], &mut l1[..n], &mut zf[..n]);
@@ -1171,7 +1286,8 @@ impl Requant {
         let (qmin, qmax) = (self.qmin, self.qmax);
         let (m1, emax) = (self.m + 1, (1i64 << self.m) - 1);
         let (comp, zon, t_k) = (self.comp as i64, self.z, self.t_k as i64);
-        let (off0, off1) = (off[0] as i64, off[1] as i64);
+        let (sh0, e0, off0) = (code.sh0, code.e0 as i64, code.off0 as i64);
+        let (c1, e1, off1, r1) = (code.c1 as i64, code.e1 as i64, code.off1 as i64, code.r1);
         let mut sat = 0u64;
         for i in 0..n {
             let v = s[i];
@@ -1190,8 +1306,8 @@ impl Requant {
             } else {
                 -e
             };
-            l0[i] = ((q << g) + est + off0) as u8;
-            l1[i] = (q + off1) as u8;
+            l0[i] = ((q << sh0) + e0 * est + off0) as u8;
+            l1[i] = ((c1 * q + e1 * est + off1) >> r1) as u8;
             zf[i] = zero as u8;
         }
         sat

@@ -6,18 +6,27 @@
 //! the same bytes. Same integers as [`crate::golden::dot`]: every product and
 //! partial sum is an exact i32.
 //!
-//! Lanes (as the float GEMM of [`crate::dnn::gquant`]): per input channel an
-//! activation gives `[q]` (FxP) or `[q * 2^G + est, q]` (FPEC), a weight
-//! `[q]` or `[q, est]`, so a dot product of lanes is
-//! `Qw . (2^G Qa + Ea) + Ew . Qa`. Activation lanes are stored as
-//! `lane + off` (u8, `off` per lane so every value is in 0..=255), weights as
-//! i8; the offsets' contribution `sum_k w[k] * off[k]` is a per-output
-//! constant ([`Int8Conv::corr`]) subtracted after the sum. Padding pixels
-//! hold the lanes of the encoding of 0.0 (spec 9), channel padding (to a
-//! multiple of 4 lane bytes) holds 0 with weight 0.
+//! Lanes: per input channel an activation gives one or two bytes and a
+//! weight one or two i8 lanes per *set*; the output is the sum over sets of
+//! `2^shift` times the set's i32 dot product, minus the contribution of the
+//! activation offsets (a per-output constant, [`Int8Conv`]'s `corr`, the
+//! same combination taken over the bytes of the activation 0). The layouts
+//! ([`LaneCode`]), each giving `Qw . Qa` (FxP) or
+//! `Qw . (2^G Qa + Ea) + Ew . Qa` (FPEC) exactly:
+//! - FxP, W <= 8: one byte `q + 2^(W-1)`, one set `[Qw]`.
+//! - FPEC, W + G <= 8 (`q * 2^G + est` spans at most 256 values): bytes
+//!   `[q * 2^G + est + off0, q + off1]`, one set `[Qw, Ew]`.
+//! - FPEC, W <= 8, W + G > 8: bytes `[q + off0, est + off1]`, two sets:
+//!   `[Qw, 0]` shifted by G and `[Ew, Qw]`.
+//! - FxP, 9 <= W <= 15: the two bytes lo, hi of `u = q + 2^(W-1)`, weights
+//!   split as `Qw = 256 wh + wl` (wl in -128..=127, wh in -64..=64), three
+//!   sets: `[0, wh]` shifted by 16, `[wh, wl]` by 8, `[wl, 0]` by 0.
 //!
-//! Applies when W <= 8 and, for FPEC, W + G <= 8 (so `q * 2^G + est` spans
-//! at most 256 values); [`Int8Conv::new`] returns `None` otherwise.
+//! Activation bytes are stored as `lane + off` (u8, in 0..=255), weights as
+//! i8. Padding pixels hold the bytes of the encoding of 0.0 (spec 9),
+//! channel padding (to a multiple of 4 lane bytes) holds 0 with weight 0.
+//! Other formats (W = 16, FPEC with W > 8) give `None` from
+//! [`Int8Conv::new`] and run on the float GEMM.
 
 use crate::format::Split;
 
@@ -32,28 +41,152 @@ thread_local! {
     static TMP: std::cell::RefCell<Vec<i32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Offsets and ranges of the byte lanes of `split`, or `None` when a lane
-/// does not fit in a byte.
-fn lane_offsets(split: &Split) -> Option<[i32; 2]> {
-    let w = split.w;
-    if w > 8 {
-        return None;
+/// How an activation operand (q, est) becomes its lane bytes:
+/// byte 0 = `((q << sh0) + e0 * est + off0) mod 256`,
+/// byte 1 = `((c1 * q + e1 * est + off1) >> r1) mod 256` (when `lanes` = 2),
+/// and how a weight (q, est) becomes the i8 lanes of each set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaneCode {
+    /// Activation bytes per channel (1 or 2).
+    pub lanes: usize,
+    pub sh0: u32,
+    pub e0: i32,
+    pub off0: i32,
+    pub c1: i32,
+    pub e1: i32,
+    pub off1: i32,
+    pub r1: u32,
+    layout: Layout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// FxP W <= 8, one set.
+    Fxp,
+    /// FPEC W + G <= 8, one set.
+    Fused,
+    /// FPEC W <= 8, two sets (shift G, shift 0).
+    Split { g: u32 },
+    /// FxP 9..=15, three sets (shifts 16, 8, 0).
+    Wide,
+}
+
+impl LaneCode {
+    /// The byte layout of `split`, or `None` when none applies.
+    pub fn of(split: &Split) -> Option<Self> {
+        let w = split.w;
+        let half = 1i32 << (w - 1);
+        let base = LaneCode {
+            lanes: 1,
+            sh0: 0,
+            e0: 0,
+            off0: half,
+            c1: 0,
+            e1: 0,
+            off1: 0,
+            r1: 0,
+            layout: Layout::Fxp,
+        };
+        if split.is_fxp() {
+            return match w {
+                ..=8 => Some(base),
+                9..=15 => Some(LaneCode {
+                    lanes: 2,
+                    c1: 1,
+                    off1: half,
+                    r1: 8,
+                    layout: Layout::Wide,
+                    ..base
+                }),
+                _ => None,
+            };
+        }
+        if w > 8 {
+            return None;
+        }
+        let g = split.g();
+        let est_max = (1i32 << (split.m() + 1)) - 1;
+        let off0 = (half << g) + est_max;
+        let max0 = off0 + ((half - 1) << g) + est_max;
+        Some(if max0 <= 255 {
+            LaneCode {
+                lanes: 2,
+                sh0: g,
+                e0: 1,
+                off0,
+                c1: 1,
+                off1: half,
+                layout: Layout::Fused,
+                ..base
+            }
+        } else {
+            LaneCode {
+                lanes: 2,
+                e1: 1,
+                off1: est_max,
+                layout: Layout::Split { g },
+                ..base
+            }
+        })
     }
-    let half = 1i32 << (w - 1);
-    if split.is_fxp() {
-        return Some([half, 0]);
+
+    /// The lane bytes of an activation operand.
+    #[inline]
+    pub fn bytes(&self, q: i32, est: i32) -> [u8; 2] {
+        [
+            ((q << self.sh0) + self.e0 * est + self.off0) as u8,
+            ((self.c1 * q + self.e1 * est + self.off1) >> self.r1) as u8,
+        ]
     }
-    let g = split.g();
-    let est_max = (1i32 << (split.m() + 1)) - 1;
-    let off0 = (half << g) + est_max;
-    let max0 = off0 + ((half - 1) << g) + est_max;
-    (max0 <= 255).then_some([off0, half])
+
+    /// The shift of each set.
+    fn shifts(&self) -> &'static [u32] {
+        match self.layout {
+            Layout::Fxp | Layout::Fused => &[0],
+            Layout::Split { .. } => &[0, 0],
+            Layout::Wide => &[16, 8, 0],
+        }
+    }
+
+    /// The shift of set `s` (Split's first set is shifted by G).
+    fn shift(&self, s: usize) -> u32 {
+        match self.layout {
+            Layout::Split { g } if s == 0 => g,
+            _ => self.shifts()[s],
+        }
+    }
+
+    /// Sets per output.
+    pub fn sets(&self) -> usize {
+        self.shifts().len()
+    }
+
+    /// The i8 lanes of weight (q, est) in set `s`, or `None` when one does
+    /// not fit.
+    fn weight(&self, s: usize, q: i32, est: i32) -> Option<[i8; 2]> {
+        let (wl, wh) = {
+            let wl = ((q + 128) & 255) - 128;
+            (wl, (q - wl) >> 8)
+        };
+        let v = match (self.layout, s) {
+            (Layout::Fxp, _) => [q, 0],
+            (Layout::Fused, _) => [q, est],
+            (Layout::Split { .. }, 0) => [q, 0],
+            (Layout::Split { .. }, _) => [est, q],
+            (Layout::Wide, 0) => [0, wh],
+            (Layout::Wide, 1) => [wh, wl],
+            (Layout::Wide, _) => [wl, 0],
+        };
+        Some([i8::try_from(v[0]).ok()?, i8::try_from(v[1]).ok()?])
+    }
 }
 
 /// One MAC layer laid out for the byte kernels.
 #[derive(Debug, Clone)]
 pub struct Int8Conv {
-    /// Lanes per channel (1 FxP, 2 FPEC).
+    /// The lane layout.
+    pub code: LaneCode,
+    /// Activation bytes per channel (1 or 2).
     pub lanes: usize,
     /// Input channels.
     pub c: usize,
@@ -72,19 +205,20 @@ pub struct Int8Conv {
     pub kw: usize,
     pub sy: usize,
     pub sx: usize,
-    /// Output height, width, channels; channel blocks of [`OB`].
+    /// Output height, width, channels; kernel columns (sets x channels)
+    /// and their blocks of [`OB`].
     pub oh: usize,
     pub ow: usize,
     pub out_ch: usize,
+    cols: usize,
     pub nob: usize,
-    /// Weights `[ob][ky][kx][cp/4][OB][4]` (VNNI order).
+    /// Weights `[ob][ky][kx][cp/4][OB][4]` (VNNI order), column
+    /// `s * out_ch + o` for set s of output o.
     wpk: Vec<i8>,
-    /// Weights `[o][ky][kx][cp]` (portable order).
+    /// Weights `[col][ky][kx][cp]` (portable order).
     wflat: Vec<i8>,
-    /// Per output: sum of weight lanes times their activation offsets.
-    pub corr: Vec<i32>,
-    /// Activation lane offsets.
-    pub off: [i32; 2],
+    /// Per column: its weight lanes times the bytes of the activation 0.
+    corr: Vec<i32>,
 }
 
 /// Geometry of a MAC layer: input [c, h, w], kernel, stride, pads
@@ -100,11 +234,12 @@ pub struct Geometry {
 
 impl Int8Conv {
     /// Lays out a layer whose weights are given as lanes per (o, c, ky, kx)
-    /// (`wq` = q, `we` = est; `we` unused for FxP), or `None` when the
-    /// lanes do not fit in bytes or a sum could leave i32.
+    /// (`wq` = q, `we` = est; `we` unused for FxP), or `None` when no byte
+    /// layout applies to `split`, a weight lane does not fit in i8 or a sum
+    /// could leave i32.
     pub fn new(split: &Split, geo: Geometry, wq: &[i32], we: &[i32]) -> Option<Self> {
-        let off = lane_offsets(split)?;
-        let lanes = if split.is_fxp() { 1 } else { 2 };
+        let code = LaneCode::of(split)?;
+        let lanes = code.lanes;
         let [c, h, w] = geo.input;
         let [out_ch, oh, ow] = geo.output;
         let [kh, kw] = geo.kernel;
@@ -114,31 +249,38 @@ impl Int8Conv {
         if (k as u64) * 255 * 128 >= 1 << 31 || out_ch == 0 {
             return None;
         }
-        let nob = out_ch.div_ceil(OB);
+        let cols = code.sets() * out_ch;
+        let nob = cols.div_ceil(OB);
         let cq = cp / 4;
-        let mut wflat = vec![0i8; out_ch * kh * kw * cp];
+        let mut wflat = vec![0i8; cols * kh * kw * cp];
         let mut wpk = vec![0i8; nob * kh * kw * cq * OB * 4];
-        let mut corr = vec![0i32; out_ch];
-        for o in 0..out_ch {
-            for ci in 0..c {
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        let src = ((o * c + ci) * kh + ky) * kw + kx;
-                        for (l, &offl) in off.iter().enumerate().take(lanes) {
-                            let v = if l == 0 { wq[src] } else { we[src] };
-                            let v = i8::try_from(v).ok()?;
-                            let cl = ci * lanes + l;
-                            wflat[((o * kh + ky) * kw + kx) * cp + cl] = v;
-                            let (ob, j) = (o / OB, o % OB);
-                            let q = cl / 4;
-                            wpk[((((ob * kh + ky) * kw + kx) * cq + q) * OB + j) * 4 + cl % 4] = v;
-                            corr[o] += v as i32 * offl;
+        let mut corr = vec![0i32; cols];
+        let zero = code.bytes(0, 0);
+        for s in 0..code.sets() {
+            for o in 0..out_ch {
+                let col = s * out_ch + o;
+                for ci in 0..c {
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let src = ((o * c + ci) * kh + ky) * kw + kx;
+                            let e = if split.is_fxp() { 0 } else { we[src] };
+                            let v = code.weight(s, wq[src], e)?;
+                            for l in 0..lanes {
+                                let cl = ci * lanes + l;
+                                wflat[((col * kh + ky) * kw + kx) * cp + cl] = v[l];
+                                let (ob, j) = (col / OB, col % OB);
+                                let q = cl / 4;
+                                wpk[((((ob * kh + ky) * kw + kx) * cq + q) * OB + j) * 4
+                                    + cl % 4] = v[l];
+                                corr[col] += v[l] as i32 * zero[l] as i32;
+                            }
                         }
                     }
                 }
             }
         }
         Some(Int8Conv {
+            code,
             lanes,
             c,
             cp,
@@ -155,11 +297,11 @@ impl Int8Conv {
             oh,
             ow,
             out_ch,
+            cols,
             nob,
             wpk,
             wflat,
             corr,
-            off,
         })
     }
 
@@ -224,78 +366,92 @@ impl Int8Conv {
     pub fn run(&self, buf: &[u8], vnni: bool, bias: &[i64]) -> Vec<i64> {
         assert!(buf.len() >= self.buffer_len(), "int8 buffer too short");
         let npos = self.npos();
-        let mut sums = Vec::with_capacity(self.out_ch * npos);
+        let obp = self.nob * OB;
+        let sums = Vec::with_capacity(self.out_ch * npos);
         #[cfg(target_arch = "x86_64")]
         if vnni && Self::vnni_available() {
-            let obp = self.nob * OB;
             return TMP.with(|t| {
                 let mut tmp = t.borrow_mut();
                 if tmp.len() < npos * obp {
                     tmp.resize(npos * obp, 0);
                 }
-                self.run_vnni(buf, bias, &mut tmp[..npos * obp], sums)
+                let tmp = &mut tmp[..npos * obp];
+                // SAFETY: the CPU has AVX-512F and VNNI (checked); the
+                // buffer holds `buffer_len()` bytes (asserted above), which
+                // covers every read of the tiles, and `tmp` holds
+                // npos x obp values.
+                unsafe {
+                    if self.nob.is_multiple_of(2) {
+                        vnni::kernel::<2>(self, buf, tmp);
+                    } else {
+                        vnni::kernel::<1>(self, buf, tmp);
+                    }
+                }
+                self.combine(|col, pos| tmp[pos * obp + col], bias, sums)
             });
         }
         let _ = vnni;
-        sums.resize(self.out_ch * npos, 0);
-        self.run_portable(buf, &mut sums);
-        for (row, b) in sums.chunks_exact_mut(npos).zip(bias) {
-            row.iter_mut().for_each(|s| *s += b);
-        }
-        sums
+        let raw = self.run_portable(buf);
+        self.combine(|col, pos| raw[col * npos + pos], bias, sums)
     }
 
-    #[cfg(target_arch = "x86_64")]
-    fn run_vnni(&self, buf: &[u8], bias: &[i64], tmp: &mut [i32], mut sums: Vec<i64>) -> Vec<i64> {
+    /// `sums[o][pos]` = sum over sets s of `2^shift(s)` x (raw(column of
+    /// (s, o), pos) - its correction), plus `bias[o]`.
+    #[inline(always)]
+    fn combine(
+        &self,
+        raw: impl Fn(usize, usize) -> i32,
+        bias: &[i64],
+        mut sums: Vec<i64>,
+    ) -> Vec<i64> {
         let npos = self.npos();
-        let obp = self.nob * OB;
-        {
-            let tmp = &mut *tmp;
-            // SAFETY: the caller checked that the CPU has AVX-512F and VNNI;
-            // the buffer holds `buffer_len()` bytes (asserted in `run`),
-            // which covers every read of the tiles, and `tmp` holds
-            // npos x obp values.
-            unsafe {
-                if self.nob.is_multiple_of(2) {
-                    vnni::kernel::<2>(self, buf, tmp);
-                } else {
-                    vnni::kernel::<1>(self, buf, tmp);
-                }
-            }
-        }
+        let sets = self.code.sets();
         for o in 0..self.out_ch {
-            let (corr, b) = (self.corr[o], bias[o]);
-            let col = &tmp[o..];
+            let b = bias[o];
+            if sets == 1 {
+                let corr = self.corr[o];
+                sums.extend((0..npos).map(|pos| (raw(o, pos) - corr) as i64 + b));
+                continue;
+            }
             for pos in 0..npos {
-                sums.push((col[pos * obp] - corr) as i64 + b);
+                let mut v = b;
+                for s in 0..sets {
+                    let col = s * self.out_ch + o;
+                    v += ((raw(col, pos) - self.corr[col]) as i64) << self.code.shift(s);
+                }
+                sums.push(v);
             }
         }
         sums
     }
 
-    /// The portable kernel: one i32 dot product of lane bytes per output.
-    fn run_portable(&self, buf: &[u8], sums: &mut [i64]) {
+    /// The portable kernel: one i32 dot product of lane bytes per column
+    /// and position, `[col][pos]`.
+    fn run_portable(&self, buf: &[u8]) -> Vec<i32> {
         let npos = self.npos();
         let kl = self.kw * self.cp;
+        let mut raw = vec![0i32; self.cols * npos];
         for oy in 0..self.oh {
             for ox in 0..self.ow {
                 let pos = oy * self.ow + ox;
-                for o in 0..self.out_ch {
+                for col in 0..self.cols {
                     let mut acc = 0i32;
                     for ky in 0..self.kh {
                         let start = ((oy * self.sy + ky) * self.wp + ox * self.sx) * self.cp;
                         let a = &buf[start..start + kl];
-                        let wr = &self.wflat[(o * self.kh + ky) * kl..(o * self.kh + ky + 1) * kl];
+                        let row = (col * self.kh + ky) * kl;
+                        let wr = &self.wflat[row..row + kl];
                         acc += a
                             .iter()
                             .zip(wr)
                             .map(|(&x, &y)| x as i32 * y as i32)
                             .sum::<i32>();
                     }
-                    sums[o * npos + pos] = (acc - self.corr[o]) as i64;
+                    raw[col * npos + pos] = acc;
                 }
             }
         }
+        raw
     }
 }
 

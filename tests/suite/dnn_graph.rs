@@ -249,9 +249,12 @@ fn gemm_engine_equals_the_per_dot_reference_on_random_graphs() {
         let g = every_op_graph(s);
         let data = random_images(s + 100, 12, g.input);
         let ranges = calibrate_graph(&g, &data).unwrap();
-        // 6+2, 5+3, 4+4 and 8+0 fill the int8 kernels' bytes exactly (W + G = 8).
+        // 6+2, 5+3, 4+4 and 8+0 fill the int8 kernels' bytes exactly (W + G = 8);
+        // 7+2, 8+3 and 6+4 take two sets of byte lanes, FxP 9..15 three, FxP
+        // 16 the float GEMM.
         for bits in [
-            "3+2", "4+4", "6+2", "5+3", "7+2", "8+3", "8+0", "5+0", "16+0",
+            "3+2", "4+4", "6+2", "5+3", "7+2", "8+3", "6+4", "8+0", "5+0", "9+0", "12+0", "15+0",
+            "16+0",
         ] {
             let mut cfg =
                 QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
@@ -291,6 +294,52 @@ fn gemm_engine_equals_the_per_dot_reference_on_random_graphs() {
             }
         }
     }
+}
+
+/// A threshold trial resumed from a cut (the images run up to stage s's
+/// node) gives the logits and the count of a full run, for every stage and
+/// several thresholds; a cut taken under other formats before its stage is
+/// refused (the images then run in full).
+#[test]
+fn a_trial_resumed_from_a_cut_equals_a_full_run() {
+    let seed = seed_or(21);
+    println!(
+        "seed {seed} (rerun: FPEC_SEED={seed} cargo test --test suite dnn_graph::a_trial_resumed)"
+    );
+    let g = every_op_graph(seed);
+    let data = random_images(seed + 100, 10, g.input);
+    let ranges = calibrate_graph(&g, &data).unwrap();
+    let base = QuantConfig::from_ranges(Split::parse("6+2").unwrap(), &ranges, None).unwrap();
+    let mut changed = 0;
+    for s in 1..base.stages.len() {
+        let cut = QuantGraph::new(&g, &base, Engine::Gemm)
+            .unwrap()
+            .cut(s, &data)
+            .unwrap();
+        for (tw, ta) in [(0, 0), (5, 17), (32, 32)] {
+            let mut trial = base.clone();
+            trial.set_t(s, tw, ta).unwrap();
+            let q = QuantGraph::new(&g, &trial, Engine::Gemm).unwrap();
+            for (i, img) in data.images.iter().enumerate() {
+                let full = q.logits(img).unwrap();
+                let resumed = q.logits_from(&cut, i).unwrap().expect("cut applies");
+                assert_eq!(resumed, full, "stage {s} T ({tw}, {ta}) image {i}");
+                let b = QuantGraph::new(&g, &base, Engine::Gemm).unwrap();
+                changed += (b.logits(img).unwrap() != full) as usize;
+            }
+            assert_eq!(
+                q.count_correct_from(&data, &cut).unwrap(),
+                q.count_correct(&data).unwrap()
+            );
+        }
+        // Other formats before stage s: the cut does not apply.
+        let mut other = base.clone();
+        other.set_t(s - 1, 31, 31).unwrap();
+        let q = QuantGraph::new(&g, &other, Engine::Gemm).unwrap();
+        assert!(q.logits_from(&cut, 0).unwrap().is_none(), "stage {s}");
+    }
+    // The trials moved some logits: the comparison is not of constants.
+    assert!(changed > 0);
 }
 
 #[test]
@@ -452,7 +501,9 @@ fn mse_calibration_picks_the_hand_worked_fb() {
 #[test]
 fn int8_layout_is_used_where_the_lanes_fit_in_bytes() {
     // The comparisons above go through the int8 kernels only if the engine
-    // picks them: every non-grouped MAC layer at W + G <= 8, none above.
+    // picks them: every non-grouped MAC layer of FxP W <= 15 and FPEC
+    // W <= 8 (one, two or three sets of byte lanes), none of FxP 16 or
+    // FPEC W > 8.
     let g = every_op_graph(11);
     let data = random_images(111, 4, g.input);
     let ranges = calibrate_graph(&g, &data).unwrap();
@@ -466,9 +517,13 @@ fn int8_layout_is_used_where_the_lanes_fit_in_bytes() {
         ("5+3", true),
         ("4+4", true),
         ("8+0", true),
-        ("7+2", false),
-        ("6+4", false),
-        ("9+0", false),
+        ("7+2", true),
+        ("6+4", true),
+        ("8+4", true),
+        ("9+0", true),
+        ("15+0", true),
+        ("16+0", false),
+        ("9+2", false),
     ] {
         let cfg = QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
         let q = QuantGraph::new(&g, &cfg, Engine::Int8Portable).unwrap();
@@ -484,8 +539,10 @@ fn int8_layout_is_used_where_the_lanes_fit_in_bytes() {
 }
 
 /// The int8 convolution against the formula: out[o][pos] = sum over
-/// (c, ky, kx) of the weight lanes times the activation lanes, padding
-/// positions holding the pad lanes; both kernels, random geometries
+/// (c, ky, kx) of Qw.(2^G Qa + Ea) + Ew.Qa (FxP: Qw.Qa) of the operands,
+/// padding positions holding the pad operand; every byte layout (one, two
+/// and three sets), operands at their extremes a quarter of the time, both
+/// kernels, random geometries
 /// (channel counts not a multiple of 4, output blocks of 16 not full,
 /// odd block counts, rows not a multiple of the tile, strides, asymmetric pads).
 #[test]
@@ -497,10 +554,13 @@ fn int8_kernels_equal_the_dot_product_formula() {
     );
     let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     println!("VNNI on this CPU: {}", Int8Conv::vnni_available());
-    for case in 0..40 {
-        let bits = ["8+0", "6+2", "5+3", "4+4", "3+2", "4+0"][case % 6];
+    for case in 0..72 {
+        let all = [
+            "8+0", "6+2", "5+3", "4+4", "3+2", "4+0", "7+2", "6+4", "8+4", "9+0", "12+0", "15+0",
+        ];
+        let bits = all[case % all.len()];
         let split = Split::parse(bits).unwrap();
-        let lanes = if split.is_fxp() { 1 } else { 2 };
+        let fxp = split.is_fxp();
         let c = r.gen_range(1..=9);
         let (h, w) = (r.gen_range(1..=11), r.gen_range(1..=13));
         let k = [r.gen_range(1..=3.min(h + 1)), r.gen_range(1..=3.min(w + 1))];
@@ -514,7 +574,12 @@ fn int8_kernels_equal_the_dot_product_formula() {
         let oc = [1, 5, 16, 17, 32, 40][r.gen_range(0..6)];
         let half = 1i32 << (split.w - 1);
         let n = oc * c * k[0] * k[1];
-        let wq: Vec<i32> = (0..n).map(|_| r.gen_range(-half..half)).collect();
+        let q_of = |r: &mut rand_chacha::ChaCha8Rng| match r.gen_range(0..8) {
+            0 => -half,
+            1 => half - 1,
+            _ => r.gen_range(-half..half),
+        };
+        let wq: Vec<i32> = (0..n).map(|_| q_of(&mut r)).collect();
         let emax = if split.is_fxp() {
             0
         } else {
@@ -541,24 +606,20 @@ fn int8_kernels_equal_the_dot_product_formula() {
             output: [oc, oh, ow],
         };
         let cv = Int8Conv::new(&split, geo, &wq, &we).expect("lanes fit");
-        // Activation lanes: [q * 2^G + est, q] (FxP: [q]).
-        let g = split.g();
-        let act = |r: &mut rand_chacha::ChaCha8Rng| {
-            let q = r.gen_range(-half..half);
-            [(q << g) + odd(r), q]
-        };
+        // Activation operands (q, est), written as the layout's bytes.
+        let act = |r: &mut rand_chacha::ChaCha8Rng| (q_of(r), odd(r));
         let pad = act(&mut r);
-        let x: Vec<[i32; 2]> = (0..c * h * w).map(|_| act(&mut r)).collect();
-        let byte = |l: [i32; 2], i: usize| (l[i] + cv.off[i]) as u8;
-        let mut buf = cv.new_buffer([byte(pad, 0), byte(pad, 1)]);
+        let x: Vec<(i32, i32)> = (0..c * h * w).map(|_| act(&mut r)).collect();
+        let bytes = |(q, e): (i32, i32)| cv.code.bytes(q, e);
+        let mut buf = cv.new_buffer(bytes(pad));
         for ch in 0..c {
             for y in 0..h {
                 for xx in 0..w {
                     let at = cv.index(ch, y, xx);
-                    let l = x[(ch * h + y) * w + xx];
-                    buf[at] = byte(l, 0);
-                    if lanes == 2 {
-                        buf[at + 1] = byte(l, 1);
+                    let l = bytes(x[(ch * h + y) * w + xx]);
+                    buf[at] = l[0];
+                    if cv.lanes == 2 {
+                        buf[at + 1] = l[1];
                     }
                 }
             }
@@ -581,11 +642,15 @@ fn int8_kernels_equal_the_dot_product_formula() {
                                 } else {
                                     pad
                                 };
+                                // Spec 4: Qw.(2^G Qa + Ea) + Ew.Qa (FxP: Qw.Qa).
                                 let wi = ((o * c + ch) * k[0] + ky) * k[1] + kx;
-                                s += wq[wi] as i64 * a[0] as i64;
-                                if lanes == 2 {
-                                    s += we[wi] as i64 * a[1] as i64;
-                                }
+                                let (qw, ew, (qa, ea)) = (wq[wi] as i64, we[wi] as i64, a);
+                                let (qa, ea) = (qa as i64, ea as i64);
+                                s += if fxp {
+                                    qw * qa
+                                } else {
+                                    qw * ((qa << split.g()) + ea) + ew * qa
+                                };
                             }
                         }
                     }

@@ -66,13 +66,12 @@ fn tune(graph: &Graph, cfg: QuantConfig, tune: &Dataset, floor: f64) -> Result<(
         if s == 0 {
             return acc(&q, tune);
         }
-        if cut.as_ref().map(|(k, _)| *k) != Some(s) {
-            cut = Some((s, q.cut(s, tune)?));
-        }
-        let c = match &cut {
-            Some((_, c)) => q.count_correct_from(tune, c)?,
-            None => q.count_correct(tune)?,
+        let here = match cut.take() {
+            Some((k, c)) if k == s => c,
+            _ => q.cut(s, tune)?,
         };
+        let c = q.count_correct_from(tune, &here)?;
+        cut = Some((s, here));
         Ok(100.0 * c as f64 / n)
     })
 }

@@ -139,26 +139,23 @@ impl LaneCode {
         ]
     }
 
-    /// The shift of each set.
-    fn shifts(&self) -> &'static [u32] {
-        match self.layout {
-            Layout::Fxp | Layout::Fused => &[0],
-            Layout::Split { .. } => &[0, 0],
-            Layout::Wide => &[16, 8, 0],
-        }
-    }
-
     /// The shift of set `s` (Split's first set is shifted by G).
     fn shift(&self, s: usize) -> u32 {
-        match self.layout {
-            Layout::Split { g } if s == 0 => g,
-            _ => self.shifts()[s],
+        match (self.layout, s) {
+            (Layout::Split { g }, 0) => g,
+            (Layout::Wide, 0) => 16,
+            (Layout::Wide, 1) => 8,
+            _ => 0,
         }
     }
 
     /// Sets per output.
     pub fn sets(&self) -> usize {
-        self.shifts().len()
+        match self.layout {
+            Layout::Fxp | Layout::Fused => 1,
+            Layout::Split { .. } => 2,
+            Layout::Wide => 3,
+        }
     }
 
     /// The i8 lanes of weight (q, est) in set `s`, or `None` when one does

@@ -5,7 +5,8 @@
 use super::args::{parse_ezb_threshold, parse_seed, FormatArgs, HwArgs};
 use crate::dnn::data::{DataSpec, ImageFolderOptions, Layout, ModelInput, Named, Splits};
 use crate::dnn::gquant::{
-    calibrate_source, choose_fbs, config_from_fbs, CalibMethod, Engine, QuantGraph,
+    calibrate_source, channel_fbs, choose_fbs, config_from_fbs, with_channel_fbs, CalibMethod,
+    Engine, QuantGraph, WeightFb,
 };
 use crate::dnn::graph::Graph;
 use crate::dnn::hil;
@@ -263,6 +264,10 @@ struct EvalArgs {
     /// FPEC get the same method.
     #[arg(long, value_enum, default_value = "max")]
     calib_method: CalibMethod,
+    /// FBw per MAC layer (per-tensor) or per output channel
+    /// (per-channel: sums carry F per channel, spec 9; graph engine).
+    #[arg(long, value_enum, default_value = "per-tensor")]
+    weight_fb: WeightFb,
     /// How the dot products are computed (the same integers every way):
     /// gemm (fastest exact kernel per layer), float-gemm (im2col + f32/f64
     /// matrix products), int8-portable (the int8 layout, scalar kernel),
@@ -321,9 +326,13 @@ struct OptArgs {
     #[arg(long, hide = true)]
     test_double_energy: bool,
     /// How FB is chosen per tensor, for FxP and FPEC alike: max or mse
-    /// (mse, or a graph model, runs the graph search).
+    /// (mse, per-channel, or a graph model, runs the graph search).
     #[arg(long, value_enum, default_value = "max")]
     calib_method: CalibMethod,
+    /// FBw per MAC layer (per-tensor) or per output channel
+    /// (per-channel: sums carry F per channel, spec 9; graph engine).
+    #[arg(long, value_enum, default_value = "per-tensor")]
+    weight_fb: WeightFb,
     /// Graph search: calibration images of the threshold trials.
     #[arg(long, allow_negative_numbers = true, value_parser = parse_images, default_value_t = 200)]
     tune_images: usize,
@@ -433,6 +442,9 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         a.calib_method,
     )?;
     let mut cfg = config_from_fbs(split, &fbs, None)?;
+    if a.weight_fb == WeightFb::PerChannel {
+        cfg = with_channel_fbs(cfg, channel_fbs(&graph, split.w, a.calib_method)?)?;
+    }
     let t = a.format.ezb_threshold;
     cfg.override_t(a.tw.or(t), a.ta.or(t))?;
     let qm = QuantGraph::new(&graph, &cfg, a.engine)
@@ -459,7 +471,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
                 let l = &ev.layers[k];
                 serde_json::json!({
                     "layer": k, "type": kind(k), "node": graph.nodes[plan.macs[k]].name,
-                    "fb_w": f.w.fb, "fb_a": f.a.fb, "t_w": f.w.t, "t_a": f.a.t, "f_in": f_in,
+                    "fb_w": f.w.fb, "fb_w_channels": qm.cfg.w_channel_fb.get(k), "fb_a": f.a.fb, "t_w": f.w.t, "t_a": f.a.t, "f_in": f_in,
                     "macs_per_inference": macs[k], "pairs": l.pairs,
                     "sparse_pairs": l.sparse_pairs, "sparsity": l.sparsity(),
                     "weight_saturations": l.weight_saturations,
@@ -473,7 +485,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
             "float_accuracy": fl, "quantized_accuracy": ev.accuracy,
             "correct": ev.correct, "sparsity": ev.sparsity(),
             "macs_per_inference": macs.iter().sum::<u64>(),
-            "calibration_method": a.calib_method.name(), "weight_fb": "per-tensor",
+            "calibration_method": a.calib_method.name(), "weight_fb": a.weight_fb.name(),
             "data": sel.summary,
             "seconds": secs, "layers": layers,
         });
@@ -481,13 +493,14 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{} on the {part} split ({} images), bits {} (M={}, Z={}), calibration {}, FB per tensor",
+        "{} on the {part} split ({} images), bits {} (M={}, Z={}), calibration {}, weights {}",
         a.model.display(),
         ev.samples,
         split,
         split.m(),
         split.z() as u8,
-        a.calib_method.name()
+        a.calib_method.name(),
+        a.weight_fb.name()
     );
     println!("data: {}", sel.summary);
     println!("float accuracy:     {fl:.2} %");
@@ -659,6 +672,7 @@ fn run_opt_graph(
         },
         &crate::dnn::gopt::GraphOptOptions {
             method: a.calib_method,
+            weight_fb: a.weight_fb,
             tune_images: if layer_list {
                 calib.len()
             } else {
@@ -749,7 +763,9 @@ fn run_opt(a: OptArgs) -> Result<()> {
     // layer engine (the committed reports reproduce bit for bit), anything
     // else (and every shard) the graph engine.
     let layer_list = match crate::dnn::onnx::load(&a.model) {
-        Ok(m) if a.calib_method == CalibMethod::Max => Some(m),
+        Ok(m) if a.calib_method == CalibMethod::Max && a.weight_fb == WeightFb::PerTensor => {
+            Some(m)
+        }
         _ => None,
     };
     let layer_data = match &layer_list {

@@ -5,7 +5,9 @@
 //! calibration subset, hopeless candidates stopped on a test subset, and
 //! the test set streamed once per surviving candidate.
 //!
-//! Per configuration: FB per tensor by `method`; all T start at 0; then,
+//! Per configuration: FB per tensor by `method` (and, with
+//! [`WeightFb::PerChannel`], FBw per output channel by the same method);
+//! all T start at 0; then,
 //! MAC layer by MAC layer, weights then activations, T is raised one step at
 //! a time (up to 32) while the accuracy on the first `tune_images`
 //! calibration images stays within `budget` of the float accuracy on them.
@@ -20,7 +22,8 @@
 
 use crate::dnn::data::{Dataset, Source};
 use crate::dnn::gquant::{
-    choose_fbs, config_from_fbs, float_accuracy_source, CalibMethod, Engine, QuantGraph,
+    channel_fbs, choose_fbs, config_from_fbs, float_accuracy_source, with_channel_fbs, CalibMethod,
+    Engine, QuantGraph, WeightFb,
 };
 use crate::dnn::graph::Graph;
 use crate::dnn::opt::{
@@ -36,6 +39,8 @@ use std::collections::HashMap;
 pub struct GraphOptOptions {
     /// FB method (FxP and FPEC alike).
     pub method: CalibMethod,
+    /// FBw per layer or per output channel (FxP and FPEC alike).
+    pub weight_fb: WeightFb,
     /// Calibration images used by the threshold trials.
     pub tune_images: usize,
     /// Test images of the early-stop check (0: no early stop).
@@ -113,12 +118,12 @@ struct Ctx<'a> {
 fn run_config(
     c: &Ctx,
     split: Split,
-    fbs: &[(i32, i32)],
+    fbs: &(Vec<(i32, i32)>, Vec<Vec<i32>>),
     energy: &dyn MacEnergy,
     opts: &OptOptions,
     go: &GraphOptOptions,
 ) -> Result<ConfigResult> {
-    let base = config_from_fbs(split, fbs, Some((0, 0)))?;
+    let base = with_channel_fbs(config_from_fbs(split, &fbs.0, Some((0, 0)))?, fbs.1.clone())?;
     // Early stop before the threshold trials: raising T never makes a
     // configuration more accurate than its T = 0 base by design (the trials
     // keep the tuning accuracy within budget), so a base that is hopeless on
@@ -148,6 +153,7 @@ fn run_config(
         .enumerate()
         .map(|(k, (fmt, _))| LayerChoice {
             fb_w: fmt.w.fb,
+            fb_w_channels: qm.cfg.w_channel_fb.get(k).cloned().unwrap_or_default(),
             fb_a: fmt.a.fb,
             t_w: fmt.w.t,
             t_a: fmt.a.t,
@@ -221,14 +227,19 @@ pub fn run_opt_graph(
         })?;
         bar.finish();
     }
-    let mut fb_cache: HashMap<u32, Vec<(i32, i32)>> = HashMap::new();
+    type Fbs = (Vec<(i32, i32)>, Vec<Vec<i32>>);
+    let mut fb_cache: HashMap<u32, Fbs> = HashMap::new();
     let bar = crate::dnn::progress::Progress::new(splits.len() as u64, "FPEC-Opt configs");
     let mut configs = Vec::new();
     for split in splits {
         if !fb_cache.contains_key(&split.w) {
+            let chan = match go.weight_fb {
+                WeightFb::PerTensor => Vec::new(),
+                WeightFb::PerChannel => channel_fbs(graph, split.w, go.method)?,
+            };
             fb_cache.insert(
                 split.w,
-                choose_fbs(graph, calib, ranges, split.w, go.method)?,
+                (choose_fbs(graph, calib, ranges, split.w, go.method)?, chan),
             );
         }
         configs.push(run_config(
@@ -250,12 +261,16 @@ pub fn run_opt_graph(
         opts.budget,
     );
     r.calibration = Some(format!(
-        "FB per tensor by {} over {} calibration images; T tuned on the first {}; early stop on the first {} test images (margin {} pp); weights per tensor",
+        "FB per tensor by {} over {} calibration images; T tuned on the first {}; early stop on the first {} test images (margin {} pp); weights {}",
         go.method.name(),
         calib.len(),
         c.tune_set.len(),
         c.early.len(),
-        go.early_margin
+        go.early_margin,
+        match go.weight_fb {
+            WeightFb::PerTensor => "per tensor",
+            WeightFb::PerChannel => "per output channel (FBw per channel by the same method, one Tw per layer; the table's FBw is the layer's largest)",
+        }
     ));
     Ok(r)
 }

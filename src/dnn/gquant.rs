@@ -117,8 +117,11 @@ enum Kind {
 struct QMac {
     node: usize,
     fmt: StageFormats,
-    /// Output scale F = FBw + FBa + G.
+    /// Output scale F = FBw + FBa + G (per-channel weight formats: the
+    /// largest channel's; channel c's sums are shifted left by `shift[c]`).
     f: i32,
+    /// Per output channel: F minus the channel's own F (empty: per tensor).
+    shift: Vec<u32>,
     w_words: Vec<Word>,
     w_ops: Vec<Operand>,
     bias: Vec<i64>,
@@ -180,6 +183,8 @@ pub struct QuantGraph {
     engine: Engine,
     /// Per node: the index map of a Slice or Pad (built once).
     maps: Vec<Option<Vec<Option<usize>>>>,
+    /// Per Clip node after a per-channel MAC layer: its bound per channel.
+    clip_caps: Vec<Option<Vec<i64>>>,
 }
 
 /// Per-image scratch of statistics, one per MAC.
@@ -225,7 +230,8 @@ impl QuantGraph {
                 bail!("stage {i}: formats must use the shared split {split}");
             }
             mac_of[ni] = Some(i);
-            macs.push(build_mac(graph, &plan, ni, fmt, g, engine)?);
+            let chan = cfg.w_channel_fb.get(i).filter(|c| !c.is_empty());
+            macs.push(build_mac(graph, &plan, ni, fmt, chan, g, engine)?);
         }
         // A tensor feeding several MAC layers has one format.
         for (i, m) in macs.iter().enumerate() {
@@ -242,6 +248,7 @@ impl QuantGraph {
         }
         let in_fmt = cfg.stages[0].a;
         let kinds = static_kinds(graph, &plan, &macs, &mac_of, in_fmt)?;
+        let clip_caps = clip_caps(graph, &plan, &macs, &mac_of, &kinds)?;
         let out_len: usize = plan.shapes[plan.output].iter().product();
         let maps = graph
             .nodes
@@ -260,6 +267,7 @@ impl QuantGraph {
             .collect();
         Ok(QuantGraph {
             maps,
+            clip_caps,
             cfg: cfg.clone(),
             classes: out_len,
             graph: graph.clone(),
@@ -520,7 +528,16 @@ impl QuantGraph {
                 let (mut s, f, d) = self.take_sums(ins);
                 // c * d is exact in f64 (c from float32, d < 2^29).
                 let cap = bias_to_sum(max * d as f64, f).unwrap_or(i64::MAX);
-                s.iter_mut().for_each(|v| *v = (*v).max(0).min(cap));
+                match &self.clip_caps[i] {
+                    Some(caps) => {
+                        let per = (shape[1] * shape[2]).max(1);
+                        for (c, part) in s.chunks_mut(per).enumerate() {
+                            let cap = caps.get(c).copied().unwrap_or(cap);
+                            part.iter_mut().for_each(|v| *v = (*v).max(0).min(cap));
+                        }
+                    }
+                    None => s.iter_mut().for_each(|v| *v = (*v).max(0).min(cap)),
+                }
                 Val::Sums(s, f, d)
             }
             Op::MaxPool {
@@ -758,7 +775,8 @@ impl QuantGraph {
             if !vnni || Int8Conv::vnni_available() || m.lanes == 0 {
                 let count_sparse = pair_stats && split.z();
                 let (buf, zmap) = self.int8_input(k, cv, v, st, count_sparse)?;
-                let sums = cv.run(&buf, vnni, &m.bias);
+                let mut sums = cv.run(&buf, vnni, &m.bias);
+                m.align(&mut sums);
                 if let Some(z) = zmap {
                     st.sparse_pairs += int8_sparse(m, cv, &z);
                 }
@@ -794,6 +812,7 @@ impl QuantGraph {
         for (i, s) in sums.iter_mut().enumerate() {
             *s += m.bias[i / m.npos];
         }
+        m.align(&mut sums);
         Ok(Val::Sums(sums, m.f, 1))
     }
 
@@ -899,12 +918,108 @@ fn words_to_sums(fmt: &Format, w: &[Word]) -> (Vec<i64>, i32, i64) {
     (s, fmt.fb + g as i32, 1)
 }
 
+impl QMac {
+    /// Per-channel weight formats: channel c's sums (dot product plus bias,
+    /// at the channel's own F) shifted left to the layer's F (exact; the
+    /// bound is checked in [`build_mac`]).
+    fn align(&self, sums: &mut [i64]) {
+        if self.shift.is_empty() {
+            return;
+        }
+        for (c, part) in sums.chunks_mut(self.npos.max(1)).enumerate() {
+            let sh = self.shift.get(c).copied().unwrap_or(0);
+            if sh > 0 {
+                part.iter_mut().for_each(|v| *v <<= sh);
+            }
+        }
+    }
+}
+
+/// Output channels of a MAC layer.
+fn out_channels(op: &Op) -> usize {
+    match op {
+        Op::Conv { out_ch, .. } => *out_ch,
+        Op::Dense { out, .. } => *out,
+        _ => 1,
+    }
+}
+
+/// Per node: the per-channel bounds of a Clip whose input comes from a
+/// per-channel MAC layer through channel-preserving nodes (Relu, Clip,
+/// pools, Identity); its bound is rounded at each channel's own F
+/// (spec 9), then shifted to the tensor's F. A Clip reached from
+/// per-channel sums through Add, Concat, Slice, Pad or Flatten is refused.
+fn clip_caps(
+    graph: &Graph,
+    plan: &Plan,
+    macs: &[QMac],
+    mac_of: &[Option<usize>],
+    kinds: &[Kind],
+) -> Result<Vec<Option<Vec<i64>>>> {
+    let per_channel = macs.iter().any(|m| !m.shift.is_empty());
+    graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| {
+            let Op::Clip { max } = node.op else {
+                return Ok(None);
+            };
+            if !per_channel {
+                return Ok(None);
+            }
+            let src = plan.inputs[i][0];
+            let (f, d) = match (src == IN_IDX, kinds.get(src)) {
+                (false, Some(Kind::Sums(f, d))) => (*f, *d),
+                _ => return Ok(None),
+            };
+            let mut j = src;
+            loop {
+                if let Some(k) = mac_of[j] {
+                    let m = &macs[k];
+                    if m.shift.is_empty() {
+                        return Ok(None);
+                    }
+                    let caps = m
+                        .shift
+                        .iter()
+                        .map(|&sh| {
+                            let c = bias_to_sum(max * d as f64, f - sh as i32).unwrap_or(i64::MAX);
+                            c.checked_mul(1i64 << sh).unwrap_or(i64::MAX)
+                        })
+                        .collect();
+                    return Ok(Some(caps));
+                }
+                match graph.nodes[j].op {
+                    Op::Relu
+                    | Op::Clip { .. }
+                    | Op::MaxPool { .. }
+                    | Op::AvgPool { .. }
+                    | Op::GlobalAvgPool
+                    | Op::Identity => {}
+                    _ => bail!(
+                        "node \"{}\" (clip): its input comes from per-channel sums through node \"{}\" ({}); with per-channel weight formats a Clip must follow a MAC layer through Relu, Clip or pools only",
+                        node.name,
+                        graph.nodes[j].name,
+                        graph.nodes[j].op.kind()
+                    ),
+                }
+                j = plan.inputs[j][0];
+                if j == IN_IDX {
+                    return Ok(None);
+                }
+            }
+        })
+        .collect()
+}
+
 /// Encodes one MAC node.
 fn build_mac(
     graph: &Graph,
     plan: &Plan,
     ni: usize,
     fmt: &StageFormats,
+    chan: Option<&Vec<i32>>,
     g: i32,
     engine: Engine,
 ) -> Result<QMac> {
@@ -912,19 +1027,70 @@ fn build_mac(
     let label = || format!("node \"{}\" ({})", node.name, node.op.kind());
     let split = fmt.w.split;
     let (w, b) = node.op.params();
+    // Per output channel: the weight format and the shift to the layer's F.
+    let n_out = out_channels(&node.op);
+    let (w_fmts, shift) = match chan {
+        None => (vec![fmt.w], Vec::new()),
+        Some(c) => {
+            if c.len() != n_out {
+                bail!(
+                    "{}: {} per-channel weight FBs for {n_out} output channels",
+                    label(),
+                    c.len()
+                );
+            }
+            let top = c.iter().copied().max().unwrap_or(fmt.w.fb);
+            if top != fmt.w.fb {
+                bail!(
+                    "{}: the stage's FBw {} is not the largest channel FBw {top}",
+                    label(),
+                    fmt.w.fb
+                );
+            }
+            let fmts = c
+                .iter()
+                .map(|&fb| Format::new(split, fb, Some(fmt.w.t)).map_err(anyhow::Error::from))
+                .collect::<Result<Vec<_>>>()
+                .with_context(label)?;
+            (fmts, c.iter().map(|&fb| (top - fb) as u32).collect())
+        }
+    };
+    let per = (w.len() / n_out.max(1)).max(1);
     let mut w_sat = 0u64;
     let mut w_words = Vec::with_capacity(w.len());
     for (j, &x) in w.iter().enumerate() {
-        let r = encode_full(x, &fmt.w).with_context(|| format!("{} weight {j}", label()))?;
+        let wf = &w_fmts[(j / per).min(w_fmts.len() - 1)];
+        let r = encode_full(x, wf).with_context(|| format!("{} weight {j}", label()))?;
         w_sat += r.saturated as u64;
         w_words.push(r.word);
     }
     let w_ops: Vec<Operand> = w_words.iter().map(|x| Operand::of(&split, x)).collect();
     let f = fmt.w.fb + fmt.a.fb + g;
+    // The bias is added at the channel's own F (spec 9), before the shift.
     let bias = b
         .iter()
-        .map(|&x| bias_to_sum(x, f).with_context(|| format!("{} bias", label())))
+        .enumerate()
+        .map(|(c, &x)| {
+            let sh = shift.get(c).copied().unwrap_or(0) as i32;
+            bias_to_sum(x, f - sh).with_context(|| format!("{} bias", label()))
+        })
         .collect::<Result<Vec<_>>>()?;
+    if let Some(&top) = shift.iter().max() {
+        // |dot| <= per * 2^(W-1) * (2^(W-1+G) + 2 * 7): the shifted sums fit in i64.
+        let q = 1i128 << (split.w - 1);
+        let bound = per as i128 * q * ((q << g) + 14)
+            + bias
+                .iter()
+                .map(|b| b.unsigned_abs() as i128)
+                .max()
+                .unwrap_or(0);
+        if bound << top >= 1i128 << 62 {
+            bail!(
+                "{}: per-channel FBw spread of {top} bits overflows the sums",
+                label()
+            );
+        }
+    }
     let in_shape = plan.in_shapes[ni][0];
     let out = plan.shapes[ni];
     let (out_ch, groups, len, rf, group_stride) = match &node.op {
@@ -1011,6 +1177,7 @@ fn build_mac(
         node: ni,
         fmt: *fmt,
         f,
+        shift,
         w_words,
         w_ops,
         bias,
@@ -1789,7 +1956,90 @@ pub fn config_from_fbs(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(QuantConfig { split, stages })
+    Ok(QuantConfig {
+        split,
+        stages,
+        w_channel_fb: Vec::new(),
+    })
+}
+
+/// How FBw is chosen (`--weight-fb`; FxP and FPEC alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum WeightFb {
+    /// One FBw (and Tw) per MAC layer.
+    PerTensor,
+    /// FBw per output channel of a MAC layer, one Tw per layer (spec 9's
+    /// per-channel weight formats with every channel's Tw equal).
+    PerChannel,
+}
+
+impl WeightFb {
+    /// Name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightFb::PerTensor => "per-tensor",
+            WeightFb::PerChannel => "per-channel",
+        }
+    }
+}
+
+/// Per MAC layer, FBw per output channel for width `w` by `method` over
+/// that channel's weights (max-abs, or the MSE pick among it and the 4
+/// finer FBs); an all-zero channel takes the FB of the whole layer's
+/// weights (its words are 0 at any FB).
+pub fn channel_fbs(graph: &Graph, w: u32, method: CalibMethod) -> Result<Vec<Vec<i32>>> {
+    use crate::dnn::quant::fb_for;
+    let plan = graph.plan()?;
+    let pick = |row: &[f64]| {
+        let mx = row.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+        let f0 = fb_for(mx, w);
+        match method {
+            CalibMethod::Max => f0,
+            CalibMethod::Mse => {
+                let sse: Vec<f64> = (0..MSE_STEPS)
+                    .map(|k| row.iter().map(|&x| sq_err(x, w, f0 + k)).sum())
+                    .collect();
+                mse_pick(&sse, f0)
+            }
+        }
+    };
+    Ok(plan
+        .macs
+        .iter()
+        .map(|&i| {
+            let op = &graph.nodes[i].op;
+            let wts = op.params().0;
+            let per = (wts.len() / out_channels(op).max(1)).max(1);
+            let layer = pick(wts);
+            wts.chunks(per)
+                .map(|row| {
+                    if row.iter().all(|&x| x == 0.0) {
+                        layer
+                    } else {
+                        pick(row)
+                    }
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// `cfg` with per-channel weight FBs `chan` (from [`channel_fbs`]): each
+/// stage's FBw becomes its largest channel FBw, its Tw is kept.
+pub fn with_channel_fbs(mut cfg: QuantConfig, chan: Vec<Vec<i32>>) -> Result<QuantConfig> {
+    if chan.len() != cfg.stages.len() {
+        bail!(
+            "{} per-channel FB lists for {} stages",
+            chan.len(),
+            cfg.stages.len()
+        );
+    }
+    for (st, c) in cfg.stages.iter_mut().zip(&chan) {
+        let top = c.iter().copied().max().unwrap_or(st.w.fb);
+        st.w = Format::new(st.w.split, top, Some(st.w.t))?;
+    }
+    cfg.w_channel_fb = chan;
+    Ok(cfg)
 }
 
 /// [`requant_div`] in i64 for the common case (d = 1, 1 <= k <= 40,

@@ -76,8 +76,11 @@ pub struct ConfigResult {
 /// Per-layer choices of a configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerChoice {
-    /// Weight FB.
+    /// Weight FB (per-channel weight formats: the largest channel's).
     pub fb_w: i32,
+    /// Per-channel weight formats: FBw per output channel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fb_w_channels: Vec<i32>,
     /// Activation FB.
     pub fb_a: i32,
     /// Weight T.
@@ -251,6 +254,7 @@ pub fn run_opt(
                     .with_context(|| format!("energy of {split}, layer {k}"))?;
                 energy_inf += e * *m as f64;
                 layers.push(LayerChoice {
+                    fb_w_channels: Vec::new(),
                     fb_w: fmt.w.fb,
                     fb_a: fmt.a.fb,
                     t_w: fmt.w.t,
@@ -379,7 +383,14 @@ pub fn report_md(r: &OptReport, model_name: &str) -> String {
         let lay: Vec<String> = c
             .layers
             .iter()
-            .map(|l| format!("{}/{}/{}/{}", l.fb_w, l.fb_a, l.t_w, l.t_a))
+            .map(|l| {
+                // Per-channel FBw as its range over the channels.
+                let fw = match (l.fb_w_channels.iter().min(), l.fb_w_channels.iter().max()) {
+                    (Some(lo), Some(hi)) if lo != hi => format!("{lo}..{hi}"),
+                    _ => l.fb_w.to_string(),
+                };
+                format!("{fw}/{}/{}/{}", l.fb_a, l.t_w, l.t_a)
+            })
             .collect();
         s += &format!(
             "| {} | {:.2} | {:.2} | {:.1} | {:.3} | {} | {} | {} |\n",

@@ -90,6 +90,11 @@ pub struct QuantConfig {
     pub split: Split,
     /// Per stage.
     pub stages: Vec<StageFormats>,
+    /// Per-channel weight formats (spec 9, an option): per stage, FBw per
+    /// output channel (then the stage's `w.fb` is their maximum, its `w.t`
+    /// the Tw of every channel); empty: one FBw per stage. Graph engine only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub w_channel_fb: Vec<Vec<i32>>,
 }
 
 impl QuantConfig {
@@ -106,7 +111,11 @@ impl QuantConfig {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(QuantConfig { split, stages })
+        Ok(QuantConfig {
+            split,
+            stages,
+            w_channel_fb: Vec::new(),
+        })
     }
     /// Sets the zero thresholds of stage `s` (weights, activations).
     pub fn set_t(&mut self, s: usize, tw: u32, ta: u32) -> Result<()> {
@@ -353,6 +362,9 @@ impl QuantModel {
                 cfg.stages.len(),
                 stages.len()
             );
+        }
+        if !cfg.w_channel_fb.is_empty() {
+            bail!("per-channel weight formats run on the graph engine (QuantGraph), not the layer engine");
         }
         let g = cfg.split.g() as i32;
         let mut qs = Vec::with_capacity(stages.len());

@@ -663,3 +663,215 @@ fn int8_kernels_equal_the_dot_product_formula() {
         assert_eq!(cv.run(&buf, true, &bias), want, "vnni {what}");
     }
 }
+
+/// A 1 -> 2 dense layer whose two channels need different FBw, then a Clip.
+fn two_channel_graph(clip: Option<f64>) -> Graph {
+    let mut nodes = vec![node(
+        "fc",
+        &[INPUT],
+        Op::Dense {
+            out: 2,
+            weights: vec![1.5, 0.1],
+            bias: vec![0.25, 0.0],
+        },
+    )];
+    if let Some(max) = clip {
+        nodes.push(node("cl", &["fc"], Op::Clip { max }));
+    }
+    Graph {
+        format: "fpec-model".into(),
+        version: 2,
+        input: [1, 1, 1],
+        output: nodes.last().unwrap().name.clone(),
+        nodes,
+        meta: None,
+    }
+}
+
+#[test]
+fn per_channel_weight_formats_hand_worked() {
+    use fpec::dnn::gquant::{channel_fbs, config_from_fbs, with_channel_fbs, CalibMethod};
+    // FxP 8. Input 0.5 at FBa 7: q = 64. Channel 0: w = 1.5, max-abs FB 6
+    // (1.5 * 64 = 96); channel 1: w = 0.1, FB 10 (0.1 * 1024 = 102.4 -> 102).
+    // Layer F = 10 + 7 = 17; channel 0's own F = 13, shift 4.
+    // Channel 0: 96 * 64 = 6144, bias 0.25 at F 13 = 2048: (6144 + 2048) << 4
+    // = 131072 (= 1.0 * 2^17). Channel 1: 102 * 64 = 6528 (0.0498 * 2^17).
+    // Per tensor (FBw 6 for both): channel 1 is 0.1 * 64 = 6.4 -> 6, 6 * 64 = 384
+    // at F 13, channel 0 8192.
+    let g = two_channel_graph(None);
+    let split = Split::parse("8+0").unwrap();
+    assert_eq!(
+        channel_fbs(&g, 8, CalibMethod::Max).unwrap(),
+        vec![vec![6, 10]]
+    );
+    let per_tensor = config_from_fbs(split, &[(6, 7)], None).unwrap();
+    let per_channel = with_channel_fbs(per_tensor.clone(), vec![vec![6, 10]]).unwrap();
+    assert_eq!(per_channel.stages[0].w.fb, 10);
+    for engine in [
+        Engine::Reference,
+        Engine::Gemm,
+        Engine::FloatGemm,
+        Engine::Int8Portable,
+    ] {
+        let q = QuantGraph::new(&g, &per_channel, engine).unwrap();
+        assert_eq!(
+            q.logits(&[0.5]).unwrap(),
+            (0, vec![131072, 6528]),
+            "{engine:?}"
+        );
+        assert_eq!(q.stage_info()[0].1, 17);
+        let q = QuantGraph::new(&g, &per_tensor, engine).unwrap();
+        assert_eq!(
+            q.logits(&[0.5]).unwrap(),
+            (0, vec![8192, 384]),
+            "{engine:?}"
+        );
+    }
+    // Clip(0, 0.04) rounds its bound at each channel's own F (spec 9):
+    // channel 0 floor(0.04 * 2^13 + 1/2) = 328, << 4 = 5248; channel 1
+    // floor(0.04 * 2^17 + 1/2) = 5243 (at the layer's F channel 0 would get 5243).
+    let g = two_channel_graph(Some(0.04));
+    let q = QuantGraph::new(&g, &per_channel, Engine::Gemm).unwrap();
+    assert_eq!(q.logits(&[0.5]).unwrap(), (0, vec![5248, 5243]));
+    // A wrong number of channel FBs, or a stage FBw that is not their maximum.
+    let bad = with_channel_fbs(per_tensor.clone(), vec![vec![6, 10, 3]]).unwrap();
+    let e = format!("{:#}", QuantGraph::new(&g, &bad, Engine::Gemm).unwrap_err());
+    assert!(
+        e.contains("3 per-channel weight FBs for 2 output channels"),
+        "{e}"
+    );
+    let mut bad = per_channel.clone();
+    bad.stages[0].w = fpec::format::Format::new(split, 11, None).unwrap();
+    let e = format!("{:#}", QuantGraph::new(&g, &bad, Engine::Gemm).unwrap_err());
+    assert!(e.contains("not the largest channel FBw 10"), "{e}");
+}
+
+/// The every-op graph with channel c of every MAC layer scaled by
+/// 2^-(c % 3), so per-channel FBw differ by up to 2 bits.
+fn channel_scaled_graph(seed: u64) -> Graph {
+    let mut g = every_op_graph(seed);
+    for n in g.nodes.iter_mut() {
+        let (out, weights, bias) = match &mut n.op {
+            Op::Conv {
+                out_ch,
+                weights,
+                bias,
+                ..
+            } => (*out_ch, weights, bias),
+            Op::Dense { out, weights, bias } => (*out, weights, bias),
+            _ => continue,
+        };
+        let per = weights.len() / out;
+        for (i, w) in weights.iter_mut().enumerate() {
+            *w *= 0.5f64.powi((i / per % 3) as i32);
+        }
+        for (c, b) in bias.iter_mut().enumerate() {
+            *b *= 0.5f64.powi((c % 3) as i32);
+        }
+    }
+    g
+}
+
+#[test]
+fn per_channel_engines_agree_and_equal_channels_equal_per_tensor() {
+    use fpec::dnn::gquant::{
+        channel_fbs, choose_fbs, config_from_fbs, with_channel_fbs, CalibMethod,
+    };
+    let seed = seed_or(21);
+    println!(
+        "seed {seed} (rerun: FPEC_SEED={seed} cargo test --test suite dnn_graph::per_channel)"
+    );
+    for s in seed..seed + 2 {
+        let g = channel_scaled_graph(s);
+        let data = random_images(s + 100, 10, g.input);
+        let ranges = calibrate_graph(&g, &data).unwrap();
+        for bits in ["6+2", "5+3", "7+2", "4+4", "8+0", "12+0"] {
+            let split = Split::parse(bits).unwrap();
+            for method in [CalibMethod::Max, CalibMethod::Mse] {
+                let fbs = choose_fbs(&g, &data, &ranges, split.w, method).unwrap();
+                let chan = channel_fbs(&g, split.w, method).unwrap();
+                assert!(
+                    chan.iter().any(|c| c.iter().min() != c.iter().max()),
+                    "the scaled channels need different FBw: {chan:?}"
+                );
+                let mut cfg =
+                    with_channel_fbs(config_from_fbs(split, &fbs, None).unwrap(), chan).unwrap();
+                cfg.override_t(Some(s as u32 % 9), Some(8)).unwrap();
+                let a = QuantGraph::new(&g, &cfg, Engine::Reference).unwrap();
+                for engine in [Engine::Gemm, Engine::FloatGemm, Engine::Int8Portable] {
+                    let b = QuantGraph::new(&g, &cfg, engine).unwrap();
+                    for img in &data.images {
+                        assert_eq!(
+                            a.logits(img).unwrap(),
+                            b.logits(img).unwrap(),
+                            "seed {s} {bits} {method:?} {engine:?}"
+                        );
+                    }
+                    assert_eq!(a.evaluate(&data).unwrap(), b.evaluate(&data).unwrap());
+                }
+            }
+            // Every channel at the layer's FBw: per-channel is per-tensor bit for bit.
+            let fbs = choose_fbs(&g, &data, &ranges, split.w, CalibMethod::Max).unwrap();
+            let flat = config_from_fbs(split, &fbs, None).unwrap();
+            let same: Vec<Vec<i32>> = flat
+                .stages
+                .iter()
+                .zip(g.plan().unwrap().macs)
+                .map(|(st, i)| {
+                    let n = match &g.nodes[i].op {
+                        Op::Conv { out_ch, .. } => *out_ch,
+                        Op::Dense { out, .. } => *out,
+                        _ => unreachable!(),
+                    };
+                    vec![st.w.fb; n]
+                })
+                .collect();
+            let pc = with_channel_fbs(flat.clone(), same).unwrap();
+            let a = QuantGraph::new(&g, &flat, Engine::Gemm).unwrap();
+            let b = QuantGraph::new(&g, &pc, Engine::Gemm).unwrap();
+            for img in &data.images {
+                assert_eq!(
+                    a.logits(img).unwrap(),
+                    b.logits(img).unwrap(),
+                    "seed {s} {bits}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn per_channel_formats_track_float_closer_on_scaled_channels() {
+    use fpec::dnn::gquant::{
+        channel_fbs, choose_fbs, config_from_fbs, with_channel_fbs, CalibMethod,
+    };
+    // With channels 2x and 4x apart, per-tensor FBw wastes 1-2 bits of the
+    // smaller channels: the first layer's sums, as values, are closer to the
+    // float convolution per channel (summed squared error over 10 images).
+    let mut g = channel_scaled_graph(5);
+    g.nodes.truncate(1);
+    g.output = "c1".into();
+    let data = random_images(105, 10, g.input);
+    let ranges = calibrate_graph(&g, &data).unwrap();
+    let split = Split::parse("5+0").unwrap();
+    let fbs = choose_fbs(&g, &data, &ranges, 5, CalibMethod::Max).unwrap();
+    let flat = config_from_fbs(split, &fbs, None).unwrap();
+    let pc = with_channel_fbs(flat.clone(), channel_fbs(&g, 5, CalibMethod::Max).unwrap()).unwrap();
+    let plan = g.plan().unwrap();
+    let err = |cfg: &fpec::dnn::quant::QuantConfig| {
+        let q = QuantGraph::new(&g, cfg, Engine::Gemm).unwrap();
+        let f = q.node_scale(0).unwrap().0;
+        let mut e = 0.0;
+        for img in &data.images {
+            let fl = g.forward_all(&plan, img);
+            let (_, s) = q.logits(img).unwrap();
+            assert_eq!(fl[0].len(), s.len());
+            for (x, y) in fl[0].iter().zip(&s) {
+                e += (x - *y as f64 / 2f64.powi(f)).powi(2);
+            }
+        }
+        e
+    };
+    let (a, b) = (err(&flat), err(&pc));
+    assert!(b < a * 0.8, "per-channel {b} vs per-tensor {a}");
+}

@@ -24,6 +24,7 @@ fn hand_worked_network() {
     let split = Split::parse("4+2").unwrap();
     let cfg = QuantConfig {
         split,
+        w_channel_fb: Vec::new(),
         stages: vec![
             StageFormats {
                 w: fmt(split, 2),
@@ -84,6 +85,7 @@ fn hand_worked_network() {
     .unwrap();
     let cfg1 = QuantConfig {
         split,
+        w_channel_fb: Vec::new(),
         stages: vec![cfg.stages[0]],
     };
     let q1 = QuantModel::new(&one, &cfg1).unwrap();
@@ -113,6 +115,7 @@ fn saturation_is_counted() {
     let split = Split::parse("4+2").unwrap();
     let cfg = QuantConfig {
         split,
+        w_channel_fb: Vec::new(),
         stages: vec![
             StageFormats {
                 w: fmt(split, 2),
@@ -163,6 +166,7 @@ fn conv_equals_naive_loop() {
     let (fw, fa) = (fmt(split, 5), fmt(split, 4));
     let cfg = QuantConfig {
         split,
+        w_channel_fb: Vec::new(),
         stages: vec![StageFormats { w: fw, a: fa }, StageFormats { w: fw, a: fa }],
     };
     let qm = QuantModel::new(&model, &cfg).unwrap();

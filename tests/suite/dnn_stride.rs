@@ -62,6 +62,7 @@ fn stride_samples_the_stride_1_convolution() {
     };
     let cfg = QuantConfig {
         split,
+        w_channel_fb: Vec::new(),
         stages: vec![st, st],
     };
     let q1 = QuantModel::new(&m1, &cfg).unwrap();

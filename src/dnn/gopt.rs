@@ -232,15 +232,12 @@ pub fn run_opt_graph(
     let bar = crate::dnn::progress::Progress::new(splits.len() as u64, "FPEC-Opt configs");
     let mut configs = Vec::new();
     for split in splits {
-        if !fb_cache.contains_key(&split.w) {
+        if let std::collections::hash_map::Entry::Vacant(e) = fb_cache.entry(split.w) {
             let chan = match go.weight_fb {
                 WeightFb::PerTensor => Vec::new(),
                 WeightFb::PerChannel => channel_fbs(graph, split.w, go.method)?,
             };
-            fb_cache.insert(
-                split.w,
-                (choose_fbs(graph, calib, ranges, split.w, go.method)?, chan),
-            );
+            e.insert((choose_fbs(graph, calib, ranges, split.w, go.method)?, chan));
         }
         configs.push(run_config(
             &c,

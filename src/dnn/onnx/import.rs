@@ -146,11 +146,13 @@ fn convert_graph(g: &GraphProto) -> Result<([usize; 3], Vec<Layer>)> {
                 .join(", ")
         ),
     };
-    let (input, mut shape) = input_shape(inp)?;
+    let (input, shape) = input_shape(inp)?;
     let mut cur: &str = inp.name();
-    let mut layers: Vec<Layer> = Vec::new();
-    // Index of the MAC layer whose output is `cur`, untouched since (for Add).
-    let mut last_mac: Option<usize> = None;
+    let mut ch = Chain {
+        shape,
+        layers: Vec::new(),
+        last_mac: None,
+    };
 
     for (ni, node) in g.node.iter().enumerate() {
         let op = node.op_type();
@@ -195,215 +197,19 @@ fn convert_graph(g: &GraphProto) -> Result<([usize; 3], Vec<Layer>)> {
                 node.input
             );
         };
-        let get = |k: usize, what: &str| -> Result<&Const> {
-            let name = node
-                .input
-                .get(k)
-                .filter(|s| !s.is_empty())
-                .with_context(|| format!("{label}: missing input {k} ({what})"))?;
-            consts.get(name.as_str()).with_context(|| {
-                format!("{label}: input {k} ({what}) \"{name}\" must be a constant (initializer or Constant node)")
-            })
+        let n = NodeCx {
+            node,
+            label: label.clone(),
+            consts: &consts,
         };
-        let opt_input = |k: usize| node.input.get(k).is_some_and(|s| !s.is_empty());
         match op {
-            "Conv" => {
-                let Shape::Map([c, h, w]) = shape else {
-                    bail!(
-                        "{label}: input shape {} is not an NCHW feature map",
-                        shape.show()
-                    );
-                };
-                if node.input.len() > 3 {
-                    bail!("{label}: expects 2 or 3 inputs, found {}", node.input.len());
-                }
-                let (wd, wv) = float_tensor(get(1, "weights")?).map_err(ctx)?;
-                let [oc, ic, kh, kw] = wd[..] else {
-                    bail!("{label}: weights have shape {wd:?}; expected [out, in, k, k]");
-                };
-                if kh != kw {
-                    bail!("{label}: kernel {kh}x{kw} is not square (fpec convolutions have square kernels)");
-                }
-                if ic != c {
-                    bail!("{label}: weights have shape {wd:?} (in = {ic}) but the input has {c} channels (shape {})", shape.show());
-                }
-                let k = kh;
-                let mut bias = vec![0.0; oc];
-                if opt_input(2) {
-                    let (bd, bv) = float_tensor(get(2, "bias")?).map_err(ctx)?;
-                    if bv.len() != oc || bd.len() != 1 {
-                        bail!("{label}: bias has shape {bd:?}; expected [{oc}]");
-                    }
-                    bias = bv;
-                }
-                let (stride, padding) = conv_attrs(node, k).map_err(ctx)?;
-                if padding >= k {
-                    bail!(
-                        "{label}: padding {padding} must be below the kernel size {k} (fpec rule)"
-                    );
-                }
-                let (ph, pw) = (h + 2 * padding, w + 2 * padding);
-                if ph < k || pw < k {
-                    bail!(
-                        "{label}: kernel {k} larger than the padded input {ph}x{pw} (input {})",
-                        shape.show()
-                    );
-                }
-                layers.push(Layer::Conv2d {
-                    in_ch: c,
-                    out_ch: oc,
-                    kernel: k,
-                    padding,
-                    stride,
-                    weights: wv,
-                    bias,
-                });
-                last_mac = Some(layers.len() - 1);
-                shape = Shape::Map([oc, (ph - k) / stride + 1, (pw - k) / stride + 1]);
-            }
-            "Gemm" | "MatMul" => {
-                let Shape::Flat(n) = shape else {
-                    bail!(
-                        "{label}: input shape {} is not 2-D [N, n]; put a Flatten before it",
-                        shape.show()
-                    );
-                };
-                let (trans_b, alpha, beta) = if op == "Gemm" {
-                    if node.input.len() > 3 {
-                        bail!("{label}: expects 2 or 3 inputs, found {}", node.input.len());
-                    }
-                    gemm_attrs(node).map_err(ctx)?
-                } else {
-                    if node.input.len() != 2 {
-                        bail!("{label}: expects 2 inputs, found {}", node.input.len());
-                    }
-                    no_attrs(node).map_err(ctx)?;
-                    (false, 1.0, 1.0)
-                };
-                let (bd, bv) = float_tensor(get(1, "weights")?).map_err(ctx)?;
-                let [r0, r1] = bd[..] else {
-                    bail!("{label}: weights have shape {bd:?}; expected a 2-D matrix");
-                };
-                let (inp, outn) = if trans_b { (r1, r0) } else { (r0, r1) };
-                if inp != n {
-                    bail!(
-                        "{label}: weights have shape {bd:?} (in = {inp}{}) but the input has {n} values (shape {})",
-                        if trans_b { ", transB = 1" } else { "" },
-                        shape.show()
-                    );
-                }
-                // fpec stores [out][in].
-                let weights = dense_weights(&bv, inp, outn, trans_b, alpha);
-                let mut bias = vec![0.0; outn];
-                if op == "Gemm" && opt_input(2) {
-                    let (cd, cv) = float_tensor(get(2, "bias")?).map_err(ctx)?;
-                    bias = dense_bias(&cd, &cv, outn)
-                        .map_err(|e| e.context(format!("{label}: bias C")))?;
-                    bias.iter_mut().for_each(|b| *b *= beta);
-                }
-                if weights.iter().chain(&bias).any(|v| !v.is_finite()) {
-                    bail!("{label}: alpha/beta scaling gives a non-finite weight");
-                }
-                layers.push(Layer::Dense {
-                    inp,
-                    out: outn,
-                    weights,
-                    bias,
-                });
-                last_mac = Some(layers.len() - 1);
-                shape = Shape::Flat(outn);
-            }
-            "Add" => {
-                if node.input.len() != 2 {
-                    bail!("{label}: expects 2 inputs, found {}", node.input.len());
-                }
-                no_attrs(node).map_err(ctx)?;
-                let Some(li) = last_mac else {
-                    bail!("{label}: Add is supported only as the bias right after Conv, Gemm or MatMul");
-                };
-                let (cd, cv) = float_tensor(get(1 - data_pos, "bias")?).map_err(ctx)?;
-                let add = match shape {
-                    Shape::Flat(n) => dense_bias(&cd, &cv, n),
-                    Shape::Map([c, _, _]) => conv_bias(&cd, &cv, c),
-                }
-                .map_err(|e| e.context(label.clone()))?;
-                match layers.get_mut(li) {
-                    Some(Layer::Conv2d { bias, .. }) | Some(Layer::Dense { bias, .. }) => {
-                        for (b, a) in bias.iter_mut().zip(&add) {
-                            *b += a;
-                        }
-                    }
-                    _ => bail!("{label}: internal: no MAC layer before the bias"),
-                }
-            }
-            "Relu" => {
-                expect_inputs(node, 1).map_err(ctx)?;
-                no_attrs(node).map_err(ctx)?;
-                layers.push(Layer::Relu);
-                last_mac = None;
-            }
-            "MaxPool" => {
-                expect_inputs(node, 1).map_err(ctx)?;
-                let Shape::Map([c, h, w]) = shape else {
-                    bail!(
-                        "{label}: input shape {} is not an NCHW feature map",
-                        shape.show()
-                    );
-                };
-                let size = pool_attrs(node).map_err(ctx)?;
-                if h < size || w < size {
-                    bail!(
-                        "{label}: window {size} does not fit the input {}",
-                        shape.show()
-                    );
-                }
-                layers.push(Layer::MaxPool2d { size });
-                last_mac = None;
-                shape = Shape::Map([c, h / size, w / size]);
-            }
-            "Flatten" => {
-                expect_inputs(node, 1).map_err(ctx)?;
-                let rank = if matches!(shape, Shape::Map(_)) { 4 } else { 2 };
-                let mut axis = 1;
-                for a in &node.attribute {
-                    match a.name() {
-                        "axis" => axis = attr_int(a).map_err(ctx)?,
-                        other => bail!("{label}: attribute \"{other}\" is not supported"),
-                    }
-                }
-                if axis != 1 && axis != 1 - rank {
-                    bail!("{label}: axis {axis} is not supported (only axis 1: [N, C*H*W])");
-                }
-                shape = Shape::Flat(shape.count());
-                last_mac = None;
-            }
-            "Reshape" => {
-                expect_inputs(node, 2).map_err(ctx)?;
-                let mut allowzero = 0;
-                for a in &node.attribute {
-                    match a.name() {
-                        "allowzero" => allowzero = attr_int(a).map_err(ctx)?,
-                        other => bail!("{label}: attribute \"{other}\" is not supported"),
-                    }
-                }
-                let target = int_tensor(get(1, "shape")?).map_err(ctx)?;
-                let n = shape.count() as i64;
-                let ok = match target[..] {
-                    [b, x] => {
-                        let batch_ok = (b == 0 && allowzero == 0) || b == 1 || (b == -1 && x == n);
-                        batch_ok && (x == n || (x == -1 && b != -1))
-                    }
-                    _ => false,
-                };
-                if !ok {
-                    bail!(
-                        "{label}: reshape of {} to {target:?} is not supported (only a flatten to [N, {n}], e.g. [0, -1] or [-1, {n}])",
-                        shape.show()
-                    );
-                }
-                shape = Shape::Flat(shape.count());
-                last_mac = None;
-            }
+            "Conv" => conv_node(&n, &mut ch)?,
+            "Gemm" | "MatMul" => dense_node(&n, &mut ch, op)?,
+            "Add" => bias_node(&n, &mut ch, data_pos)?,
+            "Relu" => relu_node(&n, &mut ch)?,
+            "MaxPool" => max_pool_node(&n, &mut ch)?,
+            "Flatten" => flatten_node(&n, &mut ch)?,
+            "Reshape" => reshape_node(&n, &mut ch)?,
             other => {
                 bail!("{label}: op type {other} is not supported (supported: {SUPPORTED_OPS})")
             }
@@ -421,10 +227,294 @@ fn convert_graph(g: &GraphProto) -> Result<([usize; 3], Vec<Layer>)> {
             outs.len()
         ),
     }
-    if layers.is_empty() {
+    if ch.layers.is_empty() {
         bail!("the graph has no Conv, Gemm or MatMul node");
     }
-    Ok((input, layers))
+    Ok((input, ch.layers))
+}
+
+/// The chain built so far: the current tensor's shape, the layers, and the
+/// MAC layer whose output is the current tensor, untouched since (for Add).
+struct Chain {
+    shape: Shape,
+    layers: Vec<Layer>,
+    last_mac: Option<usize>,
+}
+
+/// One node being converted: its label for errors and the constants seen.
+struct NodeCx<'a> {
+    node: &'a NodeProto,
+    label: String,
+    consts: &'a HashMap<&'a str, Const<'a>>,
+}
+
+impl NodeCx<'_> {
+    /// Input `k` (`what` in errors), which must be a constant.
+    fn get(&self, k: usize, what: &str) -> Result<&Const<'_>> {
+        let name = self
+            .node
+            .input
+            .get(k)
+            .filter(|s| !s.is_empty())
+            .with_context(|| format!("{}: missing input {k} ({what})", self.label))?;
+        self.consts.get(name.as_str()).with_context(|| {
+            format!(
+                "{}: input {k} ({what}) \"{name}\" must be a constant (initializer or Constant node)",
+                self.label
+            )
+        })
+    }
+
+    /// Whether optional input `k` is given.
+    fn opt_input(&self, k: usize) -> bool {
+        self.node.input.get(k).is_some_and(|s| !s.is_empty())
+    }
+
+    /// `e` in the context of this node.
+    fn ctx(&self, e: anyhow::Error) -> anyhow::Error {
+        e.context(self.label.clone())
+    }
+}
+
+/// `Conv`: a conv2d layer.
+fn conv_node(n: &NodeCx, ch: &mut Chain) -> Result<()> {
+    let (node, label) = (n.node, &n.label);
+    let get = |k: usize, what: &str| n.get(k, what);
+    let opt_input = |k: usize| n.opt_input(k);
+    let ctx = |e: anyhow::Error| n.ctx(e);
+    let shape = ch.shape;
+    let Shape::Map([c, h, w]) = shape else {
+        bail!(
+            "{label}: input shape {} is not an NCHW feature map",
+            shape.show()
+        );
+    };
+    if node.input.len() > 3 {
+        bail!("{label}: expects 2 or 3 inputs, found {}", node.input.len());
+    }
+    let (wd, wv) = float_tensor(get(1, "weights")?).map_err(ctx)?;
+    let [oc, ic, kh, kw] = wd[..] else {
+        bail!("{label}: weights have shape {wd:?}; expected [out, in, k, k]");
+    };
+    if kh != kw {
+        bail!("{label}: kernel {kh}x{kw} is not square (fpec convolutions have square kernels)");
+    }
+    if ic != c {
+        bail!("{label}: weights have shape {wd:?} (in = {ic}) but the input has {c} channels (shape {})", shape.show());
+    }
+    let k = kh;
+    let mut bias = vec![0.0; oc];
+    if opt_input(2) {
+        let (bd, bv) = float_tensor(get(2, "bias")?).map_err(ctx)?;
+        if bv.len() != oc || bd.len() != 1 {
+            bail!("{label}: bias has shape {bd:?}; expected [{oc}]");
+        }
+        bias = bv;
+    }
+    let (stride, padding) = conv_attrs(node, k).map_err(ctx)?;
+    if padding >= k {
+        bail!("{label}: padding {padding} must be below the kernel size {k} (fpec rule)");
+    }
+    let (ph, pw) = (h + 2 * padding, w + 2 * padding);
+    if ph < k || pw < k {
+        bail!(
+            "{label}: kernel {k} larger than the padded input {ph}x{pw} (input {})",
+            shape.show()
+        );
+    }
+    ch.layers.push(Layer::Conv2d {
+        in_ch: c,
+        out_ch: oc,
+        kernel: k,
+        padding,
+        stride,
+        weights: wv,
+        bias,
+    });
+    ch.last_mac = Some(ch.layers.len() - 1);
+    ch.shape = Shape::Map([oc, (ph - k) / stride + 1, (pw - k) / stride + 1]);
+    Ok(())
+}
+
+/// `Gemm` / `MatMul` (`op`): a dense layer.
+fn dense_node(n: &NodeCx, ch: &mut Chain, op: &str) -> Result<()> {
+    let (node, label) = (n.node, &n.label);
+    let get = |k: usize, what: &str| n.get(k, what);
+    let opt_input = |k: usize| n.opt_input(k);
+    let ctx = |e: anyhow::Error| n.ctx(e);
+    let shape = ch.shape;
+    let Shape::Flat(n) = shape else {
+        bail!(
+            "{label}: input shape {} is not 2-D [N, n]; put a Flatten before it",
+            shape.show()
+        );
+    };
+    let (trans_b, alpha, beta) = if op == "Gemm" {
+        if node.input.len() > 3 {
+            bail!("{label}: expects 2 or 3 inputs, found {}", node.input.len());
+        }
+        gemm_attrs(node).map_err(ctx)?
+    } else {
+        if node.input.len() != 2 {
+            bail!("{label}: expects 2 inputs, found {}", node.input.len());
+        }
+        no_attrs(node).map_err(ctx)?;
+        (false, 1.0, 1.0)
+    };
+    let (bd, bv) = float_tensor(get(1, "weights")?).map_err(ctx)?;
+    let [r0, r1] = bd[..] else {
+        bail!("{label}: weights have shape {bd:?}; expected a 2-D matrix");
+    };
+    let (inp, outn) = if trans_b { (r1, r0) } else { (r0, r1) };
+    if inp != n {
+        bail!(
+            "{label}: weights have shape {bd:?} (in = {inp}{}) but the input has {n} values (shape {})",
+            if trans_b { ", transB = 1" } else { "" },
+            shape.show()
+        );
+    }
+    // fpec stores [out][in].
+    let weights = dense_weights(&bv, inp, outn, trans_b, alpha);
+    let mut bias = vec![0.0; outn];
+    if op == "Gemm" && opt_input(2) {
+        let (cd, cv) = float_tensor(get(2, "bias")?).map_err(ctx)?;
+        bias = dense_bias(&cd, &cv, outn).map_err(|e| e.context(format!("{label}: bias C")))?;
+        bias.iter_mut().for_each(|b| *b *= beta);
+    }
+    if weights.iter().chain(&bias).any(|v| !v.is_finite()) {
+        bail!("{label}: alpha/beta scaling gives a non-finite weight");
+    }
+    ch.layers.push(Layer::Dense {
+        inp,
+        out: outn,
+        weights,
+        bias,
+    });
+    ch.last_mac = Some(ch.layers.len() - 1);
+    ch.shape = Shape::Flat(outn);
+    Ok(())
+}
+
+/// `Add`: a bias folded into the MAC layer just before (`data_pos`: the data input).
+fn bias_node(n: &NodeCx, ch: &mut Chain, data_pos: usize) -> Result<()> {
+    let (node, label) = (n.node, &n.label);
+    let get = |k: usize, what: &str| n.get(k, what);
+    let ctx = |e: anyhow::Error| n.ctx(e);
+    let shape = ch.shape;
+    if node.input.len() != 2 {
+        bail!("{label}: expects 2 inputs, found {}", node.input.len());
+    }
+    no_attrs(node).map_err(ctx)?;
+    let Some(li) = ch.last_mac else {
+        bail!("{label}: Add is supported only as the bias right after Conv, Gemm or MatMul");
+    };
+    let (cd, cv) = float_tensor(get(1 - data_pos, "bias")?).map_err(ctx)?;
+    let add = match shape {
+        Shape::Flat(n) => dense_bias(&cd, &cv, n),
+        Shape::Map([c, _, _]) => conv_bias(&cd, &cv, c),
+    }
+    .map_err(|e| e.context(label.clone()))?;
+    match ch.layers.get_mut(li) {
+        Some(Layer::Conv2d { bias, .. }) | Some(Layer::Dense { bias, .. }) => {
+            for (b, a) in bias.iter_mut().zip(&add) {
+                *b += a;
+            }
+        }
+        _ => bail!("{label}: internal: no MAC layer before the bias"),
+    }
+    Ok(())
+}
+
+/// `Relu`.
+fn relu_node(n: &NodeCx, ch: &mut Chain) -> Result<()> {
+    let node = n.node;
+    let ctx = |e: anyhow::Error| n.ctx(e);
+    expect_inputs(node, 1).map_err(ctx)?;
+    no_attrs(node).map_err(ctx)?;
+    ch.layers.push(Layer::Relu);
+    ch.last_mac = None;
+    Ok(())
+}
+
+/// `MaxPool`.
+fn max_pool_node(n: &NodeCx, ch: &mut Chain) -> Result<()> {
+    let (node, label) = (n.node, &n.label);
+    let ctx = |e: anyhow::Error| n.ctx(e);
+    let shape = ch.shape;
+    expect_inputs(node, 1).map_err(ctx)?;
+    let Shape::Map([c, h, w]) = shape else {
+        bail!(
+            "{label}: input shape {} is not an NCHW feature map",
+            shape.show()
+        );
+    };
+    let size = pool_attrs(node).map_err(ctx)?;
+    if h < size || w < size {
+        bail!(
+            "{label}: window {size} does not fit the input {}",
+            shape.show()
+        );
+    }
+    ch.layers.push(Layer::MaxPool2d { size });
+    ch.last_mac = None;
+    ch.shape = Shape::Map([c, h / size, w / size]);
+    Ok(())
+}
+
+/// `Flatten` (axis 1).
+fn flatten_node(n: &NodeCx, ch: &mut Chain) -> Result<()> {
+    let (node, label) = (n.node, &n.label);
+    let ctx = |e: anyhow::Error| n.ctx(e);
+    let shape = ch.shape;
+    expect_inputs(node, 1).map_err(ctx)?;
+    let rank = if matches!(shape, Shape::Map(_)) { 4 } else { 2 };
+    let mut axis = 1;
+    for a in &node.attribute {
+        match a.name() {
+            "axis" => axis = attr_int(a).map_err(ctx)?,
+            other => bail!("{label}: attribute \"{other}\" is not supported"),
+        }
+    }
+    if axis != 1 && axis != 1 - rank {
+        bail!("{label}: axis {axis} is not supported (only axis 1: [N, C*H*W])");
+    }
+    ch.shape = Shape::Flat(shape.count());
+    ch.last_mac = None;
+    Ok(())
+}
+
+/// `Reshape` to `[N, C*H*W]`.
+fn reshape_node(n: &NodeCx, ch: &mut Chain) -> Result<()> {
+    let (node, label) = (n.node, &n.label);
+    let get = |k: usize, what: &str| n.get(k, what);
+    let ctx = |e: anyhow::Error| n.ctx(e);
+    let shape = ch.shape;
+    expect_inputs(node, 2).map_err(ctx)?;
+    let mut allowzero = 0;
+    for a in &node.attribute {
+        match a.name() {
+            "allowzero" => allowzero = attr_int(a).map_err(ctx)?,
+            other => bail!("{label}: attribute \"{other}\" is not supported"),
+        }
+    }
+    let target = int_tensor(get(1, "shape")?).map_err(ctx)?;
+    let n = shape.count() as i64;
+    let ok = match target[..] {
+        [b, x] => {
+            let batch_ok = (b == 0 && allowzero == 0) || b == 1 || (b == -1 && x == n);
+            batch_ok && (x == n || (x == -1 && b != -1))
+        }
+        _ => false,
+    };
+    if !ok {
+        bail!(
+            "{label}: reshape of {} to {target:?} is not supported (only a flatten to [N, {n}], e.g. [0, -1] or [-1, {n}])",
+            shape.show()
+        );
+    }
+    ch.shape = Shape::Flat(shape.count());
+    ch.last_mac = None;
+    Ok(())
 }
 
 /// The graph input's per-sample shape: `[N, C, H, W]` or `[N, n]` (then

@@ -30,6 +30,13 @@
 //!
 //! Formats come from a [`QuantConfig`] whose stage `i` is the i-th MAC node
 //! in graph order (for a version-1 layer list: stage i, as [`crate::dnn::quant`]).
+//!
+//! Per-channel weight formats ([`WeightFb::PerChannel`], spec 9): FBw per
+//! output channel, so a MAC layer's sums have F per channel. They are held
+//! aligned to the layer's largest F by exact left shifts (bias added at the
+//! channel's own F first): every value, hence every Add/Concat alignment,
+//! requantization and argmax, is spec 9's per-channel result; a Clip after
+//! such a layer rounds its bound at each channel's own F (`clip_caps`).
 
 use crate::dnn::data::{Dataset, Source};
 use crate::dnn::graph::{for_windows, pad_map, slice_map, Graph, Op, Plan, IN_IDX};
@@ -497,6 +504,25 @@ impl QuantGraph {
         }
     }
 
+    /// Clip(0, max) of node `i` (input shape `shape`): its bound at the
+    /// tensor's F, or per channel after a per-channel MAC layer.
+    fn clip(&self, i: usize, max: f64, shape: [usize; 3], ins: Vec<In>) -> Val {
+        let (mut s, f, d) = self.take_sums(ins);
+        // c * d is exact in f64 (c from float32, d < 2^29).
+        let cap = bias_to_sum(max * d as f64, f).unwrap_or(i64::MAX);
+        match &self.clip_caps[i] {
+            Some(caps) => {
+                let per = (shape[1] * shape[2]).max(1);
+                for (c, part) in s.chunks_mut(per).enumerate() {
+                    let cap = caps.get(c).copied().unwrap_or(cap);
+                    part.iter_mut().for_each(|v| *v = (*v).max(0).min(cap));
+                }
+            }
+            None => s.iter_mut().for_each(|v| *v = (*v).max(0).min(cap)),
+        }
+        Val::Sums(s, f, d)
+    }
+
     /// Non-MAC nodes.
     fn run_op(&self, i: usize, op: &Op, ins: Vec<In>) -> Val {
         let shape = self.plan.in_shapes[i].first().copied().unwrap_or([0; 3]);
@@ -524,22 +550,7 @@ impl QuantGraph {
                 s.iter_mut().for_each(|v| *v = (*v).max(0));
                 Val::Sums(s, f, d)
             }
-            Op::Clip { max } => {
-                let (mut s, f, d) = self.take_sums(ins);
-                // c * d is exact in f64 (c from float32, d < 2^29).
-                let cap = bias_to_sum(max * d as f64, f).unwrap_or(i64::MAX);
-                match &self.clip_caps[i] {
-                    Some(caps) => {
-                        let per = (shape[1] * shape[2]).max(1);
-                        for (c, part) in s.chunks_mut(per).enumerate() {
-                            let cap = caps.get(c).copied().unwrap_or(cap);
-                            part.iter_mut().for_each(|v| *v = (*v).max(0).min(cap));
-                        }
-                    }
-                    None => s.iter_mut().for_each(|v| *v = (*v).max(0).min(cap)),
-                }
-                Val::Sums(s, f, d)
-            }
+            Op::Clip { max } => self.clip(i, *max, shape, ins),
             Op::MaxPool {
                 kernel,
                 stride,

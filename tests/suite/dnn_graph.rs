@@ -3,7 +3,9 @@
 //! bit-exact results (accuracy and every statistic) through the graph as
 //! through the layer-list engine; the GEMM engine gives every sum of the
 //! per-dot golden reference on random graphs with every op; the divisor
-//! requantization against a naive rational evaluation of spec 9's formula.
+//! requantization against a naive rational evaluation of spec 9's formula;
+//! per-channel weight formats against a hand-worked layer (bias and Clip
+//! rounded at each channel's F) and across every engine.
 
 use fpec::dnn::data::{default_digits_path, load_digits, Dataset};
 use fpec::dnn::gquant::{calibrate_graph, Engine, QuantGraph};

@@ -1024,17 +1024,16 @@ fn clip_caps(
         .collect()
 }
 
-/// Encodes one MAC node.
-fn build_mac(
-    graph: &Graph,
-    plan: &Plan,
-    ni: usize,
+/// Encoded weights (per output channel's format with `chan`), their
+/// saturations, the bias in sum units at each channel's own F, and the
+/// per-channel shifts to the layer's F (empty: per tensor).
+#[allow(clippy::type_complexity)]
+fn encode_params(
+    node: &crate::dnn::graph::Node,
     fmt: &StageFormats,
     chan: Option<&Vec<i32>>,
     g: i32,
-    engine: Engine,
-) -> Result<QMac> {
-    let node = &graph.nodes[ni];
+) -> Result<(Vec<Word>, u64, Vec<i64>, Vec<u32>)> {
     let label = || format!("node \"{}\" ({})", node.name, node.op.kind());
     let split = fmt.w.split;
     let (w, b) = node.op.params();
@@ -1075,7 +1074,6 @@ fn build_mac(
         w_sat += r.saturated as u64;
         w_words.push(r.word);
     }
-    let w_ops: Vec<Operand> = w_words.iter().map(|x| Operand::of(&split, x)).collect();
     let f = fmt.w.fb + fmt.a.fb + g;
     // The bias is added at the channel's own F (spec 9), before the shift.
     let bias = b
@@ -1102,6 +1100,25 @@ fn build_mac(
             );
         }
     }
+    Ok((w_words, w_sat, bias, shift))
+}
+
+/// Encodes one MAC node.
+fn build_mac(
+    graph: &Graph,
+    plan: &Plan,
+    ni: usize,
+    fmt: &StageFormats,
+    chan: Option<&Vec<i32>>,
+    g: i32,
+    engine: Engine,
+) -> Result<QMac> {
+    let node = &graph.nodes[ni];
+    let label = || format!("node \"{}\" ({})", node.name, node.op.kind());
+    let split = fmt.w.split;
+    let (w_words, w_sat, bias, shift) = encode_params(node, fmt, chan, g)?;
+    let w_ops: Vec<Operand> = w_words.iter().map(|x| Operand::of(&split, x)).collect();
+    let f = fmt.w.fb + fmt.a.fb + g;
     let in_shape = plan.in_shapes[ni][0];
     let out = plan.shapes[ni];
     let (out_ch, groups, len, rf, group_stride) = match &node.op {

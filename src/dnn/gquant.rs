@@ -1611,7 +1611,6 @@ fn gemm_mac(
         Vec::new()
     };
     let pad_z = (split.z() && pad_w.ezb) as u8;
-    let mut colz: Vec<u8> = Vec::new();
     let al32: Vec<f32> = if m.kb == 0 {
         al.iter().map(|&v| v as f32).collect()
     } else {
@@ -1678,31 +1677,37 @@ fn gemm_mac(
             }
         }
         if want_sparse {
-            colz.clear();
-            if m.rf.is_empty() {
-                colz.extend_from_slice(&az[..m.len]);
-            } else {
-                colz.extend(m.rf.iter().map(|&i| {
-                    if i == PAD {
-                        pad_z
-                    } else {
-                        az[off + i as usize]
-                    }
-                }));
-            }
-            // Pairs with both flags over every (output, position) of the
-            // group: sum_k (sum_o wz[o][k]) * (sum_pos colz[pos][k]).
-            let mut csum = vec![0u64; m.len];
-            for a in colz.chunks_exact(m.len) {
-                csum.iter_mut().zip(a).for_each(|(c, &z)| *c += z as u64);
-            }
-            let wsum = &m.wz_sum[grp * m.len..(grp + 1) * m.len];
-            sparse += wsum.iter().zip(&csum).map(|(w, c)| w * c).sum::<u64>();
+            sparse += group_sparse(m, &az, pad_z, off, grp);
         }
     }
     if let Some(st) = st {
         st.sparse_pairs += sparse;
     }
+}
+
+/// Pairs with both ezb flags in group `grp` of a GEMM layer (`az`: the
+/// input's flags, `pad_z`: the padding word's): over every (output,
+/// position) of the group, sum_k (sum_o wz[o][k]) * (sum_pos colz[pos][k]).
+fn group_sparse(m: &QMac, az: &[u8], pad_z: u8, off: usize, grp: usize) -> u64 {
+    let colz: Vec<u8> = if m.rf.is_empty() {
+        az[..m.len].to_vec()
+    } else {
+        m.rf.iter()
+            .map(|&i| {
+                if i == PAD {
+                    pad_z
+                } else {
+                    az[off + i as usize]
+                }
+            })
+            .collect()
+    };
+    let mut csum = vec![0u64; m.len];
+    for a in colz.chunks_exact(m.len.max(1)) {
+        csum.iter_mut().zip(a).for_each(|(c, &z)| *c += z as u64);
+    }
+    let wsum = &m.wz_sum[grp * m.len..(grp + 1) * m.len];
+    wsum.iter().zip(&csum).map(|(w, c)| w * c).sum()
 }
 
 /// The im2col matrix `[npos][len * lanes]` of one group (dense: the input).

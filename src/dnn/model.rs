@@ -219,93 +219,15 @@ impl Model {
         let mut stages: Vec<Stage> = Vec::new();
         for (i, l) in self.layers.iter().enumerate() {
             match l {
-                Layer::Conv2d {
-                    in_ch,
-                    out_ch,
-                    kernel,
-                    padding,
-                    stride,
-                    weights,
-                    bias,
-                } => {
-                    if *in_ch != shape[0] {
-                        bail!("layer {i} (conv2d): in_ch = {in_ch} but its input has {} channels (shape {:?})", shape[0], shape);
-                    }
-                    if *out_ch == 0 || *kernel == 0 || *stride == 0 {
-                        bail!("layer {i} (conv2d): out_ch, kernel and stride must be positive");
-                    }
-                    if *padding >= *kernel {
-                        bail!(
-                            "layer {i} (conv2d): padding {padding} must be below kernel {kernel}"
-                        );
-                    }
-                    let want = out_ch * in_ch * kernel * kernel;
-                    if weights.len() != want {
-                        bail!("layer {i} (conv2d): weights has {} values, expected out_ch*in_ch*kernel*kernel = {want}", weights.len());
-                    }
-                    if bias.len() != *out_ch {
-                        bail!(
-                            "layer {i} (conv2d): bias has {} values, expected out_ch = {out_ch}",
-                            bias.len()
-                        );
-                    }
-                    let (h, w) = (shape[1] + 2 * padding, shape[2] + 2 * padding);
-                    if h < *kernel || w < *kernel {
-                        bail!(
-                            "layer {i} (conv2d): kernel {kernel} larger than padded input {h}x{w}"
-                        );
-                    }
-                    let out = [
-                        *out_ch,
-                        (h - kernel) / stride + 1,
-                        (w - kernel) / stride + 1,
-                    ];
-                    stages.push(Stage {
-                        layer: i,
-                        in_shape: shape,
-                        mac_shape: out,
-                        out_shape: out,
-                        relu: false,
-                        pool: None,
-                    });
-                    shape = out;
+                Layer::Conv2d { .. } => {
+                    let st = conv2d_stage(i, l, shape)?;
+                    shape = st.out_shape;
+                    stages.push(st);
                 }
-                Layer::Dense {
-                    inp,
-                    out,
-                    weights,
-                    bias,
-                } => {
-                    let n: usize = shape.iter().product();
-                    if *inp != n {
-                        bail!("layer {i} (dense): in = {inp} but its input has {n} values (shape {shape:?})");
-                    }
-                    if *out == 0 {
-                        bail!("layer {i} (dense): out must be positive");
-                    }
-                    if weights.len() != inp * out {
-                        bail!(
-                            "layer {i} (dense): weights has {} values, expected in*out = {}",
-                            weights.len(),
-                            inp * out
-                        );
-                    }
-                    if bias.len() != *out {
-                        bail!(
-                            "layer {i} (dense): bias has {} values, expected out = {out}",
-                            bias.len()
-                        );
-                    }
-                    let o = [*out, 1, 1];
-                    stages.push(Stage {
-                        layer: i,
-                        in_shape: [n, 1, 1],
-                        mac_shape: o,
-                        out_shape: o,
-                        relu: false,
-                        pool: None,
-                    });
-                    shape = o;
+                Layer::Dense { .. } => {
+                    let st = dense_stage(i, l, shape)?;
+                    shape = st.out_shape;
+                    stages.push(st);
                 }
                 Layer::Relu => {
                     let s = stages.last_mut().with_context(|| {
@@ -504,4 +426,102 @@ pub fn check_data(model: &Model, data: &crate::dnn::data::Dataset) -> Result<()>
         );
     }
     Ok(())
+}
+
+/// The stage of conv2d layer `i` (`l`) on an input of `shape`.
+fn conv2d_stage(i: usize, l: &Layer, shape: [usize; 3]) -> Result<Stage> {
+    let Layer::Conv2d {
+        in_ch,
+        out_ch,
+        kernel,
+        padding,
+        stride,
+        weights,
+        bias,
+    } = l
+    else {
+        bail!("internal: layer {i} is not conv2d");
+    };
+    if *in_ch != shape[0] {
+        bail!(
+            "layer {i} (conv2d): in_ch = {in_ch} but its input has {} channels (shape {:?})",
+            shape[0],
+            shape
+        );
+    }
+    if *out_ch == 0 || *kernel == 0 || *stride == 0 {
+        bail!("layer {i} (conv2d): out_ch, kernel and stride must be positive");
+    }
+    if *padding >= *kernel {
+        bail!("layer {i} (conv2d): padding {padding} must be below kernel {kernel}");
+    }
+    let want = out_ch * in_ch * kernel * kernel;
+    if weights.len() != want {
+        bail!("layer {i} (conv2d): weights has {} values, expected out_ch*in_ch*kernel*kernel = {want}", weights.len());
+    }
+    if bias.len() != *out_ch {
+        bail!(
+            "layer {i} (conv2d): bias has {} values, expected out_ch = {out_ch}",
+            bias.len()
+        );
+    }
+    let (h, w) = (shape[1] + 2 * padding, shape[2] + 2 * padding);
+    if h < *kernel || w < *kernel {
+        bail!("layer {i} (conv2d): kernel {kernel} larger than padded input {h}x{w}");
+    }
+    let out = [
+        *out_ch,
+        (h - kernel) / stride + 1,
+        (w - kernel) / stride + 1,
+    ];
+    Ok(Stage {
+        layer: i,
+        in_shape: shape,
+        mac_shape: out,
+        out_shape: out,
+        relu: false,
+        pool: None,
+    })
+}
+
+/// The stage of dense layer `i` (`l`) on an input of `shape`.
+fn dense_stage(i: usize, l: &Layer, shape: [usize; 3]) -> Result<Stage> {
+    let Layer::Dense {
+        inp,
+        out,
+        weights,
+        bias,
+    } = l
+    else {
+        bail!("internal: layer {i} is not dense");
+    };
+    let n: usize = shape.iter().product();
+    if *inp != n {
+        bail!("layer {i} (dense): in = {inp} but its input has {n} values (shape {shape:?})");
+    }
+    if *out == 0 {
+        bail!("layer {i} (dense): out must be positive");
+    }
+    if weights.len() != inp * out {
+        bail!(
+            "layer {i} (dense): weights has {} values, expected in*out = {}",
+            weights.len(),
+            inp * out
+        );
+    }
+    if bias.len() != *out {
+        bail!(
+            "layer {i} (dense): bias has {} values, expected out = {out}",
+            bias.len()
+        );
+    }
+    let o = [*out, 1, 1];
+    Ok(Stage {
+        layer: i,
+        in_shape: [n, 1, 1],
+        mac_shape: o,
+        out_shape: o,
+        relu: false,
+        pool: None,
+    })
 }

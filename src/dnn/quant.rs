@@ -495,18 +495,10 @@ impl QuantModel {
     /// yet requantized; see [`StageEntry`]); stops after stage `stop` with
     /// its sums, else returns the class. `pair_stats`: count the sparse
     /// pairs (off for accuracy-only runs; the result is the same).
-    fn run_from(
-        &self,
-        entry: Entry<'_>,
-        stats: &mut [LayerStats],
-        mut export: Option<(usize, usize, &mut Vec<DotRecord>)>,
-        stop: Option<usize>,
-        pair_stats: bool,
-    ) -> Result<Out> {
-        let split = self.cfg.split;
-        let g = split.g();
-        let count_sparse = split.z() && pair_stats;
-        let (start, mut words) = match entry {
+    /// The stage an entry starts at and its input words (an image encoded in
+    /// the first layer's input format, or stage k's sums requantized).
+    fn enter(&self, entry: Entry<'_>, stats: &mut [LayerStats]) -> Result<(usize, Vec<Word>)> {
+        Ok(match entry {
             Entry::Image(img) => {
                 // Encode the first layer's inputs.
                 let f0 = &self.stages[0].fmt.a;
@@ -525,7 +517,21 @@ impl QuantModel {
                 }
                 (k, self.requant_into(k, sums, &mut stats[k]))
             }
-        };
+        })
+    }
+
+    fn run_from(
+        &self,
+        entry: Entry<'_>,
+        stats: &mut [LayerStats],
+        mut export: Option<(usize, usize, &mut Vec<DotRecord>)>,
+        stop: Option<usize>,
+        pair_stats: bool,
+    ) -> Result<Out> {
+        let split = self.cfg.split;
+        let g = split.g();
+        let count_sparse = split.z() && pair_stats;
+        let (start, mut words) = self.enter(entry, stats)?;
         let mut rf_ops: Vec<Operand> = Vec::new();
         let mut rf_words: Vec<Word> = Vec::new();
         let mut rf16: Vec<[i16; 2]> = Vec::new();

@@ -127,8 +127,13 @@ pub fn export_proto(model: &Model) -> Result<ModelProto> {
         output: vec![value_info("logits", &[None, Some(model.classes())])],
         ..Default::default()
     };
+    wrap_graph(graph, model.meta.as_ref())
+}
+
+/// The model proto around `graph` (opset, producer, fpec's `meta`).
+fn wrap_graph(graph: GraphProto, meta: Option<&serde_json::Value>) -> Result<ModelProto> {
     let mut metadata_props = Vec::new();
-    if let Some(m) = &model.meta {
+    if let Some(m) = meta {
         metadata_props.push(StringStringEntryProto {
             key: Some("fpec.meta".into()),
             value: Some(serde_json::to_string(m)?),

@@ -36,7 +36,7 @@
 //! aligned to the layer's largest F by exact left shifts (bias added at the
 //! channel's own F first): every value, hence every Add/Concat alignment,
 //! requantization and argmax, is spec 9's per-channel result; a Clip after
-//! such a layer rounds its bound at each channel's own F (`clip_caps`).
+//! per-channel sums rounds its bound at each channel's own F (`clip_caps`).
 
 use crate::dnn::data::{Dataset, Source};
 use crate::dnn::graph::{for_windows, pad_map, slice_map, Graph, Op, Plan, IN_IDX};
@@ -255,7 +255,7 @@ impl QuantGraph {
         }
         let in_fmt = cfg.stages[0].a;
         let kinds = static_kinds(graph, &plan, &macs, &mac_of, in_fmt)?;
-        let clip_caps = clip_caps(graph, &plan, &macs, &mac_of, &kinds)?;
+        let clip_caps = clip_caps(graph, &plan, &macs, &mac_of, &kinds);
         let out_len: usize = plan.shapes[plan.output].iter().product();
         let maps = graph
             .nodes
@@ -955,71 +955,132 @@ fn out_channels(op: &Op) -> usize {
     }
 }
 
-/// Per node: the per-channel bounds of a Clip whose input comes from a
-/// per-channel MAC layer through channel-preserving nodes (Relu, Clip,
-/// pools, Identity); its bound is rounded at each channel's own F
-/// (spec 9), then shifted to the tensor's F. A Clip reached from
-/// per-channel sums through Add, Concat, Slice, Pad or Flatten is refused.
+/// Per node, with per-channel weight formats: each channel's own F (spec
+/// 9: a MAC layer's F per channel; Add the per-channel maximum of its
+/// inputs'; Concat, Slice and Pad select, join or insert channels; Flatten
+/// makes every element a channel); `None`: one F for the whole tensor
+/// (words, or no per-channel layer upstream).
+fn channel_scales(
+    graph: &Graph,
+    plan: &Plan,
+    macs: &[QMac],
+    mac_of: &[Option<usize>],
+    kinds: &[Kind],
+) -> Vec<Option<Vec<i32>>> {
+    let mut out: Vec<Option<Vec<i32>>> = Vec::with_capacity(graph.nodes.len());
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let shape_in = |k: usize| plan.in_shapes[i].get(k).copied().unwrap_or([0; 3]);
+        // Input k's per-channel F, explicit (a uniform tensor repeated).
+        let explicit = |k: usize, out: &[Option<Vec<i32>>]| -> Vec<i32> {
+            let j = plan.inputs[i][k];
+            let c = shape_in(k)[0];
+            let uniform = match kinds.get(j).filter(|_| j != IN_IDX) {
+                Some(Kind::Sums(f, _)) => *f,
+                Some(Kind::Words(fmt)) => fmt.fb + fmt.split.g() as i32,
+                None => 0,
+            };
+            match out.get(j).filter(|_| j != IN_IDX) {
+                Some(Some(v)) => v.clone(),
+                _ => vec![uniform; c],
+            }
+        };
+        let any_in = plan.inputs[i]
+            .iter()
+            .any(|&j| j != IN_IDX && out.get(j).is_some_and(|v| v.is_some()));
+        let v = match &node.op {
+            Op::Conv { .. } | Op::Dense { .. } => mac_of[i].and_then(|k| {
+                let m = &macs[k];
+                (!m.shift.is_empty()).then(|| m.shift.iter().map(|&sh| m.f - sh as i32).collect())
+            }),
+            _ if !any_in => None,
+            Op::Relu
+            | Op::Clip { .. }
+            | Op::MaxPool { .. }
+            | Op::AvgPool { .. }
+            | Op::GlobalAvgPool
+            | Op::Identity => Some(explicit(0, &out)),
+            Op::Add => {
+                let mut v = explicit(0, &out);
+                for k in 1..plan.inputs[i].len() {
+                    v.iter_mut()
+                        .zip(explicit(k, &out))
+                        .for_each(|(a, b)| *a = (*a).max(b));
+                }
+                Some(v)
+            }
+            Op::Concat => Some(
+                (0..plan.inputs[i].len())
+                    .flat_map(|k| explicit(k, &out))
+                    .collect(),
+            ),
+            Op::Slice { ranges } => {
+                let [c0, c1, cs] = ranges[0];
+                let v = explicit(0, &out);
+                Some(
+                    (c0..c1.min(v.len()))
+                        .step_by(cs.max(1))
+                        .map(|c| v[c])
+                        .collect(),
+                )
+            }
+            Op::Pad { pads } => {
+                let v = explicit(0, &out);
+                let top = v.iter().copied().max().unwrap_or(0);
+                let mut p = vec![top; pads[0]];
+                p.extend(&v);
+                p.extend(std::iter::repeat_n(top, pads[3]));
+                Some(p)
+            }
+            Op::Flatten => {
+                let [_, h, w] = shape_in(0);
+                Some(
+                    explicit(0, &out)
+                        .into_iter()
+                        .flat_map(|f| std::iter::repeat_n(f, h * w))
+                        .collect(),
+                )
+            }
+        };
+        out.push(v);
+    }
+    out
+}
+
+/// Per Clip node whose input has per-channel F ([`channel_scales`]): its
+/// bound per channel, rounded at the channel's own F (spec 9) and shifted
+/// to the tensor's F.
 fn clip_caps(
     graph: &Graph,
     plan: &Plan,
     macs: &[QMac],
     mac_of: &[Option<usize>],
     kinds: &[Kind],
-) -> Result<Vec<Option<Vec<i64>>>> {
-    let per_channel = macs.iter().any(|m| !m.shift.is_empty());
+) -> Vec<Option<Vec<i64>>> {
+    if macs.iter().all(|m| m.shift.is_empty()) {
+        return vec![None; graph.nodes.len()];
+    }
+    let scales = channel_scales(graph, plan, macs, mac_of, kinds);
     graph
         .nodes
         .iter()
         .enumerate()
         .map(|(i, node)| {
             let Op::Clip { max } = node.op else {
-                return Ok(None);
+                return None;
             };
-            if !per_channel {
-                return Ok(None);
-            }
-            let src = plan.inputs[i][0];
-            let (f, d) = match (src == IN_IDX, kinds.get(src)) {
-                (false, Some(Kind::Sums(f, d))) => (*f, *d),
-                _ => return Ok(None),
+            let j = plan.inputs[i][0];
+            let (Some(Kind::Sums(f, d)), Some(Some(fc))) = (kinds.get(j), scales.get(j)) else {
+                return None;
             };
-            let mut j = src;
-            loop {
-                if let Some(k) = mac_of[j] {
-                    let m = &macs[k];
-                    if m.shift.is_empty() {
-                        return Ok(None);
-                    }
-                    let caps = m
-                        .shift
-                        .iter()
-                        .map(|&sh| {
-                            let c = bias_to_sum(max * d as f64, f - sh as i32).unwrap_or(i64::MAX);
-                            c.checked_mul(1i64 << sh).unwrap_or(i64::MAX)
-                        })
-                        .collect();
-                    return Ok(Some(caps));
-                }
-                match graph.nodes[j].op {
-                    Op::Relu
-                    | Op::Clip { .. }
-                    | Op::MaxPool { .. }
-                    | Op::AvgPool { .. }
-                    | Op::GlobalAvgPool
-                    | Op::Identity => {}
-                    _ => bail!(
-                        "node \"{}\" (clip): its input comes from per-channel sums through node \"{}\" ({}); with per-channel weight formats a Clip must follow a MAC layer through Relu, Clip or pools only",
-                        node.name,
-                        graph.nodes[j].name,
-                        graph.nodes[j].op.kind()
-                    ),
-                }
-                j = plan.inputs[j][0];
-                if j == IN_IDX {
-                    return Ok(None);
-                }
-            }
+            (j != IN_IDX).then(|| {
+                fc.iter()
+                    .map(|&fc| {
+                        let sh = (f - fc).max(0) as u32;
+                        let c = bias_to_sum(max * *d as f64, fc).unwrap_or(i64::MAX);
+                        c.checked_mul(1i64 << sh).unwrap_or(i64::MAX)
+                    })
+                    .collect()
+            })
         })
         .collect()
 }
@@ -2058,8 +2119,12 @@ pub fn channel_fbs(graph: &Graph, w: u32, method: CalibMethod) -> Result<Vec<Vec
 }
 
 /// `cfg` with per-channel weight FBs `chan` (from [`channel_fbs`]): each
-/// stage's FBw becomes its largest channel FBw, its Tw is kept.
+/// stage's FBw becomes its largest channel FBw, its Tw is kept. An empty
+/// `chan` keeps `cfg` per tensor.
 pub fn with_channel_fbs(mut cfg: QuantConfig, chan: Vec<Vec<i32>>) -> Result<QuantConfig> {
+    if chan.is_empty() {
+        return Ok(cfg);
+    }
     if chan.len() != cfg.stages.len() {
         bail!(
             "{} per-channel FB lists for {} stages",

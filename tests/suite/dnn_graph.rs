@@ -735,6 +735,18 @@ fn per_channel_weight_formats_hand_worked() {
     let g = two_channel_graph(Some(0.04));
     let q = QuantGraph::new(&g, &per_channel, Engine::Gemm).unwrap();
     assert_eq!(q.logits(&[0.5]).unwrap(), (0, vec![5248, 5243]));
+    // Through a residual Add (fc + fc: each channel keeps its own F) the
+    // Clip's bounds are the same per channel: 2 * 131072 and 2 * 6528 clip
+    // to 5248 and 5243.
+    let mut g2 = two_channel_graph(None);
+    g2.nodes.push(node("add", &["fc", "fc"], Op::Add));
+    g2.nodes.push(node("cl", &["add"], Op::Clip { max: 0.04 }));
+    g2.output = "cl".into();
+    let q = QuantGraph::new(&g2, &per_channel, Engine::Gemm).unwrap();
+    assert_eq!(q.logits(&[0.5]).unwrap(), (0, vec![5248, 5243]));
+    let q = QuantGraph::new(&g2, &per_tensor, Engine::Gemm).unwrap();
+    // Per tensor at F 13: 2 * 8192 and 2 * 384 against floor(0.04 * 2^13 + 1/2) = 328.
+    assert_eq!(q.logits(&[0.5]).unwrap(), (0, vec![328, 328]));
     // A wrong number of channel FBs, or a stage FBw that is not their maximum.
     let bad = with_channel_fbs(per_tensor.clone(), vec![vec![6, 10, 3]]).unwrap();
     let e = format!("{:#}", QuantGraph::new(&g, &bad, Engine::Gemm).unwrap_err());

@@ -264,8 +264,12 @@ fn fpec_opt_runs_on_a_graph_with_either_calibration() {
     let tmp = tempfile::tempdir().unwrap();
     make_graphs(tmp.path());
     let f = tmp.path().join("every-op.onnx");
-    for method in ["max", "mse"] {
-        let out = tmp.path().join(format!("opt-{method}"));
+    for (method, wfb) in [
+        ("max", "per-tensor"),
+        ("mse", "per-tensor"),
+        ("max", "per-channel"),
+    ] {
+        let out = tmp.path().join(format!("opt-{method}-{wfb}"));
         let o = fpec_out(&[
             "dnn",
             "opt",
@@ -274,6 +278,8 @@ fn fpec_opt_runs_on_a_graph_with_either_calibration() {
             "--test-double-energy",
             "--calib-method",
             method,
+            "--weight-fb",
+            wfb,
             "--tune-images",
             "20",
             "--early-images",
@@ -294,6 +300,20 @@ fn fpec_opt_runs_on_a_graph_with_either_calibration() {
         );
         let cal = v["calibration"].as_str().unwrap();
         assert!(cal.contains(&format!("by {method}")), "{cal}");
+        let per_channel = cal.contains("weights per output channel");
+        assert_eq!(per_channel, wfb == "per-channel", "{cal}");
+        // Per channel: every layer lists its FBw per output channel, the
+        // layer's FBw their maximum.
+        for c in v["configs"].as_array().unwrap() {
+            for l in c["layers"].as_array().unwrap() {
+                let ch = l["fb_w_channels"].as_array();
+                assert_eq!(ch.is_some(), per_channel, "{l}");
+                if let Some(ch) = ch {
+                    let top = ch.iter().map(|x| x.as_i64().unwrap()).max().unwrap();
+                    assert_eq!(l["fb_w"].as_i64().unwrap(), top, "{l}");
+                }
+            }
+        }
         let md = std::fs::read_to_string(out.join("dnn-report.md")).unwrap();
         assert!(md.contains("Calibration (FxP and FPEC alike)"), "{md}");
         // FxP 16 keeps the float accuracy within the budget on this graph (60 test images).

@@ -203,7 +203,7 @@ pub struct Int8Conv {
     pub sy: usize,
     pub sx: usize,
     /// Output height, width, channels; kernel columns (sets x channels)
-    /// and their blocks of [`OB`].
+    /// and their blocks of `OB`.
     pub oh: usize,
     pub ow: usize,
     pub out_ch: usize,

@@ -390,7 +390,7 @@ fn npy_bytes<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
 
 /// Streams `src` into an `.npz` archive (stored, not compressed) in memory:
 /// `images` float32 [N, C, H, W] with exactly the values fpec computes
-/// (decoded and normalized, rounded to float32) and `labels` int64 [N], the
+/// (decoded and normalized, rounded to float32) and `labels` int64 `[N]`, the
 /// arrays onnxruntime (or numpy) then reads. `batch` images are decoded at
 /// a time; `progress` is advanced per batch.
 pub fn export_npz(

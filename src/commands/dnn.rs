@@ -5,8 +5,8 @@
 use super::args::{parse_ezb_threshold, parse_seed, FormatArgs, HwArgs};
 use crate::dnn::data::{DataSpec, ImageFolderOptions, Layout, ModelInput, Named, Splits};
 use crate::dnn::gquant::{
-    calibrate_source, channel_fbs, choose_fbs, config_from_fbs, with_channel_fbs, CalibMethod,
-    Engine, QuantGraph, WeightFb,
+    calibrate_source, choose_fbs, config_from_fbs, with_channel_fbs, CalibMethod, Engine,
+    QuantGraph, WeightFb,
 };
 use crate::dnn::graph::Graph;
 use crate::dnn::hil;
@@ -441,10 +441,10 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         split.w,
         a.calib_method,
     )?;
-    let mut cfg = config_from_fbs(split, &fbs, None)?;
-    if a.weight_fb == WeightFb::PerChannel {
-        cfg = with_channel_fbs(cfg, channel_fbs(&graph, split.w, a.calib_method)?)?;
-    }
+    let mut cfg = with_channel_fbs(
+        config_from_fbs(split, &fbs, None)?,
+        a.weight_fb.channel_fbs(&graph, split.w, a.calib_method)?,
+    )?;
     let t = a.format.ezb_threshold;
     cfg.override_t(a.tw.or(t), a.ta.or(t))?;
     let qm = QuantGraph::new(&graph, &cfg, a.engine)

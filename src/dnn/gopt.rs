@@ -22,8 +22,8 @@
 
 use crate::dnn::data::{Dataset, Source};
 use crate::dnn::gquant::{
-    channel_fbs, choose_fbs, config_from_fbs, float_accuracy_source, with_channel_fbs, CalibMethod,
-    Engine, QuantGraph, WeightFb,
+    choose_fbs, config_from_fbs, float_accuracy_source, with_channel_fbs, CalibMethod, Engine,
+    QuantGraph, WeightFb,
 };
 use crate::dnn::graph::Graph;
 use crate::dnn::opt::{
@@ -233,10 +233,7 @@ pub fn run_opt_graph(
     let mut configs = Vec::new();
     for split in splits {
         if let std::collections::hash_map::Entry::Vacant(e) = fb_cache.entry(split.w) {
-            let chan = match go.weight_fb {
-                WeightFb::PerTensor => Vec::new(),
-                WeightFb::PerChannel => channel_fbs(graph, split.w, go.method)?,
-            };
+            let chan = go.weight_fb.channel_fbs(graph, split.w, go.method)?;
             e.insert((choose_fbs(graph, calib, ranges, split.w, go.method)?, chan));
         }
         configs.push(run_config(

@@ -974,19 +974,20 @@ fn channel_scales(
         let explicit = |k: usize, out: &[Option<Vec<i32>>]| -> Vec<i32> {
             let j = plan.inputs[i][k];
             let c = shape_in(k)[0];
-            let uniform = match kinds.get(j).filter(|_| j != IN_IDX) {
+            // IN_IDX (usize::MAX) indexes nothing: the input is words.
+            let uniform = match kinds.get(j) {
                 Some(Kind::Sums(f, _)) => *f,
                 Some(Kind::Words(fmt)) => fmt.fb + fmt.split.g() as i32,
                 None => 0,
             };
-            match out.get(j).filter(|_| j != IN_IDX) {
+            match out.get(j) {
                 Some(Some(v)) => v.clone(),
                 _ => vec![uniform; c],
             }
         };
         let any_in = plan.inputs[i]
             .iter()
-            .any(|&j| j != IN_IDX && out.get(j).is_some_and(|v| v.is_some()));
+            .any(|&j| out.get(j).is_some_and(|v| v.is_some()));
         let v = match &node.op {
             Op::Conv { .. } | Op::Dense { .. } => mac_of[i].and_then(|k| {
                 let m = &macs[k];
@@ -1072,15 +1073,15 @@ fn clip_caps(
             let (Some(Kind::Sums(f, d)), Some(Some(fc))) = (kinds.get(j), scales.get(j)) else {
                 return None;
             };
-            (j != IN_IDX).then(|| {
+            Some(
                 fc.iter()
                     .map(|&fc| {
                         let sh = (f - fc).max(0) as u32;
                         let c = bias_to_sum(max * *d as f64, fc).unwrap_or(i64::MAX);
                         c.checked_mul(1i64 << sh).unwrap_or(i64::MAX)
                     })
-                    .collect()
-            })
+                    .collect(),
+            )
         })
         .collect()
 }
@@ -1130,7 +1131,11 @@ fn encode_params(
     let mut w_sat = 0u64;
     let mut w_words = Vec::with_capacity(w.len());
     for (j, &x) in w.iter().enumerate() {
-        let wf = &w_fmts[(j / per).min(w_fmts.len() - 1)];
+        let wf = if chan.is_some() {
+            &w_fmts[j / per]
+        } else {
+            &w_fmts[0]
+        };
         let r = encode_full(x, wf).with_context(|| format!("{} weight {j}", label()))?;
         w_sat += r.saturated as u64;
         w_words.push(r.word);
@@ -1672,6 +1677,7 @@ fn gemm_mac(
         Vec::new()
     };
     let pad_z = (split.z() && pad_w.ezb) as u8;
+    let mut colz: Vec<u8> = Vec::new();
     let al32: Vec<f32> = if m.kb == 0 {
         al.iter().map(|&v| v as f32).collect()
     } else {
@@ -1738,7 +1744,7 @@ fn gemm_mac(
             }
         }
         if want_sparse {
-            sparse += group_sparse(m, &az, pad_z, off, grp);
+            sparse += group_sparse(m, &az, pad_z, off, grp, &mut colz);
         }
     }
     if let Some(st) = st {
@@ -1748,21 +1754,21 @@ fn gemm_mac(
 
 /// Pairs with both ezb flags in group `grp` of a GEMM layer (`az`: the
 /// input's flags, `pad_z`: the padding word's): over every (output,
-/// position) of the group, sum_k (sum_o wz[o][k]) * (sum_pos colz[pos][k]).
-fn group_sparse(m: &QMac, az: &[u8], pad_z: u8, off: usize, grp: usize) -> u64 {
-    let colz: Vec<u8> = if m.rf.is_empty() {
-        az[..m.len].to_vec()
+/// position) of the group, sum_k (sum_o wz[o][k]) * (sum_pos colz[pos][k]);
+/// `colz` is the caller's scratch for the group's flag columns.
+fn group_sparse(m: &QMac, az: &[u8], pad_z: u8, off: usize, grp: usize, colz: &mut Vec<u8>) -> u64 {
+    colz.clear();
+    if m.rf.is_empty() {
+        colz.extend_from_slice(&az[..m.len]);
     } else {
-        m.rf.iter()
-            .map(|&i| {
-                if i == PAD {
-                    pad_z
-                } else {
-                    az[off + i as usize]
-                }
-            })
-            .collect()
-    };
+        colz.extend(m.rf.iter().map(|&i| {
+            if i == PAD {
+                pad_z
+            } else {
+                az[off + i as usize]
+            }
+        }));
+    }
     let mut csum = vec![0u64; m.len];
     for a in colz.chunks_exact(m.len.max(1)) {
         csum.iter_mut().zip(a).for_each(|(c, &z)| *c += z as u64);
@@ -2068,6 +2074,15 @@ pub enum WeightFb {
 }
 
 impl WeightFb {
+    /// The per-channel FBw lists of [`channel_fbs`] for width `w`, or none
+    /// (per tensor), for [`with_channel_fbs`].
+    pub fn channel_fbs(self, graph: &Graph, w: u32, method: CalibMethod) -> Result<Vec<Vec<i32>>> {
+        match self {
+            WeightFb::PerTensor => Ok(Vec::new()),
+            WeightFb::PerChannel => channel_fbs(graph, w, method),
+        }
+    }
+
     /// Name in reports.
     pub fn name(self) -> &'static str {
         match self {

@@ -243,6 +243,29 @@ fn random_images(seed: u64, n: usize, shape: [usize; 3]) -> Dataset {
     }
 }
 
+/// The GEMM, float-GEMM and int8-portable engines give the reference
+/// engine's logits on every image and its whole evaluation; returns the
+/// reference.
+fn engines_agree(g: &Graph, cfg: &QuantConfig, data: &Dataset, what: &str) -> QuantGraph {
+    let a = QuantGraph::new(g, cfg, Engine::Reference).unwrap();
+    for engine in [Engine::Gemm, Engine::FloatGemm, Engine::Int8Portable] {
+        let b = QuantGraph::new(g, cfg, engine).unwrap();
+        for img in &data.images {
+            assert_eq!(
+                a.logits(img).unwrap(),
+                b.logits(img).unwrap(),
+                "{what} {engine:?}"
+            );
+        }
+        assert_eq!(
+            a.evaluate(data).unwrap(),
+            b.evaluate(data).unwrap(),
+            "{what} {engine:?}"
+        );
+    }
+    a
+}
+
 #[test]
 fn gemm_engine_equals_the_per_dot_reference_on_random_graphs() {
     let seed = seed_or(11);
@@ -261,22 +284,7 @@ fn gemm_engine_equals_the_per_dot_reference_on_random_graphs() {
             let mut cfg =
                 QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
             cfg.override_t(Some(s as u32 % 9), Some(8)).unwrap();
-            let a = QuantGraph::new(&g, &cfg, Engine::Reference).unwrap();
-            for engine in [Engine::Gemm, Engine::FloatGemm, Engine::Int8Portable] {
-                let b = QuantGraph::new(&g, &cfg, engine).unwrap();
-                for img in &data.images {
-                    assert_eq!(
-                        a.logits(img).unwrap(),
-                        b.logits(img).unwrap(),
-                        "seed {s} {bits} {engine:?}"
-                    );
-                }
-                assert_eq!(
-                    a.evaluate(&data).unwrap(),
-                    b.evaluate(&data).unwrap(),
-                    "seed {s} {bits} {engine:?}"
-                );
-            }
+            let a = engines_agree(&g, &cfg, &data, &format!("seed {s} {bits}"));
             // Every sum of every MAC layer equals golden::dot over the exported pairs.
             for k in 0..a.num_stages() {
                 for rec in a.layer_dot_products(k, &data.images[..2]).unwrap() {
@@ -811,18 +819,7 @@ fn per_channel_engines_agree_and_equal_channels_equal_per_tensor() {
                 let mut cfg =
                     with_channel_fbs(config_from_fbs(split, &fbs, None).unwrap(), chan).unwrap();
                 cfg.override_t(Some(s as u32 % 9), Some(8)).unwrap();
-                let a = QuantGraph::new(&g, &cfg, Engine::Reference).unwrap();
-                for engine in [Engine::Gemm, Engine::FloatGemm, Engine::Int8Portable] {
-                    let b = QuantGraph::new(&g, &cfg, engine).unwrap();
-                    for img in &data.images {
-                        assert_eq!(
-                            a.logits(img).unwrap(),
-                            b.logits(img).unwrap(),
-                            "seed {s} {bits} {method:?} {engine:?}"
-                        );
-                    }
-                    assert_eq!(a.evaluate(&data).unwrap(), b.evaluate(&data).unwrap());
-                }
+                engines_agree(&g, &cfg, &data, &format!("seed {s} {bits} {method:?}"));
             }
             // Every channel at the layer's FBw: per-channel is per-tensor bit for bit.
             let fbs = choose_fbs(&g, &data, &ranges, split.w, CalibMethod::Max).unwrap();

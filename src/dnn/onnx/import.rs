@@ -241,6 +241,19 @@ struct Chain {
     last_mac: Option<usize>,
 }
 
+impl Chain {
+    /// The current tensor as an NCHW feature map (`label`: the node, in errors).
+    fn feature_map(&self, label: &str) -> Result<[usize; 3]> {
+        match self.shape {
+            Shape::Map(s) => Ok(s),
+            other => bail!(
+                "{label}: input shape {} is not an NCHW feature map",
+                other.show()
+            ),
+        }
+    }
+}
+
 /// One node being converted: its label for errors and the constants seen.
 struct NodeCx<'a> {
     node: &'a NodeProto,
@@ -283,12 +296,7 @@ fn conv_node(n: &NodeCx, ch: &mut Chain) -> Result<()> {
     let opt_input = |k: usize| n.opt_input(k);
     let ctx = |e: anyhow::Error| n.ctx(e);
     let shape = ch.shape;
-    let Shape::Map([c, h, w]) = shape else {
-        bail!(
-            "{label}: input shape {} is not an NCHW feature map",
-            shape.show()
-        );
-    };
+    let [c, h, w] = ch.feature_map(label)?;
     if node.input.len() > 3 {
         bail!("{label}: expects 2 or 3 inputs, found {}", node.input.len());
     }
@@ -442,12 +450,7 @@ fn max_pool_node(n: &NodeCx, ch: &mut Chain) -> Result<()> {
     let ctx = |e: anyhow::Error| n.ctx(e);
     let shape = ch.shape;
     expect_inputs(node, 1).map_err(ctx)?;
-    let Shape::Map([c, h, w]) = shape else {
-        bail!(
-            "{label}: input shape {} is not an NCHW feature map",
-            shape.show()
-        );
-    };
+    let [c, h, w] = ch.feature_map(label)?;
     let size = pool_attrs(node).map_err(ctx)?;
     if h < size || w < size {
         bail!(

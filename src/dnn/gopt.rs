@@ -263,7 +263,7 @@ pub fn run_opt_graph(
         go.early_margin,
         match go.weight_fb {
             WeightFb::PerTensor => "per tensor",
-            WeightFb::PerChannel => "per output channel (FBw per channel by the same method, one Tw per layer; the table's FBw is the layer's largest)",
+            WeightFb::PerChannel => "per output channel (FBw per channel by the same method, one Tw per layer; the table shows each layer's FBw range over its channels, the JSON every channel's FBw)",
         }
     ));
     Ok(r)

@@ -81,7 +81,9 @@ fn tune(graph: &Graph, cfg: QuantConfig, tune: &Dataset, floor: f64) -> Result<(
     })
 }
 
-/// Energy per MAC of each layer from at most `max_dots` dot products.
+/// Energy per MAC of each layer from at most `max_dots` dot products
+/// (evenly spaced, [`QuantGraph::sampled_dot_products`]); the layers'
+/// simulator runs in parallel (each is one single-threaded process).
 fn layer_energy(
     qm: &QuantGraph,
     split: &Split,
@@ -89,12 +91,13 @@ fn layer_energy(
     energy: &dyn MacEnergy,
     max_dots: usize,
 ) -> Result<Vec<f64>> {
-    (0..qm.num_stages())
-        .map(|k| {
-            let recs = qm.layer_dot_products(k, &activity.images)?;
-            let step = recs.len().div_ceil(max_dots.max(1)).max(1);
-            let dots: Vec<Vec<(u32, u32)>> =
-                recs.into_iter().step_by(step).map(|r| r.pairs).collect();
+    use rayon::prelude::*;
+    let layers = qm.sampled_dot_products(&activity.images, max_dots)?;
+    layers
+        .into_par_iter()
+        .enumerate()
+        .map(|(k, recs)| {
+            let dots: Vec<Vec<(u32, u32)>> = recs.into_iter().map(|r| r.pairs).collect();
             energy
                 .energy_fj_per_mac(split, &dots)
                 .with_context(|| format!("energy of {split}, layer {k}"))

@@ -327,14 +327,14 @@ impl QuantGraph {
         })
     }
 
-    /// Runs one image: the class, stats accumulated; `export` collects
-    /// every dot product of MAC `k` (reference path).
+    /// Runs one image: the class, stats accumulated; `export` records the
+    /// dot products it asks for (those layers on the reference path).
     fn run(
         &self,
         img: &[f64],
         stats: &mut Stats,
         pair_stats: bool,
-        export: Option<(usize, usize, &mut Vec<DotRecord>)>,
+        export: Option<&mut DotSink>,
     ) -> Result<(usize, Vec<i64>)> {
         let state = self.start(img, stats)?;
         self.finish(state, 0, stats, pair_stats, export)
@@ -348,7 +348,7 @@ impl QuantGraph {
         from: usize,
         stats: &mut Stats,
         pair_stats: bool,
-        mut export: Option<(usize, usize, &mut Vec<DotRecord>)>,
+        mut export: Option<&mut DotSink>,
     ) -> Result<(usize, Vec<i64>)> {
         for i in from..self.graph.nodes.len() {
             self.step(i, &mut state, stats, pair_stats, &mut export)?;
@@ -367,7 +367,7 @@ impl QuantGraph {
         state: &mut State,
         stats: &mut Stats,
         pair_stats: bool,
-        export: &mut Option<(usize, usize, &mut Vec<DotRecord>)>,
+        export: &mut Option<&mut DotSink>,
     ) -> Result<()> {
         let inputs = &self.plan.inputs[i];
         let State { input, vals, left } = state;
@@ -399,7 +399,11 @@ impl QuantGraph {
             }
             if let Some(k) = self.mac_of[i] {
                 let ex = match export {
-                    Some((kk, im, sink)) if *kk == k => Some((*im, &mut **sink)),
+                    Some(sink) if sink.steps[k] > 0 => Some(DotTap {
+                        image: sink.image,
+                        step: sink.steps[k],
+                        sink: &mut sink.records[k],
+                    }),
                     _ => None,
                 };
                 self.run_mac(k, ins[0].val(), &mut stats[k], pair_stats, ex)?
@@ -777,7 +781,7 @@ impl QuantGraph {
         v: &Val,
         st: &mut LayerStats,
         pair_stats: bool,
-        export: Option<(usize, &mut Vec<DotRecord>)>,
+        export: Option<DotTap>,
     ) -> Result<Val> {
         let m = &self.macs[k];
         let split = self.cfg.split;
@@ -885,13 +889,50 @@ impl QuantGraph {
                 self.macs.len().saturating_sub(1)
             );
         }
-        let mut out = Vec::new();
+        let mut steps = vec![0; self.macs.len()];
+        steps[k] = 1;
+        Ok(self.record_dots(images, steps)?.swap_remove(k))
+    }
+
+    /// Of every MAC layer, at most `max_dots` of its dot products over
+    /// `images`, evenly spaced: with n = images x outputs of the layer, the
+    /// ones whose index in (image, output) order is a multiple of
+    /// ceil(n / max_dots), i.e. `layer_dot_products(k, images)` stepped by
+    /// that step, from one run per image.
+    pub fn sampled_dot_products(
+        &self,
+        images: &[Vec<f64>],
+        max_dots: usize,
+    ) -> Result<Vec<Vec<DotRecord>>> {
+        let steps = self
+            .macs
+            .iter()
+            .map(|m| {
+                let n = images.len() * m.out_ch * m.npos;
+                n.div_ceil(max_dots.max(1)).max(1)
+            })
+            .collect();
+        self.record_dots(images, steps)
+    }
+
+    /// One run per image on the reference path of the layers with a
+    /// nonzero step, recording their dot products sampled by it
+    /// ([`DotSink`]), each layer's sorted by (image, output).
+    fn record_dots(&self, images: &[Vec<f64>], steps: Vec<usize>) -> Result<Vec<Vec<DotRecord>>> {
+        let mut sink = DotSink {
+            image: 0,
+            records: vec![Vec::new(); steps.len()],
+            steps,
+        };
         for (i, img) in images.iter().enumerate() {
+            sink.image = i;
             let mut st = vec![LayerStats::default(); self.macs.len()];
-            self.run(img, &mut st, false, Some((k, i, &mut out)))?;
+            self.run(img, &mut st, false, Some(&mut sink))?;
         }
-        out.sort_by_key(|r| (r.image, r.output));
-        Ok(out)
+        for r in &mut sink.records {
+            r.sort_by_key(|r| (r.image, r.output));
+        }
+        Ok(sink.records)
     }
 
     /// Static form of a node's output (for tests and reports): `None` for
@@ -906,6 +947,31 @@ impl QuantGraph {
     /// The engine in use.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+}
+
+/// What a run records of its MAC layers' dot products (reference path).
+struct DotSink {
+    /// The image being run (its index among the images given).
+    image: usize,
+    /// Per MAC layer: record the dot products whose index in (image,
+    /// output) order is a multiple of this step; 0: none.
+    steps: Vec<usize>,
+    /// Per MAC layer: the records.
+    records: Vec<Vec<DotRecord>>,
+}
+
+/// One layer's share of a [`DotSink`] for one image.
+struct DotTap<'a> {
+    image: usize,
+    step: usize,
+    sink: &'a mut Vec<DotRecord>,
+}
+
+impl DotTap<'_> {
+    /// Whether output `output` of layer `m` is recorded.
+    fn takes(&self, m: &QMac, output: usize) -> bool {
+        (self.image * m.out_ch * m.npos + output) % self.step == 0
     }
 }
 
@@ -1590,7 +1656,7 @@ fn reference_mac(
     pad_w: Word,
     sums: &mut [i64],
     mut st: Option<&mut LayerStats>,
-    mut export: Option<(usize, &mut Vec<DotRecord>)>,
+    mut export: Option<DotTap>,
 ) {
     let g = split.g();
     let ops: Vec<Operand> = words.iter().map(|w| Operand::of(split, w)).collect();
@@ -1628,10 +1694,11 @@ fn reference_mac(
                         .count() as u64;
                 }
                 sums[o * m.npos + pos] = s;
-                if let Some((img, sink)) = export.as_mut() {
-                    sink.push(DotRecord {
-                        image: *img,
-                        output: o * m.npos + pos,
+                let output = o * m.npos + pos;
+                if let Some(tap) = export.as_mut().filter(|t| t.takes(m, output)) {
+                    tap.sink.push(DotRecord {
+                        image: tap.image,
+                        output,
                         pairs: m.w_words[r]
                             .iter()
                             .zip(&rf_words)

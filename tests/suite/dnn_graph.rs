@@ -306,6 +306,40 @@ fn gemm_engine_equals_the_per_dot_reference_on_random_graphs() {
     }
 }
 
+/// The energy model's sample of each layer (one run per image, every layer
+/// recorded at once) is `layer_dot_products` of that layer alone, stepped by
+/// ceil(n / max_dots) in (image, output) order: the same records, sums and
+/// pairs, for a step of 1, a step that does not divide n, and one record.
+#[test]
+fn sampled_dot_products_are_each_layers_records_stepped() {
+    let seed = seed_or(31);
+    println!("seed {seed} (rerun: FPEC_SEED={seed} cargo test --test suite dnn_graph::sampled)");
+    let g = every_op_graph(seed);
+    let data = random_images(seed + 100, 3, g.input);
+    let ranges = calibrate_graph(&g, &data).unwrap();
+    for bits in ["6+2", "8+0", "5+3"] {
+        let cfg = QuantConfig::from_ranges(Split::parse(bits).unwrap(), &ranges, None).unwrap();
+        let q = QuantGraph::new(&g, &cfg, Engine::Gemm).unwrap();
+        for max_dots in [usize::MAX, 7, 1] {
+            let sampled = q.sampled_dot_products(&data.images, max_dots).unwrap();
+            assert_eq!(sampled.len(), q.num_stages());
+            for (k, got) in sampled.iter().enumerate() {
+                let all = q.layer_dot_products(k, &data.images).unwrap();
+                let step = all.len().div_ceil(max_dots).max(1);
+                let want: Vec<_> = all.iter().step_by(step).collect();
+                assert_eq!(got.len(), want.len(), "{bits} layer {k} max {max_dots}");
+                for (a, b) in got.iter().zip(want) {
+                    assert_eq!(
+                        (a.image, a.output, a.sum, &a.pairs),
+                        (b.image, b.output, b.sum, &b.pairs),
+                        "{bits} layer {k} max {max_dots}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// A threshold trial resumed from a cut (the images run up to stage s's
 /// node) gives the logits and the count of a full run, for every stage and
 /// several thresholds; a cut taken under other formats before its stage is

@@ -345,6 +345,10 @@ struct OptArgs {
     /// OUT/dnn-opt-shard-K-of-N.json; `fpec dnn opt-merge` joins the N files.
     #[arg(long, allow_hyphen_values = true, value_name = "K/N")]
     shard: Option<String>,
+    /// Graph search: print each phase's wall time on stderr (fixed passes;
+    /// per configuration: early check, threshold trials, test set, energy).
+    #[arg(long)]
+    timings: bool,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -682,6 +686,7 @@ fn run_opt_graph(
             early_margin: 2.0,
             max_dots: if layer_list { usize::MAX } else { 256 },
             shard: (k as usize, n as usize),
+            timings: a.timings,
         },
     )?;
     if layer_list {

@@ -51,6 +51,30 @@ pub struct GraphOptOptions {
     pub max_dots: usize,
     /// Only configurations whose index i satisfies i % n == k (`--shard k/n`).
     pub shard: (usize, usize),
+    /// Print each phase's wall time on stderr (`--timings`).
+    pub timings: bool,
+}
+
+/// Phase wall times on stderr when enabled (`dnn opt --timings`).
+struct Timer {
+    on: bool,
+    t: std::time::Instant,
+}
+
+impl Timer {
+    fn new(on: bool) -> Self {
+        Timer {
+            on,
+            t: std::time::Instant::now(),
+        }
+    }
+    /// Prints `what` and the time since the last lap, and restarts.
+    fn lap(&mut self, what: impl FnOnce() -> String) {
+        if self.on {
+            eprintln!("timing: {:>8.2} s  {}", self.t.elapsed().as_secs_f64(), what());
+        }
+        self.t = std::time::Instant::now();
+    }
 }
 
 fn acc(qm: &QuantGraph, d: &Dataset) -> Result<f64> {
@@ -131,25 +155,31 @@ fn run_config(
     // configuration more accurate than its T = 0 base by design (the trials
     // keep the tuning accuracy within budget), so a base that is hopeless on
     // the early subset is reported as it is, untuned.
+    let mut tm = Timer::new(go.timings);
     let q0 = QuantGraph::new(c.graph, &base, Engine::Gemm)?;
     let hopeless =
         go.early_images > 0 && acc(&q0, &c.early)? < c.float_early - opts.budget - go.early_margin;
+    tm.lap(|| format!("{split}: early check on {} test images", c.early.len()));
     let (qm, cal_acc, ev) = if hopeless {
         let ev = q0.evaluate(&c.early)?;
         let cal = acc(&q0, &c.tune_set)?;
+        tm.lap(|| format!("{split}: stopped early, its subset and tuning accuracy"));
         (q0, cal, ev)
     } else {
         let (cfg, cal_acc) = tune(c.graph, base, &c.tune_set, c.floor_tune)
             .with_context(|| format!("tuning {split}"))?;
+        tm.lap(|| format!("{split}: threshold trials"));
         let qm = QuantGraph::new(c.graph, &cfg, Engine::Gemm)?;
         let ev = qm
             .evaluate_source(c.test, &crate::dnn::progress::Progress::hidden())?
             .0;
+        tm.lap(|| format!("{split}: test set ({} images)", c.test.len()));
         (qm, cal_acc, ev)
     };
     let stopped = hopeless;
     let macs = qm.macs();
     let e = layer_energy(&qm, &split, &c.activity, energy, go.max_dots)?;
+    tm.lap(|| format!("{split}: energy model"));
     let layers = qm
         .stage_info()
         .iter()
@@ -193,10 +223,12 @@ pub fn run_opt_graph(
     opts: &OptOptions,
     go: &GraphOptOptions,
 ) -> Result<OptReport> {
+    let mut tm = Timer::new(go.timings);
     let tune_set = calib.take(go.tune_images.max(1));
     let early = test.batch(0, go.early_images.min(test.len()))?;
     let activity = test.batch(0, opts.activity_images.max(1).min(test.len()))?;
     let float_cal = graph.float_accuracy(calib)?;
+    tm.lap(|| format!("float accuracy on {} calibration images", calib.len()));
     let c = Ctx {
         graph,
         calib,
@@ -212,6 +244,7 @@ pub fn run_opt_graph(
         activity,
         tune_set,
     };
+    tm.lap(|| format!("float accuracy on the early, test ({}) and tuning sets", test.len()));
     let splits: Vec<Split> = sweep_splits()?
         .into_iter()
         .enumerate()
@@ -230,6 +263,7 @@ pub fn run_opt_graph(
         })?;
         bar.finish();
     }
+    tm.lap(|| format!("energy models of {} configurations", splits.len()));
     type Fbs = (Vec<(i32, i32)>, Vec<Vec<i32>>);
     let mut fb_cache: HashMap<u32, Fbs> = HashMap::new();
     let bar = crate::dnn::progress::Progress::new(splits.len() as u64, "FPEC-Opt configs");
@@ -238,7 +272,9 @@ pub fn run_opt_graph(
         if let std::collections::hash_map::Entry::Vacant(e) = fb_cache.entry(split.w) {
             let chan = go.weight_fb.channel_fbs(graph, split.w, go.method)?;
             e.insert((choose_fbs(graph, calib, ranges, split.w, go.method)?, chan));
+            tm.lap(|| format!("FB choice for W = {}", split.w));
         }
+        let name = split.to_string();
         configs.push(run_config(
             &c,
             split,
@@ -248,6 +284,7 @@ pub fn run_opt_graph(
             go,
         )?);
         bar.inc(1);
+        tm.lap(|| format!("{name}: whole configuration (FB choice excluded)"));
     }
     bar.finish();
     let mut r = summarize(

@@ -917,22 +917,33 @@ impl QuantGraph {
 
     /// One run per image on the reference path of the layers with a
     /// nonzero step, recording their dot products sampled by it
-    /// ([`DotSink`]), each layer's sorted by (image, output).
+    /// ([`DotSink`]), each layer's sorted by (image, output). The images
+    /// run in parallel, each into its own sink.
     fn record_dots(&self, images: &[Vec<f64>], steps: Vec<usize>) -> Result<Vec<Vec<DotRecord>>> {
-        let mut sink = DotSink {
-            image: 0,
-            records: vec![Vec::new(); steps.len()],
-            steps,
-        };
-        for (i, img) in images.iter().enumerate() {
-            sink.image = i;
-            let mut st = vec![LayerStats::default(); self.macs.len()];
-            self.run(img, &mut st, false, Some(&mut sink))?;
+        let per_image: Vec<Vec<Vec<DotRecord>>> = images
+            .par_iter()
+            .enumerate()
+            .map(|(i, img)| {
+                let mut sink = DotSink {
+                    image: i,
+                    records: vec![Vec::new(); steps.len()],
+                    steps: steps.clone(),
+                };
+                let mut st = vec![LayerStats::default(); self.macs.len()];
+                self.run(img, &mut st, false, Some(&mut sink))?;
+                Ok(sink.records)
+            })
+            .collect::<Result<_>>()?;
+        let mut records: Vec<Vec<DotRecord>> = vec![Vec::new(); steps.len()];
+        for img in per_image {
+            for (k, r) in img.into_iter().enumerate() {
+                records[k].extend(r);
+            }
         }
-        for r in &mut sink.records {
+        for r in &mut records {
             r.sort_by_key(|r| (r.image, r.output));
         }
-        Ok(sink.records)
+        Ok(records)
     }
 
     /// Static form of a node's output (for tests and reports): `None` for

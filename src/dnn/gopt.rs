@@ -22,10 +22,10 @@
 
 use crate::dnn::data::{Dataset, Source};
 use crate::dnn::gquant::{
-    choose_fbs, config_from_fbs, float_accuracy_source, with_channel_fbs, CalibMethod, Engine,
+    choose_fbs, config_from_fbs, float_correct_source, with_channel_fbs, CalibMethod, Engine,
     QuantGraph, WeightFb,
 };
-use crate::dnn::graph::Graph;
+use crate::dnn::graph::{percent, Graph};
 use crate::dnn::opt::{
     sweep_splits, ConfigResult, LayerChoice, MacEnergy, OptOptions, OptReport, Pick,
 };
@@ -71,7 +71,11 @@ impl Timer {
     /// Prints `what` and the time since the last lap, and restarts.
     fn lap(&mut self, what: impl FnOnce() -> String) {
         if self.on {
-            eprintln!("timing: {:>8.2} s  {}", self.t.elapsed().as_secs_f64(), what());
+            eprintln!(
+                "timing: {:>8.2} s  {}",
+                self.t.elapsed().as_secs_f64(),
+                what()
+            );
         }
         self.t = std::time::Instant::now();
     }
@@ -227,8 +231,13 @@ pub fn run_opt_graph(
     let tune_set = calib.take(go.tune_images.max(1));
     let early = test.batch(0, go.early_images.min(test.len()))?;
     let activity = test.batch(0, opts.activity_images.max(1).min(test.len()))?;
-    let float_cal = graph.float_accuracy(calib)?;
+    // One float pass over each set: the tuning set is the calibration set's
+    // head and the early subset the test set's, so their accuracies come
+    // from the same per-image decisions.
+    let cal_correct = graph.float_correct(calib)?;
+    let float_cal = percent(&cal_correct);
     tm.lap(|| format!("float accuracy on {} calibration images", calib.len()));
+    let (float_test, test_correct) = float_correct_source(graph, test)?;
     let c = Ctx {
         graph,
         calib,
@@ -236,15 +245,15 @@ pub fn run_opt_graph(
         float_early: if early.is_empty() {
             0.0
         } else {
-            graph.float_accuracy(&early)?
+            percent(&test_correct[..early.len()])
         },
-        float_test: float_accuracy_source(graph, test)?,
-        floor_tune: graph.float_accuracy(&tune_set)? - opts.budget,
+        float_test,
+        floor_tune: percent(&cal_correct[..tune_set.len()]) - opts.budget,
         early,
         activity,
         tune_set,
     };
-    tm.lap(|| format!("float accuracy on the early, test ({}) and tuning sets", test.len()));
+    tm.lap(|| format!("float accuracy on the test set ({} images)", test.len()));
     let splits: Vec<Split> = sweep_splits()?
         .into_iter()
         .enumerate()

@@ -1949,12 +1949,21 @@ pub fn calibrate_source(graph: &Graph, src: &dyn Source) -> Result<crate::dnn::q
 
 /// Float accuracy (percent) over a source read in batches.
 pub fn float_accuracy_source(graph: &Graph, src: &dyn Source) -> Result<f64> {
+    Ok(float_correct_source(graph, src)?.0)
+}
+
+/// [`float_accuracy_source`] and, per image, whether its float decision is
+/// right (one bool per image: memory stays small whatever the source).
+pub fn float_correct_source(graph: &Graph, src: &dyn Source) -> Result<(f64, Vec<bool>)> {
     let mut ok = 0.0;
+    let mut all = Vec::with_capacity(src.len());
     for start in (0..src.len()).step_by(BATCH) {
         let b = src.batch(start, (start + BATCH).min(src.len()))?;
-        ok += graph.float_accuracy(&b)? * b.len() as f64 / 100.0;
+        let c = graph.float_correct(&b)?;
+        ok += crate::dnn::graph::percent(&c) * b.len() as f64 / 100.0;
+        all.extend(c);
     }
-    Ok(100.0 * ok / src.len().max(1) as f64)
+    Ok((100.0 * ok / src.len().max(1) as f64, all))
 }
 
 impl QuantGraph {

@@ -378,16 +378,20 @@ impl Graph {
 
     /// Float accuracy (percent) on a data set.
     pub fn float_accuracy(&self, data: &crate::dnn::data::Dataset) -> Result<f64> {
+        Ok(percent(&self.float_correct(data)?))
+    }
+
+    /// Per image of a data set, whether the float class decision is right.
+    pub fn float_correct(&self, data: &crate::dnn::data::Dataset) -> Result<Vec<bool>> {
         use rayon::prelude::*;
         let plan = self.plan()?;
         self.check_data(data)?;
-        let ok: usize = data
+        Ok(data
             .images
             .par_iter()
             .zip(&data.labels)
-            .filter(|(img, &l)| argmax(&self.forward(&plan, img)) == l as usize)
-            .count();
-        Ok(100.0 * ok as f64 / data.len().max(1) as f64)
+            .map(|(img, &l)| argmax(&self.forward(&plan, img)) == l as usize)
+            .collect())
     }
 
     /// Checks that a data set fits the graph (input shape, class count).
@@ -408,6 +412,12 @@ impl Graph {
         }
         Ok(())
     }
+}
+
+/// Percent of `true` (0 for none): `100 * right / n`, as every accuracy.
+pub fn percent(correct: &[bool]) -> f64 {
+    let ok = correct.iter().filter(|&&c| c).count();
+    100.0 * ok as f64 / correct.len().max(1) as f64
 }
 
 fn one_input(shapes: &[[usize; 3]]) -> Result<[usize; 3]> {
@@ -666,19 +676,7 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
                 r.iter_mut().for_each(|v| *v = bias[o + j]);
             }
             if nb == 4 {
-                let (r0, rest) = rows.split_at_mut(npos);
-                let (r1, rest) = rest.split_at_mut(npos);
-                let (r2, r3) = rest.split_at_mut(npos);
-                for k in 0..klen {
-                    let wv = [
-                        weights[o * klen + k],
-                        weights[(o + 1) * klen + k],
-                        weights[(o + 2) * klen + k],
-                        weights[(o + 3) * klen + k],
-                    ];
-                    let xr = &col[k * npos..(k + 1) * npos];
-                    axpy4([&mut *r0, &mut *r1, &mut *r2, &mut *r3], xr, wv);
-                }
+                conv4(rows, &col, &weights[o * klen..(o + 4) * klen], npos, klen);
             } else {
                 for (j, r) in rows.chunks_exact_mut(npos).enumerate() {
                     for k in 0..klen {
@@ -694,46 +692,72 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
     y
 }
 
-/// `r[j][p] += w[j] * x[p]` for four rows (a multiply and an add, each
-/// rounded, as the scalar loop: no FMA), with the widest vectors the CPU has.
-fn axpy4(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
+/// Four output rows of a conv (`rows`: 4 x `npos`, holding the biases):
+/// `rows[j][p] += w[j][k] * col[k][p]` for k = 0, 1, ... in order, each
+/// product and sum rounded on its own (no FMA), as the scalar loop, so the
+/// same f64 sums; positions in tiles of [`TILE`] whose 4 x [`TILE`]
+/// accumulators stay in registers over the whole k loop, with the widest
+/// vectors the CPU has.
+fn conv4(rows: &mut [f64], col: &[f64], w: &[f64], npos: usize, klen: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked).
-            return unsafe { axpy4_avx512(r, x, w) };
+            return unsafe { conv4_avx512(rows, col, w, npos, klen) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked).
-            return unsafe { axpy4_avx2(r, x, w) };
+            return unsafe { conv4_avx2(rows, col, w, npos, klen) };
         }
     }
-    axpy4_body(r, x, w)
+    conv4_body(rows, col, w, npos, klen)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn axpy4_avx512(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
-    axpy4_body(r, x, w)
+unsafe fn conv4_avx512(rows: &mut [f64], col: &[f64], w: &[f64], npos: usize, klen: usize) {
+    conv4_body(rows, col, w, npos, klen)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn axpy4_avx2(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
-    axpy4_body(r, x, w)
+unsafe fn conv4_avx2(rows: &mut [f64], col: &[f64], w: &[f64], npos: usize, klen: usize) {
+    conv4_body(rows, col, w, npos, klen)
 }
 
+/// Positions per register tile of [`conv4`] (4 x 16 f64: 8 AVX-512 registers).
+const TILE: usize = 16;
+
 #[inline(always)]
-fn axpy4_body(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
-    let n = x.len();
-    let [r0, r1, r2, r3] = r;
-    let (r0, r1, r2, r3) = (&mut r0[..n], &mut r1[..n], &mut r2[..n], &mut r3[..n]);
-    for p in 0..n {
-        let xv = x[p];
-        r0[p] += w[0] * xv;
-        r1[p] += w[1] * xv;
-        r2[p] += w[2] * xv;
-        r3[p] += w[3] * xv;
+fn conv4_body(rows: &mut [f64], col: &[f64], w: &[f64], npos: usize, klen: usize) {
+    let (rows, col, w) = (&mut rows[..4 * npos], &col[..klen * npos], &w[..4 * klen]);
+    let mut p0 = 0;
+    while p0 + TILE <= npos {
+        let mut acc = [[0.0f64; TILE]; 4];
+        for (j, a) in acc.iter_mut().enumerate() {
+            a.copy_from_slice(&rows[j * npos + p0..j * npos + p0 + TILE]);
+        }
+        for k in 0..klen {
+            let xr = &col[k * npos + p0..k * npos + p0 + TILE];
+            for (j, a) in acc.iter_mut().enumerate() {
+                let wv = w[j * klen + k];
+                a.iter_mut().zip(xr).for_each(|(a, x)| *a += wv * x);
+            }
+        }
+        for (j, a) in acc.iter().enumerate() {
+            rows[j * npos + p0..j * npos + p0 + TILE].copy_from_slice(a);
+        }
+        p0 += TILE;
+    }
+    if p0 < npos {
+        for j in 0..4 {
+            let r = &mut rows[j * npos + p0..(j + 1) * npos];
+            for k in 0..klen {
+                let wv = w[j * klen + k];
+                let xr = &col[k * npos + p0..(k + 1) * npos];
+                r.iter_mut().zip(xr).for_each(|(a, b)| *a += wv * b);
+            }
+        }
     }
 }
 

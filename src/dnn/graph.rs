@@ -676,7 +676,19 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
                 r.iter_mut().for_each(|v| *v = bias[o + j]);
             }
             if nb == 4 {
-                conv4(rows, &col, &weights[o * klen..(o + 4) * klen], npos, klen);
+                let (r0, rest) = rows.split_at_mut(npos);
+                let (r1, rest) = rest.split_at_mut(npos);
+                let (r2, r3) = rest.split_at_mut(npos);
+                for k in 0..klen {
+                    let wv = [
+                        weights[o * klen + k],
+                        weights[(o + 1) * klen + k],
+                        weights[(o + 2) * klen + k],
+                        weights[(o + 3) * klen + k],
+                    ];
+                    let xr = &col[k * npos..(k + 1) * npos];
+                    axpy4([&mut *r0, &mut *r1, &mut *r2, &mut *r3], xr, wv);
+                }
             } else {
                 for (j, r) in rows.chunks_exact_mut(npos).enumerate() {
                     for k in 0..klen {
@@ -692,72 +704,46 @@ fn conv_float(op: &Op, x: &[f64], s: [usize; 3], out: [usize; 3]) -> Vec<f64> {
     y
 }
 
-/// Four output rows of a conv (`rows`: 4 x `npos`, holding the biases):
-/// `rows[j][p] += w[j][k] * col[k][p]` for k = 0, 1, ... in order, each
-/// product and sum rounded on its own (no FMA), as the scalar loop, so the
-/// same f64 sums; positions in tiles of [`TILE`] whose 4 x [`TILE`]
-/// accumulators stay in registers over the whole k loop, with the widest
-/// vectors the CPU has.
-fn conv4(rows: &mut [f64], col: &[f64], w: &[f64], npos: usize, klen: usize) {
+/// `r[j][p] += w[j] * x[p]` for four rows (a multiply and an add, each
+/// rounded, as the scalar loop: no FMA), with the widest vectors the CPU has.
+fn axpy4(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked).
-            return unsafe { conv4_avx512(rows, col, w, npos, klen) };
+            return unsafe { axpy4_avx512(r, x, w) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked).
-            return unsafe { conv4_avx2(rows, col, w, npos, klen) };
+            return unsafe { axpy4_avx2(r, x, w) };
         }
     }
-    conv4_body(rows, col, w, npos, klen)
+    axpy4_body(r, x, w)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn conv4_avx512(rows: &mut [f64], col: &[f64], w: &[f64], npos: usize, klen: usize) {
-    conv4_body(rows, col, w, npos, klen)
+unsafe fn axpy4_avx512(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
+    axpy4_body(r, x, w)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn conv4_avx2(rows: &mut [f64], col: &[f64], w: &[f64], npos: usize, klen: usize) {
-    conv4_body(rows, col, w, npos, klen)
+unsafe fn axpy4_avx2(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
+    axpy4_body(r, x, w)
 }
 
-/// Positions per register tile of [`conv4`] (4 x 16 f64: 8 AVX-512 registers).
-const TILE: usize = 16;
-
 #[inline(always)]
-fn conv4_body(rows: &mut [f64], col: &[f64], w: &[f64], npos: usize, klen: usize) {
-    let (rows, col, w) = (&mut rows[..4 * npos], &col[..klen * npos], &w[..4 * klen]);
-    let mut p0 = 0;
-    while p0 + TILE <= npos {
-        let mut acc = [[0.0f64; TILE]; 4];
-        for (j, a) in acc.iter_mut().enumerate() {
-            a.copy_from_slice(&rows[j * npos + p0..j * npos + p0 + TILE]);
-        }
-        for k in 0..klen {
-            let xr = &col[k * npos + p0..k * npos + p0 + TILE];
-            for (j, a) in acc.iter_mut().enumerate() {
-                let wv = w[j * klen + k];
-                a.iter_mut().zip(xr).for_each(|(a, x)| *a += wv * x);
-            }
-        }
-        for (j, a) in acc.iter().enumerate() {
-            rows[j * npos + p0..j * npos + p0 + TILE].copy_from_slice(a);
-        }
-        p0 += TILE;
-    }
-    if p0 < npos {
-        for j in 0..4 {
-            let r = &mut rows[j * npos + p0..(j + 1) * npos];
-            for k in 0..klen {
-                let wv = w[j * klen + k];
-                let xr = &col[k * npos + p0..(k + 1) * npos];
-                r.iter_mut().zip(xr).for_each(|(a, b)| *a += wv * b);
-            }
-        }
+fn axpy4_body(r: [&mut [f64]; 4], x: &[f64], w: [f64; 4]) {
+    let n = x.len();
+    let [r0, r1, r2, r3] = r;
+    let (r0, r1, r2, r3) = (&mut r0[..n], &mut r1[..n], &mut r2[..n], &mut r3[..n]);
+    for p in 0..n {
+        let xv = x[p];
+        r0[p] += w[0] * xv;
+        r1[p] += w[1] * xv;
+        r2[p] += w[2] * xv;
+        r3[p] += w[3] * xv;
     }
 }
 

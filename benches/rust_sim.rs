@@ -4,6 +4,7 @@
 //! Run: `cargo bench --bench rust_sim`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use fpec_hdl::format::{Comp, Split};
 use fpec_hdl::{Arch, MacConfig, MacIn};
 use rand::{Rng, SeedableRng};
 
@@ -16,10 +17,10 @@ fn bench(c: &mut Criterion) {
         (
             "fpec 8+2 fused",
             MacConfig {
-                w: 8,
-                m: 0,
-                z: true,
-                fpec: true,
+                split: Split {
+                    w: 8,
+                    comp: Some(Comp { m: 0, z: true }),
+                },
                 max_len: 4096,
                 arch: Arch::Fused,
             },
@@ -27,10 +28,10 @@ fn bench(c: &mut Criterion) {
         (
             "fpec 8+2 split",
             MacConfig {
-                w: 8,
-                m: 0,
-                z: true,
-                fpec: true,
+                split: Split {
+                    w: 8,
+                    comp: Some(Comp { m: 0, z: true }),
+                },
                 max_len: 4096,
                 arch: Arch::Split,
             },
@@ -38,10 +39,7 @@ fn bench(c: &mut Criterion) {
         (
             "fxp 8+0",
             MacConfig {
-                w: 8,
-                m: 0,
-                z: false,
-                fpec: false,
+                split: Split { w: 8, comp: None },
                 max_len: 4096,
                 arch: Arch::Fused,
             },

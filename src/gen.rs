@@ -105,10 +105,7 @@ pub fn check_max_len(max_len: u64) -> Result<()> {
 /// The fpec-hdl configuration of a split.
 pub fn hw_config(split: &Split, max_len: u64, arch: Arch) -> fpec_hdl::MacConfig {
     fpec_hdl::MacConfig {
-        w: split.w,
-        m: split.m(),
-        z: split.z(),
-        fpec: !split.is_fxp(),
+        split: *split,
         max_len,
         arch,
     }

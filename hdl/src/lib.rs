@@ -13,6 +13,7 @@
 //!   and rust-sim from one wiring);
 //! - [`sim`]: the cycle interface of the `rust-sim` backend;
 //! - [`emit`]: Verilog files as shipped (renaming, one module per file);
+//! - [`format`]: the number format (split W+C, M, Z; FB, T) with its ranges;
 //! - widths (this module): exact datapath widths from W, M, Z and Lmax.
 
 pub mod acc;
@@ -20,6 +21,7 @@ pub mod blocks;
 pub mod comp;
 pub mod dispatch;
 pub mod emit;
+pub mod format;
 pub mod heap;
 pub mod mul;
 pub mod requant;
@@ -38,14 +40,8 @@ pub const LATENCY: u32 = 1;
 /// A hardware configuration request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MacConfig {
-    /// W, computation bits (2..=16).
-    pub w: u32,
-    /// M, emb bits (0..=2); ignored for FxP.
-    pub m: u32,
-    /// Z, ezb present; ignored for FxP.
-    pub z: bool,
-    /// FPEC (true) or FxP (false).
-    pub fpec: bool,
+    /// The bit split: W, and for FPEC the field set (M, Z).
+    pub split: format::Split,
     /// Lmax, the longest dot product (MAX_LEN_RANGE).
     pub max_len: u64,
     /// Microarchitecture (spec 6.4); ignored for FxP.
@@ -65,20 +61,10 @@ impl std::fmt::Display for HdlError {
 impl std::error::Error for HdlError {}
 
 impl MacConfig {
-    /// Checks the ranges and returns the widths.
+    /// Checks the ranges (those of [`format::Split::new`], and Lmax) and
+    /// returns the widths.
     pub fn widths(&self) -> Result<Widths, HdlError> {
-        if !(2..=16).contains(&self.w) {
-            return Err(HdlError(format!(
-                "W = {} is out of range (allowed 2..=16)",
-                self.w
-            )));
-        }
-        if self.fpec && self.m > 2 {
-            return Err(HdlError(format!(
-                "M = {} is out of range (allowed 0..=2)",
-                self.m
-            )));
-        }
+        let split = format::Split::new(self.split.w, self.split.comp).map_err(|e| HdlError(e.0))?;
         if !(MAX_LEN_RANGE.0..=MAX_LEN_RANGE.1).contains(&self.max_len) {
             return Err(HdlError(format!(
                 "max_len = {} is out of range (allowed {}..={})",
@@ -86,16 +72,16 @@ impl MacConfig {
             )));
         }
         Ok(widths(
-            self.w,
-            self.m,
-            self.z,
-            self.fpec,
+            split.w,
+            split.m(),
+            split.z(),
+            !split.is_fxp(),
             sized_len(self.max_len),
         ))
     }
     /// Name of the top module (`fpec_mac` or `fxp_mac`).
     pub fn top(&self) -> &'static str {
-        if self.fpec {
+        if !self.split.is_fxp() {
             "fpec_mac"
         } else {
             "fxp_mac"

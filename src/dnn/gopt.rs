@@ -27,7 +27,7 @@ use crate::dnn::gquant::{
 };
 use crate::dnn::graph::{percent, Graph};
 use crate::dnn::opt::{
-    sweep_splits, ConfigResult, LayerChoice, MacEnergy, OptOptions, OptReport, Pick,
+    summarize, sweep_splits, ConfigResult, LayerChoice, MacEnergy, OptOptions, OptReport,
 };
 use crate::dnn::quant::{QuantConfig, Ranges};
 use crate::format::Split;
@@ -316,65 +316,4 @@ pub fn run_opt_graph(
         }
     ));
     Ok(r)
-}
-
-/// Pareto flags, the picks and the ratios (as [`crate::dnn::opt::run_opt`]).
-pub fn summarize(
-    mut configs: Vec<ConfigResult>,
-    energy_model: String,
-    float_test: f64,
-    float_cal: f64,
-    budget: f64,
-) -> OptReport {
-    let snapshot: Vec<(f64, f64)> = configs
-        .iter()
-        .map(|c| (c.energy_fj_per_inference, c.accuracy))
-        .collect();
-    for (i, c) in configs.iter_mut().enumerate() {
-        let (e, a) = snapshot[i];
-        c.pareto = !snapshot
-            .iter()
-            .enumerate()
-            .any(|(j, &(e2, a2))| j != i && ((e2 <= e && a2 > a) || (e2 < e && a2 >= a)));
-    }
-    let pick = |c: &ConfigResult| Pick {
-        bits: c.bits.clone(),
-        accuracy: c.accuracy,
-        energy_fj_per_inference: c.energy_fj_per_inference,
-    };
-    let cheapest = |fxp: bool| {
-        configs
-            .iter()
-            .filter(|c| c.fxp == fxp && c.within_budget)
-            .min_by(|a, b| {
-                a.energy_fj_per_inference
-                    .total_cmp(&b.energy_fj_per_inference)
-            })
-            .map(pick)
-    };
-    let best_fpec = cheapest(false);
-    let best_fxp = cheapest(true);
-    let find = |b: &str| configs.iter().find(|c| c.bits == b).map(pick);
-    let (fxp8, fxp16) = (find("8+0"), find("16+0"));
-    let ratio = |base: &Option<Pick>| match (&best_fpec, base) {
-        (Some(f), Some(b)) if b.energy_fj_per_inference > 0.0 => {
-            Some(f.energy_fj_per_inference / b.energy_fj_per_inference)
-        }
-        _ => None,
-    };
-    OptReport {
-        energy_model,
-        float_accuracy: float_test,
-        float_calibration_accuracy: float_cal,
-        budget,
-        ratio_vs_fxp8: ratio(&fxp8),
-        ratio_vs_fxp16: ratio(&fxp16),
-        ratio_vs_best_fxp: ratio(&best_fxp),
-        calibration: None,
-        configs,
-        best_fpec,
-        best_fxp,
-        fxp8,
-        fxp16,
-    }
 }

@@ -279,8 +279,26 @@ pub fn run_opt(
         })
         .collect::<Result<Vec<_>>>()?;
     bar.finish_and_clear();
-    // Pareto front: no other config is at most as costly and strictly more
-    // accurate, or strictly cheaper and at least as accurate.
+    Ok(summarize(
+        configs,
+        energy.describe(),
+        float_test,
+        float_cal,
+        opts.budget,
+    ))
+}
+
+/// Pareto flags, the picks and the ratios of a search's configurations (both
+/// engines' searches and the shard merge). Pareto front: no other config is
+/// at most as costly and strictly more accurate, or strictly cheaper and at
+/// least as accurate.
+pub fn summarize(
+    mut configs: Vec<ConfigResult>,
+    energy_model: String,
+    float_test: f64,
+    float_cal: f64,
+    budget: f64,
+) -> OptReport {
     let snapshot: Vec<(f64, f64)> = configs
         .iter()
         .map(|c| (c.energy_fj_per_inference, c.accuracy))
@@ -312,11 +330,11 @@ pub fn run_opt(
         }
         _ => None,
     };
-    Ok(OptReport {
-        energy_model: energy.describe(),
+    OptReport {
+        energy_model,
         float_accuracy: float_test,
         float_calibration_accuracy: float_cal,
-        budget: opts.budget,
+        budget,
         ratio_vs_fxp8: ratio(&fxp8),
         ratio_vs_fxp16: ratio(&fxp16),
         ratio_vs_best_fxp: ratio(&best_fxp),
@@ -326,7 +344,7 @@ pub fn run_opt(
         best_fxp,
         fxp8,
         fxp16,
-    })
+    }
 }
 
 /// The report as JSON (the keys of `fpec dnn opt --json`).

@@ -10,7 +10,7 @@
 //! equals an unsharded run's. Floats are read back exactly
 //! ([`parse_exact`]): the merged numbers are the shards' bit for bit.
 
-use crate::dnn::gopt::summarize;
+use crate::dnn::opt::summarize;
 use crate::dnn::opt::{sweep_splits, OptReport};
 use crate::util::{usage, write_atomic};
 use anyhow::Result;

@@ -4,6 +4,7 @@
 //! every requantizer the generator can be asked for. (Generation itself is
 //! checked by `gen_lint`; this only builds the block instances.)
 
+use fpec_hdl::format::{Comp, Split};
 use fpec_hdl::{dispatches, requant_dispatches, Arch, MacConfig, RequantParams, MAX_LEN_RANGE};
 
 /// Lmax values that reach every distinct width set (widths depend on
@@ -20,11 +21,8 @@ fn every_mac_request_dispatches() {
     for w in 2..=16u32 {
         for &max_len in &lens() {
             let fxp = MacConfig {
-                w,
-                m: 0,
-                z: false,
-                fpec: false,
-                max_len,
+                split: Split { w, comp: None },
+                max_len: max_len,
                 arch: Arch::Fused,
             };
             dispatches(&fxp).unwrap_or_else(|e| panic!("{fxp:?}: {e}"));
@@ -33,12 +31,12 @@ fn every_mac_request_dispatches() {
                 for z in [false, true] {
                     for arch in Arch::ALL {
                         let c = MacConfig {
-                            w,
-                            m,
-                            z,
-                            fpec: true,
-                            max_len,
-                            arch,
+                            split: Split {
+                                w,
+                                comp: Some(Comp { m, z }),
+                            },
+                            max_len: max_len,
+                            arch: arch,
                         };
                         dispatches(&c).unwrap_or_else(|e| panic!("{c:?}: {e}"));
                         n += 1;
@@ -64,10 +62,10 @@ fn every_requantizer_request_dispatches() {
                 (2, false, true),
             ] {
                 let c = MacConfig {
-                    w,
-                    m,
-                    z,
-                    fpec,
+                    split: Split {
+                        w,
+                        comp: fpec.then_some(Comp { m, z }),
+                    },
                     max_len: l,
                     arch: Arch::Fused,
                 };
@@ -105,42 +103,42 @@ fn every_requantizer_request_dispatches() {
 fn out_of_range_requests_are_errors_not_panics() {
     for c in [
         MacConfig {
-            w: 1,
-            m: 0,
-            z: true,
-            fpec: true,
+            split: Split {
+                w: 1,
+                comp: Some(Comp { m: 0, z: true }),
+            },
             max_len: 16,
             arch: Arch::Fused,
         },
         MacConfig {
-            w: 17,
-            m: 0,
-            z: true,
-            fpec: true,
+            split: Split {
+                w: 17,
+                comp: Some(Comp { m: 0, z: true }),
+            },
             max_len: 16,
             arch: Arch::Split,
         },
         MacConfig {
-            w: 6,
-            m: 3,
-            z: true,
-            fpec: true,
+            split: Split {
+                w: 6,
+                comp: Some(Comp { m: 3, z: true }),
+            },
             max_len: 16,
             arch: Arch::Fused,
         },
         MacConfig {
-            w: 6,
-            m: 0,
-            z: true,
-            fpec: true,
+            split: Split {
+                w: 6,
+                comp: Some(Comp { m: 0, z: true }),
+            },
             max_len: 0,
             arch: Arch::Fused,
         },
         MacConfig {
-            w: 6,
-            m: 0,
-            z: true,
-            fpec: true,
+            split: Split {
+                w: 6,
+                comp: Some(Comp { m: 0, z: true }),
+            },
             max_len: 65537,
             arch: Arch::Fused,
         },

@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
         ),
     ] {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let n = if cfg.fpec { 10 } else { 8 };
+        let n = cfg.split.n();
         let stim: Vec<MacIn> = (0..pairs)
             .map(|i| MacIn {
                 rst: false,

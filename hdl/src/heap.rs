@@ -164,8 +164,8 @@ impl HeapPlan {
             Src::Net(n) => nets[n],
         };
         for o in &self.ops {
-            let (a, b) = (get(&nets, o.a), get(&nets, o.b));
-            let c = o.c.map(|c| get(&nets, c)).unwrap_or(false);
+            let (a, b) = (get(nets, o.a), get(nets, o.b));
+            let c = o.c.map(|c| get(nets, c)).unwrap_or(false);
             nets[o.s] = a ^ b ^ c;
             if let Some(n) = o.co {
                 nets[n] = (a & b) | (c & (a ^ b));
@@ -173,7 +173,7 @@ impl HeapPlan {
         }
         let row = |v: &[Option<Src>]| {
             v.iter().enumerate().fold(0u64, |acc, (i, x)| {
-                acc | ((x.is_some_and(|x| get(&nets, x)) as u64) << i)
+                acc | ((x.is_some_and(|x| get(nets, x)) as u64) << i)
             })
         };
         (row(&self.s), row(&self.c))

@@ -982,7 +982,7 @@ struct DotTap<'a> {
 impl DotTap<'_> {
     /// Whether output `output` of layer `m` is recorded.
     fn takes(&self, m: &QMac, output: usize) -> bool {
-        (self.image * m.out_ch * m.npos + output) % self.step == 0
+        (self.image * m.out_ch * m.npos + output).is_multiple_of(self.step)
     }
 }
 

@@ -403,8 +403,7 @@ impl Int8Conv {
     ) -> Vec<i64> {
         let npos = self.npos();
         let sets = self.code.sets();
-        for o in 0..self.out_ch {
-            let b = bias[o];
+        for (o, &b) in bias[..self.out_ch].iter().enumerate() {
             if sets == 1 {
                 let corr = self.corr[o];
                 sums.extend((0..npos).map(|pos| (raw(o, pos) - corr) as i64 + b));

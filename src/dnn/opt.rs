@@ -235,7 +235,7 @@ pub fn run_opt(
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let activity = test.take(opts.activity_images.max(1));
-    let mut configs = splits
+    let configs = splits
         .par_iter()
         .map(|split| -> Result<ConfigResult> {
             let base = QuantConfig::from_ranges(*split, &ranges, Some((0, 0)))?;

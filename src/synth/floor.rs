@@ -212,6 +212,36 @@ impl RowModel {
     }
 }
 
+/// The row model of `design` (an FPEC MAC whose cells by block are
+/// `cells_by_block`) at the unit costs of its FxP W companion, generated
+/// into `dir` and synthesized there by the same flow; None for FxP or a
+/// design of unknown format.
+pub fn with_companion(
+    design: &super::Design,
+    cells_by_block: &BTreeMap<String, u64>,
+    dir: &std::path::Path,
+    opts: &super::SynthOptions,
+) -> Result<Option<RowModel>> {
+    let Some(split) = design.split.filter(|s| !s.is_fxp()) else {
+        return Ok(None);
+    };
+    let Some(s) = design.sum_width else {
+        return Ok(None);
+    };
+    let max_len = design.max_len.unwrap_or(crate::gen::DEFAULT_MAX_LEN);
+    let m = crate::gen::generate_baseline(split.w, max_len, dir)?;
+    let fd = super::Design::from_dir(dir)?;
+    let sr = super::synthesize(&fd, dir, opts)?;
+    let u = Units::from_fxp(split.w, m.sum_width, &sr.cells_by_part)?;
+    Ok(Some(RowModel::new(
+        split.w,
+        split.m(),
+        s,
+        u,
+        cells_by_block,
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,34 +293,4 @@ mod tests {
     fn missing_parts_are_an_error() {
         assert!(Units::from_fxp(6, 24, &parts(&[("multiplier", 36)])).is_err());
     }
-}
-
-/// The row model of `design` (an FPEC MAC whose cells by block are
-/// `cells_by_block`) at the unit costs of its FxP W companion, generated
-/// into `dir` and synthesized there by the same flow; None for FxP or a
-/// design of unknown format.
-pub fn with_companion(
-    design: &super::Design,
-    cells_by_block: &BTreeMap<String, u64>,
-    dir: &std::path::Path,
-    opts: &super::SynthOptions,
-) -> Result<Option<RowModel>> {
-    let Some(split) = design.split.filter(|s| !s.is_fxp()) else {
-        return Ok(None);
-    };
-    let Some(s) = design.sum_width else {
-        return Ok(None);
-    };
-    let max_len = design.max_len.unwrap_or(crate::gen::DEFAULT_MAX_LEN);
-    let m = crate::gen::generate_baseline(split.w, max_len, dir)?;
-    let fd = super::Design::from_dir(dir)?;
-    let sr = super::synthesize(&fd, dir, opts)?;
-    let u = Units::from_fxp(split.w, m.sum_width, &sr.cells_by_part)?;
-    Ok(Some(RowModel::new(
-        split.w,
-        split.m(),
-        s,
-        u,
-        cells_by_block,
-    )))
 }

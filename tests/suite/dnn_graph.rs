@@ -412,7 +412,7 @@ fn naive_requant(s: i64, f: i32, d: i64, fmt: &Format) -> (i64, bool, u32, bool)
     let mut scale = BigRational::one();
     let k = f - fmt.fb;
     for _ in 0..k.abs() {
-        scale = scale * two.clone();
+        scale *= two.clone();
     }
     let y = if k >= 0 {
         BigRational::new(BigInt::from(s), BigInt::from(d)) / scale

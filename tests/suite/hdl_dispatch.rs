@@ -22,7 +22,7 @@ fn every_mac_request_dispatches() {
         for &max_len in &lens() {
             let fxp = MacConfig {
                 split: Split { w, comp: None },
-                max_len: max_len,
+                max_len,
                 arch: Arch::Fused,
             };
             dispatches(&fxp).unwrap_or_else(|e| panic!("{fxp:?}: {e}"));
@@ -35,8 +35,8 @@ fn every_mac_request_dispatches() {
                                 w,
                                 comp: Some(Comp { m, z }),
                             },
-                            max_len: max_len,
-                            arch: arch,
+                            max_len,
+                            arch,
                         };
                         dispatches(&c).unwrap_or_else(|e| panic!("{c:?}: {e}"));
                         n += 1;

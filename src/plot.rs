@@ -1047,8 +1047,9 @@ impl Chart {
     }
 
     /// Places each point label at the first of eight positions around its
-    /// point that stays inside the plot area and covers no obstacle (nor an
-    /// earlier label); else the first inside the plot area; else the first.
+    /// point (then the same at twice and three times the distance) that
+    /// stays inside the plot area and covers no obstacle (nor an earlier
+    /// label); else the first inside the plot area; else the first.
     fn place_labels<'a>(
         &self,
         scale: &Scale,
@@ -1059,17 +1060,24 @@ impl Chart {
         let mut out = Vec::new();
         for (x, y, p) in placed.iter().flatten() {
             let Some(l) = &p.label else { continue };
-            let (dx, dy) = (9.0, 9.0);
-            let cands = [
-                (x + dx, y - dy, "start"),
-                (x - dx, y - dy, "end"),
-                (x + dx, y + dy + 0.8 * LABEL_FS, "start"),
-                (x - dx, y + dy + 0.8 * LABEL_FS, "end"),
-                (x + dx + 2.0, y + 0.35 * LABEL_FS, "start"),
-                (x - dx - 2.0, y + 0.35 * LABEL_FS, "end"),
-                (*x, y - dy - 2.0, "middle"),
-                (*x, y + dy + 2.0 + 0.8 * LABEL_FS, "middle"),
-            ];
+            // Eight positions around the point, then the same eight twice
+            // and three times as far out (crowded points).
+            let cands: Vec<(f64, f64, &str)> = [9.0, 18.0, 27.0]
+                .iter()
+                .flat_map(|&d| {
+                    let (dx, dy) = (d, d);
+                    [
+                        (x + dx, y - dy, "start"),
+                        (x - dx, y - dy, "end"),
+                        (x + dx, y + dy + 0.8 * LABEL_FS, "start"),
+                        (x - dx, y + dy + 0.8 * LABEL_FS, "end"),
+                        (x + dx + 2.0, y + 0.35 * LABEL_FS, "start"),
+                        (x - dx - 2.0, y + 0.35 * LABEL_FS, "end"),
+                        (*x, y - dy - 2.0, "middle"),
+                        (*x, y + dy + 2.0 + 0.8 * LABEL_FS, "middle"),
+                    ]
+                })
+                .collect();
             let boxed = |c: &(f64, f64, &str)| text_box(l, c.0, c.1, LABEL_FS, c.2);
             let c = cands
                 .iter()

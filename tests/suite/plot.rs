@@ -18,14 +18,14 @@ fn read(p: &str) -> String {
     std::fs::read_to_string(root().join(p)).unwrap()
 }
 
-fn committed_charts() -> Vec<(&'static str, Chart)> {
-    vec![
+fn committed_charts() -> Vec<(String, Chart)> {
+    let mut charts: Vec<(String, Chart)> = vec![
         (
-            "reports/flow/energy.svg",
+            "reports/flow/energy.svg".into(),
             energy_chart_from_summary(&read("reports/flow/summary.json")).unwrap(),
         ),
         (
-            "reports/dnn-mlp/dnn-report.svg",
+            "reports/dnn-mlp/dnn-report.svg".into(),
             report_chart_from_json(
                 &read("reports/dnn-mlp/dnn-report.json"),
                 &plot_title("digits-mlp.json", 0.5),
@@ -33,7 +33,7 @@ fn committed_charts() -> Vec<(&'static str, Chart)> {
             .unwrap(),
         ),
         (
-            "reports/dnn-cnn/dnn-report.svg",
+            "reports/dnn-cnn/dnn-report.svg".into(),
             report_chart_from_json(
                 &read("reports/dnn-cnn/dnn-report.json"),
                 &plot_title("digits-cnn.json", 0.5),
@@ -41,26 +41,43 @@ fn committed_charts() -> Vec<(&'static str, Chart)> {
             .unwrap(),
         ),
         (
-            "reports/sparse-curve/sparse-curve.svg",
+            "reports/sparse-curve/sparse-curve.svg".into(),
             fpec::flow::curve::chart_from_json(&read("reports/sparse-curve/sparse-curve.json"))
                 .unwrap(),
         ),
         (
-            "reports/dnn-lenet/dnn-report.svg",
+            "reports/dnn-lenet/dnn-report.svg".into(),
             report_chart_from_json(
                 &read("reports/dnn-lenet/dnn-report.json"),
                 &plot_title("mnist-lenet5.json", 0.5),
             )
             .unwrap(),
         ),
-    ]
+    ];
+    // The four ResNet-20 searches (one per calibration).
+    for dir in [
+        "reports/dnn-resnet20",
+        "reports/dnn-resnet20/mse-per-tensor",
+        "reports/dnn-resnet20/max-per-channel",
+        "reports/dnn-resnet20/mse-per-channel",
+    ] {
+        charts.push((
+            format!("{dir}/dnn-report.svg"),
+            report_chart_from_json(
+                &read(&format!("{dir}/dnn-report.json")),
+                &plot_title("cifar10-resnet20.onnx", 0.5),
+            )
+            .unwrap(),
+        ));
+    }
+    charts
 }
 
 #[test]
 fn committed_svgs_are_current() {
     for (path, chart) in committed_charts() {
         assert!(
-            chart.to_svg() == read(path),
+            chart.to_svg() == read(&path),
             "{path} is stale: run `fpec report plot` on its JSON"
         );
     }

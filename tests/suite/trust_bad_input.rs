@@ -1,6 +1,6 @@
-//! Issue 12, "Trust under bad input", items 2-8: no panic, no lost file, no
-//! leftovers, one exit-code rule (2 for bad input, 1 for failed checks), no
-//! vacuous pass, clear messages; plus a seeded fuzz of the parsers.
+//! Trust under bad input: no panic, no lost file, no leftovers, one
+//! exit-code rule (2 for bad input, 1 for failed checks), no vacuous pass,
+//! clear messages; plus a seeded fuzz of the parsers. Sections by subject.
 
 use crate::common;
 
@@ -65,7 +65,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-// ---------------------------------------------------------------- item 2
+// ---- size limits of data headers and energy requests ----------------
 
 #[test]
 fn idx_header_overflow_is_an_error_with_the_exact_byte_count() {
@@ -114,7 +114,7 @@ fn energy_len_and_macs_have_upper_bounds() {
     assert_usage(&o, &["--macs 100000000000", "1..=1000000"]);
 }
 
-// ---------------------------------------------------------------- item 3
+// ---- streamed stimulus, flat memory ---------------------------------
 
 fn dut(bits: &str, lmax: u64, latency: u32) -> Dut {
     let split = Split::parse(bits).unwrap();
@@ -187,7 +187,7 @@ fn ten_million_vectors_stream_in_flat_memory() {
     );
 }
 
-// ---------------------------------------------------------------- item 4
+// ---- gen never replaces a folder it did not write -------------------
 
 #[test]
 fn gen_never_replaces_a_folder_it_did_not_write() {
@@ -219,7 +219,7 @@ fn gen_never_replaces_a_folder_it_did_not_write() {
     assert!(m.contains("\"bits\": \"4+2\""), "{m}");
 }
 
-// ---------------------------------------------------------------- item 5
+// ---- no leftovers: staging folders, signals, failed runs, stale reports ----
 
 fn leftovers(dir: &Path, prefixes: &[&str]) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -421,7 +421,7 @@ fn verify_default_folders_differ_per_design_and_stale_reports_go() {
     assert!(leftovers(&out, &["mismatch-"]).is_empty());
 }
 
-// ---------------------------------------------------------------- item 6
+// ---- bad input exits 2 on every command -----------------------------
 
 #[test]
 fn bad_input_exits_2_everywhere() {
@@ -511,7 +511,7 @@ fn bad_input_exits_2_everywhere() {
     assert_usage(&o, &["--dump", "folder"]);
 }
 
-// ---------------------------------------------------------------- item 7
+// ---- vacuous runs and ignored options are errors --------------------
 
 #[test]
 fn vacuous_runs_and_ignored_options_are_errors() {
@@ -602,7 +602,7 @@ fn vacuous_runs_and_ignored_options_are_errors() {
     assert_usage(&o, &["--sum-width 26", "28 bits"]);
 }
 
-// ---------------------------------------------------------------- item 8
+// ---- messages, file modes, parser fuzzing ---------------------------
 
 #[test]
 fn messages_and_file_modes() {
@@ -754,7 +754,7 @@ fn fuzz_parsers_never_panic() {
     }
 }
 
-// ---------------------------------------------------------------- item 1
+// ---- rust-sim only for RTL fpec emits; one --param grammar; --emb/--no-ezb ----
 
 /// rust-sim may only stand for RTL that fpec-hdl emits: a generated folder
 /// whose Verilog was replaced (a wrong MAC under the manifest's top), or

@@ -1,4 +1,4 @@
-//! Issue 20, "a verifier you can hand files to": one test per defect class
+//! A verifier you can hand files to: one test per defect class
 //! (command injection, false pass from the build cache, files outside the
 //! design folder, merges that believe edited shards, aborts inside
 //! documented ranges, lost results, wrong or unclear answers). Each test
@@ -66,7 +66,7 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-// ---------------------------------------------------------------- item 1
+// ---- a top name never reaches a tool script -------------------------
 
 #[test]
 fn top_never_reaches_a_tool_script() {
@@ -159,7 +159,7 @@ fn top_never_reaches_a_tool_script() {
     assert_usage(&o, &["params", "not a Verilog identifier"]);
 }
 
-// ---------------------------------------------------------------- item 2
+// ---- includes are part of the cache key -----------------------------
 
 /// A copy of generated 6+2 whose adder lives in `add_body.vh`, included
 /// by `fpec_mac__acc__add.v`.
@@ -284,7 +284,7 @@ fn regress_never_simulates_an_edited_cached_design() {
     );
 }
 
-// ---------------------------------------------------------------- item 3
+// ---- manifest files stay inside the design folder -------------------
 
 #[test]
 fn manifest_files_stay_inside_the_folder() {
@@ -382,7 +382,7 @@ fn a_pass_names_the_files_simulated() {
     assert!(line.contains("fpec_mac__acc.v"), "{line}");
 }
 
-// ---------------------------------------------------------------- item 4
+// ---- merges recompute and check every record ------------------------
 
 /// Rewrites a result file through `f` and, when it carries a checksum,
 /// recomputes it (an adversary who knows the format): the merge must
@@ -564,7 +564,7 @@ fn flow_merge_checks_totals_and_energies() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
-// ---------------------------------------------------------------- item 5
+// ---- plans stream in bounded memory; size limits --------------------
 
 use fpec::regress::{derive_seed, is_exhaustive, Plan, PlanSpec, Unit, Work};
 
@@ -785,7 +785,7 @@ fn models_and_data_have_size_limits() {
     }
 }
 
-// ---------------------------------------------------------------- item 6
+// ---- reports fpec did not write are never overwritten ---------------
 
 #[test]
 fn sparsity_curve_never_overwrites_a_users_report() {
@@ -959,7 +959,7 @@ fn merges_and_opt_refuse_dot_and_root() {
     assert_usage(&o, &["current folder"]);
 }
 
-// ---------------------------------------------------------------- item 7
+// ---- bad Verilog, liberty and tables; option relations; outputs checked first ----
 
 fn rtl_files() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(format!("{ROOT}/generated/6+2"))

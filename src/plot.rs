@@ -1065,16 +1065,15 @@ impl Chart {
             let cands: Vec<(f64, f64, &str)> = [9.0, 18.0, 27.0]
                 .iter()
                 .flat_map(|&d| {
-                    let (dx, dy) = (d, d);
                     [
-                        (x + dx, y - dy, "start"),
-                        (x - dx, y - dy, "end"),
-                        (x + dx, y + dy + 0.8 * LABEL_FS, "start"),
-                        (x - dx, y + dy + 0.8 * LABEL_FS, "end"),
-                        (x + dx + 2.0, y + 0.35 * LABEL_FS, "start"),
-                        (x - dx - 2.0, y + 0.35 * LABEL_FS, "end"),
-                        (*x, y - dy - 2.0, "middle"),
-                        (*x, y + dy + 2.0 + 0.8 * LABEL_FS, "middle"),
+                        (x + d, y - d, "start"),
+                        (x - d, y - d, "end"),
+                        (x + d, y + d + 0.8 * LABEL_FS, "start"),
+                        (x - d, y + d + 0.8 * LABEL_FS, "end"),
+                        (x + d + 2.0, y + 0.35 * LABEL_FS, "start"),
+                        (x - d - 2.0, y + 0.35 * LABEL_FS, "end"),
+                        (*x, y - d - 2.0, "middle"),
+                        (*x, y + d + 2.0 + 0.8 * LABEL_FS, "middle"),
                     ]
                 })
                 .collect();

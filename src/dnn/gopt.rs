@@ -242,11 +242,7 @@ pub fn run_opt_graph(
         graph,
         calib,
         test,
-        float_early: if early.is_empty() {
-            0.0
-        } else {
-            percent(&test_correct[..early.len()])
-        },
+        float_early: percent(&test_correct[..early.len()]),
         float_test,
         floor_tune: percent(&cal_correct[..tune_set.len()]) - opts.budget,
         early,

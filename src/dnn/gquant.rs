@@ -1947,13 +1947,11 @@ pub fn calibrate_source(graph: &Graph, src: &dyn Source) -> Result<crate::dnn::q
     acc.context("the calibration set is empty")
 }
 
-/// Float accuracy (percent) over a source read in batches.
-pub fn float_accuracy_source(graph: &Graph, src: &dyn Source) -> Result<f64> {
-    Ok(float_correct_source(graph, src)?.0)
-}
-
-/// [`float_accuracy_source`] and, per image, whether its float decision is
-/// right (one bool per image: memory stays small whatever the source).
+/// Float accuracy (percent) over a source read in batches of [`BATCH`]
+/// and, per image, whether its float decision is right (one bool per image:
+/// memory stays small whatever the source). The percent sums each batch's
+/// accuracy back to a count in f64, as the reports of earlier versions did,
+/// so those reproduce to the last bit.
 pub fn float_correct_source(graph: &Graph, src: &dyn Source) -> Result<(f64, Vec<bool>)> {
     let mut ok = 0.0;
     let mut all = Vec::with_capacity(src.len());

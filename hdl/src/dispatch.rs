@@ -3,8 +3,9 @@
 //! rust-hdl widths are const generics, so every block is instantiated for
 //! each width set a request can produce. The tables (written by `build.rs`)
 //! are keyed per *block*, not per MAC: a multiplier array per (W, T, R), an
-//! accumulator per S, a requantizer core per X... and the tops in `top`
-//! compose them at run time. Compile cost is the sum of the blocks, not the
+//! accumulator per S, a requantizer core per X... (the keys of
+//! `plan::Block::key`, collected from every top's plan) and the tops in
+//! `top` compose them at run time. Compile cost is the sum of the blocks, not the
 //! product of the widths. Each instance sits behind a small object-safe
 //! trait that gives its Verilog and simulates it cycle by cycle.
 

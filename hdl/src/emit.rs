@@ -1,9 +1,16 @@
-//! Turns rust-hdl's single Verilog text into the files fpec ships: modules
-//! renamed after the requested top (`top$mul` -> `fpec_mac__mul`, hierarchy
-//! separator `__`), one module per file named after it (Verilator's
-//! DECLFILENAME rule), trailing blanks removed, leaves first, a header that
-//! names the generator. The output is a pure function of its input, so
-//! regenerating gives the same bytes.
+//! The Verilog files fpec ships. A block's rust-hdl Verilog (one text) is
+//! split into files: modules renamed after the requested top (`top$mul` ->
+//! `fpec_mac__mul`, hierarchy separator `__`), one module per file named
+//! after it (Verilator's DECLFILENAME rule), trailing blanks removed,
+//! leaves first, a header that names the generator. A top module is
+//! written from its [`TopPlan`] ([`top_files`]): ports, wires, instances
+//! (their ports as [`crate::plan::Kind::ports`] names them), assignments.
+//! The output is a pure function of its input, so regenerating gives the
+//! same bytes.
+
+use crate::plan::{Dir, Drive, NetId, Pins, Role, TopPlan};
+use crate::HdlError;
+use std::fmt::Write;
 
 /// One emitted Verilog file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +109,149 @@ pub fn split_modules(raw: &str, top_name: &str, header: &str) -> Vec<VerilogFile
         db.cmp(&da).then(a.module.cmp(&b.module))
     });
     files
+}
+
+fn v_range(n: u32) -> String {
+    if n == 1 {
+        String::new()
+    } else {
+        format!("[{}:0] ", n - 1)
+    }
+}
+
+/// What a use of net `id` writes: its name, or for an inline net its
+/// driver's expression.
+fn v_use(p: &TopPlan, id: NetId) -> String {
+    let net = &p.nets[id];
+    match net.role {
+        Role::Inline => v_drive(p, id),
+        _ => net.name.clone(),
+    }
+}
+
+/// The expression of net `id`'s driver.
+fn v_drive(p: &TopPlan, id: NetId) -> String {
+    let net = &p.nets[id];
+    match net.drive {
+        Drive::Input | Drive::Inst(_) => net.name.clone(),
+        Drive::Slice { of, hi, lo } => format!("{}[{hi}:{lo}]", v_use(p, of)),
+        Drive::Unused { of, hi, lo } => format!("^{}[{hi}:{lo}]", v_use(p, of)),
+        Drive::Alias(of) => v_use(p, of),
+        Drive::Sext(of) => {
+            let (e, n, to) = (v_use(p, of), p.nets[of].width, net.width);
+            if to == n {
+                e
+            } else {
+                format!("{{{{{}{{{e}[{}]}}}}, {e}}}", to - n, n - 1)
+            }
+        }
+    }
+}
+
+/// The connections of instance `k`, one `.port(expr)` per Verilog port.
+fn v_conns(p: &TopPlan, k: usize) -> Vec<String> {
+    let inst = &p.insts[k];
+    let mut v = Vec::new();
+    for (spec, nets) in inst.block.kind().ports().iter().zip(&inst.conns) {
+        match spec.pins {
+            Pins::One => v.extend(nets.iter().map(|&n| format!(".{}({})", spec.name, v_use(p, n)))),
+            Pins::Array => v.extend(
+                nets.iter()
+                    .enumerate()
+                    .map(|(e, &n)| format!(".{}__{e}({})", spec.name, v_use(p, n))),
+            ),
+            Pins::Split { lo, hi, hi_bit } => {
+                let l = inst.block.split_at();
+                for &n in nets {
+                    let e = v_use(p, n);
+                    v.push(format!(".{lo}({e}[{}:0])", l - 1));
+                    v.push(if hi_bit {
+                        format!(".{hi}({e}[{l}])")
+                    } else {
+                        format!(".{hi}({e}[{}:{l}])", p.nets[n].width - 1)
+                    });
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The top module `top` of plan `p`, its instances' modules named
+/// `<top>__<instance>`.
+fn top_module(p: &TopPlan, top: &str, header: &str) -> String {
+    let mut t = String::from(header);
+    t.push_str("`default_nettype none\n\n");
+    let names: Vec<&str> = p.ports.iter().map(|&i| p.nets[i].name.as_str()).collect();
+    let _ = writeln!(t, "module {top}({});\n", names.join(","));
+    for &i in &p.ports {
+        let net = &p.nets[i];
+        let dir = match net.role {
+            Role::Port(Dir::Out) => "output",
+            _ => "input",
+        };
+        let _ = writeln!(t, "    {dir} wire {}{};", v_range(net.width), net.name);
+    }
+    t.push('\n');
+    let mut tail = Vec::new();
+    for (id, net) in p.nets.iter().enumerate() {
+        let decl = format!("wire {}{}", v_range(net.width), net.name);
+        match (net.role, net.drive) {
+            (Role::Wire, Drive::Inst(_)) => {
+                let _ = writeln!(t, "    {decl};");
+            }
+            (Role::Wire, Drive::Unused { .. }) => tail.push(format!("{decl} = {};", v_drive(p, id))),
+            (Role::Wire, _) => {
+                let _ = writeln!(t, "    {decl} = {};", v_drive(p, id));
+            }
+            (Role::Port(Dir::Out), Drive::Inst(_)) | (Role::Port(Dir::In), _) | (Role::Inline, _) => {}
+            (Role::Port(Dir::Out), _) => tail.push(format!("assign {} = {};", net.name, v_drive(p, id))),
+        }
+    }
+    for (k, i) in p.insts.iter().enumerate() {
+        let _ = writeln!(t, "\n    {top}__{} {}(", i.name, i.name);
+        let conns: Vec<String> = v_conns(p, k).iter().map(|c| format!("        {c}")).collect();
+        t.push_str(&conns.join(",\n"));
+        t.push_str("\n    );\n");
+    }
+    if !tail.is_empty() {
+        t.push('\n');
+        for l in &tail {
+            let _ = writeln!(t, "    {l}");
+        }
+    }
+    t.push_str("\nendmodule\n\n`default_nettype wire\n");
+    t
+}
+
+/// The files of a top: each instance's modules (from its rust-hdl Verilog
+/// `verilog[k]`, renamed `<top>__<instance>`), leaves first, in instance
+/// order, then the top module written from the plan.
+pub fn top_files(
+    p: &TopPlan,
+    verilog: &[String],
+    top: &str,
+    header: &str,
+) -> Result<Vec<VerilogFile>, HdlError> {
+    p.check()
+        .map_err(|e| HdlError(format!("internal: the plan of {top}: {e}")))?;
+    if verilog.len() != p.insts.len() {
+        return Err(HdlError(format!(
+            "internal: {top} has {} instances but {} Verilog texts",
+            p.insts.len(),
+            verilog.len()
+        )));
+    }
+    let mut files = Vec::new();
+    for (i, v) in p.insts.iter().zip(verilog) {
+        files.extend(split_modules(v, &format!("{top}__{}", i.name), header));
+    }
+    files.push(VerilogFile {
+        name: format!("{top}.v"),
+        module: top.to_string(),
+        text: top_module(p, top, header),
+    });
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -9,8 +9,11 @@
 //! - [`requant`]: the requantizer core (spec 5);
 //! - [`blocks`]: leaf widgets (extenders, `EstMul`);
 //! - `dispatch`: run-time widths to rust-hdl types, per block;
-//! - [`top`]: the tops of spec 6.1/6.2 composed from the blocks (Verilog
-//!   and rust-sim from one wiring);
+//! - [`plan`]: the wiring of every top, written once (ports, nets,
+//!   instances with their block, key widths, cost class and port map; the
+//!   blocks' port names);
+//! - [`top`]: the tops of spec 6.1/6.2 built from their plans (Verilog and
+//!   rust-sim);
 //! - [`sim`]: the cycle interface of the `rust-sim` backend;
 //! - [`emit`]: Verilog files as shipped (renaming, one module per file);
 //! - [`format`]: the number format (split W+C, M, Z; FB, T) with its ranges;
@@ -24,12 +27,13 @@ pub mod emit;
 pub mod format;
 pub mod heap;
 pub mod mul;
+pub mod plan;
 pub mod requant;
 pub mod sim;
 pub mod top;
 
 pub use sim::{MacIn, MacOut, MacSim};
-pub use top::Arch;
+pub use plan::Arch;
 
 include!("widths.rs");
 
@@ -120,6 +124,12 @@ pub fn requant_sim(p: &RequantParams, sums: &[i64]) -> Result<Vec<u32>, HdlError
 /// is prepended to every file.
 pub fn generate_mac(cfg: &MacConfig, header: &str) -> Result<Vec<emit::VerilogFile>, HdlError> {
     top::Mac::new(cfg)?.files(cfg.top(), header)
+}
+
+/// The wiring plan of the MAC top of `cfg` (its instances and their cost
+/// classes included), after the range checks.
+pub fn mac_plan(cfg: &MacConfig) -> Result<plan::TopPlan, HdlError> {
+    Ok(plan::plan(&cfg.widths()?, cfg.arch))
 }
 
 /// A `rust-sim` simulator of the MAC.

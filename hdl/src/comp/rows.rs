@@ -28,19 +28,7 @@
 use crate::blocks::{bits_of, low_mask, settled_block, ShiftExt, SETTLE_MAX};
 use rust_hdl::prelude::*;
 
-/// Rows per term (the first, and a second for M >= 1).
-pub const fn rows_per_term(m: u32) -> u32 {
-    if m == 0 {
-        1
-    } else {
-        2
-    }
-}
-
-/// Output rows R of the block: two terms' rows and two carry-in rows.
-pub const fn row_count(m: u32) -> u32 {
-    2 * rows_per_term(m) + 2
-}
+pub use crate::plan::{row_count, rows_per_term};
 
 /// Shift and width (b, n) of a term's second row.
 const fn second_row(w: u32, m: u32) -> (u32, u32) {

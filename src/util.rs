@@ -54,6 +54,15 @@ pub fn set_default_mode(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes `value` to `path` atomically ([`write_atomic`]) as pretty JSON
+/// with a final newline: every JSON result file fpec writes.
+pub fn write_json_atomic(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    write_atomic(
+        path,
+        (serde_json::to_string_pretty(value)? + "\n").as_bytes(),
+    )
+}
+
 /// Writes `contents` to `path` atomically: a temporary file in the same
 /// folder, then a rename, so readers never see a half-written file. The file
 /// gets the user's umask (not tempfile's 0600).

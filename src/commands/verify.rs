@@ -70,27 +70,37 @@ pub struct VerifyArgs {
     pub bench: bool,
 }
 
+/// The flags of `--rtl` that a manifest gives (format, Lmax, timing), each
+/// with whether it was given, in the order errors name them.
+fn manifest_flags(a: &VerifyArgs) -> [(&'static str, bool); 6] {
+    [
+        ("--bits", a.bits.is_some()),
+        ("--emb", a.emb.is_some()),
+        ("--no-ezb", a.no_ezb),
+        ("--max-len", a.max_len.is_some()),
+        ("--latency", a.latency.is_some()),
+        ("--sum-width", a.sum_width.is_some()),
+    ]
+}
+
+/// The first given flag of `flags`.
+fn first_given(flags: &[(&'static str, bool)]) -> Option<&'static str> {
+    flags.iter().find(|f| f.1).map(|f| f.0)
+}
+
 /// The device under test from the arguments.
 fn dut_of(a: &VerifyArgs) -> Result<manifest::Dut> {
     if a.dir.is_some() {
         // With DIR the manifest describes the design: flags describing --rtl
         // would be silently ignored, so they are errors.
-        let given: Vec<&str> = [
-            ("--bits", a.bits.is_some()),
-            ("--emb", a.emb.is_some()),
-            ("--no-ezb", a.no_ezb),
-            ("--max-len", a.max_len.is_some()),
-            ("--latency", a.latency.is_some()),
-            ("--sum-width", a.sum_width.is_some()),
-            ("--param", !a.params.is_empty()),
-            ("--top", a.top.is_some()),
-            ("--manifest", a.manifest.is_some()),
-        ]
-        .iter()
-        .filter(|x| x.1)
-        .map(|x| x.0)
-        .collect();
-        if let Some(f) = given.first() {
+        let given = first_given(&manifest_flags(a)).or_else(|| {
+            first_given(&[
+                ("--param", !a.params.is_empty()),
+                ("--top", a.top.is_some()),
+                ("--manifest", a.manifest.is_some()),
+            ])
+        });
+        if let Some(f) = given {
             return Err(usage(format!(
                 "{f} describes --rtl designs; with DIR the manifest gives it (drop {f} or use --rtl)"
             )));
@@ -105,19 +115,7 @@ fn dut_of(a: &VerifyArgs) -> Result<manifest::Dut> {
         }
     }
     if a.manifest.is_some() {
-        let clash: Vec<&str> = [
-            ("--bits", a.bits.is_some()),
-            ("--emb", a.emb.is_some()),
-            ("--no-ezb", a.no_ezb),
-            ("--max-len", a.max_len.is_some()),
-            ("--latency", a.latency.is_some()),
-            ("--sum-width", a.sum_width.is_some()),
-        ]
-        .iter()
-        .filter(|x| x.1)
-        .map(|x| x.0)
-        .collect();
-        if let Some(f) = clash.first() {
+        if let Some(f) = first_given(&manifest_flags(a)) {
             return Err(usage(format!(
                 "{f} conflicts with --manifest (the manifest gives it)"
             )));

@@ -181,6 +181,25 @@ impl Dataset {
     pub fn pixels(&self) -> usize {
         self.shape.iter().product()
     }
+    /// Checks that the set fits a network with inputs of shape `input` and
+    /// `classes` outputs (the one check of models and graphs).
+    pub fn check_fits(&self, input: [usize; 3], classes: usize) -> Result<()> {
+        if input != self.shape {
+            anyhow::bail!(
+                "the model expects inputs of shape {:?} but the data has shape {:?}",
+                input,
+                self.shape
+            );
+        }
+        if classes < self.classes {
+            anyhow::bail!(
+                "the model has {} outputs but the data has {} classes",
+                classes,
+                self.classes
+            );
+        }
+        Ok(())
+    }
     /// Part of each sample under the fixed stratified rule (see module docs).
     pub fn parts(&self) -> Vec<Part> {
         let mut seen = vec![0usize; 256];
@@ -322,6 +341,29 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     bounded::read_maybe_gz(path, bounded::MAX_TENSOR_FILE)
 }
 
+/// The `D` big-endian dims of an IDX file of unsigned bytes (magic
+/// 0x0000080D), after checking the header is whole; `kind` (image, label)
+/// and `name` go into the errors.
+fn idx_header<const D: usize>(
+    b: &[u8],
+    name: &impl std::fmt::Display,
+    kind: &str,
+) -> Result<[u32; D]> {
+    let need = 4 + 4 * D;
+    if b.len() < need {
+        bail!(
+            "{name}: truncated IDX {kind} header ({} bytes, need {need})",
+            b.len()
+        );
+    }
+    let (magic, want) = (be_u32(b, 0), 0x0800 | D as u32);
+    if magic != want {
+        let s = if D == 1 { "" } else { "s" };
+        bail!("{name}: bad IDX {kind} magic 0x{magic:08x} (expected 0x{want:08x}: unsigned bytes, {D} dim{s})");
+    }
+    Ok(std::array::from_fn(|i| be_u32(b, 4 + 4 * i)))
+}
+
 /// Loads an MNIST-style IDX pair (optionally gzipped): images with magic
 /// 0x00000803 and big-endian dims (count, rows, cols), labels with magic
 /// 0x00000801 and dim (count). Pixels are scaled by 1/255.
@@ -330,17 +372,7 @@ pub fn load_idx(images: &Path, labels: &Path) -> Result<Dataset> {
     let lb = read_maybe_gz(labels)?;
     let name_i = images.display();
     let name_l = labels.display();
-    if ib.len() < 16 {
-        bail!(
-            "{name_i}: truncated IDX image header ({} bytes, need 16)",
-            ib.len()
-        );
-    }
-    let magic = be_u32(&ib, 0);
-    if magic != 0x0000_0803 {
-        bail!("{name_i}: bad IDX image magic 0x{magic:08x} (expected 0x00000803: unsigned bytes, 3 dims)");
-    }
-    let (n, rows, cols) = (be_u32(&ib, 4), be_u32(&ib, 8), be_u32(&ib, 12));
+    let [n, rows, cols] = idx_header(&ib, &name_i, "image")?;
     if rows == 0 || cols == 0 {
         bail!("{name_i}: image dimensions {rows}x{cols} must be positive");
     }
@@ -355,17 +387,8 @@ pub fn load_idx(images: &Path, labels: &Path) -> Result<Dataset> {
     }
     // The file holds `need` bytes, so these products fit in usize.
     let (n, rows, cols) = (n as usize, rows as usize, cols as usize);
-    if lb.len() < 8 {
-        bail!(
-            "{name_l}: truncated IDX label header ({} bytes, need 8)",
-            lb.len()
-        );
-    }
-    let magic = be_u32(&lb, 0);
-    if magic != 0x0000_0801 {
-        bail!("{name_l}: bad IDX label magic 0x{magic:08x} (expected 0x00000801: unsigned bytes, 1 dim)");
-    }
-    let nl = be_u32(&lb, 4) as usize;
+    let [nl] = idx_header(&lb, &name_l, "label")?;
+    let nl = nl as usize;
     if (lb.len() as u128) < 8 + nl as u128 {
         bail!(
             "{name_l}: truncated IDX label data: header says {nl} labels but the file has {} label bytes",

@@ -42,7 +42,9 @@ use crate::dnn::data::{Dataset, Source};
 use crate::dnn::graph::{for_windows, pad_map, slice_map, Graph, Op, Plan, IN_IDX};
 use crate::dnn::int8::{Geometry, Int8Conv, LaneCode};
 use crate::dnn::model::argmax;
-use crate::dnn::quant::{DotRecord, LayerStats, QuantConfig, QuantEval, StageFormats};
+use crate::dnn::quant::{
+    evaluate_images, DotRecord, LayerStats, QuantConfig, QuantEval, StageFormats,
+};
 use crate::format::{Format, Split};
 use crate::golden::{self, bias_to_sum, encode_full, requant_div, Operand, Word};
 use anyhow::{bail, Context, Result};
@@ -843,33 +845,8 @@ impl QuantGraph {
     }
 
     fn eval_impl(&self, data: &Dataset, pair_stats: bool) -> Result<QuantEval> {
-        let n = self.macs.len();
-        let (correct, mut layers) = data
-            .images
-            .par_iter()
-            .zip(data.labels.par_iter())
-            .map(|(img, &lab)| {
-                let mut st = vec![LayerStats::default(); n];
-                let (c, _) = self.run(img, &mut st, pair_stats, None)?;
-                Ok::<_, anyhow::Error>(((c == lab as usize) as usize, st))
-            })
-            .try_reduce(
-                || (0usize, vec![LayerStats::default(); n]),
-                |(c1, mut s1), (c2, s2)| {
-                    for (a, b) in s1.iter_mut().zip(&s2) {
-                        add_stats(a, b);
-                    }
-                    Ok((c1 + c2, s1))
-                },
-            )?;
-        for (l, m) in layers.iter_mut().zip(&self.macs) {
-            l.weight_saturations = m.w_sat;
-        }
-        Ok(QuantEval {
-            accuracy: 100.0 * correct as f64 / data.len().max(1) as f64,
-            correct,
-            samples: data.len(),
-            layers,
+        evaluate_images(data, self.macs.iter().map(|m| m.w_sat), |img, st| {
+            Ok(self.run(img, st, pair_stats, None)?.0)
         })
     }
 
@@ -984,13 +961,6 @@ impl DotTap<'_> {
     fn takes(&self, m: &QMac, output: usize) -> bool {
         (self.image * m.out_ch * m.npos + output).is_multiple_of(self.step)
     }
-}
-
-fn add_stats(a: &mut LayerStats, b: &LayerStats) {
-    a.pairs += b.pairs;
-    a.sparse_pairs += b.sparse_pairs;
-    a.act_saturations += b.act_saturations;
-    a.activations += b.activations;
 }
 
 /// Words to sums: FxP s = q at F = FBa; FPEC s = q * 2^G + est at F = FBa + G.
@@ -2005,7 +1975,7 @@ impl QuantGraph {
             total.correct += ev.correct;
             total.samples += ev.samples;
             for (a, x) in total.layers.iter_mut().zip(&ev.layers) {
-                add_stats(a, x);
+                a.add(x);
                 a.weight_saturations = x.weight_saturations;
             }
             progress.inc(b.len() as u64);

@@ -396,21 +396,7 @@ impl Graph {
 
     /// Checks that a data set fits the graph (input shape, class count).
     pub fn check_data(&self, data: &crate::dnn::data::Dataset) -> Result<()> {
-        if self.input != data.shape {
-            bail!(
-                "the model expects inputs of shape {:?} but the data has shape {:?}",
-                self.input,
-                data.shape
-            );
-        }
-        if self.classes() < data.classes {
-            bail!(
-                "the model has {} outputs but the data has {} classes",
-                self.classes(),
-                data.classes
-            );
-        }
-        Ok(())
+        data.check_fits(self.input, self.classes())
     }
 }
 

@@ -288,48 +288,109 @@ impl Model {
     }
 }
 
-/// Float MAC layer: conv (stride, zero padding) or dense, plus bias.
-pub fn mac_float(model: &Model, st: &Stage, x: &[f64]) -> Vec<f64> {
-    let (w, b) = model.params(st.layer);
-    match &model.layers[st.layer] {
-        Layer::Conv2d {
+/// The taps of a conv2d stage (stride, zero padding): every output
+/// position and, for each, its in-bounds (weight index, input index) pairs.
+/// The one walk of a conv shared by the float forward pass ([`mac_float`])
+/// and training's backward pass, in the order (o, y, x), then (c, ky, kx).
+pub(crate) struct ConvTaps {
+    in_ch: usize,
+    out_ch: usize,
+    kernel: usize,
+    padding: isize,
+    stride: usize,
+    in_hw: (usize, usize),
+    out_hw: (usize, usize),
+}
+
+impl ConvTaps {
+    /// The taps of stage `st`; `None` when its layer is not a conv.
+    pub(crate) fn of(model: &Model, st: &Stage) -> Option<ConvTaps> {
+        let Layer::Conv2d {
             in_ch,
             out_ch,
             kernel,
             padding,
             stride,
             ..
-        } => {
-            let [_, h, wd] = st.in_shape;
-            let [_, oh, ow] = st.mac_shape;
-            let (k, p, sd) = (*kernel, *padding as isize, *stride);
-            let mut out = vec![0.0; out_ch * oh * ow];
-            for o in 0..*out_ch {
-                for y in 0..oh {
-                    for xx in 0..ow {
-                        let mut s = b[o];
-                        for c in 0..*in_ch {
-                            for ky in 0..k {
-                                let iy = (y * sd) as isize + ky as isize - p;
-                                if iy < 0 || iy >= h as isize {
-                                    continue;
-                                }
-                                for kx in 0..k {
-                                    let ix = (xx * sd) as isize + kx as isize - p;
-                                    if ix < 0 || ix >= wd as isize {
-                                        continue;
-                                    }
-                                    s += w[((o * in_ch + c) * k + ky) * k + kx]
-                                        * x[(c * h + iy as usize) * wd + ix as usize];
-                                }
-                            }
-                        }
-                        out[(o * oh + y) * ow + xx] = s;
-                    }
+        } = &model.layers[st.layer]
+        else {
+            return None;
+        };
+        let [_, h, w] = st.in_shape;
+        let [_, oh, ow] = st.mac_shape;
+        Some(ConvTaps {
+            in_ch: *in_ch,
+            out_ch: *out_ch,
+            kernel: *kernel,
+            padding: *padding as isize,
+            stride: *stride,
+            in_hw: (h, w),
+            out_hw: (oh, ow),
+        })
+    }
+
+    /// Output values (channels x positions).
+    pub(crate) fn out_len(&self) -> usize {
+        self.out_ch * self.out_hw.0 * self.out_hw.1
+    }
+
+    /// Calls `f(o, (y, x), index)` for every output, `index` its place in
+    /// the [O, OH, OW] map.
+    pub(crate) fn for_each_output(&self, mut f: impl FnMut(usize, (usize, usize), usize)) {
+        let (oh, ow) = self.out_hw;
+        for o in 0..self.out_ch {
+            for y in 0..oh {
+                for x in 0..ow {
+                    f(o, (y, x), (o * oh + y) * ow + x);
                 }
             }
-            out
         }
+    }
+
+    /// Calls `f(weight index, input index)` for every in-bounds tap of
+    /// output channel `o` at `(y, x)`.
+    pub(crate) fn for_each_tap(
+        &self,
+        o: usize,
+        (y, x): (usize, usize),
+        mut f: impl FnMut(usize, usize),
+    ) {
+        let (h, wd) = self.in_hw;
+        let (k, p, sd) = (self.kernel, self.padding, self.stride);
+        for c in 0..self.in_ch {
+            for ky in 0..k {
+                let iy = (y * sd) as isize + ky as isize - p;
+                if iy < 0 || iy >= h as isize {
+                    continue;
+                }
+                for kx in 0..k {
+                    let ix = (x * sd) as isize + kx as isize - p;
+                    if ix < 0 || ix >= wd as isize {
+                        continue;
+                    }
+                    f(
+                        ((o * self.in_ch + c) * k + ky) * k + kx,
+                        (c * h + iy as usize) * wd + ix as usize,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Float MAC layer: conv (stride, zero padding) or dense, plus bias.
+pub fn mac_float(model: &Model, st: &Stage, x: &[f64]) -> Vec<f64> {
+    let (w, b) = model.params(st.layer);
+    if let Some(t) = ConvTaps::of(model, st) {
+        let mut out = vec![0.0; t.out_len()];
+        t.for_each_output(|o, pos, i| {
+            let mut s = b[o];
+            t.for_each_tap(o, pos, |wi, xi| s += w[wi] * x[xi]);
+            out[i] = s;
+        });
+        return out;
+    }
+    match &model.layers[st.layer] {
         Layer::Dense { inp, out, .. } => (0..*out)
             .map(|o| b[o] + (0..*inp).map(|i| w[o * inp + i] * x[i]).sum::<f64>())
             .collect(),
@@ -411,21 +472,7 @@ pub fn float_accuracy(model: &Model, data: &crate::dnn::data::Dataset) -> Result
 
 /// Checks that a data set fits a model (input shape, class count).
 pub fn check_data(model: &Model, data: &crate::dnn::data::Dataset) -> Result<()> {
-    if model.input != data.shape {
-        bail!(
-            "the model expects inputs of shape {:?} but the data has shape {:?}",
-            model.input,
-            data.shape
-        );
-    }
-    if model.classes() < data.classes {
-        bail!(
-            "the model has {} outputs but the data has {} classes",
-            model.classes(),
-            data.classes
-        );
-    }
-    Ok(())
+    data.check_fits(model.input, model.classes())
 }
 
 /// The stage of conv2d layer `i` (`l`) on an input of `shape`.

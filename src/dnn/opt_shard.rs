@@ -12,7 +12,7 @@
 
 use crate::dnn::opt::summarize;
 use crate::dnn::opt::{sweep_splits, OptReport};
-use crate::util::{usage, write_atomic};
+use crate::util::{usage, write_json_atomic};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -65,7 +65,7 @@ pub fn write_shard(
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     let p = dir.join(file_name(k, n));
-    write_atomic(&p, (serde_json::to_string_pretty(&s)? + "\n").as_bytes())?;
+    write_json_atomic(&p, &s)?;
     Ok(p)
 }
 

@@ -297,7 +297,8 @@ pub struct LayerStats {
 }
 
 impl LayerStats {
-    fn add(&mut self, o: &LayerStats) {
+    /// Adds `o`'s counts (not the weight saturations, a per-layer constant).
+    pub(crate) fn add(&mut self, o: &LayerStats) {
         self.pairs += o.pairs;
         self.sparse_pairs += o.sparse_pairs;
         self.act_saturations += o.act_saturations;
@@ -311,6 +312,46 @@ impl LayerStats {
             self.sparse_pairs as f64 / self.pairs as f64
         }
     }
+}
+
+/// Quantized accuracy and per-layer statistics on `data`, `classify(image,
+/// stats)` giving one image's class and adding to its layers' `stats`; the
+/// layers' weight saturations from `w_sat`. The one parallel evaluation of
+/// the layer-list and graph engines: per image, then summed, so the result
+/// does not depend on the thread count.
+pub(crate) fn evaluate_images(
+    data: &Dataset,
+    w_sat: impl ExactSizeIterator<Item = u64>,
+    classify: impl Fn(&[f64], &mut Vec<LayerStats>) -> Result<usize> + Sync,
+) -> Result<QuantEval> {
+    let n = w_sat.len();
+    let (correct, mut layers) = data
+        .images
+        .par_iter()
+        .zip(data.labels.par_iter())
+        .map(|(img, &lab)| {
+            let mut st = vec![LayerStats::default(); n];
+            let c = classify(img, &mut st)?;
+            Ok::<_, anyhow::Error>(((c == lab as usize) as usize, st))
+        })
+        .try_reduce(
+            || (0usize, vec![LayerStats::default(); n]),
+            |(c1, mut s1), (c2, s2)| {
+                for (a, b) in s1.iter_mut().zip(&s2) {
+                    a.add(b);
+                }
+                Ok((c1 + c2, s1))
+            },
+        )?;
+    for (l, w) in layers.iter_mut().zip(w_sat) {
+        l.weight_saturations = w;
+    }
+    Ok(QuantEval {
+        accuracy: 100.0 * correct as f64 / data.len().max(1) as f64,
+        correct,
+        samples: data.len(),
+        layers,
+    })
 }
 
 /// Result of a quantized evaluation.
@@ -694,34 +735,11 @@ impl QuantModel {
     /// Quantized accuracy and statistics on a data set (parallel over images;
     /// the result does not depend on the thread count).
     pub fn evaluate(&self, data: &Dataset) -> Result<QuantEval> {
-        let n = self.stages.len();
-        let (correct, mut layers) = data
-            .images
-            .par_iter()
-            .zip(data.labels.par_iter())
-            .map(|(img, &lab)| {
-                let mut st = vec![LayerStats::default(); n];
-                let c = self.run(img, &mut st, None)?;
-                Ok::<_, anyhow::Error>(((c == lab as usize) as usize, st))
-            })
-            .try_reduce(
-                || (0usize, vec![LayerStats::default(); n]),
-                |(c1, mut s1), (c2, s2)| {
-                    for (a, b) in s1.iter_mut().zip(&s2) {
-                        a.add(b);
-                    }
-                    Ok((c1 + c2, s1))
-                },
-            )?;
-        for (l, s) in layers.iter_mut().zip(&self.stages) {
-            l.weight_saturations = s.w_sat as u64;
-        }
-        Ok(QuantEval {
-            accuracy: 100.0 * correct as f64 / data.len().max(1) as f64,
-            correct,
-            samples: data.len(),
-            layers,
-        })
+        evaluate_images(
+            data,
+            self.stages.iter().map(|s| s.w_sat as u64),
+            |img, st| self.run(img, st, None),
+        )
     }
 
     /// Classifies one image (no statistics).

@@ -4,7 +4,9 @@
 //! file.
 
 use crate::dnn::data::Dataset;
-use crate::dnn::model::{argmax, mac_float, maxpool, Layer, Model, Stage, FORMAT_TAG, VERSION};
+use crate::dnn::model::{
+    argmax, mac_float, maxpool, ConvTaps, Layer, Model, Stage, FORMAT_TAG, VERSION,
+};
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -168,50 +170,23 @@ fn mac_backward(
 ) -> Vec<f64> {
     let (w, _) = model.params(st.layer);
     let mut dx = vec![0.0; x.len()];
-    match &model.layers[st.layer] {
-        Layer::Conv2d {
-            in_ch,
-            out_ch,
-            kernel,
-            padding,
-            stride,
-            ..
-        } => {
-            let [_, h, wd] = st.in_shape;
-            let [_, oh, ow] = st.mac_shape;
-            let (k, p, sd) = (*kernel, *padding as isize, *stride);
-            for o in 0..*out_ch {
-                for y in 0..oh {
-                    for xx in 0..ow {
-                        let go = g[(o * oh + y) * ow + xx];
-                        if go == 0.0 {
-                            continue;
-                        }
-                        gb[o] += go;
-                        for c in 0..*in_ch {
-                            for ky in 0..k {
-                                let iy = (y * sd) as isize + ky as isize - p;
-                                if iy < 0 || iy >= h as isize {
-                                    continue;
-                                }
-                                for kx in 0..k {
-                                    let ix = (xx * sd) as isize + kx as isize - p;
-                                    if ix < 0 || ix >= wd as isize {
-                                        continue;
-                                    }
-                                    let wi = ((o * in_ch + c) * k + ky) * k + kx;
-                                    let xi = (c * h + iy as usize) * wd + ix as usize;
-                                    gw[wi] += go * x[xi];
-                                    if need_dx {
-                                        dx[xi] += go * w[wi];
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+    if let Some(t) = ConvTaps::of(model, st) {
+        t.for_each_output(|o, pos, i| {
+            let go = g[i];
+            if go == 0.0 {
+                return;
             }
-        }
+            gb[o] += go;
+            t.for_each_tap(o, pos, |wi, xi| {
+                gw[wi] += go * x[xi];
+                if need_dx {
+                    dx[xi] += go * w[wi];
+                }
+            });
+        });
+        return dx;
+    }
+    match &model.layers[st.layer] {
         Layer::Dense { inp, out, .. } => {
             for o in 0..*out {
                 let go = g[o];

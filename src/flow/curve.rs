@@ -11,7 +11,7 @@ use crate::energy::{evaluate_synthesized, Activity, EnergyOptions, EnergyTable, 
 use crate::format::Split;
 use crate::plot::{Axis, Chart, Line, Marker, Point, Series, PALETTE};
 use crate::synth::{Design, SynthOptions};
-use crate::util::{usage, write_atomic};
+use crate::util::{usage, write_atomic, write_json_atomic};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -132,10 +132,7 @@ fn write(curves: &[Curve], seed: u64, out: &Path) -> Result<()> {
     md.push_str("\nPlot: `sparse-curve.svg` (sim activity).\n");
     write_atomic(&out.join("sparse-curve.md"), md.as_bytes())?;
     let json = serde_json::json!({ "sparse_curve": curves, "seed": seed });
-    write_atomic(
-        &out.join("sparse-curve.json"),
-        (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
-    )?;
+    write_json_atomic(&out.join("sparse-curve.json"), &json)?;
     write_atomic(
         &out.join("sparse-curve.svg"),
         chart(curves).to_svg().as_bytes(),

@@ -16,7 +16,7 @@ use crate::gen::Arch;
 use crate::synth::floor::Units;
 use crate::synth::{Design, SynthOptions};
 
-use crate::util::{usage, write_atomic};
+use crate::util::{usage, write_atomic, write_json_atomic};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -263,9 +263,9 @@ fn cost(name: &str, design: &Design, dir: &Path, workload: &Workload, seed: u64)
     ] {
         opts.activity = activity;
         let r = evaluate_synthesized(design, &sr, &opts)?;
-        write_atomic(
+        write_json_atomic(
             &sr.dir.join(format!("energy-{}.json", opts.activity.kind())),
-            (serde_json::to_string_pretty(&r)? + "\n").as_bytes(),
+            &r,
         )?;
         reports.push(r);
     }

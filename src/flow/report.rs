@@ -5,7 +5,7 @@ use super::{Computed, ConfigResult, Costed, FlowOptions};
 use crate::energy::Workload;
 use crate::plot::{Axis, Chart, Line, Marker, Point, Series, PALETTE};
 use crate::synth::floor::{RowModel, Units};
-use crate::util::write_atomic;
+use crate::util::{write_atomic, write_json_atomic};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use std::fmt::Write as _;
@@ -303,10 +303,7 @@ pub(super) fn write_report(
     let report = Report::new(c, args, baselines, units);
     let out = report.c.out.as_path();
     write_atomic(&out.join("report.md"), report.markdown().as_bytes())?;
-    write_atomic(
-        &out.join("report.json"),
-        (serde_json::to_string_pretty(&report.json())? + "\n").as_bytes(),
-    )?;
+    write_json_atomic(&out.join("report.json"), &report.json())?;
     println!("{}", report.line());
     Ok(report.result)
 }
@@ -375,10 +372,7 @@ pub(super) fn write_summary(
                                  "glitch": b8.glitch.energy_fj_per_mac },
                        "fxp16": { "static": b16.static_.energy_fj_per_mac, "sim": b16.sim.energy_fj_per_mac,
                                   "glitch": b16.glitch.energy_fj_per_mac } } });
-    write_atomic(
-        &out.join("summary.json"),
-        (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
-    )?;
+    write_json_atomic(&out.join("summary.json"), &json)?;
     write_atomic(
         &out.join("energy.svg"),
         energy_svg(results, baselines).as_bytes(),

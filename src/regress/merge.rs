@@ -8,7 +8,7 @@
 //! configuration written as `regress.md` and `regress.json`.
 
 use super::{is_exhaustive, shard_file_name, Plan, ShardResult, UnitResult, Work, FORMAT_VERSION};
-use crate::util::{usage, write_atomic};
+use crate::util::{usage, write_atomic, write_json_atomic};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -509,10 +509,7 @@ pub fn merge(args: &[PathBuf], out: &Path) -> Result<Merged> {
 pub fn write(m: &Merged, out: &Path) -> Result<()> {
     crate::toolchain::cache::mkdir(out)?;
     write_atomic(&out.join("regress.md"), markdown(m).as_bytes())?;
-    write_atomic(
-        &out.join("regress.json"),
-        (serde_json::to_string_pretty(m)? + "\n").as_bytes(),
-    )?;
+    write_json_atomic(&out.join("regress.json"), m)?;
     Ok(())
 }
 

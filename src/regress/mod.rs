@@ -814,16 +814,7 @@ pub fn run_shard(plan: &Plan, k: u64, n: u64, opts: &RunOptions) -> Result<Shard
             .with_context(|| format!("{id}: generating"))?;
         let vlt = verify::verilator::VerilatorBackend::build(&dut, &opts.cache)
             .with_context(|| format!("{id}: building the Verilator model"))?;
-        pb.suspend(|| {
-            println!(
-                "{id}: files simulated: {}",
-                dut.files
-                    .iter()
-                    .map(|f| f.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )
-        });
+        pb.suspend(|| println!("{id}: files simulated: {}", verify::files_simulated(&dut)));
         let mut ready = Ready { dut, vlt };
         let build_secs = tc.elapsed().as_secs_f64();
         let (mut pairs, mut bad, mut vsecs, mut nunits) = (0u64, 0u64, 0f64, 0u64);

@@ -232,6 +232,20 @@ impl<'a> Checker<'a> {
         self.next = self.scan.next_expected();
     }
 
+    /// Records the expected results for which `unread` holds as missing (no
+    /// read at their cycle), in order, until one for which it does not.
+    fn miss_while(&mut self, unread: impl Fn(&Product) -> bool) {
+        while let Some(p) = self.next.filter(|p| unread(p)) {
+            self.record(Mismatch {
+                cycle: p.out_cycle,
+                product: Some(p),
+                expected: Some(p.sum),
+                got: None,
+            });
+            self.advance();
+        }
+    }
+
     /// A read with out_valid high at `cycle` (reads must come in increasing
     /// cycle order).
     pub fn got(&mut self, cycle: u64, val: Got) {
@@ -246,15 +260,7 @@ impl<'a> Checker<'a> {
             return;
         }
         self.last_cycle = Some(cycle);
-        while let Some(p) = self.next.filter(|p| p.out_cycle < cycle) {
-            self.record(Mismatch {
-                cycle: p.out_cycle,
-                product: Some(p),
-                expected: Some(p.sum),
-                got: None,
-            });
-            self.advance();
-        }
+        self.miss_while(|p| p.out_cycle < cycle);
         match self.next {
             Some(p) if p.out_cycle == cycle => {
                 let ok = val.is_some_and(|raw| sext(raw, self.s) == p.sum);
@@ -282,15 +288,7 @@ impl<'a> Checker<'a> {
 
     /// End of the run: every result not read is missing.
     pub fn finish(mut self) -> CheckResult {
-        while let Some(p) = self.next {
-            self.record(Mismatch {
-                cycle: p.out_cycle,
-                product: Some(p),
-                expected: Some(p.sum),
-                got: None,
-            });
-            self.advance();
-        }
+        self.miss_while(|_| true);
         CheckResult {
             products: self.products,
             pairs: self.pairs,

@@ -180,6 +180,15 @@ pub fn make_stimulus(dut: &Dut, opts: &Options) -> Stimulus {
     }
 }
 
+/// The Verilog files of `dut`, space-separated, as the run logs them.
+pub fn files_simulated(dut: &Dut) -> String {
+    dut.files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Runs every backend of `opts` on `dut`; prints the seed and one summary
 /// line per backend; writes a report for each failing backend. Returns the
 /// outcomes (the caller decides the exit code).
@@ -188,14 +197,7 @@ pub fn run(dut: &Dut, opts: &Options) -> Result<Vec<BackendOutcome>> {
         "design: {} {} arch {}, Lmax {}, S {}, latency {}",
         dut.top, dut.split, dut.arch, dut.max_len, dut.sum_width, dut.latency
     );
-    println!(
-        "files simulated: {}",
-        dut.files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    println!("files simulated: {}", files_simulated(dut));
     println!("seed {}", opts.seed);
     crate::toolchain::cache::mkdir(&opts.out)?;
     clear_stale_reports(&opts.out)?;

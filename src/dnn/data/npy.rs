@@ -79,6 +79,14 @@ fn check_header_shape(bytes: &[u8], what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The array's values read as `T`, each widened to f64 by `to_f64`.
+fn values_f64<T: npyz::Deserialize>(
+    f: npyz::NpyFile<&[u8]>,
+    to_f64: fn(T) -> f64,
+) -> std::io::Result<Vec<f64>> {
+    Ok(f.into_vec::<T>()?.into_iter().map(to_f64).collect())
+}
+
 fn parse_array(bytes: &[u8], what: &str) -> Result<Array> {
     let bad = |e: &dyn std::fmt::Display| usage(format!("{what}: not a valid .npy array ({e})"));
     check_header_shape(bytes, what)?;
@@ -98,79 +106,16 @@ fn parse_array(bytes: &[u8], what: &str) -> Result<Array> {
     use npyz::TypeChar::{Float, Int, Uint};
     let conv = |e: std::io::Error| usage(format!("{what}: cannot read the data ({e})"));
     let (values, uint8) = match (ts.type_char(), ts.size_field()) {
-        (Uint, 1) => (
-            f.into_vec::<u8>()
-                .map_err(conv)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            true,
-        ),
-        (Float, 4) => (
-            f.into_vec::<f32>()
-                .map_err(conv)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            false,
-        ),
+        (Uint, 1) => (values_f64::<u8>(f, f64::from).map_err(conv)?, true),
+        (Float, 4) => (values_f64::<f32>(f, f64::from).map_err(conv)?, false),
         (Float, 8) => (f.into_vec::<f64>().map_err(conv)?, false),
-        (Int, 1) => (
-            f.into_vec::<i8>()
-                .map_err(conv)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            false,
-        ),
-        (Uint, 2) => (
-            f.into_vec::<u16>()
-                .map_err(conv)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            false,
-        ),
-        (Int, 2) => (
-            f.into_vec::<i16>()
-                .map_err(conv)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            false,
-        ),
-        (Int, 4) => (
-            f.into_vec::<i32>()
-                .map_err(conv)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            false,
-        ),
-        (Uint, 4) => (
-            f.into_vec::<u32>()
-                .map_err(conv)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            false,
-        ),
-        (Int, 8) => (
-            f.into_vec::<i64>()
-                .map_err(conv)?
-                .into_iter()
-                .map(|v| v as f64)
-                .collect(),
-            false,
-        ),
-        (Uint, 8) => (
-            f.into_vec::<u64>()
-                .map_err(conv)?
-                .into_iter()
-                .map(|v| v as f64)
-                .collect(),
-            false,
-        ),
+        (Int, 1) => (values_f64::<i8>(f, f64::from).map_err(conv)?, false),
+        (Uint, 2) => (values_f64::<u16>(f, f64::from).map_err(conv)?, false),
+        (Int, 2) => (values_f64::<i16>(f, f64::from).map_err(conv)?, false),
+        (Int, 4) => (values_f64::<i32>(f, f64::from).map_err(conv)?, false),
+        (Uint, 4) => (values_f64::<u32>(f, f64::from).map_err(conv)?, false),
+        (Int, 8) => (values_f64::<i64>(f, |v| v as f64).map_err(conv)?, false),
+        (Uint, 8) => (values_f64::<u64>(f, |v| v as f64).map_err(conv)?, false),
         _ => {
             return Err(usage(format!(
                 "{what}: dtype {descr} not supported (uint8, float32, float64, or integer labels)"

@@ -10,14 +10,14 @@
 //! else is a one-line error naming the node and its op.
 
 use super::import::{
-    all_ones, attr_float, attr_int, attr_ints, attr_str, constant_value, conv_bias, dense_bias,
-    expect_inputs, float_tensor, input_shape, int_tensor, single_output, Const, Shape,
+    all_ones, attr_float, attr_int, attr_ints, attr_str, constant_value, conv_bias, decode_model,
+    default_opset, dense_bias, expect_inputs, float_tensor, input_shape, int_tensor,
+    read_onnx_file, single_output, Const, Shape,
 };
-use super::proto::{GraphProto, ModelProto, NodeProto};
+use super::proto::{GraphProto, NodeProto};
 use crate::dnn::graph::{node_shape, Graph, Node, Op, GRAPH_VERSION, INPUT};
 use crate::dnn::model::FORMAT_TAG;
 use anyhow::{bail, Context, Result};
-use prost::Message;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -28,30 +28,13 @@ pub const GRAPH_OPS: &str = "Conv, Gemm, MatMul(+Add), BatchNormalization (after
 
 /// Reads and converts an ONNX file; every error names the file.
 pub fn import_graph_file(path: &Path) -> Result<Graph> {
-    let bytes = crate::util::read_limited(path, crate::util::MAX_MODEL_BYTES, "--model")?;
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into(),
-    );
-    import_graph_bytes(&bytes, &name).with_context(|| format!("bad ONNX file {}", path.display()))
+    read_onnx_file(path, import_graph_bytes)
 }
 
 /// Converts the bytes of an ONNX file.
 pub fn import_graph_bytes(bytes: &[u8], source: &str) -> Result<Graph> {
-    let m = ModelProto::decode(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "not an ONNX model: protobuf decoding failed: {e} (the file is truncated or not ONNX)"
-        )
-    })?;
-    if m.ir_version.unwrap_or(0) <= 0 {
-        bail!("not an ONNX model: no ir_version (the file is truncated or not ONNX)");
-    }
-    let opset = m
-        .opset_import
-        .iter()
-        .find(|o| matches!(o.domain(), "" | "ai.onnx"))
-        .map(|o| o.version())
-        .context("not an ONNX model: no opset for the default domain")?;
+    let (m, _) = decode_model(bytes, false)?;
+    let opset = default_opset(&m).context("not an ONNX model: no opset for the default domain")?;
     if !(OPSETS.0..=OPSETS.1).contains(&opset) {
         bail!(
             "opset {opset} is not supported (fpec reads opsets {}..={})",

@@ -22,18 +22,30 @@ pub(super) const MAX_DIM: i64 = 1 << 24;
 
 /// Reads and converts an ONNX file; every error names the file.
 pub fn import_file(path: &Path) -> Result<Model> {
+    read_onnx_file(path, import_bytes)
+}
+
+/// Reads an ONNX file (size-limited) and converts its bytes with
+/// `convert(bytes, file name)`; every error names the file. The one file
+/// reader of [`import_file`] and [`super::graph_import::import_graph_file`].
+pub(super) fn read_onnx_file<T>(
+    path: &Path,
+    convert: impl FnOnce(&[u8], &str) -> Result<T>,
+) -> Result<T> {
     let bytes = crate::util::read_limited(path, crate::util::MAX_MODEL_BYTES, "--model")?;
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into(),
     );
-    import_bytes(&bytes, &name).with_context(|| format!("bad ONNX file {}", path.display()))
+    convert(&bytes, &name).with_context(|| format!("bad ONNX file {}", path.display()))
 }
 
-/// Converts the bytes of an ONNX file; `source` goes into the model's `meta`.
-pub fn import_bytes(bytes: &[u8], source: &str) -> Result<Model> {
+/// Decodes the protobuf of an ONNX model and checks it has an IR version,
+/// which it returns. `json_hint`: when decoding fails on bytes that look
+/// like JSON, say that fpec model files need no import.
+pub(super) fn decode_model(bytes: &[u8], json_hint: bool) -> Result<(ModelProto, i64)> {
     let m = ModelProto::decode(bytes).map_err(|e| {
-        let hint = if bytes.first() == Some(&b'{') {
+        let hint = if json_hint && bytes.first() == Some(&b'{') {
             " (it looks like JSON: fpec model files are read directly, without import)"
         } else {
             " (the file is truncated or not ONNX)"
@@ -44,12 +56,23 @@ pub fn import_bytes(bytes: &[u8], source: &str) -> Result<Model> {
     if ir <= 0 {
         bail!("not an ONNX model: no ir_version (the file is truncated or not ONNX)");
     }
-    let opset = m
-        .opset_import
+    Ok((m, ir))
+}
+
+/// The model's opset of the default domain (`""` or `ai.onnx`), if any.
+pub(super) fn default_opset(m: &ModelProto) -> Option<i64> {
+    m.opset_import
         .iter()
         .find(|o| matches!(o.domain(), "" | "ai.onnx"))
         .map(|o| o.version())
-        .context("not an ONNX model: no opset for the default domain (the file is truncated or not ONNX)")?;
+}
+
+/// Converts the bytes of an ONNX file; `source` goes into the model's `meta`.
+pub fn import_bytes(bytes: &[u8], source: &str) -> Result<Model> {
+    let (m, ir) = decode_model(bytes, true)?;
+    let opset = default_opset(&m).context(
+        "not an ONNX model: no opset for the default domain (the file is truncated or not ONNX)",
+    )?;
     if opset < MIN_OPSET {
         bail!("opset {opset} is too old (fpec reads opset {MIN_OPSET} and later)");
     }
@@ -818,19 +841,31 @@ pub(super) fn dims_of(c: &Const) -> Result<(Vec<usize>, usize)> {
     Ok((dims, n))
 }
 
-/// A float32 constant as f64 values (exact), after checking its type and
-/// that the data length matches the dims; values must be finite.
-pub(super) fn float_tensor(c: &Const) -> Result<(Vec<usize>, Vec<f64>)> {
+/// The dims and value count of constant `c` ([`dims_of`]) after checking it
+/// holds `want` values; else an error naming the tensor, its type and
+/// `need` (what the reader takes).
+fn typed_dims(c: &Const, want: DataType, need: &str) -> Result<(Vec<usize>, usize)> {
     let t = c.t;
-    if t.data_type() != DataType::Float as i32 {
+    if t.data_type() != want as i32 {
         bail!(
-            "{} \"{}\" has data type {}; fpec reads float32 weights and biases only",
+            "{} \"{}\" has data type {}; {need}",
             c.origin,
             t.name(),
             dtype_name(t.data_type())
         );
     }
-    let (dims, n) = dims_of(c)?;
+    dims_of(c)
+}
+
+/// A float32 constant as f64 values (exact), after checking its type and
+/// that the data length matches the dims; values must be finite.
+pub(super) fn float_tensor(c: &Const) -> Result<(Vec<usize>, Vec<f64>)> {
+    let t = c.t;
+    let (dims, n) = typed_dims(
+        c,
+        DataType::Float,
+        "fpec reads float32 weights and biases only",
+    )?;
     let vals: Vec<f64> = match &t.raw_data {
         Some(raw) if !raw.is_empty() || t.float_data.is_empty() => {
             if raw.len() != n * 4 {
@@ -872,15 +907,7 @@ pub(super) fn float_tensor(c: &Const) -> Result<(Vec<usize>, Vec<f64>)> {
 /// An int64 constant of at most 8 values (a Reshape target).
 pub(super) fn int_tensor(c: &Const) -> Result<Vec<i64>> {
     let t = c.t;
-    if t.data_type() != DataType::Int64 as i32 {
-        bail!(
-            "{} \"{}\" has data type {}; a shape must be int64",
-            c.origin,
-            t.name(),
-            dtype_name(t.data_type())
-        );
-    }
-    let (dims, n) = dims_of(c)?;
+    let (dims, n) = typed_dims(c, DataType::Int64, "a shape must be int64")?;
     if dims.len() != 1 || n > 8 {
         bail!("{} \"{}\": a shape must be a 1-D int64 tensor of at most 8 values, found dims {dims:?}", c.origin, t.name());
     }

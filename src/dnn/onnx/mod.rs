@@ -21,7 +21,8 @@
 //!   dense layer that reads a feature map, which matches fpec's (c, y, x)
 //!   flattening order.
 //! - [`proto`]: prost code generated from the vendored `proto/onnx.proto`
-//!   (ONNX 1.23.2) by `scripts/gen-onnx-proto.sh`; committed, so building
+//!   (ONNX 1.23.2) by `scripts/gen-onnx-proto.sh` into `proto/onnx.rs`
+//!   (outside `src/`: generated, not written here); committed, so building
 //!   needs no protoc.
 //!
 //! Inference is not here: an imported model runs through
@@ -33,6 +34,7 @@ pub mod graph_import;
 pub mod import;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 #[rustfmt::skip]
+#[path = "../../../proto/onnx.rs"]
 pub mod proto;
 
 use crate::dnn::model::Model;

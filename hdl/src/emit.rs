@@ -154,7 +154,10 @@ fn v_conns(p: &TopPlan, k: usize) -> Vec<String> {
     let mut v = Vec::new();
     for (spec, nets) in inst.block.kind().ports().iter().zip(&inst.conns) {
         match spec.pins {
-            Pins::One => v.extend(nets.iter().map(|&n| format!(".{}({})", spec.name, v_use(p, n)))),
+            Pins::One => v.extend(
+                nets.iter()
+                    .map(|&n| format!(".{}({})", spec.name, v_use(p, n))),
+            ),
             Pins::Array => v.extend(
                 nets.iter()
                     .enumerate()
@@ -200,17 +203,26 @@ fn top_module(p: &TopPlan, top: &str, header: &str) -> String {
             (Role::Wire, Drive::Inst(_)) => {
                 let _ = writeln!(t, "    {decl};");
             }
-            (Role::Wire, Drive::Unused { .. }) => tail.push(format!("{decl} = {};", v_drive(p, id))),
+            (Role::Wire, Drive::Unused { .. }) => {
+                tail.push(format!("{decl} = {};", v_drive(p, id)))
+            }
             (Role::Wire, _) => {
                 let _ = writeln!(t, "    {decl} = {};", v_drive(p, id));
             }
-            (Role::Port(Dir::Out), Drive::Inst(_)) | (Role::Port(Dir::In), _) | (Role::Inline, _) => {}
-            (Role::Port(Dir::Out), _) => tail.push(format!("assign {} = {};", net.name, v_drive(p, id))),
+            (Role::Port(Dir::Out), Drive::Inst(_))
+            | (Role::Port(Dir::In), _)
+            | (Role::Inline, _) => {}
+            (Role::Port(Dir::Out), _) => {
+                tail.push(format!("assign {} = {};", net.name, v_drive(p, id)))
+            }
         }
     }
     for (k, i) in p.insts.iter().enumerate() {
         let _ = writeln!(t, "\n    {top}__{} {}(", i.name, i.name);
-        let conns: Vec<String> = v_conns(p, k).iter().map(|c| format!("        {c}")).collect();
+        let conns: Vec<String> = v_conns(p, k)
+            .iter()
+            .map(|c| format!("        {c}"))
+            .collect();
         t.push_str(&conns.join(",\n"));
         t.push_str("\n    );\n");
     }

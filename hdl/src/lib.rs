@@ -32,8 +32,8 @@ pub mod requant;
 pub mod sim;
 pub mod top;
 
-pub use sim::{MacIn, MacOut, MacSim};
 pub use plan::Arch;
+pub use sim::{MacIn, MacOut, MacSim};
 
 include!("widths.rs");
 

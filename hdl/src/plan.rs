@@ -539,7 +539,10 @@ fn mac_inputs(p: &mut TopPlan, n: u32) -> MacInputs {
 fn word_slices(p: &mut TopPlan, i: &MacInputs, x: &Widths) -> [NetId; 4] {
     let (n, c) = (x.n, x.c);
     let mut v = [0; 4];
-    for (k, (q, cb, word)) in [("qw", "cw", i.w), ("qa", "ca", i.a)].into_iter().enumerate() {
+    for (k, (q, cb, word)) in [("qw", "cw", i.w), ("qa", "ca", i.a)]
+        .into_iter()
+        .enumerate()
+    {
         v[2 * k] = p.wire(
             q,
             x.w,
@@ -640,7 +643,11 @@ fn plan_split(x: &Widths) -> TopPlan {
     p.inst("mul", mul, vec![vec![qw], vec![qa], vec![t], vec![]]);
     let acc_valid = p.out("acc_valid", 1, Role::Wire);
     let acc_sum = p.out("acc_sum", x.a, Role::Wire);
-    p.inst("acc", Block::Acc { s: x.a, t: x.p }, acc_conns(&i, t, acc_valid, acc_sum));
+    p.inst(
+        "acc",
+        Block::Acc { s: x.a, t: x.p },
+        acc_conns(&i, t, acc_valid, acc_sum),
+    );
     let term = p.out("est_term", x.tw, Role::Wire);
     let skip = p.out("est_skip", 1, Role::Wire);
     let est = Block::Est {
@@ -662,9 +669,16 @@ fn plan_split(x: &Widths) -> TopPlan {
     let acc_s = p.sext(acc_sum, x.s);
     let comp_s = p.sext(cacc, x.s);
     let sum = p.out("out_sum", x.s, Role::Port(Dir::Out));
-    let conns = [acc_s, comp_s, acc_valid, live, sum].map(|n| vec![n]).to_vec();
+    let conns = [acc_s, comp_s, acc_valid, live, sum]
+        .map(|n| vec![n])
+        .to_vec();
     p.inst("out", Block::OutAdd { s: x.s, g: x.g }, conns);
-    let valid = p.net("out_valid", 1, Drive::Alias(acc_valid), Role::Port(Dir::Out));
+    let valid = p.net(
+        "out_valid",
+        1,
+        Drive::Alias(acc_valid),
+        Role::Port(Dir::Out),
+    );
     p.ports.extend([valid, sum]);
     p
 }
@@ -717,7 +731,6 @@ pub fn plan_requant(s: u32, no: u32) -> TopPlan {
     p
 }
 
-
 impl TopPlan {
     /// Checks the plan's shape: every port map matches its block's port
     /// table (one net per port, one per element of an array), every
@@ -740,7 +753,10 @@ impl TopPlan {
                 Drive::Slice { of, hi, lo } | Drive::Unused { of, hi, lo } => {
                     let src = before(of)?;
                     if lo > hi || hi >= src.width {
-                        return Err(format!("net {}: slice [{hi}:{lo}] of {} bits", net.name, src.width));
+                        return Err(format!(
+                            "net {}: slice [{hi}:{lo}] of {} bits",
+                            net.name, src.width
+                        ));
                     }
                 }
                 Drive::Sext(of) | Drive::Alias(of) => {
@@ -785,7 +801,10 @@ impl TopPlan {
                         first_out = first_out.min(id);
                     }
                     Dir::Out => {
-                        return Err(what(&format!("output {} drives a net it does not own", spec.name)))
+                        return Err(what(&format!(
+                            "output {} drives a net it does not own",
+                            spec.name
+                        )))
                     }
                 }
             }
@@ -829,7 +848,11 @@ mod tests {
             // Every net an instance drives is in its port map.
             for (id, net) in p.nets.iter().enumerate() {
                 if let Drive::Inst(k) = net.drive {
-                    assert!(p.insts[k].conns.iter().flatten().any(|&n| n == id), "{}", net.name);
+                    assert!(
+                        p.insts[k].conns.iter().flatten().any(|&n| n == id),
+                        "{}",
+                        net.name
+                    );
                 }
             }
         }
@@ -843,7 +866,17 @@ mod tests {
             let names: Vec<&str> = p.ports.iter().map(|&i| p.nets[i].name.as_str()).collect();
             assert_eq!(
                 names,
-                ["clk", "rst", "in_valid", "in_first", "in_last", "w", "a", "out_valid", "out_sum"]
+                [
+                    "clk",
+                    "rst",
+                    "in_valid",
+                    "in_first",
+                    "in_last",
+                    "w",
+                    "a",
+                    "out_valid",
+                    "out_sum"
+                ]
             );
             let sum = p.port("out_sum").unwrap();
             assert_eq!(p.nets[sum].width, x.s);
@@ -865,6 +898,13 @@ mod tests {
             ]
         );
         let fused: Vec<_> = plan(&x, Arch::Fused).classes().collect();
-        assert_eq!(fused, [("rows", "compensation"), ("mul", "multiplier"), ("acc", "accumulator")]);
+        assert_eq!(
+            fused,
+            [
+                ("rows", "compensation"),
+                ("mul", "multiplier"),
+                ("acc", "accumulator")
+            ]
+        );
     }
 }

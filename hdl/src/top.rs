@@ -164,9 +164,22 @@ impl Live {
 /// One step of rust-sim: a net computed from another, or an instance.
 #[derive(Debug, Clone, Copy)]
 enum Step {
-    Slice { net: NetId, of: NetId, lo: u32, mask: u64 },
-    Sext { net: NetId, of: NetId, from: u32, to: u32 },
-    Copy { net: NetId, of: NetId },
+    Slice {
+        net: NetId,
+        of: NetId,
+        lo: u32,
+        mask: u64,
+    },
+    Sext {
+        net: NetId,
+        of: NetId,
+        from: u32,
+        to: u32,
+    },
+    Copy {
+        net: NetId,
+        of: NetId,
+    },
     Inst(usize),
 }
 
@@ -274,7 +287,14 @@ impl Mac {
         let top = Top::new(crate::plan::plan(&x, cfg.arch), None)?;
         let mut io = [0; 8];
         for (slot, name) in io.iter_mut().zip([
-            "rst", "in_valid", "in_first", "in_last", "w", "a", "out_valid", "out_sum",
+            "rst",
+            "in_valid",
+            "in_first",
+            "in_last",
+            "w",
+            "a",
+            "out_valid",
+            "out_sum",
         ]) {
             *slot = top.port(name)?;
         }
@@ -354,7 +374,16 @@ mod tests {
         assert_eq!(names(Kind::Rows), ["qw", "qa", "cw", "ca", "x"]);
         assert_eq!(
             names(Kind::Acc),
-            ["clk", "rst", "valid", "first", "last", "d", "out_valid", "sum"]
+            [
+                "clk",
+                "rst",
+                "valid",
+                "first",
+                "last",
+                "d",
+                "out_valid",
+                "sum"
+            ]
         );
         assert_eq!(names(Kind::Est), ["qw", "qa", "cw", "ca", "term", "skip"]);
         assert_eq!(
